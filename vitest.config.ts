@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Tiers live in the file name (`.unit.`, `.int.`, `.e2e.`) so a run can pick one with
+// `vitest run --project unit`; the default run takes them all.
+export default defineConfig({
+  test: {
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.unit.test.ts'] } },
+      { extends: true, test: { name: 'int', include: ['test/**/*.int.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.e2e.test.ts'] } },
+    ],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

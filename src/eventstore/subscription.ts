@@ -1,0 +1,213 @@
+import type { Logger } from '../logger.js';
+import { CheckpointConflictError } from './errors.js';
+import {
+  comparePositions,
+  positionToString,
+  type CheckpointStore,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from './event-store.js';
+
+/**
+ * Something that reads `$all` in order and remembers how far it got: a projection or a process
+ * manager. It records its checkpoint itself, so a projection can commit the checkpoint in the
+ * same transaction as its read-model rows (effectively exactly once), while a process manager
+ * records it after its idempotent effects (at least once).
+ */
+export interface SubscriptionConsumer {
+  readonly name: string;
+  loadCheckpoint(): Promise<Position | null>;
+  /** Handles the batch, then durably moves the checkpoint from `previous` to `next`. */
+  handleBatch(events: readonly RecordedEvent[], checkpoint: { previous: Position | null; next: Position }): Promise<void>;
+}
+
+/** A consumer whose checkpoint is stored after `handle` has finished with the batch. */
+export function checkpointAfter(
+  name: string,
+  checkpoints: CheckpointStore,
+  handle: (events: readonly RecordedEvent[]) => Promise<void>,
+): SubscriptionConsumer {
+  return {
+    name,
+    loadCheckpoint: () => checkpoints.load(name),
+    async handleBatch(events, { previous, next }) {
+      await handle(events);
+      await checkpoints.store(name, next, previous);
+    },
+  };
+}
+
+export interface SubscriptionOptions {
+  readonly batchSize?: number;
+  /** How long to wait for new events when caught up (appends in this process wake it sooner). */
+  readonly idleWaitMs?: number;
+  /** How often an instance on standby tries to take over the subscription. */
+  readonly standbyRetryMs?: number;
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+  readonly logger?: Logger;
+  /** Called after each handled batch; metrics hang here. */
+  readonly onBatch?: (batch: { readonly count: number; readonly checkpoint: Position; readonly durationMs: number }) => void;
+}
+
+export type SubscriptionState = 'standby' | 'active' | 'retrying' | 'stopped';
+
+export interface SubscriptionStatus {
+  readonly name: string;
+  readonly state: SubscriptionState;
+  readonly checkpoint: Position | null;
+  readonly processed: number;
+  readonly consecutiveFailures: number;
+  readonly lastError?: string;
+}
+
+export interface Subscription {
+  readonly name: string;
+  status(): SubscriptionStatus;
+  /** Resolves true once this instance has handled every event up to `position`, false on timeout. */
+  waitFor(position: Position, timeoutMs: number): Promise<boolean>;
+  /** Stops after the batch in hand, releases the lock; a later start resumes from the checkpoint. */
+  stop(): Promise<void>;
+}
+
+export function startSubscription(
+  store: EventStore,
+  consumer: SubscriptionConsumer,
+  options: SubscriptionOptions = {},
+): Subscription {
+  const batchSize = options.batchSize ?? 500;
+  const idleWaitMs = options.idleWaitMs ?? 250;
+  const standbyRetryMs = options.standbyRetryMs ?? 1000;
+  const retryInitialMs = options.retryInitialMs ?? 100;
+  const retryMaxMs = options.retryMaxMs ?? 30_000;
+  const log = options.logger?.child({ subscription: consumer.name });
+
+  const stopping = new AbortController();
+  let state: SubscriptionState = 'standby';
+  let checkpoint: Position | null = null;
+  let processed = 0;
+  let consecutiveFailures = 0;
+  let lastError: string | undefined;
+  const waiters = new Set<{ position: Position; resolve: (reached: boolean) => void }>();
+
+  const advanced = (to: Position | null) => {
+    checkpoint = to;
+    if (!to) return;
+    for (const waiter of waiters) {
+      if (comparePositions(waiter.position, to) <= 0) {
+        waiters.delete(waiter);
+        waiter.resolve(true);
+      }
+    }
+  };
+
+  async function consume(signal: AbortSignal): Promise<void> {
+    advanced(await consumer.loadCheckpoint());
+    while (!signal.aborted) {
+      try {
+        const events = await store.readAll({ after: checkpoint ?? 'start', maxCount: batchSize });
+        if (events.length === 0) {
+          await store.waitForAppend(idleWaitMs, signal);
+          continue;
+        }
+        if (signal.aborted) return;
+        const started = performance.now();
+        const next = events[events.length - 1]!.position;
+        await consumer.handleBatch(events, { previous: checkpoint, next });
+        processed += events.length;
+        consecutiveFailures = 0;
+        state = 'active';
+        advanced(next);
+        options.onBatch?.({ count: events.length, checkpoint: next, durationMs: performance.now() - started });
+      } catch (error) {
+        if (error instanceof CheckpointConflictError) throw error;
+        consecutiveFailures++;
+        lastError = error instanceof Error ? error.message : String(error);
+        state = 'retrying';
+        const delay = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(consecutiveFailures - 1, 20));
+        log?.error({ err: error, attempt: consecutiveFailures, retryInMs: delay }, 'subscription batch failed; retrying');
+        await sleep(delay, signal);
+        // The batch may have half-happened; the consumer's own record says where to resume.
+        advanced(await consumer.loadCheckpoint());
+      }
+    }
+  }
+
+  const running = (async () => {
+    while (!stopping.signal.aborted) {
+      let lease;
+      try {
+        lease = await store.locks.tryAcquire(consumer.name);
+      } catch (error) {
+        log?.warn({ err: error }, 'could not ask for the subscription lock');
+      }
+      if (!lease) {
+        state = 'standby';
+        await sleep(standbyRetryMs, stopping.signal);
+        continue;
+      }
+      state = 'active';
+      log?.info('subscription active');
+      try {
+        await consume(AbortSignal.any([stopping.signal, lease.lost]));
+        if (lease.lost.aborted && !stopping.signal.aborted) log?.warn('subscription lock lost; standing by');
+      } catch (error) {
+        log?.warn({ err: error }, 'subscription handed over; standing by');
+        await sleep(standbyRetryMs, stopping.signal);
+      } finally {
+        await lease.release();
+      }
+    }
+    state = 'stopped';
+  })();
+
+  return {
+    name: consumer.name,
+    status: () => ({
+      name: consumer.name,
+      state,
+      checkpoint,
+      processed,
+      consecutiveFailures,
+      ...(lastError === undefined ? {} : { lastError }),
+    }),
+    waitFor(position, timeoutMs) {
+      if (checkpoint && comparePositions(position, checkpoint) <= 0) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const waiter = {
+          position,
+          resolve: (reached: boolean) => {
+            clearTimeout(timer);
+            resolve(reached);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          resolve(false);
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    async stop() {
+      stopping.abort();
+      await running;
+      for (const waiter of waiters) waiter.resolve(false);
+      waiters.clear();
+      log?.info({ checkpoint: checkpoint && positionToString(checkpoint) }, 'subscription stopped');
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,2 @@
+// `npm start`: the API server on the configured storage (embedded PGlite when nothing is set).
+import './cli.js';

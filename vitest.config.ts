@@ -9,6 +9,7 @@ export default defineConfig({
       { extends: true, test: { name: 'int', include: ['test/**/*.int.test.ts'] } },
       { extends: true, test: { name: 'e2e', include: ['test/**/*.e2e.test.ts'] } },
     ],
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -111,6 +111,8 @@ export function connectPostgres(options: PostgresOptions): PostgresSqlClient {
 export interface PgliteOptions {
   /** A folder for the database files, or `memory://` for a throwaway in-memory database. */
   readonly dataDir: string;
+  /** For `memory://`: start from this dump (PGlite's dumpDataDir) instead of an empty cluster. */
+  readonly template?: Blob;
 }
 
 export async function openPglite(options: PgliteOptions): Promise<PgliteSqlClient> {
@@ -122,7 +124,9 @@ export async function openPglite(options: PgliteOptions): Promise<PgliteSqlClien
     // PGlite is single-process: a second process on the same files would corrupt them.
     lock = acquireDirectoryLock(dataDir);
   }
-  const db = await PGlite.create(dataDir.startsWith('memory://') ? undefined : `${dataDir}/pgdata`);
+  const db = dataDir.startsWith('memory://')
+    ? await PGlite.create(options.template ? { loadDataDir: options.template } : {})
+    : await PGlite.create(`${dataDir}/pgdata`);
   const run = async <Row>(executor: Pick<PGlite, 'query'>, text: string, params?: readonly unknown[]) => {
     const result = await executor.query<Row>(text, params as unknown[] | undefined);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.js';
+import { loadTemplate } from './pglite-template.js';
 import { connectPostgres, openPglite, quoteIdentifier, type PgliteSqlClient, type PostgresSqlClient } from '../../src/db/sql-client.js';
 
 /** Connection strings of the real services the suite may use; each is optional. */
@@ -10,8 +11,10 @@ export const env = {
   eventStoreUrl: process.env.EVENTSTORE_URL || undefined,
 };
 
+/** An in-memory PGlite with every migration applied, loaded from the run's template. */
 export async function freshPglite(): Promise<PgliteSqlClient> {
-  const sql = await openPglite({ dataDir: 'memory://' });
+  const template = loadTemplate();
+  const sql = await openPglite({ dataDir: 'memory://', ...(template ? { template } : {}) });
   await migrate(sql);
   return sql;
 }

@@ -1,0 +1,60 @@
+/**
+ * The one closed set of errors Tessera answers with, each with a stable code and HTTP status (as
+ * fastify does with FST_ERR_*). Codes are part of the API contract (seed 003, "Common Error
+ * Codes"): add codes here, never rename one. The HTTP error handler maps a TesseraError to the
+ * seed's body `{ error, code, timestamp, path, errors? }`.
+ */
+export const ERROR_STATUS = {
+  // Request shape
+  VALIDATION_ERROR: 422,
+  MALFORMED_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+
+  // Authentication and authorisation
+  AUTH_REQUIRED: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  INVALID_SIGNATURE: 401,
+
+  // Idempotency and limits
+  IDEMPOTENCY_KEY_MISSING: 400,
+  IDEMPOTENCY_KEY_INVALID: 400,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  DUPLICATE_IN_PROGRESS: 409,
+  RATE_LIMIT_EXCEEDED: 429,
+
+  // Consistency
+  CONCURRENCY_CONFLICT: 409,
+  READ_MODEL_BEHIND: 409,
+
+  // Infrastructure
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class TesseraError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: { readonly errors?: readonly FieldError[]; readonly [key: string]: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'TesseraError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const isTesseraError = (error: unknown): error is TesseraError => error instanceof TesseraError;

@@ -68,6 +68,13 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
     });
   };
 
+  const positionOf = async (streamId: string, revision: bigint): Promise<Position> => {
+    for await (const resolved of client.readStream(streamId, { fromRevision: revision, maxCount: 1 })) {
+      if (resolved.event?.position) return resolved.event.position;
+    }
+    throw new Error(`EventStoreDB has no position for ${streamId}@${revision}`);
+  };
+
   const isUserEvent = (event: AllStreamRecordedEvent): boolean =>
     !event.type.startsWith('$') && !event.streamId.startsWith('$') && !event.streamId.startsWith(INTERNAL_PREFIX);
 
@@ -93,12 +100,10 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
           { expectedRevision: toEsdbExpected(expected) },
         );
         notifier.notify();
-        const position = result.position;
-        if (!position) throw new Error(`EventStoreDB returned no position for an append to ${streamId}`);
-        return {
-          nextExpectedRevision: Number(result.nextExpectedRevision),
-          position: { commit: position.commit, prepare: position.prepare },
-        };
+        const nextExpectedRevision = Number(result.nextExpectedRevision);
+        // The server may answer an idempotent replay without a position: read the last event's.
+        const position = result.position ?? (await positionOf(streamId, result.nextExpectedRevision));
+        return { nextExpectedRevision, position: { commit: position.commit, prepare: position.prepare } };
       } catch (error) {
         if (error instanceof EsdbWrongExpectedVersionError) {
           const actual = error.actualVersion;

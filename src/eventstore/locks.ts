@@ -39,6 +39,8 @@ export class PostgresAdvisoryLocks implements SubscriptionLocks {
   readonly #config: pg.ClientConfig;
   #client: Promise<pg.Client> | undefined;
   readonly #held = new Map<string, AbortController>();
+  /** The lock session runs one statement at a time; callers queue here rather than in pg. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(config: pg.ClientConfig) {
     this.#config = { ...config, application_name: `${config.application_name ?? 'tessera'}:locks` };
@@ -47,9 +49,8 @@ export class PostgresAdvisoryLocks implements SubscriptionLocks {
   async tryAcquire(name: string): Promise<SubscriptionLease | null> {
     if (this.#held.has(name)) return null;
     const client = await this.#connect();
-    const { rows } = await client.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
-      [LOCK_SPACE, name],
+    const { rows } = await this.#serially(() =>
+      client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_SPACE, name]),
     );
     if (!rows[0]?.ok) return null;
     const lost = new AbortController();
@@ -61,7 +62,9 @@ export class PostgresAdvisoryLocks implements SubscriptionLocks {
         if (this.#held.get(name) !== lost) return;
         this.#held.delete(name);
         if (lost.signal.aborted) return;
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, name]).catch(() => undefined);
+        await this.#serially(() => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, name])).catch(
+          () => undefined,
+        );
       },
     };
   }
@@ -86,6 +89,12 @@ export class PostgresAdvisoryLocks implements SubscriptionLocks {
     client.on('end', drop);
     connecting.catch(drop);
     return connecting;
+  }
+
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work, work);
+    this.#queue = result.catch(() => undefined);
+    return result;
   }
 
   #loseAll(): void {

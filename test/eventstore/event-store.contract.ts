@@ -309,6 +309,16 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         expect(await store.checkpoints.load(name)).toEqual(b);
       });
 
+      it('answers many lock requests made at once, one holder per name', async () => {
+        const other = await harness.open();
+        const names = Array.from({ length: 12 }, () => `lock-${randomUUID()}`);
+        const leases = await Promise.all(names.flatMap((name) => [store.locks.tryAcquire(name), other.locks.tryAcquire(name)]));
+        for (let i = 0; i < names.length; i++) {
+          expect([leases[2 * i], leases[2 * i + 1]].filter((lease) => lease !== null)).toHaveLength(1);
+        }
+        await Promise.all(leases.map((lease) => lease?.release()));
+      });
+
       it('gives a subscription lock to one holder at a time, across instances', async () => {
         const other = await harness.open();
         const name = `lock-${randomUUID()}`;

@@ -316,7 +316,7 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         for (let i = 0; i < names.length; i++) {
           expect([leases[2 * i], leases[2 * i + 1]].filter((lease) => lease !== null)).toHaveLength(1);
         }
-        await Promise.all(leases.map((lease) => lease?.release()));
+        await Promise.all(leases.map((lease) => (lease ? lease.release() : Promise.resolve())));
       });
 
       it('gives a subscription lock to one holder at a time, across instances', async () => {

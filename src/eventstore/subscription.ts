@@ -104,13 +104,25 @@ export function startSubscription(
 
   async function consume(signal: AbortSignal): Promise<void> {
     advanced(await consumer.loadCheckpoint());
+    // After an append wakes us, the new event may still sit behind the visibility horizon (an
+    // older transaction, such as another consumer's checkpoint update, has not finished): look
+    // again after a few milliseconds, doubling, instead of sleeping the whole idle wait.
+    let recheckMs = 0;
     while (!signal.aborted) {
       try {
         const events = await store.readAll({ after: checkpoint ?? 'start', maxCount: batchSize });
         if (events.length === 0) {
-          await store.waitForAppend(idleWaitMs, signal);
+          if (recheckMs > 0 && recheckMs < idleWaitMs) {
+            await sleep(recheckMs, signal);
+            recheckMs *= 2;
+          } else {
+            const started = performance.now();
+            await store.waitForAppend(idleWaitMs, signal);
+            recheckMs = performance.now() - started < idleWaitMs ? 2 : 0;
+          }
           continue;
         }
+        recheckMs = 0;
         if (signal.aborted) return;
         const started = performance.now();
         const next = events[events.length - 1]!.position;

@@ -70,6 +70,8 @@ export function stripeWebhooks(deps: StripeWebhookDeps): StripeWebhooks {
     if (mapped.kind === 'ignored') return 'ignored';
     for (const [n, target] of mapped.targets.entries()) {
       const paymentId = await resolvePayment(target);
+      // Later events about this intent may name only the intent (disputes, dashboard refunds).
+      if (target.paymentId && target.reference) await deps.references.remember('stripe', target.reference, paymentId);
       const now = clock();
       await executePaymentCommand(deps.store, paymentId, target.command, {
         commandId: derivedId(`stripe:${event.id}`, String(n)),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evolvePayment, initialPaymentState, paymentDecider, type PaymentCommand, type PaymentState } from '../../src/aggregates/payment.js';
 import { allocationTotal } from '../../src/domain/refund-allocation.js';
+import { thrownBy } from '../support/payments.js';
 import type { PaymentEvent, RefundRequested } from '../../src/events/payment-events.js';
 import { actionRequired, authorized, captured, EXPIRES_AT, expired, paid, PAYMENT_ID, REF, requestData, requested, submitted, TOTAL } from './payment-fixtures.js';
 
@@ -13,7 +14,7 @@ function given(events: readonly PaymentEvent[]) {
       then: (expected: readonly PaymentEvent[]) => expect(paymentDecider.decide(command, stateOf(events))).toEqual(expected),
       thenNothing: () => expect(paymentDecider.decide(command, stateOf(events))).toEqual([]),
       thenRefused: (code: string, details: Record<string, unknown> = {}) =>
-        expect(() => paymentDecider.decide(command, stateOf(events))).toThrow(expect.objectContaining({ code, ...(Object.keys(details).length ? { details: expect.objectContaining(details) } : {}) })),
+        expect(thrownBy(() => paymentDecider.decide(command, stateOf(events)))).toMatchObject({ code, details }),
       decided: () => paymentDecider.decide(command, stateOf(events)),
     }),
   };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { venueDecider, type VenueProfileState } from '../../src/aggregates/venue-profile.js';
 import type { VenueEvent } from '../../src/events/venue-events.js';
+import { thrownBy } from '../support/payments.js';
 
-const stateOf = (events: readonly VenueEvent[]): VenueProfileState => events.reduce(venueDecider.evolve, venueDecider.initialState());
+const stateOf = (events: readonly VenueEvent[]): VenueProfileState => events.reduce((state, event) => venueDecider.evolve(state, event), venueDecider.initialState());
 const address = { street: '116 5th Ave N', city: 'Nashville', state: 'tn', zip: '37219' };
 const save = (overrides: Record<string, unknown> = {}) => ({ type: 'SaveVenueProfile' as const, data: { venueId: 'v1', name: 'Ryman', address, ...overrides } });
 
@@ -34,9 +35,9 @@ describe('VenueProfile decider', () => {
   });
 
   it('refuses a venue without a name or in a state it has no tax rules for', () => {
-    expect(() => venueDecider.decide(save({ name: ' ' }), stateOf([]))).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
-    expect(() => venueDecider.decide(save({ address: { ...address, state: 'ZZ' } }), stateOf([]))).toThrow(
-      expect.objectContaining({ code: 'TAX_JURISDICTION_UNKNOWN' }),
-    );
+    expect(thrownBy(() => venueDecider.decide(save({ name: ' ' }), stateOf([])))).toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(thrownBy(() => venueDecider.decide(save({ address: { ...address, state: 'ZZ' } }), stateOf([])))).toMatchObject({
+      code: 'TAX_JURISDICTION_UNKNOWN',
+    });
   });
 });

@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { TransientGatewayError } from '../../src/gateways/gateway.js';
 import { mapStripeEvent, refundIdFor, verifyStripeEvent } from '../../src/gateways/stripe-events.js';
+import { thrownBy } from '../support/payments.js';
 import { paymentResultFromError, paymentResultFromIntent, refundResultFromRefund } from '../../src/gateways/stripe.js';
 
 const intent = (fields: Record<string, unknown>) => ({ id: 'pi_1', object: 'payment_intent', amount: 1000, amount_received: 0, amount_capturable: 0, metadata: {}, ...fields }) as unknown as Stripe.PaymentIntent;
@@ -89,6 +90,6 @@ describe('Stripe webhooks as commands', () => {
     const payload = JSON.stringify({ id: 'evt_1', object: 'event', type: 'customer.created', data: { object: {} } });
     const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_test' });
     expect(verifyStripeEvent(payload, header, 'whsec_test').id).toBe('evt_1');
-    expect(() => verifyStripeEvent(payload.replace('evt_1', 'evt_2'), header, 'whsec_test')).toThrow(expect.objectContaining({ code: 'INVALID_SIGNATURE' }));
+    expect(thrownBy(() => verifyStripeEvent(payload.replace('evt_1', 'evt_2'), header, 'whsec_test'))).toMatchObject({ code: 'INVALID_SIGNATURE' });
   });
 });

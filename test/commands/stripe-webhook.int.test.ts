@@ -5,7 +5,7 @@ import { paymentStreamId } from '../../src/events/payment-events.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
 import { backends, type Backend } from '../support/backends.js';
-import { context, NASHVILLE, testConfig } from '../support/payments.js';
+import { context, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
 
 const stripeEvent = (type: string, object: Record<string, unknown>) =>
   ({ id: `evt_${randomUUID()}`, object: 'event', type, data: { object } }) as unknown as Stripe.Event;
@@ -31,13 +31,7 @@ for (const backend of backends()) {
       const venueId = randomUUID();
       await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
       const outcome = await payments.services.processPayment(
-        {
-          userId: 'buyer-1',
-          venueId,
-          eventId: randomUUID(),
-          tickets: [{ ticketTypeId: randomUUID(), quantity: 1, unitPrice: 10_000 }],
-          paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
-        },
+        purchaseInput(venueId),
         context({ now }),
         { waitMs: 0 },
       );

@@ -9,15 +9,9 @@ import { createPaymentsModule, type PaymentsModule } from '../../src/payments/pa
 import { parkedIdFor } from '../../src/processmanagers/process-manager.js';
 import { backends, type Backend } from '../support/backends.js';
 import { flaky, type FlakyGateway } from '../support/gateways.js';
-import { context, eventually, NASHVILLE, testConfig } from '../support/payments.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
 
-const purchase = (venueId: string, paymentMethodId: string, unitPrice = 10_000, quantity = 1) => ({
-  userId: 'buyer-1',
-  venueId,
-  eventId: randomUUID(),
-  tickets: [{ ticketTypeId: randomUUID(), quantity, unitPrice }],
-  paymentMethod: { type: 'card' as const, paymentMethodId },
-});
+const purchase = purchaseInput;
 
 for (const backend of backends()) {
   describe(`payments module on ${backend.name}`, () => {

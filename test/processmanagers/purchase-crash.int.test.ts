@@ -7,7 +7,7 @@ import { sqlGatewayReferences } from '../../src/payments/gateway-references.js';
 import { createPaymentsModule } from '../../src/payments/payments-module.js';
 import { purchaseProcess } from '../../src/processmanagers/purchase.js';
 import { backends, type Backend } from '../support/backends.js';
-import { context, eventually, NASHVILLE, testConfig } from '../support/payments.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
 
 class SimulatedCrash extends Error {}
 
@@ -38,13 +38,7 @@ for (const backend of backends()) {
       const venueId = randomUUID();
       await first.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
       const outcome = await first.services.processPayment(
-        {
-          userId: 'buyer-1',
-          venueId,
-          eventId: randomUUID(),
-          tickets: [{ ticketTypeId: randomUUID(), quantity: 2, unitPrice: 5_000 }],
-          paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
-        },
+        purchaseInput(venueId, 'pm_card_visa', 5_000, 2),
         context(),
         { waitMs: 0 },
       );
@@ -99,13 +93,7 @@ for (const backend of backends()) {
         const venueId = randomUUID();
         await payments.services.saveVenueProfile({ venueId, name: 'Orpheum', address: { ...NASHVILLE, city: 'Memphis' } }, context());
         const outcome = await payments.services.processPayment(
-          {
-            userId: 'buyer-1',
-            venueId,
-            eventId: randomUUID(),
-            tickets: [{ ticketTypeId: randomUUID(), quantity: 1, unitPrice: 10_000 }],
-            paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
-          },
+          purchaseInput(venueId),
           context(),
         );
         expect(outcome.status).toBe('completed');

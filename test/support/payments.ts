@@ -48,3 +48,12 @@ export function thrownBy(fn: () => unknown): unknown {
   }
   throw new Error('expected the call to throw');
 }
+
+/** A purchase of `quantity` tickets at `unitPrice` cents by `buyer-1`. */
+export const purchaseInput = (venueId: string, paymentMethodId = 'pm_card_visa', unitPrice = 10_000, quantity = 1) => ({
+  userId: 'buyer-1',
+  venueId,
+  eventId: randomUUID(),
+  tickets: [{ ticketTypeId: randomUUID(), quantity, unitPrice }],
+  paymentMethod: { type: 'card' as const, paymentMethodId },
+});

@@ -144,6 +144,14 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
     ]);
   }
 
+  async function find(id: string): Promise<DeadlineRecord | undefined> {
+    const { rows } = await sql.query<DeadlineRow>(
+      'SELECT id, kind, due_at, payload, attempts, fired_at, parked_at, last_error FROM tessera_deadlines WHERE id = $1',
+      [id],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
   async function pollOnce(): Promise<number> {
     const rows = await claim(clock());
     for (const row of rows) await run(row);
@@ -161,13 +169,7 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
       const { rowCount } = await sql.query('DELETE FROM tessera_deadlines WHERE id = $1 AND fired_at IS NULL', [id]);
       return rowCount > 0;
     },
-    async find(id) {
-      const { rows } = await sql.query<DeadlineRow>(
-        'SELECT id, kind, due_at, payload, attempts, fired_at, parked_at, last_error FROM tessera_deadlines WHERE id = $1',
-        [id],
-      );
-      return rows[0] && toRecord(rows[0]);
-    },
+    find,
     pollOnce,
     async retryParked(id) {
       await sql.query(
@@ -175,7 +177,7 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
         [id, clock()],
       );
       await pollOnce();
-      const after = await this.find(id);
+      const after = await find(id);
       if (after?.parkedAt) throw new Error(after.lastError ?? 'deadline failed again');
     },
     start() {

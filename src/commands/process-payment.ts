@@ -1,0 +1,141 @@
+import { isSettled, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
+import { paymentDecider } from '../aggregates/payment.js';
+import type { Chain } from '../domain/fees.js';
+import { derivedId } from '../domain/ids.js';
+import { seedFees, ticketPriceOf, type PurchaseQuote, type SeedFees, type TicketLine } from '../domain/purchase-quote.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
+import { paymentStreamId, type NextAction, type PaymentMethodRef } from '../events/payment-events.js';
+import type { VenueVolume } from '../payments/venue-volume.js';
+import { quoteForVenue } from './calculate-fees.js';
+import type { CommandContext } from './handle-command.js';
+import { executePaymentCommand } from './payment-commands.js';
+
+export interface ProcessPaymentInput {
+  readonly userId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly tickets: readonly TicketLine[];
+  readonly paymentMethod: PaymentMethodRef;
+  readonly chain?: Chain;
+}
+
+export interface ProcessPaymentDeps {
+  readonly store: EventStore;
+  readonly volume: VenueVolume;
+  readonly captureMode: 'automatic' | 'manual';
+  readonly pendingTtlMs: number;
+  readonly waitMs: number;
+  readonly defaultChain?: Chain;
+}
+
+/** What `process` answers: the payment as it stands once the gateway answered, or still processing. */
+export interface PurchaseOutcome {
+  readonly paymentId: string;
+  readonly status: PaymentStatus;
+  /** False when the wait ran out first: answer 202 and point at `pollPath`. */
+  readonly settled: boolean;
+  readonly pollPath: string;
+  readonly fees: SeedFees;
+  readonly quote: PurchaseQuote;
+  readonly gatewayReference?: string;
+  readonly nextAction?: NextAction;
+  readonly failure?: { readonly reason: string; readonly code: string; readonly declineCode?: string };
+  /** Position of the request event, for read-your-writes on the query side. */
+  readonly position: Position | null;
+  /** True when this command id had been processed before (a retried request). */
+  readonly replayed: boolean;
+}
+
+export const paymentIdFor = (commandId: string): string => derivedId(commandId, 'payment');
+
+/**
+ * `POST /api/v1/payments/process`: prices the purchase at the venue's tier, address taxes and
+ * gas, records the request (the purchase process manager takes it to the gateway), then waits
+ * up to `waitMs` for the gateway's answer. The payment id derives from the command id, so a
+ * retried request finds its payment instead of charging again.
+ */
+export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPaymentInput, context: CommandContext): Promise<PurchaseOutcome> {
+  const paymentId = paymentIdFor(context.commandId);
+  const { ticketPrice, ticketCount } = ticketPriceOf(input.tickets);
+  const quote = await quoteForVenue(
+    deps,
+    { venueId: input.venueId, ticketPrice, ticketCount, chain: input.chain ?? deps.defaultChain ?? 'polygon' },
+    context.now,
+  );
+  const requested = await executePaymentCommand(
+    deps.store,
+    paymentId,
+    {
+      type: 'RequestPayment',
+      data: {
+        paymentId,
+        userId: input.userId,
+        venueId: input.venueId,
+        eventId: input.eventId,
+        tickets: input.tickets,
+        quote,
+        paymentMethod: input.paymentMethod,
+        captureMode: deps.captureMode,
+        requestedAt: context.now.toISOString(),
+        expiresAt: new Date(context.now.getTime() + deps.pendingTtlMs).toISOString(),
+      },
+    },
+    context,
+  );
+  const state = await waitForSettledPayment(deps.store, paymentId, deps.waitMs, requested.state, requested.revision);
+  return outcomeOf(paymentId, state, requested.position, requested.replayed);
+}
+
+function outcomeOf(paymentId: string, state: PaymentState, position: Position | null, replayed: boolean): PurchaseOutcome {
+  const request = state.request!;
+  return {
+    paymentId,
+    status: state.status as PaymentStatus,
+    settled: isSettled(state),
+    pollPath: `/api/v1/payments/transaction/${paymentId}`,
+    fees: seedFees(request.quote),
+    quote: request.quote,
+    ...(state.gatewayReference ? { gatewayReference: state.gatewayReference } : {}),
+    ...(state.nextAction && state.status === 'pending' ? { nextAction: state.nextAction } : {}),
+    ...(state.failure ? { failure: state.failure } : {}),
+    position,
+    replayed,
+  };
+}
+
+/**
+ * Follows the payment's stream until the gateway has answered (isSettled) or `timeoutMs`
+ * passes, reading only what was appended since. Appends in this process wake it at once;
+ * appends by other instances are seen within the short poll interval.
+ */
+export async function waitForSettledPayment(
+  store: EventStore,
+  paymentId: string,
+  timeoutMs: number,
+  from: PaymentState = paymentDecider.initialState(),
+  fromRevision: number | null = null,
+): Promise<PaymentState> {
+  const deadline = Date.now() + timeoutMs;
+  let state = from;
+  let revision = fromRevision;
+  for (;;) {
+    const events = await store.readStream(paymentStreamId(paymentId), { fromRevision: revision === null ? 0 : revision + 1 });
+    for (const event of events) {
+      if (paymentDecider.isEvent(event)) state = paymentDecider.evolve(state, event);
+      revision = event.revision;
+    }
+    const left = deadline - Date.now();
+    if (isSettled(state) || left <= 0) return state;
+    await store.waitForAppend(Math.min(left, 100));
+  }
+}
+
+/** The error a route answers a declined purchase with (402, the decline's reason and codes). */
+export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
+  return new TesseraError('PAYMENT_FAILED', outcome.failure?.reason ?? 'payment failed', {
+    paymentId: outcome.paymentId,
+    ...(outcome.failure ? { gatewayCode: outcome.failure.code } : {}),
+    ...(outcome.failure?.declineCode ? { declineCode: outcome.failure.declineCode } : {}),
+  });
+}

@@ -1,0 +1,166 @@
+import type Stripe from 'stripe';
+import type { SqlClient } from '../db/sql-client.js';
+import { derivedId } from '../domain/ids.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import { paymentStreamId } from '../events/payment-events.js';
+import { mapStripeEvent, type WebhookTarget } from '../gateways/stripe-events.js';
+import type { GatewayReferences } from '../payments/gateway-references.js';
+import type { Deadlines } from '../processmanagers/deadlines.js';
+import type { Parking } from '../processmanagers/parking.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from '../processmanagers/retry.js';
+import { executePaymentCommand } from './payment-commands.js';
+
+/**
+ * The command side of `POST /api/v1/webhooks/stripe` (the route verifies the signature with
+ * verifyStripeEvent, then calls `receive`).
+ *
+ * - Deduplication: each Stripe event id is stored once (`tessera_stripe_webhooks`); a
+ *   redelivery answers with the stored status and does nothing. The commands' ids derive from
+ *   the Stripe event id as well, so even processing one twice writes nothing twice.
+ * - Out-of-order delivery: a fact that builds on one we have not recorded yet (a refund or a
+ *   dispute before the capture, an intent our process manager has not indexed yet) is held and
+ *   retried by a durable deadline with backoff until it applies, then parked. Nothing is forced
+ *   onto a payment in a state that cannot take it.
+ */
+export type WebhookStatus = 'received' | 'processed' | 'ignored' | 'held' | 'parked';
+
+export interface WebhookReceipt {
+  readonly stripeEventId: string;
+  readonly duplicate: boolean;
+  readonly status: WebhookStatus;
+}
+
+export const STRIPE_WEBHOOK_RETRY = 'stripe-webhook-retry';
+
+export interface StripeWebhookDeps {
+  readonly sql: SqlClient;
+  readonly store: EventStore;
+  readonly references: GatewayReferences;
+  readonly deadlines: Pick<Deadlines, 'schedule'>;
+  readonly parking: Parking;
+  readonly retry: RetryPolicy;
+  readonly clock?: () => Date;
+}
+
+export interface StripeWebhooks {
+  receive(event: Stripe.Event): Promise<WebhookReceipt>;
+  /** Processes a stored event again (the retry deadline and operators call this). */
+  reprocess(stripeEventId: string): Promise<WebhookStatus>;
+  status(stripeEventId: string): Promise<{ status: WebhookStatus; attempts: number; lastError: string | null } | undefined>;
+}
+
+export function stripeWebhooks(deps: StripeWebhookDeps): StripeWebhooks {
+  const clock = deps.clock ?? (() => new Date());
+
+  async function resolvePayment(target: WebhookTarget): Promise<string> {
+    const paymentId = target.paymentId ?? (target.reference && (await deps.references.paymentFor('stripe', target.reference)));
+    if (!paymentId) throw new TesseraError('PAYMENT_NOT_FOUND', `no payment for ${target.reference ?? 'this event'} yet`, { retryable: true });
+    return paymentId;
+  }
+
+  async function tenantOf(paymentId: string): Promise<string> {
+    const [first] = await deps.store.readStream(paymentStreamId(paymentId), { maxCount: 1 });
+    if (!first) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not recorded yet`, { retryable: true });
+    return first.metadata.tenantId;
+  }
+
+  async function apply(event: Stripe.Event): Promise<'processed' | 'ignored'> {
+    const mapped = mapStripeEvent(event);
+    if (mapped.kind === 'ignored') return 'ignored';
+    for (const [n, target] of mapped.targets.entries()) {
+      const paymentId = await resolvePayment(target);
+      // Later events about this intent may name only the intent (disputes, dashboard refunds).
+      if (target.paymentId && target.reference) await deps.references.remember('stripe', target.reference, paymentId);
+      const now = clock();
+      await executePaymentCommand(deps.store, paymentId, target.command, {
+        commandId: derivedId(`stripe:${event.id}`, String(n)),
+        now,
+        actor: 'gateway:stripe',
+        tenantId: await tenantOf(paymentId),
+        correlationId: derivedId(`stripe:${event.id}`, 'correlation'),
+      });
+    }
+    return 'processed';
+  }
+
+  async function setStatus(id: string, status: WebhookStatus, error: string | null): Promise<void> {
+    await deps.sql.query(
+      `UPDATE tessera_stripe_webhooks SET status = $2, attempts = attempts + 1, last_error = $3,
+         processed_at = CASE WHEN $2 IN ('processed', 'ignored') THEN $4::timestamptz ELSE processed_at END
+       WHERE stripe_event_id = $1`,
+      [id, status, error, clock()],
+    );
+  }
+
+  /** One attempt. A failure that may pass later is held (and rethrown) for the retry deadline. */
+  async function attempt(event: Stripe.Event, attempts: number): Promise<WebhookStatus> {
+    try {
+      const status = await apply(event);
+      await setStatus(event.id, status, null);
+      return status;
+    } catch (error) {
+      const message = describeError(error);
+      if (isRetryable(error)) {
+        await setStatus(event.id, 'held', message);
+        throw Object.assign(error instanceof Error ? error : new Error(message), { webhookHeld: true });
+      }
+      await setStatus(event.id, 'parked', message);
+      await deps.parking.park({
+        id: `webhook:stripe:${event.id}`,
+        source: 'webhook:stripe',
+        item: { stripeEventId: event.id, type: event.type },
+        error: message,
+        attempts: attempts,
+        at: clock(),
+      });
+      return 'parked';
+    }
+  }
+
+  async function load(id: string) {
+    const { rows } = await deps.sql.query<{ payload: Stripe.Event; status: WebhookStatus; attempts: number; last_error: string | null }>(
+      'SELECT payload, status, attempts, last_error FROM tessera_stripe_webhooks WHERE stripe_event_id = $1',
+      [id],
+    );
+    return rows[0];
+  }
+
+  return {
+    async receive(event) {
+      const { rows } = await deps.sql.query(
+        `INSERT INTO tessera_stripe_webhooks (stripe_event_id, event_type, payload, status, received_at)
+         VALUES ($1, $2, $3, 'received', $4) ON CONFLICT (stripe_event_id) DO NOTHING RETURNING stripe_event_id`,
+        [event.id, event.type, JSON.stringify(event), clock()],
+      );
+      if (rows.length === 0) {
+        const stored = await load(event.id);
+        return { stripeEventId: event.id, duplicate: true, status: stored?.status ?? 'held' };
+      }
+      // Scheduled before the first attempt, so an event received just before a crash is still
+      // processed; once processed, the deadline finds nothing to do.
+      await deps.deadlines.schedule({
+        id: `${STRIPE_WEBHOOK_RETRY}:${event.id}`,
+        kind: STRIPE_WEBHOOK_RETRY,
+        dueAt: new Date(clock().getTime() + backoffMs(deps.retry, 1)),
+        payload: { stripeEventId: event.id },
+      });
+      const status = await attempt(event, 1).catch((error: unknown) => {
+        if ((error as { webhookHeld?: boolean }).webhookHeld) return 'held' as const;
+        throw error;
+      });
+      return { stripeEventId: event.id, duplicate: false, status };
+    },
+    async reprocess(id) {
+      const stored = await load(id);
+      if (!stored) throw new TesseraError('NOT_FOUND', `no Stripe event ${id} was received`);
+      if (stored.status === 'processed' || stored.status === 'ignored') return stored.status;
+      // Held or interrupted: a failure is rethrown so the retry deadline backs off and, in the end, parks it.
+      return attempt(stored.payload, stored.attempts + 1);
+    },
+    async status(id) {
+      const stored = await load(id);
+      return stored && { status: stored.status, attempts: stored.attempts, lastError: stored.last_error };
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Name-based UUIDs (RFC 4122 version 5: SHA-1 of namespace + name). The same name always gives
+ * the same id, which is how a retried command or process-manager step writes the same events
+ * and sends the same gateway idempotency key instead of new ones.
+ */
+export const TESSERA_NAMESPACE = '5b0c2a8e-7f0e-4d61-9a57-3c1f1f6f2e11';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+export function uuidV5(name: string, namespace: string = TESSERA_NAMESPACE): string {
+  if (!isUuid(namespace)) throw new RangeError(`namespace must be a UUID, got ${namespace}`);
+  const hash = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The id of the n-th event a command writes. */
+export const eventIdFor = (commandId: string, n: number): string => uuidV5(`${commandId}:${n}`);
+
+/** A command id derived from what caused it (an event id, a deadline id) and the step taken. */
+export const derivedId = (cause: string, step: string): string => uuidV5(`${cause}:${step}`);
+
+/**
+ * A client's Idempotency-Key is unique only per tenant and user (seed 003), so the command id
+ * the write side uses folds them in: two users picking the same key never share a command.
+ */
+export const commandIdFor = (tenantId: string, userId: string, idempotencyKey: string): string =>
+  uuidV5(`command:${tenantId}:${userId}:${idempotencyKey.toLowerCase()}`);

@@ -1,0 +1,62 @@
+import type { RefundAllocation, RefundTaxLine } from '../events/payment-events.js';
+import { allocate, applyRate, sumMinor } from './money.js';
+import type { PurchaseQuote } from './purchase-quote.js';
+
+/**
+ * Splits a refund over what remains of each buyer-paid component (ticket price, platform fee,
+ * gas, each buyer-borne tax) in proportion to those remainders. Every cent is allocated, and no
+ * component is ever refunded beyond what was paid for it, so a last refund of "the rest" returns
+ * exactly the remainders. Venue-borne taxes are reversed in step with the ticket price, half-up.
+ */
+export function allocateRefund(quote: PurchaseQuote, already: readonly RefundAllocation[], amount: number): RefundAllocation {
+  const original = componentsOf(quote);
+  const used = already.map(componentsOfAllocation);
+  const remaining = original.buyer.map((value, i) => value - sumMinor(used.map((u) => u.buyer[i]!)));
+  const parts = allocate(amount, remaining);
+  const ticketRemaining = remaining[0]!;
+  const ticketRefunded = parts[0]!;
+  const venueRemaining = original.venue.map((value, i) => value - sumMinor(used.map((u) => u.venue[i]!)));
+  const buyerTaxLines = quote.taxes.filter((t) => t.borneBy === 'buyer');
+  const venueTaxLines = quote.taxes.filter((t) => t.borneBy === 'venue');
+  return {
+    ticketPrice: ticketRefunded,
+    platformFee: parts[1]!,
+    gas: parts[2]!,
+    taxes: buyerTaxLines.map((t, i) => ({ kind: t.kind, jurisdiction: t.jurisdiction, amount: parts[3 + i]! })),
+    venueTaxReversed: venueTaxLines.map((t, i) => ({
+      kind: t.kind,
+      jurisdiction: t.jurisdiction,
+      amount: ticketRemaining === 0 ? 0 : applyRate(venueRemaining[i]!, ticketRefunded, ticketRemaining),
+    })),
+  };
+}
+
+/** The amount a refund allocation returns to the buyer. */
+export const allocationTotal = (allocation: RefundAllocation): number =>
+  sumMinor([allocation.ticketPrice, allocation.platformFee, allocation.gas, ...allocation.taxes.map((t) => t.amount)]);
+
+interface Components {
+  readonly buyer: readonly number[];
+  readonly venue: readonly number[];
+}
+
+function componentsOf(quote: PurchaseQuote): Components {
+  return {
+    buyer: [
+      quote.ticketPrice,
+      quote.platformFee.amount,
+      quote.gas.amount,
+      ...quote.taxes.filter((t) => t.borneBy === 'buyer').map((t) => t.amount),
+    ],
+    venue: quote.taxes.filter((t) => t.borneBy === 'venue').map((t) => t.amount),
+  };
+}
+
+const amounts = (lines: readonly RefundTaxLine[]) => lines.map((l) => l.amount);
+
+function componentsOfAllocation(allocation: RefundAllocation): Components {
+  return {
+    buyer: [allocation.ticketPrice, allocation.platformFee, allocation.gas, ...amounts(allocation.taxes)],
+    venue: amounts(allocation.venueTaxReversed),
+  };
+}

@@ -1,0 +1,239 @@
+import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
+import type { TaxKind } from '../domain/tax.js';
+
+/**
+ * The Payment stream's events (`payment-<uuid>`), schema version 1. Each records what was
+ * decided, with the numbers and rules used, so the ledger books from events alone.
+ * Amounts are integer cents of the payment's currency.
+ */
+export const PAYMENT_EVENT_SCHEMA_VERSION = 1;
+
+export const paymentStreamId = (paymentId: string): string => `payment-${paymentId}`;
+
+export interface PaymentMethodRef {
+  readonly type: 'card';
+  /** A gateway token such as `pm_card_visa`; never card data. */
+  readonly paymentMethodId: string;
+}
+
+export interface PaymentRequested {
+  readonly type: 'PaymentRequested';
+  readonly data: {
+    readonly paymentId: string;
+    readonly userId: string;
+    readonly venueId: string;
+    readonly eventId: string;
+    readonly tickets: readonly TicketLine[];
+    readonly quote: PurchaseQuote;
+    readonly paymentMethod: PaymentMethodRef;
+    readonly captureMode: 'automatic' | 'manual';
+    readonly requestedAt: string;
+    /** When a payment still pending is expired by its deadline. */
+    readonly expiresAt: string;
+  };
+}
+
+/** The process manager handed the payment to the gateway: from here the gateway's answer decides. */
+export interface PaymentSubmitted {
+  readonly type: 'PaymentSubmitted';
+  readonly data: {
+    readonly paymentId: string;
+    readonly gateway: string;
+    readonly operation: 'charge' | 'authorize';
+    /** The idempotency key every attempt of this gateway call carries. */
+    readonly idempotencyKey: string;
+    readonly amount: number;
+  };
+}
+
+export interface NextAction {
+  readonly type: 'authenticate';
+  /** Where the client completes it (3-D Secure page), when the gateway gives one. */
+  readonly redirectUrl?: string;
+  readonly clientSecret?: string;
+}
+
+/** The gateway needs the customer (3-D Secure): the payment waits, and expires if never completed. */
+export interface PaymentActionRequired {
+  readonly type: 'PaymentActionRequired';
+  readonly data: {
+    readonly paymentId: string;
+    readonly gatewayReference: string;
+    readonly nextAction: NextAction;
+  };
+}
+
+export interface PaymentAuthorized {
+  readonly type: 'PaymentAuthorized';
+  readonly data: {
+    readonly paymentId: string;
+    readonly amount: number;
+    readonly gateway: string;
+    readonly gatewayReference: string;
+  };
+}
+
+export interface PaymentCaptured {
+  readonly type: 'PaymentCaptured';
+  readonly data: {
+    readonly paymentId: string;
+    readonly venueId: string;
+    readonly currency: string;
+    readonly amount: number;
+    /** The ticket-price part of `amount`: what counts toward the venue's volume. */
+    readonly ticketPrice: number;
+    readonly gateway: string;
+    readonly gatewayReference: string;
+    /** The card network's cost for this capture, by the rule recorded in the quote. */
+    readonly processingCost: number;
+  };
+}
+
+export interface PaymentFailed {
+  readonly type: 'PaymentFailed';
+  readonly data: {
+    readonly paymentId: string;
+    readonly reason: string;
+    /** Gateway error code, e.g. `card_declined`. */
+    readonly code: string;
+    /** Issuer's decline code, e.g. `insufficient_funds`, when there is one. */
+    readonly declineCode?: string;
+    readonly gateway: string;
+  };
+}
+
+export interface PaymentCancelled {
+  readonly type: 'PaymentCancelled';
+  readonly data: { readonly paymentId: string; readonly reason: string };
+}
+
+export interface PaymentExpired {
+  readonly type: 'PaymentExpired';
+  readonly data: { readonly paymentId: string; readonly expiresAt: string; readonly expiredAt: string };
+}
+
+/** A hold or open gateway intent of a payment that ended without capture was released. */
+export interface PaymentAuthorizationVoided {
+  readonly type: 'PaymentAuthorizationVoided';
+  readonly data: { readonly paymentId: string; readonly gatewayReference: string; readonly amount: number };
+}
+
+/** Where every cent of a refund comes from, so the ledger books it without recomputing. */
+export interface RefundAllocation {
+  readonly ticketPrice: number;
+  readonly platformFee: number;
+  readonly gas: number;
+  /** Buyer-borne taxes returned to the buyer, one line per component of the quote. */
+  readonly taxes: readonly RefundTaxLine[];
+  /**
+   * Venue-borne taxes (entertainment) no longer owed because ticket price went back: they
+   * return to the venue's proceeds, not to the buyer, so they are not part of `amount`.
+   */
+  readonly venueTaxReversed: readonly RefundTaxLine[];
+}
+
+export interface RefundTaxLine {
+  readonly kind: TaxKind;
+  readonly jurisdiction: string;
+  readonly amount: number;
+}
+
+export interface RefundRequested {
+  readonly type: 'RefundRequested';
+  readonly data: {
+    readonly paymentId: string;
+    readonly refundId: string;
+    readonly amount: number;
+    readonly currency: string;
+    readonly reason: string;
+    readonly full: boolean;
+    /** `user:<id>`, `admin:<id>`, `gateway:stripe` for refunds made at the gateway. */
+    readonly requestedBy: string;
+    readonly allocation: RefundAllocation;
+  };
+}
+
+export interface RefundSucceeded {
+  readonly type: 'RefundSucceeded';
+  readonly data: {
+    readonly paymentId: string;
+    readonly refundId: string;
+    readonly venueId: string;
+    readonly currency: string;
+    readonly amount: number;
+    readonly allocation: RefundAllocation;
+    readonly gatewayReference: string;
+  };
+}
+
+export interface RefundFailed {
+  readonly type: 'RefundFailed';
+  readonly data: {
+    readonly paymentId: string;
+    readonly refundId: string;
+    readonly amount: number;
+    readonly reason: string;
+    readonly code: string;
+  };
+}
+
+export interface DisputeOpened {
+  readonly type: 'DisputeOpened';
+  readonly data: {
+    readonly paymentId: string;
+    readonly disputeId: string;
+    readonly amount: number;
+    readonly reason: string;
+  };
+}
+
+export interface DisputeClosed {
+  readonly type: 'DisputeClosed';
+  readonly data: {
+    readonly paymentId: string;
+    readonly disputeId: string;
+    /** `lost`: the card network took `amount` back from us (a chargeback). */
+    readonly outcome: 'won' | 'lost';
+    readonly amount: number;
+  };
+}
+
+export type PaymentEvent =
+  | PaymentRequested
+  | PaymentSubmitted
+  | PaymentActionRequired
+  | PaymentAuthorized
+  | PaymentCaptured
+  | PaymentFailed
+  | PaymentCancelled
+  | PaymentExpired
+  | PaymentAuthorizationVoided
+  | RefundRequested
+  | RefundSucceeded
+  | RefundFailed
+  | DisputeOpened
+  | DisputeClosed;
+
+export type PaymentEventType = PaymentEvent['type'];
+
+export const PAYMENT_EVENT_TYPES = [
+  'PaymentRequested',
+  'PaymentSubmitted',
+  'PaymentActionRequired',
+  'PaymentAuthorized',
+  'PaymentCaptured',
+  'PaymentFailed',
+  'PaymentCancelled',
+  'PaymentExpired',
+  'PaymentAuthorizationVoided',
+  'RefundRequested',
+  'RefundSucceeded',
+  'RefundFailed',
+  'DisputeOpened',
+  'DisputeClosed',
+] as const satisfies readonly PaymentEventType[];
+
+const paymentEventTypes = new Set<string>(PAYMENT_EVENT_TYPES);
+
+/** Narrows a stored event to the catalogue; the store holds only what deciders wrote. */
+export const isPaymentEvent = (event: { type: string; data: unknown }): event is PaymentEvent => paymentEventTypes.has(event.type);

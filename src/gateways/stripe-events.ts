@@ -1,0 +1,145 @@
+import Stripe from 'stripe';
+import type { PaymentCommand } from '../aggregates/payment.js';
+import { uuidV5 } from '../domain/ids.js';
+import { TesseraError } from '../errors.js';
+
+/**
+ * Stripe webhook events as Payment commands (pure). A target names our payment directly when
+ * the Stripe object carries our metadata (intents and refunds we created), or else by the
+ * PaymentIntent it belongs to, which the purchase process manager has indexed.
+ */
+export interface WebhookTarget {
+  readonly paymentId?: string;
+  readonly reference?: string;
+  readonly command: PaymentCommand;
+}
+
+export type MappedStripeEvent =
+  | { readonly kind: 'commands'; readonly targets: readonly WebhookTarget[] }
+  | { readonly kind: 'ignored'; readonly reason: string };
+
+const GATEWAY = 'stripe';
+
+const idOf = (value: string | { id: string } | null | undefined): string | undefined =>
+  typeof value === 'string' ? value : (value?.id ?? undefined);
+
+const target = (metadata: Stripe.Metadata | null | undefined, reference: string | undefined, command: PaymentCommand): WebhookTarget => ({
+  ...(metadata?.paymentId ? { paymentId: metadata.paymentId } : {}),
+  ...(reference ? { reference } : {}),
+  command,
+});
+
+/** A refund Stripe reports: ours carry our refund id; one made in Stripe's dashboard gets an id from its own. */
+export const refundIdFor = (refund: Stripe.Refund): string => refund.metadata?.refundId ?? uuidV5(`stripe-refund:${refund.id}`);
+
+export function mapStripeEvent(event: Stripe.Event): MappedStripeEvent {
+  // Stripe has hundreds of event types; every one not listed here is ignored on purpose.
+  // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
+  switch (event.type) {
+    case 'payment_intent.succeeded': {
+      const intent = event.data.object;
+      return commands(target(intent.metadata, intent.id, {
+        type: 'RecordCapture',
+        data: { amount: intent.amount_received, gateway: GATEWAY, gatewayReference: intent.id },
+      }));
+    }
+    case 'payment_intent.amount_capturable_updated': {
+      const intent = event.data.object;
+      return commands(target(intent.metadata, intent.id, {
+        type: 'RecordAuthorization',
+        data: { amount: intent.amount_capturable, gateway: GATEWAY, gatewayReference: intent.id },
+      }));
+    }
+    case 'payment_intent.payment_failed': {
+      const intent = event.data.object;
+      const error = intent.last_payment_error;
+      return commands(target(intent.metadata, intent.id, {
+        type: 'RecordPaymentFailure',
+        data: {
+          reason: error?.message ?? 'payment failed',
+          code: error?.code ?? 'payment_failed',
+          gateway: GATEWAY,
+          ...(error?.decline_code ? { declineCode: error.decline_code } : {}),
+        },
+      }));
+    }
+    case 'charge.refunded': {
+      const charge = event.data.object;
+      const refunds = charge.refunds?.data ?? [];
+      if (refunds.length === 0) return { kind: 'ignored', reason: 'charge.refunded without its refunds; refund.* events carry them' };
+      return { kind: 'commands', targets: refunds.flatMap((refund) => refundTargets(refund, charge.metadata)) };
+    }
+    case 'refund.created':
+    case 'refund.updated': {
+      const targets = refundTargets(event.data.object);
+      return targets.length > 0 ? { kind: 'commands', targets } : { kind: 'ignored', reason: `refund is ${event.data.object.status}` };
+    }
+    case 'charge.dispute.created': {
+      const dispute = event.data.object;
+      return commands(target(dispute.metadata, idOf(dispute.payment_intent), {
+        type: 'OpenDispute',
+        data: { disputeId: dispute.id, amount: dispute.amount, reason: dispute.reason },
+      }));
+    }
+    case 'charge.dispute.closed': {
+      const dispute = event.data.object;
+      // `warning_closed`: an inquiry closed without a chargeback, which is a win for us.
+      const outcome = dispute.status === 'lost' ? 'lost' : 'won';
+      return commands(target(dispute.metadata, idOf(dispute.payment_intent), {
+        type: 'CloseDispute',
+        data: { disputeId: dispute.id, outcome },
+      }));
+    }
+    default:
+      return { kind: 'ignored', reason: `Tessera does not act on ${event.type}` };
+  }
+}
+
+const commands = (one: WebhookTarget): MappedStripeEvent => ({ kind: 'commands', targets: [one] });
+
+function refundTargets(refund: Stripe.Refund, fallbackMetadata?: Stripe.Metadata | null): WebhookTarget[] {
+  const metadata = refund.metadata?.paymentId ? refund.metadata : fallbackMetadata;
+  const reference = idOf(refund.payment_intent);
+  switch (refund.status) {
+    case 'succeeded':
+    case 'pending':
+      return [
+        target(metadata, reference, {
+          type: 'RecordGatewayRefund',
+          data: {
+            refundId: refundIdFor(refund),
+            amount: refund.amount,
+            gateway: GATEWAY,
+            gatewayReference: refund.id,
+            reason: refund.reason ?? 'refunded at the gateway',
+          },
+        }),
+      ];
+    case 'failed':
+      // Only a refund we asked for can fail for us; one never recorded has nothing to undo.
+      if (!refund.metadata?.refundId) return [];
+      return [
+        target(metadata, reference, {
+          type: 'RecordRefundFailure',
+          data: { refundId: refund.metadata.refundId, reason: refund.failure_reason ?? 'refund failed', code: refund.failure_reason ?? 'refund_failed' },
+        }),
+      ];
+    case 'canceled':
+    case 'requires_action':
+    case null:
+      return [];
+    default:
+      return [];
+  }
+}
+
+/** Checks the `Stripe-Signature` header over the raw body; the webhook route calls this first. */
+export function verifyStripeEvent(rawBody: string | Buffer, signature: string, secret: string, toleranceSeconds = 300): Stripe.Event {
+  try {
+    return Stripe.webhooks.constructEvent(rawBody, signature, secret, toleranceSeconds);
+  } catch (error) {
+    throw new TesseraError('INVALID_SIGNATURE', 'Stripe signature verification failed', {
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
+}

@@ -1,0 +1,218 @@
+import type { Config } from '../config.js';
+import type { SqlClient } from '../db/sql-client.js';
+import { calculateFees, calculateTaxForVenue, type FeeQuote, type SeedTaxResponse } from '../commands/calculate-fees.js';
+import type { CommandContext } from '../commands/handle-command.js';
+import { loadPayment } from '../commands/payment-commands.js';
+import { processPayment, type ProcessPaymentInput, type PurchaseOutcome } from '../commands/process-payment.js';
+import { refundPayment, type RefundPaymentInput, type RefundReceipt } from '../commands/refund-payment.js';
+import { findVenueProfile, saveVenueProfile, type SaveVenueProfileResult } from '../commands/save-venue-profile.js';
+import { STRIPE_WEBHOOK_RETRY, stripeWebhooks, type StripeWebhooks } from '../commands/stripe-webhook.js';
+import type { PaymentState } from '../aggregates/payment.js';
+import type { Chain } from '../domain/fees.js';
+import type { TaxAddress } from '../domain/tax.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import { startSubscription, type Subscription } from '../eventstore/subscription.js';
+import type { VenueProfileData } from '../events/venue-events.js';
+import type { PaymentGateway } from '../gateways/gateway.js';
+import { createSandboxGateway } from '../gateways/sandbox.js';
+import { createStripeClient, createStripeGateway } from '../gateways/stripe.js';
+import type { Logger } from '../logger.js';
+import { createDeadlines, type Deadlines } from '../processmanagers/deadlines.js';
+import { sqlParking, type ParkedWork, type Parking } from '../processmanagers/parking.js';
+import { paymentExpiryHandler } from '../processmanagers/payment-expiry.js';
+import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
+import { PAYMENT_EXPIRY, purchaseProcess } from '../processmanagers/purchase.js';
+import { refundProcess } from '../processmanagers/refund.js';
+import type { RetryPolicy } from '../processmanagers/retry.js';
+import { sqlGatewayReferences } from './gateway-references.js';
+import { sqlVenueVolume, venueVolumeProjector, type VenueVolume } from './venue-volume.js';
+
+type PaymentsConfig = Pick<
+  Config,
+  | 'GATEWAY'
+  | 'SANDBOX_LATENCY_MS'
+  | 'SANDBOX_FAILURE_RATE'
+  | 'STRIPE_SECRET_KEY'
+  | 'STRIPE_API_HOST'
+  | 'STRIPE_API_PORT'
+  | 'STRIPE_API_PROTOCOL'
+  | 'PAYMENT_CAPTURE_MODE'
+  | 'PAYMENT_WAIT_MS'
+  | 'PENDING_PAYMENT_TTL_MS'
+  | 'PM_MAX_ATTEMPTS'
+  | 'PM_RETRY_INITIAL_MS'
+  | 'PM_RETRY_MAX_MS'
+  | 'PM_CONCURRENCY'
+  | 'DEADLINE_POLL_MS'
+  | 'GAS_DEFAULT_CHAIN'
+>;
+
+export interface PaymentsModuleDeps {
+  readonly store: EventStore;
+  readonly sql: SqlClient;
+  readonly config: PaymentsConfig;
+  readonly logger?: Logger;
+  /** Defaults to the one `GATEWAY` selects. */
+  readonly gateway?: PaymentGateway;
+  readonly clock?: () => Date;
+  /** Idle wait of the module's subscriptions (tests shorten it). */
+  readonly idleWaitMs?: number;
+}
+
+/** What routes call. Inputs are already validated (zod at the edge); contexts come from the request. */
+export interface PaymentServices {
+  processPayment(input: ProcessPaymentInput, context: CommandContext, options?: { waitMs?: number }): Promise<PurchaseOutcome>;
+  calculateFees(input: { venueId: string; amount: number; ticketCount: number; chain?: Chain }, now?: Date): Promise<FeeQuote>;
+  calculateTax(input: { amount: number; venueAddress: TaxAddress; customerAddress?: Partial<TaxAddress> }): SeedTaxResponse;
+  refundPayment(input: RefundPaymentInput, context: CommandContext): Promise<RefundReceipt>;
+  /** The write side's own view of a payment (its stream folded); PAYMENT_NOT_FOUND when absent. */
+  getPayment(paymentId: string): Promise<PaymentState>;
+  saveVenueProfile(input: { venueId: string } & VenueProfileData, context: CommandContext): Promise<SaveVenueProfileResult>;
+  getVenueProfile(venueId: string): Promise<VenueProfileData>;
+  receiveStripeEvent: StripeWebhooks['receive'];
+  listParked(options?: { includeResolved?: boolean; limit?: number }): Promise<ParkedWork[]>;
+  /** Runs parked work once more; resolves with the row after the attempt (resolved or with the new error). */
+  retryParked(id: string): Promise<ParkedWork>;
+}
+
+export interface PaymentsModule {
+  readonly services: PaymentServices;
+  readonly gateway: PaymentGateway;
+  readonly deadlines: Deadlines;
+  readonly parking: Parking;
+  readonly volume: VenueVolume;
+  readonly processManagers: readonly ProcessManager[];
+  /** Starts the process managers, the venue-volume projector and the deadline poller. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function gatewayFromConfig(config: PaymentsConfig, sql: SqlClient): PaymentGateway {
+  if (config.GATEWAY === 'stripe') {
+    return createStripeGateway(
+      createStripeClient({
+        secretKey: config.STRIPE_SECRET_KEY!,
+        ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
+        ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
+        ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
+      }),
+    );
+  }
+  return createSandboxGateway(sql, { latencyMs: config.SANDBOX_LATENCY_MS, failureRate: config.SANDBOX_FAILURE_RATE });
+}
+
+export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
+  const { store, sql, config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const gateway = deps.gateway ?? gatewayFromConfig(config, sql);
+  const retry: RetryPolicy = { maxAttempts: config.PM_MAX_ATTEMPTS, initialMs: config.PM_RETRY_INITIAL_MS, maxMs: config.PM_RETRY_MAX_MS };
+  const parking = sqlParking(sql);
+  const references = sqlGatewayReferences(sql);
+  const volume = sqlVenueVolume(sql);
+  const handlers: Record<string, Parameters<typeof createDeadlines>[1]['handlers'][string]> = {};
+  const deadlines = createDeadlines(sql, {
+    handlers,
+    clock,
+    pollMs: config.DEADLINE_POLL_MS,
+    retry,
+    parking,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
+  const webhooks = stripeWebhooks({ sql, store, references, deadlines, parking, retry, clock });
+  handlers[PAYMENT_EXPIRY] = paymentExpiryHandler(store, clock);
+  handlers[STRIPE_WEBHOOK_RETRY] = async (deadline) => {
+    await webhooks.reprocess(String(deadline.payload.stripeEventId));
+  };
+  const processManagers = [purchaseProcess({ store, gateway, references, deadlines, clock }), refundProcess({ store, gateway, clock })];
+  const running: RunningProcessManager[] = [];
+  let projector: Subscription | undefined;
+  const subscriptionOptions = deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs };
+
+  async function rerun(work: ParkedWork): Promise<void> {
+    if (work.source === 'deadline') return deadlines.retryParked(String(work.item.deadlineId));
+    if (work.source === 'webhook:stripe') {
+      const status = await webhooks.reprocess(String(work.item.stripeEventId));
+      if (status === 'parked') throw new Error('the webhook was parked again');
+      return;
+    }
+    const pm = processManagers.find((p) => `pm:${p.name}` === work.source);
+    if (!pm) throw new Error(`no process manager for ${work.source}`);
+    return rerunParkedEvent(store, pm, work.item);
+  }
+
+  const services: PaymentServices = {
+    processPayment: (input, context, options) =>
+      processPayment(
+        {
+          store,
+          volume,
+          captureMode: config.PAYMENT_CAPTURE_MODE,
+          pendingTtlMs: config.PENDING_PAYMENT_TTL_MS,
+          waitMs: options?.waitMs ?? config.PAYMENT_WAIT_MS,
+          defaultChain: config.GAS_DEFAULT_CHAIN,
+        },
+        input,
+        context,
+      ),
+    calculateFees: (input, now = clock()) => calculateFees({ store, volume, defaultChain: config.GAS_DEFAULT_CHAIN }, input, now),
+    calculateTax: (input) => calculateTaxForVenue(input),
+    refundPayment: (input, context) => refundPayment(store, input, context),
+    async getPayment(paymentId) {
+      const { state } = await loadPayment(store, paymentId);
+      if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
+      return state;
+    },
+    saveVenueProfile: (input, context) => saveVenueProfile(store, input, context),
+    async getVenueProfile(venueId) {
+      const profile = await findVenueProfile(store, venueId);
+      if (!profile) throw new TesseraError('VENUE_NOT_FOUND', `venue ${venueId} is not registered`, { venueId });
+      return profile;
+    },
+    receiveStripeEvent: (event) => webhooks.receive(event),
+    listParked: (options) => parking.list(options),
+    async retryParked(id) {
+      const work = await parking.get(id);
+      if (!work) throw new TesseraError('PARKED_WORK_NOT_FOUND', `no parked work ${id}`, { id });
+      try {
+        await rerun(work);
+        await parking.recordRetry(id, clock(), { ok: true });
+      } catch (error) {
+        await parking.recordRetry(id, clock(), { ok: false, error: error instanceof Error ? error.message : String(error) });
+      }
+      return (await parking.get(id))!;
+    },
+  };
+
+  return {
+    services,
+    gateway,
+    deadlines,
+    parking,
+    volume,
+    processManagers,
+    start() {
+      if (running.length > 0) return;
+      for (const pm of processManagers) {
+        running.push(
+          startProcessManager(store, pm, {
+            retry,
+            parking,
+            concurrency: config.PM_CONCURRENCY,
+            clock,
+            ...(deps.logger ? { logger: deps.logger } : {}),
+            subscription: subscriptionOptions,
+          }),
+        );
+      }
+      projector = startSubscription(store, venueVolumeProjector(sql), { ...subscriptionOptions, ...(deps.logger ? { logger: deps.logger } : {}) });
+      deadlines.start();
+    },
+    async stop() {
+      await deadlines.stop();
+      await Promise.all(running.splice(0).map((pm) => pm.stop()));
+      await projector?.stop();
+      projector = undefined;
+    },
+  };
+}

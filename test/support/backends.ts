@@ -1,0 +1,58 @@
+import type { SqlClient } from '../../src/db/sql-client.js';
+import type { EventStore } from '../../src/eventstore/event-store.js';
+import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
+import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
+import { env, freshPglite, freshPostgresSchema } from './databases.js';
+
+/** A database and an event store over it, opened fresh per test file. */
+export interface Backend {
+  readonly sql: SqlClient;
+  readonly store: EventStore;
+  close(): Promise<void>;
+}
+
+export interface BackendFactory {
+  readonly name: string;
+  open(): Promise<Backend>;
+}
+
+/** PGlite always; PostgreSQL (a schema of its own) when DATABASE_URL is set. */
+export function backends(): BackendFactory[] {
+  const list: BackendFactory[] = [
+    {
+      name: 'PGlite',
+      async open() {
+        const sql = await freshPglite();
+        const store = createPgliteEventStore(sql);
+        return {
+          sql,
+          store,
+          async close() {
+            await store.close();
+            await sql.close();
+          },
+        };
+      },
+    },
+  ];
+  const url = env.databaseUrl;
+  if (url) {
+    list.push({
+      name: 'PostgreSQL',
+      async open() {
+        const schema = await freshPostgresSchema(url);
+        const sql = schema.connect({ poolSize: 8 });
+        const store = createPostgresEventStore(sql);
+        return {
+          sql,
+          store,
+          async close() {
+            await store.close();
+            await schema.drop();
+          },
+        };
+      },
+    });
+  }
+  return list;
+}

@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { errors, importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { TesseraError } from '../../errors.js';
 import { principalFromClaims, tokenClaims, type Principal } from './principal.js';
@@ -19,12 +19,13 @@ export interface JwtVerifierOptions {
   readonly now: () => Date;
 }
 
+// Verified tokens are remembered (up to this many), so a client's every request does not pay
+// for signature verification again; see `remember`.
+const MAX_REMEMBERED_TOKENS = 10_000;
+
 export async function createJwtVerifier(options: JwtVerifierOptions): Promise<JwtVerifier> {
   const rsa: CryptoKey | undefined = options.publicKeyPem ? await importSPKI(options.publicKeyPem, 'RS256') : undefined;
-  const hmac: KeyObject | undefined =
-    options.secret === undefined
-      ? undefined
-      : createSecretKey(typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret);
+  const hmac: CryptoKey | undefined = options.secret === undefined ? undefined : await importHmacKey(options.secret);
   if (!rsa && !hmac) throw new Error('a JWT verifier needs a public key or a secret');
   // Only the algorithms we hold a key for are accepted, so a token cannot choose HS256 and have
   // the public key used as an HMAC secret (algorithm confusion).
@@ -35,8 +36,16 @@ export async function createJwtVerifier(options: JwtVerifierOptions): Promise<Jw
     return key;
   };
 
+  const remembered = new Map<string, { readonly principal: Principal; readonly expiresAt: number }>();
+
   return {
     async verify(token) {
+      const known = remembered.get(token);
+      if (known) {
+        if (Math.floor(options.now().getTime() / 1000) < known.expiresAt) return known.principal;
+        remembered.delete(token);
+        throw new TesseraError('TOKEN_EXPIRED', 'Token has expired');
+      }
       let payload: unknown;
       try {
         ({ payload } = await jwtVerify(token, keyFor, {
@@ -54,9 +63,28 @@ export async function createJwtVerifier(options: JwtVerifierOptions): Promise<Jw
         const missing = claims.error.issues.map((issue) => issue.path.join('.')).join(', ');
         throw new TesseraError('INVALID_TOKEN', `Token claims are invalid: ${missing}`);
       }
-      return principalFromClaims(claims.data);
+      const principal = principalFromClaims(claims.data);
+      remember(remembered, token, { principal, expiresAt: (payload as { exp: number }).exp });
+      return principal;
     },
   };
+}
+
+/**
+ * A token that verified once verifies again until it expires: its signature covers exactly these
+ * bytes, and the keys, issuer and audience do not change while the process runs. Only expiry can
+ * change the answer, and it is checked on every use (as jose does: expired once now >= exp).
+ * The oldest entry goes when the map is full.
+ */
+function remember<V>(cache: Map<string, V>, token: string, value: V): void {
+  if (cache.size >= MAX_REMEMBERED_TOKENS) cache.delete(cache.keys().next().value!);
+  cache.set(token, value);
+}
+
+/** An HS256 key imported once (jose would otherwise convert a raw secret on every verification). */
+function importHmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
+  const raw = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  return webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
 }
 
 function tokenError(error: unknown): TesseraError {

@@ -4,11 +4,13 @@ import type { Logger } from '../logger.js';
 /**
  * A Redis connection for request paths (idempotency keys, rate limits). Commands fail at once
  * while the connection is down instead of queueing, so a request answers 503 quickly rather than
- * hanging; the client keeps reconnecting in the background.
+ * hanging; the client keeps reconnecting in the background. Commands issued in the same tick by
+ * concurrent requests share one write (auto-pipelining).
  */
 export async function connectRedis(url: string, logger: Logger): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,

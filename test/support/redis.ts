@@ -10,7 +10,8 @@ export interface TestRedis {
 
 /** A Redis connection with a unique key prefix, so tests sharing the server never meet. */
 export async function testRedis(url: string): Promise<TestRedis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // Auto-pipelining as in production (src/db/redis.ts).
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   await redis.connect();
   const prefix = `tessera-test:${randomBytes(6).toString('hex')}:`;
   return {

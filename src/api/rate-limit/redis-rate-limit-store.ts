@@ -19,22 +19,20 @@ declare module 'ioredis' {
 
 /**
  * Counters in Redis at `<prefix>ratelimit:<bucket>`, shared by every API instance. Each bucket
- * is one atomic script; the buckets of a request go in one pipeline (one round trip), and as
- * each script touches one key they work on Redis Cluster too.
+ * is one atomic single-key script, so the store works on Redis Cluster too; the buckets of a
+ * request are sent together (the connection auto-pipelines commands of the same tick), so a
+ * request costs one round trip.
  */
 export function createRedisRateLimitStore(redis: Redis, keyPrefix: string): RateLimitStore {
   defineScripts(redis, { tesseraRateLimitHit: HIT });
   return {
     kind: 'redis',
-    async hit(buckets) {
-      const pipeline = redis.pipeline();
-      for (const bucket of buckets) pipeline.tesseraRateLimitHit(`${keyPrefix}ratelimit:${bucket.key}`, bucket.windowMs);
-      const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([error, reply]): BucketCount => {
-        if (error) throw error;
-        const [count, ttl] = reply as [number, number];
-        return { count, resetInMs: ttl };
-      });
-    },
+    hit: (buckets) =>
+      Promise.all(
+        buckets.map(async (bucket): Promise<BucketCount> => {
+          const [count, ttl] = await redis.tesseraRateLimitHit(`${keyPrefix}ratelimit:${bucket.key}`, bucket.windowMs);
+          return { count, resetInMs: ttl };
+        }),
+      ),
   };
 }

@@ -28,6 +28,7 @@ import type { RouteModule } from '../src/api/route.js';
 import { cents } from '../src/api/schemas.js';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
+import { deleteKeysUnder } from '../src/db/redis.js';
 import { connectPostgres, openPglite, type SqlClient } from '../src/db/sql-client.js';
 import { createPgliteEventStore } from '../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../src/eventstore/postgres.js';
@@ -89,12 +90,7 @@ async function openStorage(backend: Backend): Promise<{ storage: Storage; prefix
     prefix,
     async cleanup() {
       if (redis) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
+        await deleteKeysUnder(redis, prefix);
         redis.disconnect();
       }
       await sql.close();
@@ -130,7 +126,7 @@ function load(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
     execFile(process.execPath, ['--import', 'tsx', script, JSON.stringify(options)], (error, stdout) => {
-      if (error) reject(error);
+      if (error) reject(new Error(`the load generator failed: ${error.message}`));
       else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
     });
   });

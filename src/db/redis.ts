@@ -54,3 +54,13 @@ export function defineScripts(redis: Redis, scripts: Readonly<Record<string, str
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
   }
 }
+
+/** Deletes every key under `prefix`, scanning in batches so Redis is never blocked (as KEYS would). */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

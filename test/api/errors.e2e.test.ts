@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RouteModule } from '../../src/api/route.js';
@@ -160,6 +161,17 @@ describe('error responses', () => {
     expect(response.statusCode).toBe(422);
     expect(response.json<ErrorBody>().errors).toEqual([{ field: 'query.limit', message: expect.any(String) as string }]);
     expect((await t.app.inject({ method: 'GET', url: '/test/items?limit=5' })).json()).toEqual({ limit: 5 });
+  });
+
+  it('never answers a 5xx to any JSON value or any text sent as a body', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'), fc.string()), async (payload) => {
+        const response = await send(payload);
+        expect(response.statusCode).toBeLessThan(500);
+        expect(response.json<ErrorBody>().code ?? 'accepted').toMatch(/^[A-Z_]+$|^accepted$/);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('answers an unknown route with 404 in the seed body', async () => {

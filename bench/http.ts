@@ -138,7 +138,7 @@ function merge(results: readonly LoadResult[]): LoadResult & { rounds: number } 
   const mean = (pick: (r: LoadResult) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
   return {
     requests,
-    seconds: time,
+    seconds: round(time, 2),
     requestsPerSecond: round(requests / time, 0),
     p50Ms: round(mean((r) => r.p50Ms), 2),
     p99Ms: round(mean((r) => r.p99Ms), 2),

@@ -12,7 +12,8 @@ import { installErrorHandling } from './error-handler.js';
 import { createIdempotencyGate } from './idempotency/idempotency-gate.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
-import { applyLimits, createRouteApi, type EdgeGuards, type RouteModule } from './route.js';
+import { applyLimits, type EdgeGuards } from './route-hooks.js';
+import { createRouteApi, type RouteModule } from './route.js';
 import { BASE_FEATURES, routeModules } from './route-modules.js';
 import { defaultServices, type AppServices } from './services.js';
 import { VERSION } from './version.js';
@@ -40,7 +41,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   const services: AppServices = { ...defaultServices(), ...deps.services };
   const metrics = createHttpMetrics(deps.metrics);
   const edge = deps.edge ?? edgeStores(config, storage);
-  const limiter = createRateLimiter(edge.rateLimits, config, logger);
+  const limiter = createRateLimiter(edge.rateLimits, config, logger, (level) => metrics.rateLimitRefusals.inc({ level }));
 
   // Typed as fastify's logger so the instance keeps fastify's default generics.
   const loggerInstance: FastifyBaseLogger = logger;
@@ -76,7 +77,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       defaultRouteMax: config.RATE_LIMIT_ROUTE_MAX,
     };
     const modules = [...routeModules, ...(deps.extraRoutes ?? [])];
-    const features = Object.assign({}, BASE_FEATURES, ...modules.map((module) => module.features ?? {})) as Record<string, boolean>;
+    const features: Record<string, boolean> = { ...BASE_FEATURES };
+    for (const module of modules) Object.assign(features, module.features);
     const api = createRouteApi(scope, guards, {
       config,
       logger,

@@ -1,15 +1,12 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import { TesseraError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../runtime.js';
-import type { Authenticator } from './auth/authenticator.js';
 import type { Principal, Role } from './auth/principal.js';
-import type { IdempotencyGate } from './idempotency/idempotency-gate.js';
-import type { LimitedCall, RateLimiter } from './rate-limit/rate-limiter.js';
+import { hooksFor, type EdgeGuards } from './route-hooks.js';
 import { errorBody } from './schemas.js';
 import type { AppServices } from './services.js';
 
@@ -125,11 +122,9 @@ export interface RouteModule {
   register(api: RouteApi): void;
 }
 
-/** What the edge knows about a route, on `routeOptions.config.tessera`. */
+/** What the edge knows about a route, on `routeOptions.config.tessera` (the docs read it). */
 export interface RouteMeta {
-  readonly auth: RouteAuth;
   readonly idempotent: boolean;
-  readonly rateLimited: boolean;
 }
 
 declare module 'fastify' {
@@ -142,16 +137,6 @@ declare module 'fastify' {
     rawBody: string | undefined;
   }
 }
-
-/** The edge's machinery that route hooks use. */
-export interface EdgeGuards {
-  readonly authenticator: Authenticator;
-  readonly limiter: RateLimiter;
-  readonly idempotency: IdempotencyGate;
-  readonly defaultRouteMax: number;
-}
-
-type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 export function createRouteApi(
   app: FastifyInstance,
@@ -170,7 +155,7 @@ export function createRouteApi(
       typed.route({
         method: definition.method,
         url: definition.url,
-        config: { tessera: { auth: definition.auth, idempotent, rateLimited: definition.rateLimit !== false } },
+        config: { tessera: { idempotent } },
         schema: {
           summary: definition.summary,
           ...(definition.description ? { description: definition.description } : {}),
@@ -222,93 +207,6 @@ function limitsOf(definition: { method: string; url: string; rateLimit?: { max: 
   if (definition.rateLimit === false) return undefined;
   const max = definition.rateLimit?.max ?? (definition.idempotent ? defaultMax : undefined);
   return { route: max === undefined ? undefined : { id: `${definition.method} ${definition.url}`, max } };
-}
-
-/**
- * The request lifecycle of a route:
- * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC auth over the
- * raw body, limits; Idempotency-Key check) -> zod validation -> preHandler (idempotency claim)
- * -> handler -> onSend (store the idempotent response).
- */
-function hooksFor(
-  auth: RouteAuth,
-  idempotent: boolean,
-  limits: { route: LimitedCall['route'] } | undefined,
-  guards: EdgeGuards,
-): { onRequest?: Hook[]; preValidation?: Hook[]; preHandler?: Hook[]; onSend?: SendHook[]; onResponse?: Hook[] } {
-  const onRequest: Hook[] = [];
-  const preValidation: Hook[] = [];
-  const limit = async (request: FastifyRequest, reply: FastifyReply, call: Omit<LimitedCall, 'ip' | 'route'>) => {
-    if (limits) await applyLimits(guards.limiter, reply, { ...call, ip: request.ip, ...(limits.route ? { route: limits.route } : {}) });
-  };
-
-  if (auth === 'public') {
-    onRequest.push((request, reply) => limit(request, reply, { perAddress: true }));
-  } else if (auth === 'internal') {
-    preValidation.push(async (request, reply) => {
-      const service = guards.authenticator.internal(request.headers, request.rawBody ?? '');
-      request.internalService = service;
-      await limit(request, reply, { perAddress: false, caller: `service:${service}` });
-    });
-  } else {
-    onRequest.push(async (request, reply) => {
-      const principal = await authenticateBearer(request, reply, guards, limits !== undefined);
-      request.principal = principal;
-      await limit(request, reply, { perAddress: true, caller: `${principal.tenantId}:${principal.userId}` });
-      if (typeof auth === 'object' && !auth.roles.includes(principal.role)) {
-        throw new TesseraError('FORBIDDEN', 'Insufficient permissions for this route');
-      }
-    });
-  }
-  if (!idempotent) return { onRequest, preValidation };
-
-  preValidation.push((request) => Promise.resolve(guards.idempotency.requireKey(request)));
-  return {
-    onRequest,
-    preValidation,
-    preHandler: [(request, reply) => guards.idempotency.claim(request, reply, scopeOf(request))],
-    onSend: [
-      async (request, reply, payload) => {
-        await guards.idempotency.record(request, reply, payload);
-        return payload;
-      },
-    ],
-    onResponse: [(request) => guards.idempotency.abandon(request)],
-  };
-}
-
-type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown) => Promise<unknown>;
-
-/** A failed login still counts against the address's limit, so tokens cannot be guessed at speed. */
-async function authenticateBearer(request: FastifyRequest, reply: FastifyReply, guards: EdgeGuards, limited: boolean) {
-  try {
-    return await guards.authenticator.bearer(request.headers.authorization);
-  } catch (error) {
-    void reply.header('www-authenticate', 'Bearer');
-    if (limited) await applyLimits(guards.limiter, reply, { ip: request.ip, perAddress: true });
-    throw error;
-  }
-}
-
-const scopeOf = (request: FastifyRequest) =>
-  request.principal
-    ? { tenant: request.principal.tenantId, caller: `user:${request.principal.userId}` }
-    : { tenant: 'internal', caller: `service:${request.internalService}` };
-
-/** Counts the call and sets the x-ratelimit-* headers; a refused call throws RATE_LIMIT_EXCEEDED. */
-export async function applyLimits(limiter: RateLimiter, reply: FastifyReply, call: LimitedCall): Promise<void> {
-  const verdict = await limiter.check(call);
-  if (!verdict) return;
-  const resetSeconds = Math.max(1, Math.ceil(verdict.resetInMs / 1000));
-  void reply.headers({
-    'x-ratelimit-limit': verdict.limit,
-    'x-ratelimit-remaining': verdict.remaining,
-    'x-ratelimit-reset': resetSeconds,
-  });
-  if (verdict.refusedBy) {
-    void reply.header('retry-after', resetSeconds);
-    throw new TesseraError('RATE_LIMIT_EXCEEDED', `Rate limit exceeded (${verdict.refusedBy}); retry in ${resetSeconds} s`);
-  }
 }
 
 function successResponses(definition: { response: z.ZodType; otherStatuses?: readonly number[]; contentType?: string }, status: number) {

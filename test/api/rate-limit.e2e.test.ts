@@ -61,6 +61,8 @@ describe.each(backends)('rate limits (%s)', (backend) => {
       expect(refused.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', path: '/test/open' });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+      const metrics = await get(t, '/metrics', {}, '10.9.9.9');
+      expect(metrics.body).toMatch(/http_rate_limit_refusals_total\{level="global"\} [1-9]/);
     });
 
     it('counts each address on its own', async () => {

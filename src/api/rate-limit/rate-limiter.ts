@@ -35,7 +35,12 @@ export interface RateLimiter {
   check(call: LimitedCall): Promise<RateLimitVerdict | undefined>;
 }
 
-export function createRateLimiter(store: RateLimitStore, config: Config, logger: Logger): RateLimiter {
+export function createRateLimiter(
+  store: RateLimitStore,
+  config: Config,
+  logger: Logger,
+  onRefused: (level: LimitLevel) => void = () => undefined,
+): RateLimiter {
   const windowMs = config.RATE_LIMIT_WINDOW_MS;
   let quietUntil = 0;
   const bucketsOf = (call: LimitedCall) => {
@@ -65,7 +70,9 @@ export function createRateLimiter(store: RateLimitStore, config: Config, logger:
         quietUntil = Date.now() + 10_000;
         return undefined;
       }
-      return verdictOf(buckets, counts);
+      const verdict = verdictOf(buckets, counts);
+      if (verdict.refusedBy) onRefused(verdict.refusedBy);
+      return verdict;
     },
   };
 }

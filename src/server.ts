@@ -23,7 +23,7 @@ export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'ser
 
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const storage = await (options.openStorage ?? (() => openStorage(config, logger)))();
-  const app = buildApp({ config, logger, storage, ...pick(options) });
+  const app = buildApp({ config, logger, storage, extraRoutes: options.extraRoutes, services: options.services });
   let url: string;
   try {
     url = await app.listen({ host: config.HOST, port: config.PORT });
@@ -74,8 +74,3 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
-
-const pick = (options: StartOptions): Pick<AppDependencies, 'extraRoutes' | 'services'> => ({
-  ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
-  ...(options.services ? { services: options.services } : {}),
-});

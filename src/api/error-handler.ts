@@ -40,8 +40,6 @@ export function errorBodyOf(request: FastifyRequest, problem: TesseraError): Err
   };
 }
 
-const INTERNAL = () => new TesseraError('INTERNAL_ERROR', 'Internal server error');
-
 /** Fastify's request-shape errors, by code, and the seed code each becomes. */
 const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; message: string }>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_REQUEST', message: 'Body is not valid JSON' },
@@ -80,7 +78,7 @@ export function toTesseraError(error: unknown): TesseraError {
     const byStatus = CLIENT_ERRORS_BY_STATUS[statusCode] ?? { code: 'MALFORMED_REQUEST', message: 'Malformed request' };
     return new TesseraError(byStatus.code, byStatus.message);
   }
-  return INTERNAL();
+  return new TesseraError('INTERNAL_ERROR', 'Internal server error');
 }
 
 /** `tickets.0.quantity` for the body (as the seed shows), `params.id` and `query.limit` elsewhere. */

@@ -79,15 +79,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const { storage, cleanup, redisPrefix } = await openTestStorage(options.backend ?? 'pglite');
   const edge = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
-  const app = buildApp({
-    config,
-    logger,
-    storage,
-    edge,
-    ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
-    ...(options.services ? { services: options.services } : {}),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-  });
+  const { extraRoutes, services, metrics } = options;
+  const app = buildApp({ config, logger, storage, edge, extraRoutes, services, metrics });
   await app.ready();
   return {
     app,

@@ -82,7 +82,8 @@ function sortKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : sortKeys(item)));
-  const sorted: Record<string, unknown> = {};
+  // No prototype, so a member named "__proto__" is kept as data instead of hitting the setter.
+  const sorted = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value).sort()) {
     const member = (value as Record<string, unknown>)[key];
     if (member !== undefined) sorted[key] = sortKeys(member);

@@ -29,6 +29,11 @@ describe('request fingerprints', () => {
     );
   });
 
+  it('keep a member named __proto__ as data', () => {
+    const poisoned = JSON.parse('{"__proto__": {"admin": true}}') as unknown;
+    expect(requestFingerprint('GET', '/r', input(poisoned))).not.toBe(requestFingerprint('GET', '/r', input({})));
+  });
+
   it('differ by method, route and path parameters', () => {
     const base = requestFingerprint('POST', '/payments/:id/refund', input({ amount: 1 }));
     expect(requestFingerprint('PUT', '/payments/:id/refund', input({ amount: 1 }))).not.toBe(base);

@@ -15,14 +15,35 @@ const optionalUrl = (protocols: readonly string[]) =>
       { message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` },
     );
 
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value));
-
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalText = <T extends z.ZodType<string | undefined, string | undefined>>(schema: T) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value))
+    .pipe(schema.optional());
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1');
+
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+
+// A PEM put in an environment variable often arrives with its newlines escaped as "\n".
+const pemPublicKey = z
+  .string()
+  .transform((value) => value.replaceAll('\\n', '\n').trim())
+  .refine((value) => value.startsWith('-----BEGIN PUBLIC KEY-----') && value.endsWith('-----END PUBLIC KEY-----'), {
+    message: 'must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)',
+  });
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -34,14 +55,40 @@ export const configSchema = z.object({
   DATABASE_POOL_SIZE: integer(20, 1, 500),
   EVENTSTORE_URL: optionalUrl(['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover']),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
+  REDIS_KEY_PREFIX: z.string().min(1).default('tessera:'),
+
+  // HTTP edge
+  TRUST_PROXY: boolean(false),
+  BODY_LIMIT_BYTES: integer(102_400, 1_024, 10_485_760),
+  SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 300_000),
+
+  // Authentication: a bearer JWT verified with an RS256 public key and/or an HS256 secret.
+  JWT_PUBLIC_KEY: optionalText(pemPublicKey),
+  JWT_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
+  JWT_ISSUER: optionalText(z.string()),
+  JWT_AUDIENCE: optionalText(z.string()),
+  // Service-to-service calls to /internal/* are signed with HMAC-SHA256 under this secret.
+  INTERNAL_SERVICE_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
+  INTERNAL_SERVICES: list('ticket-service,order-service,venue-service,marketplace-service,notification-service'),
+
+  // Idempotency (seed 003): completed 2xx kept 24 h, 4xx kept 1 h, 5xx released at once.
+  IDEMPOTENCY_LEASE_MS: integer(30_000, 100, 600_000),
+  IDEMPOTENCY_SUCCESS_TTL_SECONDS: integer(86_400, 1, 2_592_000),
+  IDEMPOTENCY_CLIENT_ERROR_TTL_SECONDS: integer(3_600, 1, 2_592_000),
+
+  // Rate limits (seed 003): per client address 100/min, per user 60/min, per endpoint 10-20/min.
+  RATE_LIMIT_WINDOW_MS: integer(60_000, 1, 86_400_000),
+  RATE_LIMIT_GLOBAL_MAX: integer(100, 1, 1_000_000_000),
+  RATE_LIMIT_USER_MAX: integer(60, 1, 1_000_000_000),
+  RATE_LIMIT_ROUTE_MAX: integer(20, 1, 1_000_000_000),
 
   // Payments (issue 4): gateway, deadlines, process managers.
   GATEWAY: z.enum(['sandbox', 'stripe']).default('sandbox'),
   SANDBOX_LATENCY_MS: integer(0, 0, 60_000),
   SANDBOX_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
-  STRIPE_SECRET_KEY: optionalText,
-  STRIPE_WEBHOOK_SECRET: optionalText,
-  STRIPE_API_HOST: optionalText,
+  STRIPE_SECRET_KEY: optionalText(z.string()),
+  STRIPE_WEBHOOK_SECRET: optionalText(z.string()),
+  STRIPE_API_HOST: optionalText(z.string()),
   STRIPE_API_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
   PAYMENT_CAPTURE_MODE: z.enum(['automatic', 'manual']).default('automatic'),
@@ -56,6 +103,15 @@ export const configSchema = z.object({
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });
+  }
+  // Outside production a missing key is replaced by an ephemeral one (src/api/auth/dev-credentials.ts);
+  // in production that would lock everyone out or, worse, let a restart change the key silently.
+  if (config.NODE_ENV !== 'production') return;
+  if (!config.JWT_PUBLIC_KEY && !config.JWT_SECRET) {
+    context.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: 'required in production (or set JWT_SECRET)' });
+  }
+  if (!config.INTERNAL_SERVICE_SECRET) {
+    context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRET'], message: 'required in production' });
   }
 });
 

@@ -1,5 +1,13 @@
+import type { Redis } from 'ioredis';
+import { createRedisIdempotencyStore } from './api/idempotency/redis-idempotency-store.js';
+import { createSqlIdempotencyStore } from './api/idempotency/sql-idempotency-store.js';
+import type { IdempotencyStore } from './api/idempotency/idempotency-store.js';
+import { createMemoryRateLimitStore } from './api/rate-limit/memory-rate-limit-store.js';
+import { createRedisRateLimitStore } from './api/rate-limit/redis-rate-limit-store.js';
+import type { RateLimitStore } from './api/rate-limit/rate-limit-store.js';
 import { eventStoreKind, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
+import { closeRedis, connectRedis } from './db/redis.js';
 import { connectPostgres, openPglite, type SqlClient } from './db/sql-client.js';
 import type { EventStore } from './eventstore/event-store.js';
 import { createEventStoreDbEventStore } from './eventstore/eventstoredb.js';
@@ -10,21 +18,41 @@ import type { Logger } from './logger.js';
 
 /**
  * The composition root's storage: the one place that picks adapters from the config.
- * `sql` holds read models, idempotency records and (in the SQL modes) the events themselves.
+ * `sql` holds read models, idempotency records (without Redis) and, in the SQL modes, the events.
+ * `redis`, when REDIS_URL is set, holds idempotency records and rate-limit counters.
  */
 export interface Storage {
   readonly sql: SqlClient;
   readonly eventStore: EventStore;
+  readonly redis?: Redis;
   close(): Promise<void>;
+}
+
+/** Where the HTTP edge keeps idempotency records and rate-limit counters. */
+export interface EdgeStores {
+  readonly idempotency: IdempotencyStore;
+  readonly rateLimits: RateLimitStore;
+}
+
+/** Redis when it is configured (shared by every instance); otherwise the SQL store and process memory. */
+export function edgeStores(config: Config, storage: Storage): EdgeStores {
+  return storage.redis
+    ? {
+        idempotency: createRedisIdempotencyStore(storage.redis, config.REDIS_KEY_PREFIX),
+        rateLimits: createRedisRateLimitStore(storage.redis, config.REDIS_KEY_PREFIX),
+      }
+    : { idempotency: createSqlIdempotencyStore(storage.sql), rateLimits: createMemoryRateLimitStore() };
 }
 
 export async function openStorage(config: Config, logger: Logger, options: { upcast?: Upcast } = {}): Promise<Storage> {
   const sql: SqlClient = config.DATABASE_URL
     ? connectPostgres({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE })
     : await openPglite({ dataDir: config.DATA_DIR });
+  let redis: Redis | undefined;
   try {
     const { applied } = await migrate(sql);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, logger) : undefined;
     const kind = eventStoreKind(config);
     const eventStore =
       kind === 'eventstoredb'
@@ -33,18 +61,27 @@ export async function openStorage(config: Config, logger: Logger, options: { upc
           ? createPostgresEventStore(sql, options)
           : createPgliteEventStore(sql, options);
     logger.info(
-      { eventStore: kind, readModels: sql.dialect, ...(sql.dialect === 'pglite' ? { dataDir: config.DATA_DIR } : {}) },
+      {
+        eventStore: kind,
+        readModels: sql.dialect,
+        redis: redis !== undefined,
+        ...(sql.dialect === 'pglite' ? { dataDir: config.DATA_DIR } : {}),
+      },
       'storage open',
     );
+    const openedRedis = redis;
     return {
       sql,
       eventStore,
+      ...(openedRedis ? { redis: openedRedis } : {}),
       async close() {
+        if (openedRedis) await closeRedis(openedRedis);
         await eventStore.close();
         await sql.close();
       },
     };
   } catch (error) {
+    if (redis) await closeRedis(redis);
     await sql.close().catch(() => undefined);
     throw error;
   }

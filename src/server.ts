@@ -1,38 +1,76 @@
-import { buildApp } from './api/app.js';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppDependencies } from './api/app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { openStorage } from './runtime.js';
+import { openStorage, type Storage } from './runtime.js';
 
-/**
- * Runs Tessera until SIGINT/SIGTERM: stops taking requests, lets in-flight ones finish, then
- * closes the stores. A second signal exits at once.
- */
-export async function serve(config: Config, logger: Logger): Promise<void> {
-  const storage = await openStorage(config, logger);
-  const app = buildApp({ config, logger, storage });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    try {
-      await app.close();
-      await storage.close();
-      logger.info('stopped');
-    } catch (error) {
-      logger.error({ err: error }, 'error while shutting down');
-      process.exitCode = 1;
-    }
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  /** The address it listens on, e.g. http://127.0.0.1:3005. */
+  readonly url: string;
+  /**
+   * Graceful stop: refuse new connections (and answer 503 on kept-alive ones), let the requests
+   * in flight finish, then close the stores. Requests still running after SHUTDOWN_TIMEOUT_MS
+   * have their connections cut. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'services'> {
+  /** Opens the storage the server runs on and closes on stop; by default from the config. */
+  readonly openStorage?: () => Promise<Storage>;
+}
+
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const storage = await (options.openStorage ?? (() => openStorage(config, logger)))();
+  const app = buildApp({ config, logger, storage, extraRoutes: options.extraRoutes, services: options.services });
+  let url: string;
   try {
-    await app.listen({ host: config.HOST, port: config.PORT });
+    url = await app.listen({ host: config.HOST, port: config.PORT });
   } catch (error) {
+    await app.close().catch(() => undefined);
     await storage.close();
     throw error;
   }
+  let stopping: Promise<void> | undefined;
+  return { app, url, stop: () => (stopping ??= shutDown(app, config.SHUTDOWN_TIMEOUT_MS, storage, logger)) };
+}
+
+async function shutDown(app: FastifyInstance, timeoutMs: number, storage: Storage, logger: Logger): Promise<void> {
+  const force = setTimeout(() => {
+    logger.warn({ timeoutMs }, 'requests still running at the shutdown deadline; closing their connections');
+    app.server.closeAllConnections();
+  }, timeoutMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
+    // The stores close only after every request has finished with them.
+    await storage.close();
+  }
+}
+
+/**
+ * `tessera serve`: runs until SIGINT/SIGTERM, then stops gracefully. A second signal exits at once.
+ */
+export async function serve(config: Config, logger: Logger): Promise<void> {
+  const server = await startServer(config, logger);
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    server.stop().then(
+      () => logger.info('stopped'),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }

@@ -37,4 +37,47 @@ describe('configuration', () => {
     // A URL may carry a password, so its value is never echoed.
     expect(message).not.toContain('secret');
   });
+
+  it('refuses to start production without a JWT key or an internal secret, naming them', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_PUBLIC_KEY: required in production[\s\S]*INTERNAL_SERVICE_SECRET/);
+    const secrets = { JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32) };
+    expect(loadConfig({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
+  });
+
+  it('lets development run without keys (the server makes ephemeral ones)', () => {
+    const config = loadConfig({});
+    expect(config.JWT_SECRET).toBeUndefined();
+    expect(config.JWT_PUBLIC_KEY).toBeUndefined();
+  });
+
+  it('refuses short secrets and a public key that is not PEM, without echoing them', () => {
+    const error = (() => {
+      try {
+        loadConfig({ JWT_SECRET: 'too-short-secret', JWT_PUBLIC_KEY: 'ssh-rsa AAAA' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return undefined;
+    })();
+    expect(error?.problems).toEqual([expect.stringMatching(/^JWT_PUBLIC_KEY: must be a PEM/), expect.stringMatching(/^JWT_SECRET: must be at least 32/)]);
+    expect(error?.message).not.toContain('too-short-secret');
+  });
+
+  it('unescapes the newlines of a PEM key given on one line', () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\\nMIIB\\n-----END PUBLIC KEY-----';
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem }).JWT_PUBLIC_KEY).toBe('-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----');
+  });
+
+  it("takes the seed's limits and idempotency times by default", () => {
+    expect(loadConfig({})).toMatchObject({
+      RATE_LIMIT_GLOBAL_MAX: 100,
+      RATE_LIMIT_USER_MAX: 60,
+      RATE_LIMIT_ROUTE_MAX: 20,
+      RATE_LIMIT_WINDOW_MS: 60_000,
+      IDEMPOTENCY_LEASE_MS: 30_000,
+      IDEMPOTENCY_SUCCESS_TTL_SECONDS: 86_400,
+      IDEMPOTENCY_CLIENT_ERROR_TTL_SECONDS: 3_600,
+      INTERNAL_SERVICES: ['ticket-service', 'order-service', 'venue-service', 'marketplace-service', 'notification-service'],
+    });
+  });
 });

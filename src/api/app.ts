@@ -1,27 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Storage } from '../runtime.js';
+import { edgeStores, type EdgeStores, type Storage } from '../runtime.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { registerDocs } from './docs.js';
+import { installErrorHandling } from './error-handler.js';
+import { createIdempotencyGate } from './idempotency/idempotency-gate.js';
+import { createHttpMetrics, type HttpMetrics } from './metrics.js';
+import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
+import { applyLimits, type EdgeGuards } from './route-hooks.js';
+import { createRouteApi, type RouteModule } from './route.js';
+import { BASE_FEATURES, routeModules } from './route-modules.js';
+import { defaultServices, type AppServices } from './services.js';
+import { VERSION } from './version.js';
 
 export interface AppDependencies {
   readonly config: Config;
   readonly logger: Logger;
   readonly storage: Storage;
+  /** Services for route modules; defaults fill what is not given (tests fix the clock here). */
+  readonly services?: Partial<AppServices>;
+  /** The Prometheus registry to expose; the app makes its own when none is given. */
+  readonly metrics?: Registry;
+  /** Idempotency and rate-limit stores; by default picked from the storage (runtime.ts). */
+  readonly edge?: EdgeStores;
+  /** Route modules served besides src/api/route-modules.ts (tests and benchmarks add theirs). */
+  readonly extraRoutes?: readonly RouteModule[];
 }
 
+// How often expired idempotency rows are deleted (the SQL store; Redis expires its own).
+const PURGE_EVERY_MS = 10 * 60 * 1000;
+
 /** Builds the HTTP application without listening, so tests can drive it with `inject`. */
-export function buildApp({ logger, storage }: AppDependencies): FastifyInstance {
+export function buildApp(deps: AppDependencies): FastifyInstance {
+  const { config, logger, storage } = deps;
+  const services: AppServices = { ...defaultServices(), ...deps.services };
+  const metrics = createHttpMetrics(deps.metrics);
+  const edge = deps.edge ?? edgeStores(config, storage);
+  const limiter = createRateLimiter(edge.rateLimits, config, logger, (level) => metrics.rateLimitRefusals.inc({ level }));
+
   // Typed as fastify's logger so the instance keeps fastify's default generics.
   const loggerInstance: FastifyBaseLogger = logger;
-  const app = Fastify({ loggerInstance });
-  app.get('/health', () => ({ status: 'healthy', service: 'tessera', timestamp: new Date().toISOString() }));
-  app.get('/health/ready', async (_request, reply) => {
-    try {
-      await storage.eventStore.ping();
-      return { status: 'ready', components: { eventStore: 'healthy' } };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', components: { eventStore: 'unhealthy' } });
-    }
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    genReqId: requestId,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  acceptJsonOnly(app);
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('internalService', undefined);
+  app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('idempotency', undefined);
+  installErrorHandling(app);
+  observe(app, metrics, limiter);
+  registerDocs(app, VERSION);
+
+  void app.register(async (scope) => {
+    const guards: EdgeGuards = {
+      authenticator: await createAuthenticator(config, logger, services.clock),
+      limiter,
+      idempotency: createIdempotencyGate({
+        store: edge.idempotency,
+        leaseMs: config.IDEMPOTENCY_LEASE_MS,
+        successTtlMs: config.IDEMPOTENCY_SUCCESS_TTL_SECONDS * 1000,
+        clientErrorTtlMs: config.IDEMPOTENCY_CLIENT_ERROR_TTL_SECONDS * 1000,
+        logger,
+        onOutcome: (outcome) => metrics.idempotencyOutcomes.inc({ outcome }),
+      }),
+      defaultRouteMax: config.RATE_LIMIT_ROUTE_MAX,
+    };
+    const modules = [...routeModules, ...(deps.extraRoutes ?? [])];
+    const features: Record<string, boolean> = { ...BASE_FEATURES };
+    for (const module of modules) Object.assign(features, module.features);
+    const api = createRouteApi(scope, guards, {
+      config,
+      logger,
+      storage,
+      services,
+      metrics: metrics.registry,
+      edge: { idempotency: edge.idempotency.kind, rateLimits: edge.rateLimits.kind },
+      features,
+    });
+    for (const module of modules) module.register(api);
+  });
+
+  purgeExpiredKeys(app, edge, logger);
   return app;
+}
+
+/**
+ * JSON is the only body the API takes; anything else is a 415. The raw text is kept for the
+ * internal routes' HMAC, which signs the body exactly as sent.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    void parseJson(request, body as string, done);
+  });
+}
+
+/** A well-formed incoming x-request-id is kept, so a caller's correlation id flows through. */
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/**
+ * Every response carries its request id and is timed per route and status. Routes outside the
+ * route helper (the docs, 404s) still count against the global per-address limit.
+ */
+function observe(app: FastifyInstance, metrics: HttpMetrics, limiter: RateLimiter): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    if (request.routeOptions.config?.tessera !== undefined) return done();
+    applyLimits(limiter, reply, { ip: request.ip, perAddress: true }).then(() => done(), done);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+}
+
+function purgeExpiredKeys(app: FastifyInstance, edge: EdgeStores, logger: Logger): void {
+  if (edge.idempotency.kind !== 'sql') return;
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', (done) => {
+    timer = setInterval(() => {
+      edge.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired idempotency keys'));
+    }, PURGE_EVERY_MS);
+    timer.unref();
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(timer);
+    done();
+  });
 }

@@ -1,0 +1,51 @@
+/**
+ * The load generator of bench/http.ts, run as a child process so it has a core of its own
+ * instead of sharing the event loop of the server it measures. Reads its options as JSON from
+ * argv, sends them as a POST with a fresh Idempotency-Key on every request, and prints
+ * autocannon's figures as one JSON line.
+ */
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly connections: number;
+  readonly seconds: number;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
+const result = await autocannon({
+  url: options.url,
+  method: 'POST',
+  headers: options.headers,
+  body: options.body,
+  connections: options.connections,
+  duration: options.seconds,
+  requests: [
+    {
+      setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': randomUUID() } }),
+    },
+  ],
+});
+const answer: LoadResult = {
+  requests: result.requests.total,
+  seconds: result.duration,
+  requestsPerSecond: result.requests.total / result.duration,
+  p50Ms: result.latency.p50,
+  p99Ms: result.latency.p99,
+  non2xx: result.non2xx,
+  errors: result.errors,
+};
+console.log(JSON.stringify(answer));

@@ -1,0 +1,62 @@
+import swagger, { type SwaggerTransform } from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+
+/**
+ * OpenAPI 3.1 generated from the routes' zod schemas: the document at /docs/json (and
+ * /docs/yaml), Swagger UI at /docs. Register before the routes so every route is seen.
+ */
+export function registerDocs(app: FastifyInstance, version: string): void {
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera API',
+        version,
+        description:
+          'Event-sourced payment ledger for ticketing. Amounts are integer cents. Errors answer ' +
+          '`{ error, code, timestamp, path, errors? }`. Command routes need an `Idempotency-Key` (UUID).',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          internalService: { type: 'apiKey', in: 'header', name: 'x-internal-service' },
+          internalTimestamp: { type: 'apiKey', in: 'header', name: 'x-internal-timestamp' },
+          internalSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-internal-signature',
+            description: 'hex HMAC-SHA256 under INTERNAL_SERVICE_SECRET of `<timestamp>.<service>.<raw body>`',
+          },
+        },
+      },
+    },
+    transform: withIdempotencyHeader,
+    transformObject: jsonSchemaTransformObject,
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+}
+
+/** Documents the Idempotency-Key header on command routes; the edge checks it (not the schema). */
+const withIdempotencyHeader: SwaggerTransform = (document) => {
+  const transformed = jsonSchemaTransform(document);
+  if (!document.route.config?.tessera?.idempotent) return transformed;
+  return {
+    ...transformed,
+    schema: {
+      ...transformed.schema,
+      headers: {
+        type: 'object',
+        required: ['idempotency-key'],
+        properties: {
+          'idempotency-key': {
+            type: 'string',
+            format: 'uuid',
+            description: 'A new UUID per operation; a retry sends the same key and body and gets the stored response',
+          },
+        },
+      },
+    },
+  };
+};

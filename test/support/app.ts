@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { SignJWT } from 'jose';
+import { buildApp, type AppDependencies } from '../../src/api/app.js';
+import type { Role } from '../../src/api/auth/principal.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
+import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
+import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import { edgeStores, type EdgeStores, type Storage } from '../../src/runtime.js';
+import { freshPglite, freshPostgresSchema } from './databases.js';
+import { testRedis } from './redis.js';
+
+export const TEST_JWT_SECRET = 'test-secret-of-at-least-thirty-two-characters';
+export const TEST_INTERNAL_SECRET = 'internal-secret-of-at-least-thirty-two-chars';
+export const TEST_TENANT = 'tenant-1';
+
+/** Environment for test apps: known secrets, limits high enough not to interfere. */
+export const testEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  JWT_SECRET: TEST_JWT_SECRET,
+  INTERNAL_SERVICE_SECRET: TEST_INTERNAL_SECRET,
+  RATE_LIMIT_GLOBAL_MAX: '100000',
+  RATE_LIMIT_USER_MAX: '100000',
+  RATE_LIMIT_ROUTE_MAX: '100000',
+  ...overrides,
+});
+
+export interface TokenOptions {
+  readonly role?: Role;
+  readonly sub?: string;
+  readonly tenantId?: string;
+  readonly venues?: readonly string[];
+  /** Seconds from now (negative: already expired). */
+  readonly expiresIn?: number;
+  readonly secret?: string | Uint8Array;
+  readonly claims?: Record<string, unknown>;
+}
+
+export async function signToken(options: TokenOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const secret = options.secret ?? TEST_JWT_SECRET;
+  return new SignJWT({
+    role: options.role ?? 'user',
+    tenant_id: options.tenantId ?? TEST_TENANT,
+    venues: [...(options.venues ?? [])],
+    ...options.claims,
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(options.sub ?? 'user-1')
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.expiresIn ?? 3600))
+    .sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret);
+}
+
+export const bearer = async (options?: TokenOptions) => ({ authorization: `Bearer ${await signToken(options)}` });
+
+export type Backend = 'pglite' | 'postgres' | 'redis';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly edge: EdgeStores;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions extends Pick<AppDependencies, 'extraRoutes' | 'services' | 'metrics'> {
+  readonly env?: Record<string, string>;
+  /** Where idempotency keys and limits live: PGlite/Postgres tables with memory limits, or Redis. */
+  readonly backend?: Backend;
+  readonly logger?: Logger;
+}
+
+/** An app on fresh storage of the chosen backend; close() removes everything it made. */
+export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const config = loadConfig(testEnv(options.env));
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const { storage, cleanup, redisPrefix } = await openTestStorage(options.backend ?? 'pglite');
+  const edge = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
+  const { extraRoutes, services, metrics } = options;
+  const app = buildApp({ config, logger, storage, edge, extraRoutes, services, metrics });
+  await app.ready();
+  return {
+    app,
+    config,
+    storage,
+    edge,
+    async close() {
+      await app.close();
+      await cleanup();
+    },
+  };
+}
+
+async function openTestStorage(backend: Backend): Promise<{ storage: Storage; cleanup: () => Promise<void>; redisPrefix?: string }> {
+  if (backend === 'postgres') {
+    const schema = await freshPostgresSchema(requireEnv('DATABASE_URL'));
+    const sql = schema.connect();
+    return { storage: sqlStorage(sql), cleanup: () => schema.drop() };
+  }
+  const sql = await freshPglite();
+  if (backend === 'pglite') return { storage: sqlStorage(sql), cleanup: () => sql.close() };
+  const redis = await testRedis(requireEnv('REDIS_URL'));
+  return {
+    storage: { ...sqlStorage(sql), redis: redis.redis },
+    redisPrefix: redis.prefix,
+    async cleanup() {
+      await redis.cleanup();
+      await sql.close();
+    },
+  };
+}
+
+function sqlStorage(sql: SqlClient): Storage {
+  const eventStore = sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql);
+  return { sql, eventStore, close: () => sql.close() };
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** The backends reachable in this run: PGlite always, the others when their URLs are set. */
+export function reachableBackends(): Backend[] {
+  return [
+    'pglite',
+    ...(process.env.DATABASE_URL ? (['postgres'] as const) : []),
+    ...(process.env.REDIS_URL ? (['redis'] as const) : []),
+  ];
+}

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDependencies } from './api/app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { createModules, type TesseraModules } from './modules.js';
 import { openStorage, type Storage } from './runtime.js';
 
 export interface RunningServer {
@@ -17,26 +18,37 @@ export interface RunningServer {
 }
 
 export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'services'> {
+  /** Whether to run the modules' background work (process managers, projections); default true. */
+  readonly background?: boolean;
   /** Opens the storage the server runs on and closes on stop; by default from the config. */
   readonly openStorage?: () => Promise<Storage>;
 }
 
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const storage = await (options.openStorage ?? (() => openStorage(config, logger)))();
-  const app = buildApp({ config, logger, storage, extraRoutes: options.extraRoutes, services: options.services });
+  const modules = createModules({ config, logger, storage });
+  const app = buildApp({ config, logger, storage, modules, extraRoutes: options.extraRoutes, services: options.services });
   let url: string;
   try {
+    if (options.background ?? true) modules.start();
     url = await app.listen({ host: config.HOST, port: config.PORT });
   } catch (error) {
     await app.close().catch(() => undefined);
+    await modules.stop().catch(() => undefined);
     await storage.close();
     throw error;
   }
   let stopping: Promise<void> | undefined;
-  return { app, url, stop: () => (stopping ??= shutDown(app, config.SHUTDOWN_TIMEOUT_MS, storage, logger)) };
+  return { app, url, stop: () => (stopping ??= shutDown(app, config.SHUTDOWN_TIMEOUT_MS, modules, storage, logger)) };
 }
 
-async function shutDown(app: FastifyInstance, timeoutMs: number, storage: Storage, logger: Logger): Promise<void> {
+async function shutDown(
+  app: FastifyInstance,
+  timeoutMs: number,
+  modules: TesseraModules,
+  storage: Storage,
+  logger: Logger,
+): Promise<void> {
   const force = setTimeout(() => {
     logger.warn({ timeoutMs }, 'requests still running at the shutdown deadline; closing their connections');
     app.server.closeAllConnections();
@@ -45,7 +57,9 @@ async function shutDown(app: FastifyInstance, timeoutMs: number, storage: Storag
     await app.close();
   } finally {
     clearTimeout(force);
-    // The stores close only after every request has finished with them.
+    // Background work stops after the requests (a purchase in flight waits on it), and the
+    // stores close only after everything has finished with them.
+    await modules.stop().catch((error: unknown) => logger.error({ err: error }, 'error stopping background work'));
     await storage.close();
   }
 }

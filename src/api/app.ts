@@ -15,14 +15,20 @@ import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.j
 import { applyLimits, type EdgeGuards } from './route-hooks.js';
 import { createRouteApi, type RouteModule } from './route.js';
 import { BASE_FEATURES, routeModules } from './route-modules.js';
-import { defaultServices, type AppServices } from './services.js';
+import { servicesOf, type AppServices } from './services.js';
+import { createModules, type TesseraModules } from '../modules.js';
 import { VERSION } from './version.js';
 
 export interface AppDependencies {
   readonly config: Config;
   readonly logger: Logger;
   readonly storage: Storage;
-  /** Services for route modules; defaults fill what is not given (tests fix the clock here). */
+  /**
+   * The application's modules (src/modules.ts). The caller starts and stops their background
+   * work; when none are given the app builds its own over `storage` and leaves them unstarted.
+   */
+  readonly modules?: TesseraModules;
+  /** Overrides of the services route modules get (tests fix the clock here). */
   readonly services?: Partial<AppServices>;
   /** The Prometheus registry to expose; the app makes its own when none is given. */
   readonly metrics?: Registry;
@@ -38,7 +44,8 @@ const PURGE_EVERY_MS = 10 * 60 * 1000;
 /** Builds the HTTP application without listening, so tests can drive it with `inject`. */
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const { config, logger, storage } = deps;
-  const services: AppServices = { ...defaultServices(), ...deps.services };
+  const modules = deps.modules ?? createModules({ config, logger, storage });
+  const services: AppServices = { ...servicesOf(modules), ...deps.services };
   const metrics = createHttpMetrics(deps.metrics);
   const edge = deps.edge ?? edgeStores(config, storage);
   const limiter = createRateLimiter(edge.rateLimits, config, logger, (level) => metrics.rateLimitRefusals.inc({ level }));

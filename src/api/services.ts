@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import type { TesseraModules } from '../modules.js';
+import type { PaymentServices } from '../payments/payments-module.js';
 
 /**
  * Services the composition root hands to route modules. Deciders take `now` and ids from their
- * command, so the clock and the id source live here, where tests can fix them. Later issues add
- * their services (payments, queries) to this interface and to `defaultServices`.
+ * command, so the clock and the id source live here, where tests can fix them; the modules'
+ * services (src/modules.ts) sit beside them.
  */
 export interface AppServices {
   readonly clock: () => Date;
   readonly newId: () => string;
+  readonly payments: PaymentServices;
 }
 
-export const defaultServices = (): AppServices => ({ clock: () => new Date(), newId: randomUUID });
+export const servicesOf = (modules: TesseraModules, clock: () => Date = () => new Date()): AppServices => ({
+  clock,
+  newId: randomUUID,
+  payments: modules.payments.services,
+});

@@ -7,6 +7,7 @@ import type { SqlClient } from '../../src/db/sql-client.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { createModules, type TesseraModules } from '../../src/modules.js';
 import { edgeStores, type EdgeStores, type Storage } from '../../src/runtime.js';
 import { freshPglite, freshPostgresSchema } from './databases.js';
 import { testRedis } from './redis.js';
@@ -63,6 +64,7 @@ export interface TestApp {
   readonly config: Config;
   readonly storage: Storage;
   readonly edge: EdgeStores;
+  readonly modules: TesseraModules;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,8 @@ export interface TestAppOptions extends Pick<AppDependencies, 'extraRoutes' | 's
   /** Where idempotency keys and limits live: PGlite/Postgres tables with memory limits, or Redis. */
   readonly backend?: Backend;
   readonly logger?: Logger;
+  /** Run the modules' background work (process managers, deadlines, projections), as a server does. */
+  readonly background?: boolean;
 }
 
 /** An app on fresh storage of the chosen backend; close() removes everything it made. */
@@ -80,15 +84,19 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { storage, cleanup, redisPrefix } = await openTestStorage(options.backend ?? 'pglite');
   const edge = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
   const { extraRoutes, services, metrics } = options;
-  const app = buildApp({ config, logger, storage, edge, extraRoutes, services, metrics });
+  const modules = createModules({ config, logger, storage });
+  if (options.background) modules.start();
+  const app = buildApp({ config, logger, storage, modules, edge, extraRoutes, services, metrics });
   await app.ready();
   return {
     app,
     config,
     storage,
     edge,
+    modules,
     async close() {
       await app.close();
+      await modules.stop();
       await cleanup();
     },
   };

@@ -1,0 +1,47 @@
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createPaymentsModule, type PaymentsModule } from './payments/payments-module.js';
+import type { Storage } from './runtime.js';
+
+/**
+ * The application's modules over one storage: their services (what routes call) and their
+ * background work (process managers, projections, deadline pollers). Building them starts
+ * nothing; `start()` does, and `stop()` waits for the work in hand to finish.
+ */
+export interface TesseraModules {
+  readonly payments: PaymentsModule;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface ModuleDependencies {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly storage: Storage;
+  readonly clock?: () => Date;
+}
+
+export function createModules({ config, logger, storage, clock }: ModuleDependencies): TesseraModules {
+  const payments = createPaymentsModule({
+    store: storage.eventStore,
+    sql: storage.sql,
+    config,
+    logger,
+    ...(clock ? { clock } : {}),
+  });
+  let started = false;
+  return {
+    payments,
+    start() {
+      if (started) return;
+      started = true;
+      payments.start();
+      logger.info('background work started: process managers, deadlines, projections');
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await payments.stop();
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { types, type PGlite, type QueryOptions, type Results, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import {
+  type ColumnType,
   CompiledQuery,
   Kysely,
   PostgresAdapter,
@@ -35,6 +36,12 @@ export function createKysely<DB>(sql: SqlClient): Kysely<DB> {
 export interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
+
+/** A bigint column as both dialects return it (a string); written from a string, number or bigint. */
+export type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+
+/** A timestamptz column: read as a Date, written from a Date or an ISO-8601 string. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 /**
  * A SqlExecutor that runs on a Kysely instance or transaction, so code written against the

@@ -1,4 +1,5 @@
-import { sql, type ColumnType, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Int8 } from '../../src/db/kysely.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
 import { defineProjection, type Projection } from '../../src/projections/projection.js';
 import { event } from './events.js';
@@ -8,8 +9,6 @@ import { event } from './events.js';
  * the last one's revision; per currency, the sum of their amounts times `factor`. It ignores
  * every other event type, as projections do.
  */
-type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
-
 export interface TallyTables {
   tally_streams: { stream_id: string; events: Int8; last_revision: Int8 };
   tally_amounts: { currency: string; total: Int8 };

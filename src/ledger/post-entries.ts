@@ -1,0 +1,122 @@
+import { sql, type QueryExecutorProvider } from 'kysely';
+import { LedgerConflictError } from './errors.js';
+import { checkEntry, type JournalEntry } from './journal.js';
+
+export interface PostResult {
+  /** Entries written now. */
+  readonly booked: number;
+  /** Entries whose id was already booked, with the same postings (a replay or retry). */
+  readonly alreadyBooked: number;
+}
+
+/**
+ * Books journal entries in the caller's transaction: the entries, their postings and the
+ * running balance of every (account, currency) they touch, in one statement however many
+ * entries there are (arrays unnested server-side, so the statement's size and plan do not
+ * depend on the batch). Every entry is checked first; one bad entry throws
+ * UnbalancedEntryError before anything is written, and the caller's transaction rolls back.
+ *
+ * An entry id that is already booked is skipped, so a replayed event cannot book twice; if it
+ * was booked with different postings, LedgerConflictError.
+ */
+export async function postEntries(db: QueryExecutorProvider, entries: readonly JournalEntry[]): Promise<PostResult> {
+  for (const entry of entries) checkEntry(entry);
+  const unique = distinctEntries(entries);
+  if (unique.length === 0) return { booked: 0, alreadyBooked: 0 };
+  const e = entryColumns(unique);
+  const p = postingColumns(unique);
+  const { rows } = await sql<{ booked: string }>`
+    WITH new_entries AS (
+      INSERT INTO ledger_entries (entry_id, source_event_id, entry_index, stream_id, stream_revision, commit_pos,
+                                  prepare_pos, entry_type, occurred_at, recorded_at, description, metadata)
+      SELECT e.id::uuid, e.source::uuid, e.idx::integer, e.stream, e.revision::bigint, e.commit_pos::bigint,
+             e.prepare_pos::bigint, e.type, e.occurred::timestamptz, e.recorded::timestamptz, e.description, e.metadata::jsonb
+        FROM unnest(${e.id}::text[], ${e.source}::text[], ${e.idx}::text[], ${e.stream}::text[], ${e.revision}::text[],
+                    ${e.commit}::text[], ${e.prepare}::text[], ${e.type}::text[], ${e.occurred}::text[], ${e.recorded}::text[],
+                    ${e.description}::text[], ${e.metadata}::text[])
+             AS e(id, source, idx, stream, revision, commit_pos, prepare_pos, type, occurred, recorded, description, metadata)
+      ON CONFLICT (entry_id) DO NOTHING
+      RETURNING entry_id
+    ), new_postings AS (
+      INSERT INTO ledger_postings (entry_id, posting_index, account, currency, amount, occurred_at)
+      SELECT p.entry::uuid, p.idx::integer, p.account, p.currency, p.amount::bigint, p.occurred::timestamptz
+        FROM unnest(${p.entry}::text[], ${p.idx}::text[], ${p.account}::text[], ${p.currency}::text[], ${p.amount}::text[], ${p.occurred}::text[])
+             AS p(entry, idx, account, currency, amount, occurred)
+       WHERE p.entry::uuid IN (SELECT entry_id FROM new_entries)
+      RETURNING account, currency, amount
+    ), touched AS (
+      INSERT INTO ledger_balances AS b (account, currency, balance, debits, credits, postings)
+      SELECT account, currency, sum(amount), sum(greatest(amount, 0)), sum(greatest(-amount, 0)), count(*)
+        FROM new_postings GROUP BY account, currency
+      ON CONFLICT (account, currency) DO UPDATE SET
+        balance = b.balance + excluded.balance,
+        debits = b.debits + excluded.debits,
+        credits = b.credits + excluded.credits,
+        postings = b.postings + excluded.postings
+      RETURNING 1
+    )
+    SELECT count(*)::text AS booked FROM new_entries`.execute(db);
+  const booked = Number(rows[0]?.booked ?? 0);
+  if (booked < unique.length) await assertBookedAlike(db, unique);
+  return { booked, alreadyBooked: unique.length - booked };
+}
+
+/** One entry per id; the same id twice with different postings is a conflict. */
+function distinctEntries(entries: readonly JournalEntry[]): JournalEntry[] {
+  const byId = new Map<string, JournalEntry>();
+  for (const entry of entries) {
+    const seen = byId.get(entry.entryId);
+    if (!seen) byId.set(entry.entryId, entry);
+    else if (postingsKey(seen) !== postingsKey(entry)) throw new LedgerConflictError([entry.entryId]);
+  }
+  return [...byId.values()];
+}
+
+const postingsKey = (entry: { readonly postings: readonly { account: string; currency: string; amount: bigint | number | string }[] }) =>
+  entry.postings.map((p) => `${p.account}|${p.currency}|${String(p.amount)}`).join(';');
+
+function entryColumns(entries: readonly JournalEntry[]) {
+  return {
+    id: entries.map((e) => e.entryId),
+    source: entries.map((e) => e.sourceEventId),
+    idx: entries.map((e) => String(e.entryIndex)),
+    stream: entries.map((e) => e.streamId),
+    revision: entries.map((e) => String(e.streamRevision)),
+    commit: entries.map((e) => e.position.commit.toString()),
+    prepare: entries.map((e) => e.position.prepare.toString()),
+    type: entries.map((e) => e.entryType),
+    occurred: entries.map((e) => e.occurredAt),
+    recorded: entries.map((e) => e.recordedAt.toISOString()),
+    description: entries.map((e) => e.description),
+    metadata: entries.map((e) => JSON.stringify(e.metadata)),
+  };
+}
+
+function postingColumns(entries: readonly JournalEntry[]) {
+  const columns = { entry: [] as string[], idx: [] as string[], account: [] as string[], currency: [] as string[], amount: [] as string[], occurred: [] as string[] };
+  for (const entry of entries) {
+    entry.postings.forEach((posting, index) => {
+      columns.entry.push(entry.entryId);
+      columns.idx.push(String(index));
+      columns.account.push(posting.account);
+      columns.currency.push(posting.currency);
+      columns.amount.push(String(posting.amount));
+      columns.occurred.push(entry.occurredAt);
+    });
+  }
+  return columns;
+}
+
+/** The entries that were not written now must already be booked exactly as given. */
+async function assertBookedAlike(db: QueryExecutorProvider, entries: readonly JournalEntry[]): Promise<void> {
+  const { rows } = await sql<{ entry_id: string; account: string; currency: string; amount: string }>`
+    SELECT entry_id::text AS entry_id, account, currency, amount::text AS amount FROM ledger_postings
+     WHERE entry_id = ANY (${entries.map((e) => e.entryId)}::uuid[]) ORDER BY entry_id, posting_index`.execute(db);
+  const stored = new Map<string, { account: string; currency: string; amount: string }[]>();
+  for (const row of rows) stored.set(row.entry_id, [...(stored.get(row.entry_id) ?? []), row]);
+  const conflicts = entries.filter((entry) => postingsKey({ postings: stored.get(entry.entryId) ?? [] }) !== postingsKey(entry));
+  if (conflicts.length > 0) throw new LedgerConflictError(conflicts.map((e) => e.entryId));
+}
+
+/** postEntries for a single entry. */
+export const postEntry = (db: QueryExecutorProvider, entry: JournalEntry): Promise<PostResult> => postEntries(db, [entry]);

@@ -28,6 +28,11 @@ export const configSchema = z.object({
   DATABASE_POOL_SIZE: integer(20, 1, 500),
   EVENTSTORE_URL: optionalUrl(['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover']),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
+  // Read side (src/projections): events per transaction for live projections, and per page for
+  // rebuild and verify; the longest backoff between retries of a failing batch.
+  PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
+  PROJECTION_REBUILD_BATCH_SIZE: integer(5000, 1, 50_000),
+  PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
 import { createKysely } from '../db/kysely.js';
 import type { SqlClient } from '../db/sql-client.js';
 import { TesseraError } from '../errors.js';
@@ -83,6 +84,14 @@ export interface ReadSide {
   /** Called after every batch a live runner commits; returns a function that unsubscribes. */
   onBatch(listener: (batch: BatchApplied) => void): () => void;
 }
+
+/** The ReadSideOptions that come from the environment. */
+export const readSideSettings = (config: Config) =>
+  ({
+    batchSize: config.PROJECTION_BATCH_SIZE,
+    rebuildBatchSize: config.PROJECTION_REBUILD_BATCH_SIZE,
+    retryMaxMs: config.PROJECTION_RETRY_MAX_MS,
+  }) satisfies Partial<ReadSideOptions>;
 
 /** How often waitFor looks at the stored checkpoint when another process runs the projection. */
 const WAIT_POLL_MS = 50;

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
+import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { TesseraError } from '../../src/errors.js';
+import { registerProjectionMetrics } from '../../src/projections/metrics.js';
 import type { Position } from '../../src/eventstore/event-store.js';
 import { uniqueStream } from '../support/events.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
@@ -111,6 +113,26 @@ onEveryDialect('the read side runs projections', (open) => {
     await readSide.start();
     expect(await readSide.waitFor('tally', position, 10_000)).toBe(true);
     expect(await readSide.status()).toMatchObject([{ lagEvents: 0, lagSeconds: 0, head: behind!.head }]);
+  });
+
+  it('exposes lag, activity and throughput per projection as Prometheus metrics', async () => {
+    const readSide = db.readSide({ projections: [tallyProjection()] });
+    const registry = new Registry();
+    const unsubscribe = registerProjectionMetrics(registry, readSide);
+    await appendTallies(db, 4);
+    const before = await registry.metrics();
+    expect(before).toContain('tessera_projection_lag_events{projection="tally"} 4');
+    expect(before).toContain('tessera_projection_active{projection="tally"} 0');
+    await readSide.start();
+    expect(await readSide.waitFor('tally', (await db.store.headPosition())!, 10_000)).toBe(true);
+    // Scrapes share a status for a second; poll until a fresh one answers.
+    await expect.poll(() => registry.metrics(), { timeout: 5000, interval: 100 }).toContain('tessera_projection_lag_events{projection="tally"} 0');
+    const after = await registry.metrics();
+    expect(after).toContain('tessera_projection_lag_seconds{projection="tally"} 0');
+    expect(after).toContain('tessera_projection_active{projection="tally"} 1');
+    expect(after).toContain('tessera_projection_events_total{projection="tally"} 4');
+    expect(after).toMatch(/tessera_projection_batch_duration_seconds_count\{projection="tally"\} [1-4]\n/);
+    unsubscribe();
   });
 
   it('rebuilds a projection whose version went up before running it, and leaves a newer one alone', async () => {

@@ -27,8 +27,7 @@ CREATE TABLE ledger_entries (
   recorded_at     timestamptz NOT NULL,
   description     text        NOT NULL,
   -- The event's correlation, causation, tenant and actor, plus what the posting rule recorded.
-  metadata        jsonb       NOT NULL,
-  UNIQUE (source_event_id, entry_index)
+  metadata        jsonb       NOT NULL
 );
 CREATE INDEX ON ledger_entries (stream_id, stream_revision);
 
@@ -36,7 +35,8 @@ CREATE TABLE ledger_postings (
   entry_id      uuid                 NOT NULL,
   posting_index integer              NOT NULL CHECK (posting_index >= 0),
   account       text COLLATE "C"     NOT NULL,
-  currency      text                 NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+  -- Checked where it is summed into ledger_balances (same statement), not once per posting.
+  currency      text                 NOT NULL,
   -- Debit positive, credit negative; never zero.
   amount        bigint               NOT NULL CHECK (amount <> 0),
   -- The entry's occurred_at, repeated so an asOf balance reads one index.
@@ -48,7 +48,7 @@ CREATE INDEX ON ledger_postings (account, occurred_at, entry_id);
 -- Kept in step with the postings in the same transaction; `verify` recomputes it.
 CREATE TABLE ledger_balances (
   account  text COLLATE "C" NOT NULL,
-  currency text             NOT NULL,
+  currency text             NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
   -- Sum of the account's postings: positive is a debit balance, negative a credit balance.
   balance  bigint           NOT NULL,
   -- Totals debited and credited (both positive), and how many postings made them.

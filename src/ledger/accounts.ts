@@ -67,9 +67,17 @@ function shapeRegex(path: string): RegExp {
 
 const SHAPES = CHART_OF_ACCOUNTS.map((shape) => ({ shape, regex: shapeRegex(shape.path) }));
 
+/** Recently matched paths: a ledger posts to the same few accounts over and over. */
+const matched = new Map<string, AccountShape | undefined>();
+const MATCH_CACHE_SIZE = 50_000;
+
 /** The shape an account path has in the chart, or undefined when it is malformed or unknown. */
 export function accountShape(account: string): AccountShape | undefined {
-  return SHAPES.find(({ regex }) => regex.test(account))?.shape;
+  if (matched.has(account)) return matched.get(account);
+  const shape = SHAPES.find(({ regex }) => regex.test(account))?.shape;
+  if (matched.size >= MATCH_CACHE_SIZE) matched.clear();
+  matched.set(account, shape);
+  return shape;
 }
 
 export const isAccount = (account: string): boolean => accountShape(account) !== undefined;

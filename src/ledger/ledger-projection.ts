@@ -53,6 +53,13 @@ export function ledgerProjection<Events extends { readonly type: string; readonl
     name: options.name ?? 'ledger',
     version: options.version,
     tables: LEDGER_TABLES,
+    // postEntries relies only on the entries' primary key (ON CONFLICT); replay into an empty
+    // copy never conflicts, so the rest are built once the copy is full.
+    indexesBuiltAfterReplay: [
+      'ledger_entries_stream_id_stream_revision_idx',
+      'ledger_postings_pkey',
+      'ledger_postings_account_occurred_at_entry_id_idx',
+    ],
     async handle(events, trx) {
       const entries = events.flatMap((event) => {
         const rule = ruleFor(event.type);

@@ -25,24 +25,30 @@ export async function postEntries(db: QueryExecutorProvider, entries: readonly J
   if (unique.length === 0) return { booked: 0, alreadyBooked: 0 };
   const e = entryColumns(unique);
   const p = postingColumns(unique);
+  // Each posting names its entry by position in the entries' arrays and takes the entry's id and
+  // time from the entries it joins, so per-posting values are only small integers and text.
   const { rows } = await sql<{ booked: string }>`
-    WITH new_entries AS (
-      INSERT INTO ledger_entries (entry_id, source_event_id, entry_index, stream_id, stream_revision, commit_pos,
-                                  prepare_pos, entry_type, occurred_at, recorded_at, description, metadata)
-      SELECT e.id::uuid, e.source::uuid, e.idx::integer, e.stream, e.revision::bigint, e.commit_pos::bigint,
-             e.prepare_pos::bigint, e.type, e.occurred::timestamptz, e.recorded::timestamptz, e.description, e.metadata::jsonb
+    WITH e AS MATERIALIZED (
+      SELECT e.id::uuid AS id, e.source::uuid AS source, e.idx::integer AS idx, e.stream, e.revision::bigint AS revision,
+             e.commit_pos::bigint AS commit_pos, e.prepare_pos::bigint AS prepare_pos, e.type, e.occurred::timestamptz AS occurred,
+             e.recorded::timestamptz AS recorded, e.description, e.metadata::jsonb AS metadata, e.n
         FROM unnest(${e.id}::text[], ${e.source}::text[], ${e.idx}::text[], ${e.stream}::text[], ${e.revision}::text[],
                     ${e.commit}::text[], ${e.prepare}::text[], ${e.type}::text[], ${e.occurred}::text[], ${e.recorded}::text[],
                     ${e.description}::text[], ${e.metadata}::text[])
-             AS e(id, source, idx, stream, revision, commit_pos, prepare_pos, type, occurred, recorded, description, metadata)
+             WITH ORDINALITY AS e(id, source, idx, stream, revision, commit_pos, prepare_pos, type, occurred, recorded, description, metadata, n)
+    ), new_entries AS (
+      INSERT INTO ledger_entries (entry_id, source_event_id, entry_index, stream_id, stream_revision, commit_pos,
+                                  prepare_pos, entry_type, occurred_at, recorded_at, description, metadata)
+      SELECT id, source, idx, stream, revision, commit_pos, prepare_pos, type, occurred, recorded, description, metadata FROM e
       ON CONFLICT (entry_id) DO NOTHING
-      RETURNING entry_id
+      RETURNING entry_id, occurred_at
     ), new_postings AS (
       INSERT INTO ledger_postings (entry_id, posting_index, account, currency, amount, occurred_at)
-      SELECT p.entry::uuid, p.idx::integer, p.account, p.currency, p.amount::bigint, p.occurred::timestamptz
-        FROM unnest(${p.entry}::text[], ${p.idx}::text[], ${p.account}::text[], ${p.currency}::text[], ${p.amount}::text[], ${p.occurred}::text[])
-             AS p(entry, idx, account, currency, amount, occurred)
-       WHERE p.entry::uuid IN (SELECT entry_id FROM new_entries)
+      SELECT ne.entry_id, p.idx, p.account, p.currency, p.amount, ne.occurred_at
+        FROM unnest(${p.entry}::integer[], ${p.idx}::integer[], ${p.account}::text[], ${p.currency}::text[], ${p.amount}::bigint[])
+             AS p(entry_n, idx, account, currency, amount)
+        JOIN e ON e.n = p.entry_n
+        JOIN new_entries ne ON ne.entry_id = e.id
       RETURNING account, currency, amount
     ), touched AS (
       INSERT INTO ledger_balances AS b (account, currency, balance, debits, credits, postings)
@@ -92,18 +98,18 @@ function entryColumns(entries: readonly JournalEntry[]) {
   };
 }
 
+/** Postings as columns; `entry` is the 1-based position of the posting's entry in `entries`. */
 function postingColumns(entries: readonly JournalEntry[]) {
-  const columns = { entry: [] as string[], idx: [] as string[], account: [] as string[], currency: [] as string[], amount: [] as string[], occurred: [] as string[] };
-  for (const entry of entries) {
+  const columns = { entry: [] as number[], idx: [] as number[], account: [] as string[], currency: [] as string[], amount: [] as string[] };
+  entries.forEach((entry, n) => {
     entry.postings.forEach((posting, index) => {
-      columns.entry.push(entry.entryId);
-      columns.idx.push(String(index));
+      columns.entry.push(n + 1);
+      columns.idx.push(index);
       columns.account.push(posting.account);
       columns.currency.push(posting.currency);
       columns.amount.push(String(posting.amount));
-      columns.occurred.push(entry.occurredAt);
     });
-  }
+  });
   return columns;
 }
 

@@ -25,6 +25,13 @@ export interface ProjectionDefinition<DB> {
   handle(events: readonly RecordedEvent[], trx: Transaction<DB>): Promise<void>;
   /** Invariants `verify` also checks on the live tables (e.g. the ledger's trial balance). */
   readonly check?: (db: Kysely<DB>) => Promise<readonly CheckResult[]>;
+  /**
+   * Indexes (primary keys and unique constraints included) that the handler never relies on
+   * while writing: a rebuild leaves them out of its copies while replaying and builds each once
+   * at the end, which is far cheaper than maintaining it row by row. An index that ON CONFLICT
+   * or a lookup in the handler uses must not be listed, or replay slows to a crawl.
+   */
+  readonly indexesBuiltAfterReplay?: readonly string[];
 }
 
 export interface CheckResult {
@@ -41,6 +48,7 @@ export interface Projection {
   readonly tables: readonly string[];
   handle(events: readonly RecordedEvent[], trx: Transaction<object>): Promise<void>;
   readonly check?: (db: Kysely<object>) => Promise<readonly CheckResult[]>;
+  readonly indexesBuiltAfterReplay: readonly string[];
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -60,6 +68,7 @@ export function defineProjection<DB>(definition: ProjectionDefinition<DB>): Proj
     name,
     version,
     tables: [...tables],
+    indexesBuiltAfterReplay: [...(definition.indexesBuiltAfterReplay ?? [])],
     // The engine runs every projection on one untyped Kysely; each sees its own table types.
     handle: (events, trx) => definition.handle(events, trx as unknown as Transaction<DB>),
     ...(check ? { check: (db: Kysely<object>) => check(db as unknown as Kysely<DB>) } : {}),

@@ -3,7 +3,7 @@ import { acquireMaintenance, estimateTotal, progressTracker, type MaintenanceCon
 import type { Projection } from './projection.js';
 import { recordRebuild, resetCheckpoint } from './registry.js';
 import { replayIntoScratch, type ReplayTarget } from './replay.js';
-import { analyzeScratch, createScratchSchema, dropScratchSchema, swapInScratch, type ScratchSchema } from './scratch-schema.js';
+import { createScratchSchema, dropScratchSchema, finishScratch, swapInScratch, type ScratchSchema } from './scratch-schema.js';
 
 export interface RebuildReport {
   readonly projections: readonly { readonly name: string; readonly version: number; readonly checkpoint: string | null }[];
@@ -18,8 +18,8 @@ export interface RebuildReport {
  *
  * 1. Empty copies of the tables go into a scratch schema, and history is replayed into them
  *    while the live runners carry on.
- * 2. Near the head, this process's live runners pause, and the copies catch up with the last
- *    events the store has.
+ * 2. Near the head, the copies are made durable and get their deferred indexes; then this
+ *    process's live runners pause, and the copies catch up with the last events the store has.
  * 3. One transaction drops the live tables, moves the copies into their place and sets each
  *    live checkpoint to where its copy got to; the runners resume from there. Events appended
  *    meanwhile lie after that checkpoint, so none is lost. A runner in another process that was
@@ -44,10 +44,11 @@ export async function rebuildProjections(
     const replay = () => replayIntoScratch(ctx.db, ctx.store, scratch!, targets, { pageSize: ctx.pageSize, signal: lease.signal, onPage: progress.page });
     progress.phase('replaying');
     await replay();
+    // Durable and indexed before the pause, so the live runners stop only for the last events.
+    await finishScratch(ctx.db, scratch);
     resume = await ctx.pause(names);
     progress.phase('catching-up');
     await replay();
-    await analyzeScratch(ctx.db, scratch);
     progress.phase('swapping');
     lease.signal.throwIfAborted();
     await ctx.db.transaction().execute(async (trx) => {

@@ -24,9 +24,10 @@ export interface ReplayOptions {
 
 /**
  * Replays `$all` into the scratch copies of several projections at once: each page of events is
- * read once and applied to every projection that still wants it, in one transaction per page
- * together with their checkpoints. The next page is read while this one is applied, and at most
- * two pages are in memory, however long the history.
+ * read once and applied to every projection that still wants it, each projection in a
+ * transaction of its own with its checkpoint, side by side on separate connections (so the
+ * database works on several projections at once). The next page is read while this one is
+ * applied, and at most two pages are in memory, however long the history.
  */
 export async function replayIntoScratch(
   db: Kysely<object>,
@@ -52,13 +53,30 @@ export async function replayIntoScratch(
     const more = page.length === options.pageSize && wanting(last);
     if (more) pending = read(last);
     const steps = targets.flatMap((target) => stepFor(target, page));
-    if (steps.length > 0) {
-      await (options.within ? applyStepsIn(options.within, steps, scratch) : applySteps(db, steps, scratch));
-      for (const step of steps) (targets.find((t) => t.projection === step.projection)!).position = step.next;
-    }
+    await applyAll(db, steps, scratch, targets, options.within);
     options.onPage?.(page.length, last);
     if (!more) return;
   }
+}
+
+/** Applies the page's steps and advances the targets whose step committed. */
+async function applyAll(
+  db: Kysely<object>,
+  steps: readonly ProjectionStep[],
+  scratch: ScratchSchema,
+  targets: readonly ReplayTarget[],
+  within: Transaction<object> | undefined,
+): Promise<void> {
+  const advance = (step: ProjectionStep) => void (targets.find((t) => t.projection === step.projection)!.position = step.next);
+  if (within) {
+    await applyStepsIn(within, steps, scratch);
+    steps.forEach(advance);
+    return;
+  }
+  const outcomes = await Promise.allSettled(steps.map((step) => applySteps(db, [step], scratch)));
+  outcomes.forEach((outcome, i) => outcome.status === 'fulfilled' && advance(steps[i]!));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Whether `target` still wants events that come after `after`. */

@@ -9,6 +9,11 @@ import type { Projection } from './projection.js';
  * transaction that puts the scratch schema first on its search_path runs a projection's
  * unchanged handler against the copies: that is how rebuild and verify replay history beside
  * the live tables.
+ *
+ * Copies are filled as a bulk load: they are UNLOGGED (no write-ahead log while replaying; a
+ * crash loses only the scratch work), and the indexes a projection lists in
+ * `indexesBuiltAfterReplay` are built once at the end instead of maintained row by row.
+ * `finishScratch` makes the copies durable and complete before they are swapped in.
  */
 export interface ScratchSchema {
   readonly schema: string;
@@ -23,6 +28,8 @@ export interface ScratchTable {
   /** Schema-qualified, quoted names of the live table and of its copy. */
   readonly live: string;
   readonly copy: string;
+  /** Statements that build the copy's indexes left out until the replay is done. */
+  readonly deferredIndexes: readonly string[];
 }
 
 /** A projection's tables cannot be copied and swapped safely; the message says what to change. */
@@ -63,6 +70,29 @@ async function copyProblems(trx: Transaction<object>, live: string): Promise<str
   return rows.map((row) => row.problem);
 }
 
+/**
+ * Drops the named indexes of a copy (and the primary key or unique constraint an index backs),
+ * answering the statements that build them again.
+ */
+async function deferIndexes(trx: Transaction<object>, schema: string, copy: string, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const { rows } = await sql<{ name: string; index_def: string; constraint_def: string | null }>`
+    SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS index_def, pg_get_constraintdef(k.oid) AS constraint_def
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid
+     WHERE i.indrelid = ${copy}::regclass AND c.relname = ANY (${names}::text[])`.execute(trx);
+  const builds: string[] = [];
+  for (const { name, index_def, constraint_def } of rows) {
+    if (constraint_def === null) {
+      builds.push(index_def);
+      await sql.raw(`DROP INDEX ${qualified(schema, name)}`).execute(trx);
+    } else {
+      builds.push(`ALTER TABLE ${copy} ADD CONSTRAINT ${quoteIdentifier(name)} ${constraint_def}`);
+      await sql.raw(`ALTER TABLE ${copy} DROP CONSTRAINT ${quoteIdentifier(name)}`).execute(trx);
+    }
+  }
+  return builds;
+}
+
 async function indexNames(trx: Transaction<object>, table: string): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
     SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -79,22 +109,31 @@ export async function createScratchSchema(db: Kysely<object>, projections: reado
     const liveCheckpoints = qualified(checkpointsSchema, 'tessera_checkpoints');
     await sql.raw(`CREATE TABLE ${qualified(schema, 'tessera_checkpoints')} (LIKE ${liveCheckpoints} INCLUDING ALL)`).execute(trx);
     const tables: ScratchTable[] = [];
-    for (const name of projections.flatMap((p) => p.tables)) {
-      const liveSchema = await liveSchemaOf(trx, name);
-      const table = { name, liveSchema, live: qualified(liveSchema, name), copy: qualified(schema, name) };
-      const problems = await copyProblems(trx, table.live);
-      if (problems.length > 0) {
-        throw new ProjectionTableError(`table ${name} cannot be rebuilt beside itself: it has ${problems.join(', ')}`);
+    for (const projection of projections) {
+      const deferred: string[] = [];
+      for (const name of projection.tables) {
+        const liveSchema = await liveSchemaOf(trx, name);
+        const [live, copy] = [qualified(liveSchema, name), qualified(schema, name)];
+        const problems = await copyProblems(trx, live);
+        if (problems.length > 0) {
+          throw new ProjectionTableError(`table ${name} cannot be rebuilt beside itself: it has ${problems.join(', ')}`);
+        }
+        await sql.raw(`CREATE UNLOGGED TABLE ${copy} (LIKE ${live} INCLUDING ALL)`).execute(trx);
+        const [liveIndexes, copyIndexes] = [await indexNames(trx, live), await indexNames(trx, copy)];
+        if (liveIndexes.join() !== copyIndexes.join()) {
+          throw new ProjectionTableError(
+            `table ${name}: indexes [${liveIndexes.join(', ')}] must carry PostgreSQL's default names ` +
+              `[${copyIndexes.join(', ')}] so a swapped-in copy keeps them`,
+          );
+        }
+        const deferredIndexes = await deferIndexes(trx, schema, copy, projection.indexesBuiltAfterReplay);
+        deferred.push(...deferredIndexes);
+        tables.push({ name, liveSchema, live, copy, deferredIndexes });
       }
-      await sql.raw(`CREATE TABLE ${table.copy} (LIKE ${table.live} INCLUDING ALL)`).execute(trx);
-      const [liveIndexes, copyIndexes] = [await indexNames(trx, table.live), await indexNames(trx, table.copy)];
-      if (liveIndexes.join() !== copyIndexes.join()) {
-        throw new ProjectionTableError(
-          `table ${name}: indexes [${liveIndexes.join(', ')}] must carry PostgreSQL's default names ` +
-            `[${copyIndexes.join(', ')}] so a swapped-in copy keeps them`,
-        );
+      const unknown = projection.indexesBuiltAfterReplay.length - deferred.length;
+      if (unknown > 0) {
+        throw new ProjectionTableError(`projection ${projection.name}: indexesBuiltAfterReplay names ${unknown} index(es) its tables do not have`);
       }
-      tables.push(table);
     }
     return { schema, tables, liveCheckpoints };
   });
@@ -112,9 +151,16 @@ export async function redirectToScratch(trx: Transaction<object>, scratch: Scrat
   return async () => void (await sql`SELECT set_config('search_path', ${previous}, true)`.execute(trx));
 }
 
-/** Fresh planner statistics for the copies, so queries plan well from the moment of the swap. */
-export async function analyzeScratch(db: Kysely<object>, scratch: ScratchSchema): Promise<void> {
-  for (const table of scratch.tables) await sql.raw(`ANALYZE ${table.copy}`).execute(db);
+/**
+ * Readies the copies to go live: written to the write-ahead log (SET LOGGED), their deferred
+ * indexes built, and fresh planner statistics, so queries plan well from the moment of the swap.
+ */
+export async function finishScratch(db: Kysely<object>, scratch: ScratchSchema): Promise<void> {
+  for (const table of scratch.tables) {
+    await sql.raw(`ALTER TABLE ${table.copy} SET LOGGED`).execute(db);
+    for (const definition of table.deferredIndexes) await sql.raw(definition).execute(db);
+    await sql.raw(`ANALYZE ${table.copy}`).execute(db);
+  }
 }
 
 /**

@@ -162,6 +162,25 @@ onEveryDialect('the ledger', (open) => {
     expect((await accountBalance(readSide.db, 'venue:v6:pending')).balances[0]!.balance).toBe(-300n);
   });
 
+  it('rebuilds the ledger beside itself, building its deferred indexes under their own names', async () => {
+    const readSide = await project([sold('v10', 100), sold('v11', 200), ledgerEvent('PayoutSent', { venueId: 'v10', currency: 'USD', amount: 50 })]);
+    const shape = async () =>
+      (
+        await sql<{ table: string; index: string; persistence: string }>`
+          SELECT t.relname AS table, i.relname AS index, t.relpersistence AS persistence
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+           WHERE t.relname LIKE 'ledger\_%' AND t.relnamespace = current_schema()::regnamespace ORDER BY 1, 2`.execute(readSide.db)
+      ).rows;
+    const before = await shape();
+    const balancesBefore = await balancesUnder(readSide.db, 'venue:');
+    expect((await readSide.rebuild('ledger')).events).toBe(3);
+    expect(await shape()).toEqual(before);
+    expect(before.every((row) => row.persistence === 'p')).toBe(true);
+    expect(before.map((row) => row.index)).toContain('ledger_postings_account_occurred_at_entry_id_idx');
+    expect(await balancesUnder(readSide.db, 'venue:')).toEqual(balancesBefore);
+    expect((await readSide.verify()).ok).toBe(true);
+  });
+
   it('fails verify when a balance was altered by hand, naming the row and the broken invariant', async () => {
     const readSide = await project([sold('v7', 1000), sold('v8', 300)]);
     const clean = await readSide.verify();

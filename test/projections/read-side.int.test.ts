@@ -7,6 +7,9 @@ import type { Position } from '../../src/eventstore/event-store.js';
 import { uniqueStream } from '../support/events.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
 import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../support/tally-projection.js';
+import { appendAll, ledgerEvent, testLedger } from '../support/ledger-events.js';
+import { trialBalance } from '../../src/ledger/queries.js';
+import { ProjectionTableError } from '../../src/projections/scratch-schema.js';
 
 /** Appends `count` Tallied events of `amount` spread over `streams` streams; returns the last position. */
 async function appendTallies(db: ReadModelDatabase, count: number, streams = 3, amount = 5): Promise<Position> {
@@ -248,6 +251,30 @@ onEveryDialect('the read side runs projections', (open) => {
     expect((await readSide.status())[0]!.checkpoint).toBeNull();
   });
 
+  it('rebuilds several projections in one pass over history, each in transactions of its own', async () => {
+    await appendTallies(db, 30, 3, 2);
+    await appendAll(db, [ledgerEvent('PayoutSent', { venueId: 'v1', currency: 'EUR', amount: 70 })]);
+    const readSide = db.readSide({ projections: [tallyProjection(), testLedger()], rebuildBatchSize: 7 });
+    await readSide.start();
+    const pages: number[] = [];
+    const report = await readSide.rebuild(undefined, (p) => p.phase === 'replaying' && pages.push(p.events));
+    expect(report.projections.map((p) => p.name)).toEqual(['tally', 'ledger']);
+    expect(report.events).toBe(31);
+    expect(Math.max(...pages)).toBeLessThanOrEqual(31);
+    expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '60' }]);
+    expect((await trialBalance(readSide.db)).currencies).toMatchObject([{ currency: 'EUR', debits: 70n, credits: 70n }]);
+    const statuses = await readSide.status();
+    expect(statuses.map((s) => [s.name, s.checkpoint])).toEqual([
+      ['tally', report.projections[0]!.checkpoint],
+      ['ledger', report.projections[1]!.checkpoint],
+    ]);
+  });
+
+  it('refuses a projection that defers an index its tables do not have', async () => {
+    const readSide = db.readSide({ projections: [{ ...tallyProjection(), indexesBuiltAfterReplay: ['tally_nope_idx'] }] });
+    await expect(readSide.rebuild('tally')).rejects.toBeInstanceOf(ProjectionTableError);
+  });
+
   it('verifies a live model against its rebuild and pins down every row that was changed by hand', async () => {
     const readSide = db.readSide({ projections: [tallyProjection()] });
     await readSide.start();
@@ -280,5 +307,26 @@ onEveryDialect('the read side runs projections', (open) => {
     expect((await tallyContents(readSide.db)).amounts).toContainEqual({ currency: 'GBP', total: '5' });
     const more = await appendTallies(db, 1);
     expect(await readSide.waitFor('tally', more, 10_000)).toBe(true);
+  });
+
+  it('verifies at one consistent instant while another process keeps projecting', async (context) => {
+    if (db.dialect === 'pglite') context.skip(); // one process per PGlite database: nothing else can project
+    const elsewhere = db.readSide({ projections: [tallyProjection()] }, db.peer());
+    await elsewhere.start();
+    const here = db.readSide({ projections: [tallyProjection()], rebuildBatchSize: 5 });
+    let writing = true;
+    const writer = (async () => {
+      while (writing) await appendTallies(db, 3, 3, 1);
+    })();
+    try {
+      await appendTallies(db, 60, 4, 1);
+      for (let round = 0; round < 3; round++) {
+        const report = await here.verify();
+        expect(report.ok, JSON.stringify(report.projections[0]?.tables)).toBe(true);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
   });
 });

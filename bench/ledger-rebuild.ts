@@ -6,10 +6,11 @@
  *   - scan:    pages through $all with the event store's readAll, applying nothing (the limit);
  *   - rebuild: rebuilds the ledger beside its live tables and swaps it in, one purchase in three
  *              booking a 6-posting entry.
- * Prints one JSON line per measurement with events/s and the process's peak RSS.
+ * Prints one JSON line per measurement with events/s, this process's CPU time (user + system:
+ * on a shared machine a steadier figure than wall time) and its peak RSS.
  *
  * Settings: BENCH_DATABASE_URL (else DATABASE_URL, else the local server), BENCH_EVENTS
- * (default 300000), BENCH_PAGE (events per page and transaction, default 5000).
+ * (default 300000), BENCH_PAGE (events per page and transaction, default 2000).
  */
 import { sql as raw } from 'kysely';
 import { connectPostgres } from '../src/db/sql-client.js';
@@ -24,7 +25,7 @@ import { benchMetadata, dropDatabase, freshDatabase, purchaseEvents, round } fro
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const events = Number(process.env.BENCH_EVENTS ?? 300_000);
-const page = Number(process.env.BENCH_PAGE ?? 5000);
+const page = Number(process.env.BENCH_PAGE ?? 2000);
 const name = `tessera_bench_ledger_${process.pid}`;
 
 type Requested = ReturnType<typeof purchaseEvents>['requested'];
@@ -70,9 +71,12 @@ async function seed(url: string): Promise<void> {
   await sql.close();
 }
 
-function report(measure: string, count: number, ms: number, extra: Record<string, unknown> = {}): void {
+function report(measure: string, count: number, ms: number, cpu: NodeJS.CpuUsage, extra: Record<string, unknown> = {}): void {
   const peakRssMb = round(process.resourceUsage().maxRSS / 1024, 0);
-  console.log(JSON.stringify({ measure, events: count, seconds: round(ms / 1000, 2), eventsPerSecond: round(count / (ms / 1000), 0), peakRssMb, ...extra }));
+  const nodeCpuSeconds = round((cpu.user + cpu.system) / 1e6, 2);
+  console.log(
+    JSON.stringify({ measure, events: count, seconds: round(ms / 1000, 2), eventsPerSecond: round(count / (ms / 1000), 0), nodeCpuSeconds, peakRssMb, ...extra }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
     const store = createPostgresEventStore(sql);
 
     let started = performance.now();
+    let cpu = process.cpuUsage();
     let scanned = 0;
     for (let after: Position | 'start' = 'start'; ; ) {
       const batch = await store.readAll({ after, maxCount: page });
@@ -90,14 +95,16 @@ async function main(): Promise<void> {
       scanned += batch.length;
       after = batch[batch.length - 1]!.position;
     }
-    report('scan', scanned, performance.now() - started);
+    report('scan', scanned, performance.now() - started, process.cpuUsage(cpu));
 
     const readSide = createReadSide({ sql, store, logger: createLogger({ level: 'warn' }), projections: [ledger], rebuildBatchSize: page });
     started = performance.now();
+    cpu = process.cpuUsage();
     const rebuilt = await readSide.rebuild('ledger');
+    cpu = process.cpuUsage(cpu);
     const { rows } = await raw<{ entries: string; postings: string }>`
       SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings`.execute(readSide.db);
-    report('rebuild ledger', rebuilt.events, performance.now() - started, { page, ...rows[0] });
+    report('rebuild ledger', rebuilt.events, performance.now() - started, cpu, { page, ...rows[0] });
     await store.close();
     await sql.close();
   } finally {

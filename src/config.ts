@@ -31,7 +31,7 @@ export const configSchema = z.object({
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch.
   PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
-  PROJECTION_REBUILD_BATCH_SIZE: integer(5000, 1, 50_000),
+  PROJECTION_REBUILD_BATCH_SIZE: integer(2000, 1, 50_000),
   PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
 });
 

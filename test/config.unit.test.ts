@@ -17,7 +17,7 @@ describe('configuration', () => {
   });
 
   it('sizes projection batches by default and refuses a batch of nothing', () => {
-    expect(loadConfig({})).toMatchObject({ PROJECTION_BATCH_SIZE: 1000, PROJECTION_REBUILD_BATCH_SIZE: 5000, PROJECTION_RETRY_MAX_MS: 30_000 });
+    expect(loadConfig({})).toMatchObject({ PROJECTION_BATCH_SIZE: 1000, PROJECTION_REBUILD_BATCH_SIZE: 2000, PROJECTION_RETRY_MAX_MS: 30_000 });
     expect(loadConfig({ PROJECTION_REBUILD_BATCH_SIZE: '20000' }).PROJECTION_REBUILD_BATCH_SIZE).toBe(20_000);
     expect(() => loadConfig({ PROJECTION_BATCH_SIZE: '0' })).toThrow(/PROJECTION_BATCH_SIZE/);
   });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A name-based UUID (version 5, RFC 9562): the same namespace and name always give the same id,
@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 export function deterministicUuid(namespace: string, name: string): string {
   const ns = Buffer.from(namespace.replaceAll('-', ''), 'hex');
   if (ns.length !== 16) throw new RangeError(`namespace must be a UUID: ${namespace}`);
-  const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
+  const bytes = hash('sha1', Buffer.concat([ns, Buffer.from(name, 'utf8')]), 'buffer').subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

@@ -10,10 +10,11 @@ export interface Posting {
   readonly amount: bigint | number;
 }
 
-/** A balanced journal entry as the ledger stores it, booked by one source event. */
+/**
+ * A balanced journal entry as the ledger stores it, booked by one source event. Its id is not
+ * given but derived: journalEntryId(sourceEventId, entryIndex).
+ */
 export interface JournalEntry {
-  /** journalEntryId(sourceEventId, entryIndex). */
-  readonly entryId: string;
   readonly sourceEventId: string;
   /** Which of the source event's entries this is (0 for the first). */
   readonly entryIndex: number;
@@ -62,12 +63,10 @@ export function credit(account: string, currency: string, amount: bigint | numbe
  */
 export function checkEntry(entry: JournalEntry): void {
   const refuse = (problem: EntryProblem, reason: string, details: Record<string, unknown> = {}): never => {
-    throw new UnbalancedEntryError(problem, entry, details, reason);
+    const entryId = Number.isSafeInteger(entry.entryIndex) ? journalEntryId(entry.sourceEventId, entry.entryIndex) : '(none)';
+    throw new UnbalancedEntryError(problem, { ...entry, entryId }, details, reason);
   };
   if (!Number.isSafeInteger(entry.entryIndex) || entry.entryIndex < 0) refuse('malformed_entry', `entry index ${entry.entryIndex}`);
-  if (entry.entryId !== journalEntryId(entry.sourceEventId, entry.entryIndex)) {
-    refuse('malformed_entry', 'its id is not journalEntryId(sourceEventId, entryIndex)');
-  }
   if (Number.isNaN(Date.parse(entry.occurredAt))) refuse('malformed_entry', `occurredAt "${entry.occurredAt}" is not a time`);
   if (entry.postings.length === 0) refuse('no_postings', 'it has no postings');
   const sums = new Map<string, bigint>();

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { defineProjection, type CheckResult, type Projection } from '../projections/projection.js';
-import { journalEntryId, type JournalEntry, type Posting } from './journal.js';
+import type { JournalEntry, Posting } from './journal.js';
 import { postEntries } from './post-entries.js';
 import type { LedgerTables } from './tables.js';
 
@@ -80,7 +80,6 @@ function entriesFor(event: RecordedEvent, booked: Booking | readonly Booking[] |
     if (postings.length === 0 && booking.postings.length > 0) return [];
     return [
       {
-        entryId: journalEntryId(event.id, entryIndex),
         sourceEventId: event.id,
         entryIndex,
         streamId: event.streamId,

@@ -1,6 +1,7 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
+import { integerArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
 import { LedgerConflictError } from './errors.js';
-import { checkEntry, type JournalEntry } from './journal.js';
+import { checkEntry, journalEntryId, type JournalEntry } from './journal.js';
 
 export interface PostResult {
   /** Entries written now. */
@@ -21,7 +22,7 @@ export interface PostResult {
  */
 export async function postEntries(db: QueryExecutorProvider, entries: readonly JournalEntry[]): Promise<PostResult> {
   for (const entry of entries) checkEntry(entry);
-  const unique = distinctEntries(entries);
+  const unique = distinctEntries(entries.map((entry) => ({ ...entry, entryId: journalEntryId(entry.sourceEventId, entry.entryIndex) })));
   if (unique.length === 0) return { booked: 0, alreadyBooked: 0 };
   const e = entryColumns(unique);
   const p = postingColumns(unique);
@@ -29,12 +30,11 @@ export async function postEntries(db: QueryExecutorProvider, entries: readonly J
   // time from the entries it joins, so per-posting values are only small integers and text.
   const { rows } = await sql<{ booked: string }>`
     WITH e AS MATERIALIZED (
-      SELECT e.id::uuid AS id, e.source::uuid AS source, e.idx::integer AS idx, e.stream, e.revision::bigint AS revision,
-             e.commit_pos::bigint AS commit_pos, e.prepare_pos::bigint AS prepare_pos, e.type, e.occurred::timestamptz AS occurred,
-             e.recorded::timestamptz AS recorded, e.description, e.metadata::jsonb AS metadata, e.n
-        FROM unnest(${e.id}::text[], ${e.source}::text[], ${e.idx}::text[], ${e.stream}::text[], ${e.revision}::text[],
-                    ${e.commit}::text[], ${e.prepare}::text[], ${e.type}::text[], ${e.occurred}::text[], ${e.recorded}::text[],
-                    ${e.description}::text[], ${e.metadata}::text[])
+      SELECT * FROM unnest(
+               ${e.id}::text::uuid[], ${e.source}::text::uuid[], ${e.idx}::text::integer[], ${e.stream}::text::text[],
+               ${e.revision}::text::bigint[], ${e.commit}::text::bigint[], ${e.prepare}::text::bigint[], ${e.type}::text::text[],
+               ${e.occurred}::text::timestamptz[], ${e.recorded}::text::timestamptz[], ${e.description}::text::text[],
+               ${e.metadata}::text::jsonb[])
              WITH ORDINALITY AS e(id, source, idx, stream, revision, commit_pos, prepare_pos, type, occurred, recorded, description, metadata, n)
     ), new_entries AS (
       INSERT INTO ledger_entries (entry_id, source_event_id, entry_index, stream_id, stream_revision, commit_pos,
@@ -45,7 +45,8 @@ export async function postEntries(db: QueryExecutorProvider, entries: readonly J
     ), new_postings AS (
       INSERT INTO ledger_postings (entry_id, posting_index, account, currency, amount, occurred_at)
       SELECT ne.entry_id, p.idx, p.account, p.currency, p.amount, ne.occurred_at
-        FROM unnest(${p.entry}::integer[], ${p.idx}::integer[], ${p.account}::text[], ${p.currency}::text[], ${p.amount}::bigint[])
+        FROM unnest(${p.entry}::text::integer[], ${p.idx}::text::integer[], ${p.account}::text::text[], ${p.currency}::text::text[],
+                    ${p.amount}::text::bigint[])
              AS p(entry_n, idx, account, currency, amount)
         JOIN e ON e.n = p.entry_n
         JOIN new_entries ne ON ne.entry_id = e.id
@@ -67,9 +68,11 @@ export async function postEntries(db: QueryExecutorProvider, entries: readonly J
   return { booked, alreadyBooked: unique.length - booked };
 }
 
+type IdentifiedEntry = JournalEntry & { readonly entryId: string };
+
 /** One entry per id; the same id twice with different postings is a conflict. */
-function distinctEntries(entries: readonly JournalEntry[]): JournalEntry[] {
-  const byId = new Map<string, JournalEntry>();
+function distinctEntries(entries: readonly IdentifiedEntry[]): IdentifiedEntry[] {
+  const byId = new Map<string, IdentifiedEntry>();
   for (const entry of entries) {
     const seen = byId.get(entry.entryId);
     if (!seen) byId.set(entry.entryId, entry);
@@ -81,40 +84,52 @@ function distinctEntries(entries: readonly JournalEntry[]): JournalEntry[] {
 const postingsKey = (entry: { readonly postings: readonly { account: string; currency: string; amount: bigint | number | string }[] }) =>
   entry.postings.map((p) => `${p.account}|${p.currency}|${String(p.amount)}`).join(';');
 
-function entryColumns(entries: readonly JournalEntry[]) {
+/** The entries as array literals, one per column. */
+function entryColumns(entries: readonly IdentifiedEntry[]) {
+  const column = (value: (entry: IdentifiedEntry) => string) => textArrayLiteral(entries.map(value));
   return {
-    id: entries.map((e) => e.entryId),
-    source: entries.map((e) => e.sourceEventId),
-    idx: entries.map((e) => String(e.entryIndex)),
-    stream: entries.map((e) => e.streamId),
-    revision: entries.map((e) => String(e.streamRevision)),
-    commit: entries.map((e) => e.position.commit.toString()),
-    prepare: entries.map((e) => e.position.prepare.toString()),
-    type: entries.map((e) => e.entryType),
-    occurred: entries.map((e) => e.occurredAt),
-    recorded: entries.map((e) => e.recordedAt.toISOString()),
-    description: entries.map((e) => e.description),
-    metadata: entries.map((e) => JSON.stringify(e.metadata)),
+    id: column((e) => e.entryId),
+    source: column((e) => e.sourceEventId),
+    idx: integerArrayLiteral(entries.map((e) => e.entryIndex)),
+    stream: column((e) => e.streamId),
+    revision: integerArrayLiteral(entries.map((e) => e.streamRevision)),
+    commit: integerArrayLiteral(entries.map((e) => e.position.commit)),
+    prepare: integerArrayLiteral(entries.map((e) => e.position.prepare)),
+    type: column((e) => e.entryType),
+    occurred: column((e) => e.occurredAt),
+    recorded: column((e) => e.recordedAt.toISOString()),
+    description: column((e) => e.description),
+    metadata: column((e) => JSON.stringify(e.metadata)),
   };
 }
 
-/** Postings as columns; `entry` is the 1-based position of the posting's entry in `entries`. */
-function postingColumns(entries: readonly JournalEntry[]) {
-  const columns = { entry: [] as number[], idx: [] as number[], account: [] as string[], currency: [] as string[], amount: [] as string[] };
-  entries.forEach((entry, n) => {
-    entry.postings.forEach((posting, index) => {
-      columns.entry.push(n + 1);
-      columns.idx.push(index);
-      columns.account.push(posting.account);
-      columns.currency.push(posting.currency);
-      columns.amount.push(String(posting.amount));
+/** Postings as array literals; `entry` is the 1-based position of the posting's entry in `entries`. */
+function postingColumns(entries: readonly IdentifiedEntry[]) {
+  const entry: number[] = [];
+  const idx: number[] = [];
+  const account: string[] = [];
+  const currency: string[] = [];
+  const amount: (bigint | number)[] = [];
+  entries.forEach((e, n) => {
+    e.postings.forEach((posting, index) => {
+      entry.push(n + 1);
+      idx.push(index);
+      account.push(posting.account);
+      currency.push(posting.currency);
+      amount.push(posting.amount);
     });
   });
-  return columns;
+  return {
+    entry: integerArrayLiteral(entry),
+    idx: integerArrayLiteral(idx),
+    account: textArrayLiteral(account),
+    currency: textArrayLiteral(currency),
+    amount: integerArrayLiteral(amount),
+  };
 }
 
 /** The entries that were not written now must already be booked exactly as given. */
-async function assertBookedAlike(db: QueryExecutorProvider, entries: readonly JournalEntry[]): Promise<void> {
+async function assertBookedAlike(db: QueryExecutorProvider, entries: readonly IdentifiedEntry[]): Promise<void> {
   const { rows } = await sql<{ entry_id: string; account: string; currency: string; amount: string }>`
     SELECT entry_id::text AS entry_id, account, currency, amount::text AS amount FROM ledger_postings
      WHERE entry_id = ANY (${entries.map((e) => e.entryId)}::uuid[]) ORDER BY entry_id, posting_index`.execute(db);

@@ -147,7 +147,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
     db,
     store,
     dialect: sql.dialect,
-    pageSize: options.rebuildBatchSize ?? 5000,
+    pageSize: options.rebuildBatchSize ?? 2000,
     logger: log,
     async pause(names) {
       for (const name of names) pauses.set(name, (pauses.get(name) ?? 0) + 1);
@@ -308,7 +308,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
     stop,
     status,
     waitFor,
-    rebuild: (names, onProgress) => rebuild(selectMany(byName, names), onProgress),
+    rebuild: (names, onProgress) => Promise.resolve(names).then((named) => rebuild(selectMany(byName, named), onProgress)),
     verify: (onProgress) => maintain(projections, onProgress, (run) => verifyProjections(context, projections, run)),
     onBatch(listener) {
       listeners.add(listener);

@@ -7,10 +7,8 @@ import { UnbalancedEntryError } from '../../src/ledger/errors.js';
 import { checkEntry, credit, debit, journalEntryId, type JournalEntry, type Posting } from '../../src/ledger/journal.js';
 
 function entry(postings: readonly Posting[], overrides: Partial<JournalEntry> = {}): JournalEntry {
-  const sourceEventId = overrides.sourceEventId ?? randomUUID();
   return {
-    entryId: journalEntryId(sourceEventId, overrides.entryIndex ?? 0),
-    sourceEventId,
+    sourceEventId: randomUUID(),
     entryIndex: 0,
     streamId: 'payment-1',
     streamRevision: 0,
@@ -62,7 +60,7 @@ describe('journal entries', () => {
     expect(problemOf(entry([{ account: 'gateway:clearing', currency: 'USD', amount: 1.5 }, { account: 'platform:fees', currency: 'USD', amount: -1.5 }]))).toBe('invalid_amount');
     expect(problemOf(entry([{ account: 'gateway:clearing', currency: 'USD', amount: 0 }]))).toBe('invalid_amount');
     expect(problemOf(entry([debit('gateway:clearing', 'USD', 1), credit('platform:fees', 'USD', 1)], { occurredAt: 'yesterday' }))).toBe('malformed_entry');
-    expect(problemOf(entry([debit('gateway:clearing', 'USD', 1), credit('platform:fees', 'USD', 1)], { entryId: randomUUID() }))).toBe('malformed_entry');
+    expect(problemOf(entry([debit('gateway:clearing', 'USD', 1), credit('platform:fees', 'USD', 1)], { entryIndex: -1 }))).toBe('malformed_entry');
   });
 
   it('refuses negative or fractional amounts in debit and credit', () => {

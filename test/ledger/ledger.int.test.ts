@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { LedgerConflictError } from '../../src/ledger/errors.js';
-import { journalEntryId, credit, debit, type JournalEntry } from '../../src/ledger/journal.js';
+import { credit, debit, type JournalEntry } from '../../src/ledger/journal.js';
 import { postEntries } from '../../src/ledger/post-entries.js';
 import { accountBalance, accountEntries, balancesUnder, streamEntries, trialBalance } from '../../src/ledger/queries.js';
 import { appendAll, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../support/ledger-events.js';
@@ -123,7 +123,6 @@ onEveryDialect('the ledger', (open) => {
     const readSide = db.readSide({ projections: [testLedger()] });
     const source = randomUUID();
     const entry = (amount: number): JournalEntry => ({
-      entryId: journalEntryId(source, 0),
       sourceEventId: source,
       entryIndex: 0,
       streamId: 'manual',

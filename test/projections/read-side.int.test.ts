@@ -48,6 +48,7 @@ onEveryDialect('the read side runs projections', (open) => {
     const readSide = db.readSide({ projections: [tallyProjection()] });
     expect(await readSide.waitFor('tally', position, 60)).toBe(false);
     await expect(readSide.waitFor('nope', position, 10)).rejects.toMatchObject({ code: 'PROJECTION_NOT_FOUND', status: 404 });
+    await expect(readSide.rebuild(['tally', 'nope'])).rejects.toMatchObject({ code: 'PROJECTION_NOT_FOUND' });
   });
 
   it('lets a process that does not run a projection wait for another process to reach a position', async () => {

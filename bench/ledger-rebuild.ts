@@ -7,11 +7,14 @@
  *   - rebuild: rebuilds the ledger beside its live tables and swaps it in, one purchase in three
  *              booking a 6-posting entry.
  * Prints one JSON line per measurement with events/s, this process's CPU time (user + system:
- * on a shared machine a steadier figure than wall time) and its peak RSS.
+ * on a shared machine a steadier figure than wall time), the CPU time of the database's server
+ * processes when the server runs on this machine (read from /proc; null otherwise), and this
+ * process's peak RSS.
  *
  * Settings: BENCH_DATABASE_URL (else DATABASE_URL, else the local server), BENCH_EVENTS
  * (default 300000), BENCH_PAGE (events per page and transaction, default 2000).
  */
+import { readFileSync } from 'node:fs';
 import { sql as raw } from 'kysely';
 import { connectPostgres } from '../src/db/sql-client.js';
 import { migrate } from '../src/db/migrate.js';
@@ -71,6 +74,18 @@ async function seed(url: string): Promise<void> {
   await sql.close();
 }
 
+/** CPU seconds used so far by the server processes serving `url`'s database, if they run here. */
+async function serverCpuSeconds(sql: ReturnType<typeof connectPostgres>): Promise<number | null> {
+  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
+    const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
+    return round(ticks.reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0) / 100, 2);
+  } catch {
+    return null;
+  }
+}
+
 function report(measure: string, count: number, ms: number, cpu: NodeJS.CpuUsage, extra: Record<string, unknown> = {}): void {
   const peakRssMb = round(process.resourceUsage().maxRSS / 1024, 0);
   const nodeCpuSeconds = round((cpu.user + cpu.system) / 1e6, 2);
@@ -98,13 +113,18 @@ async function main(): Promise<void> {
     report('scan', scanned, performance.now() - started, process.cpuUsage(cpu));
 
     const readSide = createReadSide({ sql, store, logger: createLogger({ level: 'warn' }), projections: [ledger], rebuildBatchSize: page });
+    // Open the pool's connections first, so their server processes are there to be measured.
+    await Promise.all(Array.from({ length: 4 }, () => sql.query('SELECT pg_sleep(0.05)')));
+    const serverBefore = await serverCpuSeconds(sql);
     started = performance.now();
     cpu = process.cpuUsage();
     const rebuilt = await readSide.rebuild('ledger');
     cpu = process.cpuUsage(cpu);
+    const serverAfter = await serverCpuSeconds(sql);
+    const postgresCpuSeconds = serverBefore === null || serverAfter === null ? null : round(serverAfter - serverBefore, 2);
     const { rows } = await raw<{ entries: string; postings: string }>`
       SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings`.execute(readSide.db);
-    report('rebuild ledger', rebuilt.events, performance.now() - started, cpu, { page, ...rows[0] });
+    report('rebuild ledger', rebuilt.events, performance.now() - started, cpu, { postgresCpuSeconds, page, ...rows[0] });
     await store.close();
     await sql.close();
   } finally {

@@ -1,5 +1,6 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
 import { TesseraError } from '../errors.js';
+import type { JournalEntry } from './journal.js';
 
 /**
  * Reads of the ledger. Amounts are bigint minor units with the ledger's sign (debit positive,
@@ -141,20 +142,12 @@ export interface EntryPosting {
   readonly amount: bigint;
 }
 
-/** A journal entry with all its postings. */
-export interface JournalEntryView {
+/** A journal entry as stored, with all its postings. */
+export interface JournalEntryView extends Omit<JournalEntry, 'position' | 'occurredAt' | 'postings'> {
   readonly entryId: string;
-  readonly sourceEventId: string;
-  readonly entryIndex: number;
-  readonly streamId: string;
-  readonly streamRevision: number;
   /** The source event's position in `$all` (commit/prepare). */
   readonly position: string;
-  readonly entryType: string;
   readonly occurredAt: Date;
-  readonly recordedAt: Date;
-  readonly description: string;
-  readonly metadata: Readonly<Record<string, unknown>>;
   readonly postings: readonly EntryPosting[];
 }
 

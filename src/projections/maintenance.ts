@@ -3,7 +3,8 @@ import { TesseraError } from '../errors.js';
 import { positionToString, type EventStore, type Position, type SubscriptionLease } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
 import { eventsBehind } from './lag.js';
-import { maintenanceLockName } from './projection.js';
+import { maintenanceLockName, type Projection } from './projection.js';
+import { createScratchSchema, dropScratchSchema, type ScratchSchema } from './scratch-schema.js';
 
 /** What rebuild and verify need from the engine that runs the live projections. */
 export interface MaintenanceContext {
@@ -36,6 +37,8 @@ export interface MaintenanceOptions {
   readonly onProgress?: OnProgress;
   readonly signal?: AbortSignal;
 }
+
+export type ProgressTracker = ReturnType<typeof progressTracker>;
 
 /** Reports progress as phases change and pages are applied. */
 export function progressTracker(operation: MaintenanceProgress['operation'], projections: readonly string[], onProgress?: OnProgress) {
@@ -87,4 +90,50 @@ export async function acquireMaintenance(store: EventStore, names: readonly stri
     leases.push(lease);
   }
   return { signal: AbortSignal.any([...leases.map((lease) => lease.lost), ...(signal ? [signal] : [])]), release };
+}
+
+/** What a rebuild or verify works with while it holds its projections' maintenance locks. */
+export interface ScratchSession {
+  readonly scratch: ScratchSchema;
+  readonly progress: ProgressTracker;
+  /** Aborted when a lock is lost or the engine stops. */
+  readonly signal: AbortSignal;
+  /** Pauses this process's live runners of the projections until the session ends. */
+  readonly pauseRunners: () => Promise<void>;
+}
+
+/**
+ * Runs `work` holding the projections' maintenance locks, with a scratch schema of copies of
+ * their tables; afterwards, however it ends, drops the scratch schema, resumes the runners it
+ * paused and releases the locks.
+ */
+export async function inScratchSession<T>(
+  ctx: MaintenanceContext,
+  operation: MaintenanceProgress['operation'],
+  projections: readonly Projection[],
+  options: MaintenanceOptions,
+  work: (session: ScratchSession) => Promise<T>,
+): Promise<T> {
+  const names = projections.map((p) => p.name);
+  const lease = await acquireMaintenance(ctx.store, names, options.signal);
+  const progress = progressTracker(operation, names, options.onProgress);
+  let scratch: ScratchSchema | undefined;
+  let resume: (() => Promise<void>) | undefined;
+  try {
+    progress.total(await estimateTotal(ctx.store));
+    scratch = await createScratchSchema(ctx.db, projections, operation);
+    return await work({
+      scratch,
+      progress,
+      signal: lease.signal,
+      pauseRunners: async () => {
+        resume ??= await ctx.pause(names);
+      },
+    });
+  } finally {
+    const schema = scratch?.schema;
+    if (scratch) await dropScratchSchema(ctx.db, scratch).catch((error: unknown) => ctx.logger.warn({ err: error, schema }, 'could not drop scratch schema'));
+    await resume?.();
+    await lease.release();
+  }
 }

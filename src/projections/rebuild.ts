@@ -1,9 +1,10 @@
+import { sqlErrorInfo } from '../db/sql-client.js';
 import { positionToString } from '../eventstore/event-store.js';
-import { acquireMaintenance, estimateTotal, progressTracker, type MaintenanceContext, type MaintenanceOptions } from './maintenance.js';
+import { inScratchSession, type MaintenanceContext, type MaintenanceOptions } from './maintenance.js';
 import type { Projection } from './projection.js';
 import { recordRebuild, resetCheckpoint } from './registry.js';
 import { replayIntoScratch, type ReplayTarget } from './replay.js';
-import { createScratchSchema, dropScratchSchema, finishScratch, swapInScratch, type ScratchSchema } from './scratch-schema.js';
+import { finishScratch, swapInScratch, type ScratchSchema } from './scratch-schema.js';
 
 export interface RebuildReport {
   readonly projections: readonly { readonly name: string; readonly version: number; readonly checkpoint: string | null }[];
@@ -26,40 +27,50 @@ export interface RebuildReport {
  *    still writing fails its checkpoint compare-and-set, rolls its batch back and resumes from
  *    the new checkpoint too.
  */
-export async function rebuildProjections(
+const LOCK_NOT_AVAILABLE = '55P03';
+const SWAP_ATTEMPTS = 5;
+
+/** Swaps the copies in and sets each live checkpoint and version, in one transaction. */
+function swap(ctx: MaintenanceContext, scratch: ScratchSchema, targets: readonly ReplayTarget[]): Promise<void> {
+  return ctx.db.transaction().execute(async (trx) => {
+    await swapInScratch(trx, scratch);
+    for (const { projection, position } of targets) {
+      await resetCheckpoint(trx, scratch.liveCheckpoints, projection.name, position);
+      await recordRebuild(trx, projection.name, projection.version);
+    }
+  });
+}
+
+export function rebuildProjections(
   ctx: MaintenanceContext,
   projections: readonly Projection[],
   options: MaintenanceOptions = {},
 ): Promise<RebuildReport> {
   const started = performance.now();
-  const names = projections.map((p) => p.name);
-  const lease = await acquireMaintenance(ctx.store, names, options.signal);
-  const progress = progressTracker('rebuild', names, options.onProgress);
-  let scratch: ScratchSchema | undefined;
-  let resume: (() => Promise<void>) | undefined;
-  try {
-    progress.total(await estimateTotal(ctx.store));
-    scratch = await createScratchSchema(ctx.db, projections, 'rebuild');
+  return inScratchSession(ctx, 'rebuild', projections, options, async ({ scratch, progress, signal, pauseRunners }) => {
     const targets: ReplayTarget[] = projections.map((projection) => ({ projection, position: null, until: 'head' }));
-    const replay = () => replayIntoScratch(ctx.db, ctx.store, scratch!, targets, { pageSize: ctx.pageSize, signal: lease.signal, onPage: progress.page });
+    const replay = () => replayIntoScratch(ctx.db, ctx.store, scratch, targets, { pageSize: ctx.pageSize, signal, onPage: progress.page });
     progress.phase('replaying');
     await replay();
     // Durable and indexed before the pause, so the live runners stop only for the last events.
     await finishScratch(ctx.db, scratch);
-    resume = await ctx.pause(names);
-    progress.phase('catching-up');
-    await replay();
-    progress.phase('swapping');
-    lease.signal.throwIfAborted();
-    await ctx.db.transaction().execute(async (trx) => {
-      await swapInScratch(trx, scratch!);
-      for (const { projection, position } of targets) {
-        await resetCheckpoint(trx, scratch!.liveCheckpoints, projection.name, position);
-        await recordRebuild(trx, projection.name, projection.version);
+    await pauseRunners();
+    for (let attempt = 1; ; attempt++) {
+      progress.phase('catching-up');
+      await replay();
+      progress.phase('swapping');
+      signal.throwIfAborted();
+      try {
+        await swap(ctx, scratch, targets);
+        break;
+      } catch (error) {
+        // Some query held a live table longer than the swap would wait: catch up and try again.
+        if (sqlErrorInfo(error).code !== LOCK_NOT_AVAILABLE || attempt >= SWAP_ATTEMPTS) throw error;
+        ctx.logger.warn({ attempt }, 'live tables busy; retrying the swap');
       }
-    });
+    }
     progress.phase('done');
-    ctx.logger.info({ projections: names, events: progress.events }, 'projections rebuilt and swapped in');
+    ctx.logger.info({ projections: targets.map((t) => t.projection.name), events: progress.events }, 'projections rebuilt and swapped in');
     return {
       projections: targets.map(({ projection, position }) => ({
         name: projection.name,
@@ -69,9 +80,5 @@ export async function rebuildProjections(
       events: progress.events,
       durationMs: Math.round(performance.now() - started),
     };
-  } finally {
-    if (scratch) await dropScratchSchema(ctx.db, scratch).catch((error: unknown) => ctx.logger.warn({ err: error, schema: scratch?.schema }, 'could not drop scratch schema'));
-    await resume?.();
-    await lease.release();
-  }
+  });
 }

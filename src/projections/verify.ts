@@ -1,11 +1,11 @@
 import type { Transaction } from 'kysely';
 import { comparePositions, positionToString, type Position } from '../eventstore/event-store.js';
 import { compareTable, type TableComparison } from './compare-tables.js';
-import { acquireMaintenance, estimateTotal, progressTracker, type MaintenanceContext, type MaintenanceOptions } from './maintenance.js';
+import { inScratchSession, type MaintenanceContext, type MaintenanceOptions } from './maintenance.js';
 import type { CheckResult, Projection } from './projection.js';
 import { liveCheckpoints, storedVersions } from './registry.js';
 import { replayIntoScratch, type ReplayTarget } from './replay.js';
-import { createScratchSchema, dropScratchSchema, type ScratchSchema } from './scratch-schema.js';
+import type { ScratchSchema } from './scratch-schema.js';
 
 export interface ProjectionVerification {
   readonly name: string;
@@ -39,29 +39,22 @@ export interface VerifyOptions extends MaintenanceOptions {
  * read as of one instant. This process's runners pause for the last stretch; should a runner in
  * another process move a checkpoint even so, the copy catches up to it inside that transaction.
  */
-export async function verifyProjections(
+export function verifyProjections(
   ctx: MaintenanceContext,
   projections: readonly Projection[],
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const started = performance.now();
   const names = projections.map((p) => p.name);
-  const lease = await acquireMaintenance(ctx.store, names, options.signal);
-  const progress = progressTracker('verify', names, options.onProgress);
-  let scratch: ScratchSchema | undefined;
-  let resume: (() => Promise<void>) | undefined;
-  try {
-    progress.total(await estimateTotal(ctx.store));
-    scratch = await createScratchSchema(ctx.db, projections, 'verify');
+  return inScratchSession(ctx, 'verify', projections, options, async ({ scratch, progress, signal, pauseRunners }) => {
     const targets: ReplayTarget[] = projections.map((projection) => ({ projection, position: null, until: null }));
     const catchUp = async (live: Map<string, Position | null>, within?: Transaction<object>) => {
       for (const target of targets) target.until = live.get(target.projection.name) ?? null;
-      const options = { pageSize: ctx.pageSize, signal: lease.signal, onPage: progress.page, ...(within ? { within } : {}) };
-      await replayIntoScratch(ctx.db, ctx.store, scratch!, targets, options);
+      await replayIntoScratch(ctx.db, ctx.store, scratch, targets, { pageSize: ctx.pageSize, signal, onPage: progress.page, ...(within ? { within } : {}) });
     };
     progress.phase('replaying');
     await catchUp(await liveCheckpoints(ctx.db, scratch.liveCheckpoints, names));
-    resume = await ctx.pause(names);
+    await pauseRunners();
     progress.phase('catching-up');
     await catchUp(await liveCheckpoints(ctx.db, scratch.liveCheckpoints, names));
     progress.phase('comparing');
@@ -69,22 +62,18 @@ export async function verifyProjections(
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (trx) => {
-        const live = await liveCheckpoints(trx, scratch!.liveCheckpoints, names);
+        const live = await liveCheckpoints(trx, scratch.liveCheckpoints, names);
         if (targets.some((t) => !samePosition(t.position, live.get(t.projection.name) ?? null))) {
           assertCanCatchUpInside(ctx, targets, live);
           await catchUp(live, trx);
         }
-        return compareAll(trx, scratch!, targets, options.limit ?? 20);
+        return compareAll(trx, scratch, targets, options.limit ?? 20);
       });
     progress.phase('done');
     const report = { ok: results.every((r) => r.ok), projections: results, events: progress.events, durationMs: Math.round(performance.now() - started) };
     ctx.logger.info({ ok: report.ok, projections: names }, 'projections verified');
     return report;
-  } finally {
-    if (scratch) await dropScratchSchema(ctx.db, scratch).catch((error: unknown) => ctx.logger.warn({ err: error, schema: scratch?.schema }, 'could not drop scratch schema'));
-    await resume?.();
-    await lease.release();
-  }
+  });
 }
 
 async function compareAll(

@@ -13,6 +13,8 @@ export interface MaintenanceContext {
   readonly dialect: 'postgres' | 'pglite';
   /** Events per page when replaying history. */
   readonly pageSize: number;
+  /** How long a swap waits for queries holding the live tables before it catches up and retries. */
+  readonly swapLockTimeoutMs: number;
   readonly logger: Logger;
   /** Stops this process's live runners of these projections until the returned function runs. */
   pause(names: readonly string[]): Promise<() => Promise<void>>;

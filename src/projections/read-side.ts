@@ -31,6 +31,8 @@ export interface ReadSideOptions {
   readonly retryInitialMs?: number;
   readonly idleWaitMs?: number;
   readonly standbyRetryMs?: number;
+  /** How long a rebuild's swap waits for the live tables' locks before it retries (default 5000). */
+  readonly swapLockTimeoutMs?: number;
 }
 
 export type ProjectionState = SubscriptionState | 'paused' | 'rebuilding' | 'outdated';
@@ -148,6 +150,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
     store,
     dialect: sql.dialect,
     pageSize: options.rebuildBatchSize ?? 2000,
+    swapLockTimeoutMs: options.swapLockTimeoutMs ?? 5000,
     logger: log,
     async pause(names) {
       for (const name of names) pauses.set(name, (pauses.get(name) ?? 0) + 1);

@@ -33,7 +33,7 @@ const SWAP_ATTEMPTS = 5;
 /** Swaps the copies in and sets each live checkpoint and version, in one transaction. */
 function swap(ctx: MaintenanceContext, scratch: ScratchSchema, targets: readonly ReplayTarget[]): Promise<void> {
   return ctx.db.transaction().execute(async (trx) => {
-    await swapInScratch(trx, scratch);
+    await swapInScratch(trx, scratch, ctx.swapLockTimeoutMs);
     for (const { projection, position } of targets) {
       await resetCheckpoint(trx, scratch.liveCheckpoints, projection.name, position);
       await recordRebuild(trx, projection.name, projection.version);

@@ -163,17 +163,15 @@ export async function finishScratch(db: Kysely<object>, scratch: ScratchSchema):
   }
 }
 
-export const SWAP_LOCK_TIMEOUT_MS = 5000;
-
 /**
  * Replaces the live tables with their copies in `trx`: drops each live table and moves its copy
  * into the live schema, where it keeps the index names. Queries running on the old tables finish
  * first (the swap waits for their locks) and later ones see only the new tables, never a mix.
  */
-export async function swapInScratch(trx: Transaction<object>, scratch: ScratchSchema): Promise<void> {
+export async function swapInScratch(trx: Transaction<object>, scratch: ScratchSchema, lockTimeoutMs: number): Promise<void> {
   // A long query on a live table must not queue every other query behind the swap for long:
   // the swap gives up (SQLSTATE 55P03) and the rebuild tries again.
-  await sql`SELECT set_config('lock_timeout', ${`${SWAP_LOCK_TIMEOUT_MS}ms`}, true)`.execute(trx);
+  await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx);
   const live = scratch.tables.map((t) => t.live).sort();
   if (live.length > 0) await sql.raw(`LOCK TABLE ${live.join(', ')} IN ACCESS EXCLUSIVE MODE`).execute(trx);
   for (const table of scratch.tables) {

@@ -330,4 +330,30 @@ onEveryDialect('the read side runs projections', (open) => {
       await writer;
     }
   });
+
+  it('tries the swap again when a query holds a live table longer than the swap waits', async (context) => {
+    const sqlClient = db.sql;
+    if (sqlClient.dialect === 'pglite') return context.skip(); // one session: nothing else can hold a lock
+    const position = await appendTallies(db, 10, 2, 3);
+    const blocker = await sqlClient.pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE tally_amounts IN ACCESS SHARE MODE');
+    const readSide = db.readSide({ projections: [tallyProjection()], swapLockTimeoutMs: 30 });
+    const phases: string[] = [];
+    let released: Promise<unknown> | undefined;
+    try {
+      await readSide.rebuild('tally', ({ phase }) => {
+        phases.push(phase);
+        // A second catch-up means the first swap gave up: let the next one through.
+        if (phase === 'catching-up' && phases.filter((p) => p === 'catching-up').length === 2) released = blocker.query('ROLLBACK');
+      });
+    } finally {
+      await (released ?? blocker.query('ROLLBACK'));
+      blocker.release();
+    }
+    expect(phases.filter((p) => p === 'swapping').length).toBeGreaterThanOrEqual(2);
+    await readSide.start();
+    expect(await readSide.waitFor('tally', position, 10_000)).toBe(true);
+    expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '30' }]);
+  });
 });

@@ -195,12 +195,22 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
   const rebuild = (selected: readonly Projection[], onProgress?: OnProgress) =>
     maintain(selected, onProgress, (run) => rebuildProjections(context, selected, run));
 
+  function markOutdated(projection: Projection, stored: number): void {
+    const reason = `its live tables were built by version ${stored}, newer than this code's ${projection.version}`;
+    awaitingRebuild.delete(projection.name);
+    outdated.set(projection.name, reason);
+    log.error({ projection: projection.name }, `projection not started: ${reason}`);
+  }
+
   /** A projection whose stored version is older is rebuilt before its runner starts. */
   async function upgrade(projection: Projection): Promise<void> {
     let attempt = 0;
     while (!stopping.signal.aborted) {
       try {
-        if ((await storedVersions(db)).get(projection.name) === projection.version) break;
+        const stored = (await storedVersions(db)).get(projection.name);
+        if (stored === projection.version) break;
+        // Newer code elsewhere got there first (a rolling deploy): leave its tables alone.
+        if (stored !== undefined && stored > projection.version) return markOutdated(projection, stored);
         await rebuild([projection]);
         break;
       } catch (error) {
@@ -225,9 +235,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
       if (version === undefined || version === projection.version) {
         startRunner(projection);
       } else if (version > projection.version) {
-        const reason = `its live tables were built by version ${version}, newer than this code's ${projection.version}`;
-        outdated.set(projection.name, reason);
-        log.error({ projection: projection.name }, `projection not started: ${reason}`);
+        markOutdated(projection, version);
       } else {
         awaitingRebuild.add(projection.name);
         const upgrading = upgrade(projection);

@@ -100,6 +100,12 @@ export const configSchema = z.object({
   PM_CONCURRENCY: integer(8, 1, 256),
   DEADLINE_POLL_MS: integer(1_000, 10, 60_000),
   GAS_DEFAULT_CHAIN: z.enum(['polygon', 'solana']).default('polygon'),
+
+  // Read side (src/projections): events per transaction for live projections, and per page for
+  // rebuild and verify; the longest backoff between retries of a failing batch.
+  PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
+  PROJECTION_REBUILD_BATCH_SIZE: integer(2000, 1, 50_000),
+  PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

@@ -16,6 +16,12 @@ describe('configuration', () => {
     ).toBe('eventstoredb');
   });
 
+  it('sizes projection batches by default and refuses a batch of nothing', () => {
+    expect(loadConfig({})).toMatchObject({ PROJECTION_BATCH_SIZE: 1000, PROJECTION_REBUILD_BATCH_SIZE: 2000, PROJECTION_RETRY_MAX_MS: 30_000 });
+    expect(loadConfig({ PROJECTION_REBUILD_BATCH_SIZE: '20000' }).PROJECTION_REBUILD_BATCH_SIZE).toBe(20_000);
+    expect(() => loadConfig({ PROJECTION_BATCH_SIZE: '0' })).toThrow(/PROJECTION_BATCH_SIZE/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).DATABASE_URL).toBeUndefined();
   });

@@ -30,6 +30,13 @@ export class InProcessLocks implements SubscriptionLocks {
 const LOCK_SPACE = 0x7e55;
 
 /**
+ * Advisory locks are database-wide, but Tessera's tables live in a schema (the session's
+ * search_path): the key names the schema too, so installations (or test suites) that share a
+ * database in schemas of their own never hold each other's locks.
+ */
+const LOCK_KEY = "hashtext(coalesce(current_schema(), '') || ':' || $2)";
+
+/**
  * Session-level advisory locks held on one dedicated connection. If that connection drops, the
  * server releases every lock at once and each lease's `lost` signal fires, so a consumer stops
  * rather than run beside the instance that takes over. (Checkpoints are compare-and-set as well,
@@ -50,7 +57,7 @@ export class PostgresAdvisoryLocks implements SubscriptionLocks {
     if (this.#held.has(name)) return null;
     const client = await this.#connect();
     const { rows } = await this.#serially(() =>
-      client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_SPACE, name]),
+      client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, ${LOCK_KEY}) AS ok`, [LOCK_SPACE, name]),
     );
     if (!rows[0]?.ok) return null;
     const lost = new AbortController();
@@ -62,7 +69,7 @@ export class PostgresAdvisoryLocks implements SubscriptionLocks {
         if (this.#held.get(name) !== lost) return;
         this.#held.delete(name);
         if (lost.signal.aborted) return;
-        await this.#serially(() => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, name])).catch(
+        await this.#serially(() => client.query(`SELECT pg_advisory_unlock($1, ${LOCK_KEY})`, [LOCK_SPACE, name])).catch(
           () => undefined,
         );
       },

@@ -1,0 +1,200 @@
+import { types, type PGlite, type QueryOptions, type Results, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import {
+  type ColumnType,
+  CompiledQuery,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import { quoteIdentifier, type SqlClient, type SqlExecutor } from './sql-client.js';
+
+/**
+ * Kysely over our SqlClient, for read models and their queries (the event store keeps its own
+ * hand-written SQL on the hot path). Both dialects hand back the same JavaScript values:
+ * `bigint` and `numeric` columns arrive as strings, as node-postgres returns them, so money never
+ * passes through a float and code need not care which database it runs on.
+ *
+ * The Kysely instance borrows the client's connections: destroying it leaves the pool or the
+ * PGlite database open, and closing the SqlClient is what releases them.
+ */
+export function createKysely<DB>(sql: SqlClient): Kysely<DB> {
+  if (sql.dialect === 'pglite') return new Kysely<DB>({ dialect: new PgliteDialect(sql.db) });
+  const pool = sql.pool;
+  return new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: () => Promise.resolve() } }),
+  });
+}
+
+/** What a Kysely instance or transaction offers for running compiled SQL. */
+export interface QueryRunner {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
+/** A bigint column as both dialects return it (a string); written from a string, number or bigint. */
+export type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+
+/** A timestamptz column: read as a Date, written from a Date or an ISO-8601 string. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+/**
+ * A SqlExecutor that runs on a Kysely instance or transaction, so code written against the
+ * SqlClient (such as `sqlCheckpointStore`) can join a Kysely transaction. A statement without
+ * parameters goes over the simple query protocol on both dialects, so `exec` may run a script.
+ */
+export function sqlExecutorOf(db: QueryRunner): SqlExecutor {
+  return {
+    async query<Row>(text: string, params: readonly unknown[] = []) {
+      const result = await db.executeQuery<Row>(CompiledQuery.raw(text, [...params]));
+      return { rows: result.rows, rowCount: Number(result.numAffectedRows ?? BigInt(result.rows.length)) };
+    },
+    async exec(script: string) {
+      await db.executeQuery(CompiledQuery.raw(script));
+    },
+  };
+}
+
+/** node-postgres returns int8 and numeric as strings; PGlite turns int8 into numbers. Align. */
+const INT8 = 20;
+const INT8_ARRAY = 1016;
+const asText = (value: string) => value;
+const PG_COMPATIBLE: QueryOptions = {
+  parsers: {
+    [INT8]: asText,
+    [INT8_ARRAY]: (value: string): unknown => types.arrayParser(value, asText, INT8_ARRAY),
+  },
+};
+
+/**
+ * A Kysely dialect over one embedded PGlite database. PGlite has a single session and queues
+ * every query behind any open transaction, so a Kysely transaction is a PGlite transaction held
+ * open from `begin` to `commit`: other work waits for it, never interleaves with it. (Inside a
+ * transaction, use the transaction: a query on the outer instance would wait for it forever.)
+ */
+export class PgliteDialect implements Dialect {
+  constructor(private readonly db: PGlite) {}
+
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver(): Driver {
+    return new PgliteDriver(this.db);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new PostgresIntrospector(db);
+  }
+}
+
+class PgliteDriver implements Driver {
+  constructor(private readonly db: PGlite) {}
+
+  async init(): Promise<void> {}
+
+  acquireConnection(): Promise<DatabaseConnection> {
+    return Promise.resolve(new PgliteConnection(this.db));
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return (connection as PgliteConnection).begin(settings);
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return (connection as PgliteConnection).commit();
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return (connection as PgliteConnection).rollback();
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`SAVEPOINT ${quoteIdentifier(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`ROLLBACK TO SAVEPOINT ${quoteIdentifier(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`RELEASE SAVEPOINT ${quoteIdentifier(name)}`));
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  /** The PGlite database belongs to the SqlClient, which closes it. */
+  async destroy(): Promise<void> {}
+}
+
+/** Thrown inside PGlite's transaction callback to make it roll back; never escapes. */
+class Rollback extends Error {}
+
+class PgliteConnection implements DatabaseConnection {
+  #tx: PgliteTransaction | undefined;
+  #finish: ((outcome: 'commit' | 'rollback') => void) | undefined;
+  #settled: Promise<void> | undefined;
+
+  constructor(private readonly db: PGlite) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const target = this.#tx ?? this.db;
+    const result: Results<R> | undefined =
+      query.parameters.length === 0
+        ? ((await target.exec(query.sql, PG_COMPATIBLE)).at(-1) as Results<R> | undefined)
+        : await target.query<R>(query.sql, [...query.parameters], PG_COMPATIBLE);
+    return {
+      rows: result?.rows ?? [],
+      ...(result?.affectedRows === undefined ? {} : { numAffectedRows: BigInt(result.affectedRows) }),
+    };
+  }
+
+  /** Refused, as kysely's own pg driver refuses without a cursor: page with LIMIT and a keyset. */
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming queries are not supported on PGlite; page with LIMIT and a keyset instead');
+  }
+
+  begin(settings: TransactionSettings): Promise<void> {
+    return new Promise((started, failed) => {
+      let running = false;
+      this.#settled = this.db
+        .transaction(async (tx) => {
+          const mode = [
+            settings.isolationLevel && `ISOLATION LEVEL ${settings.isolationLevel.toUpperCase()}`,
+            settings.accessMode?.toUpperCase(),
+          ].filter(Boolean);
+          if (mode.length > 0) await tx.exec(`SET TRANSACTION ${mode.join(', ')}`);
+          this.#tx = tx;
+          running = true;
+          const outcome = new Promise<'commit' | 'rollback'>((resolve) => (this.#finish = resolve));
+          started();
+          if ((await outcome) === 'rollback') throw new Rollback();
+        })
+        .catch((error: unknown) => {
+          if (!running) failed(error instanceof Error ? error : new Error(String(error)));
+          else if (!(error instanceof Rollback)) throw error;
+        })
+        .finally(() => {
+          this.#tx = undefined;
+          this.#finish = undefined;
+        });
+    });
+  }
+
+  /** Resolves once PGlite has committed; rejects if COMMIT failed (the transaction is then rolled back). */
+  async commit(): Promise<void> {
+    this.#finish?.('commit');
+    await this.#settled;
+  }
+
+  async rollback(): Promise<void> {
+    this.#finish?.('rollback');
+    await this.#settled;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * A projector process for the kill-mid-batch test: it runs the tally projection until its
+ * HANG_AT-th batch is half written, prints MID-BATCH and hangs inside that batch's transaction,
+ * for the parent to kill it with SIGKILL.
+ *
+ *   KILL_DIALECT=postgres DATABASE_URL=… KILL_SCHEMA=…   or   KILL_DIALECT=pglite KILL_DATA_DIR=…
+ */
+import { connectPostgres, openPglite, type SqlClient } from '../../src/db/sql-client.js';
+import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
+import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
+import { createLogger } from '../../src/logger.js';
+import { createReadSide } from '../../src/projections/read-side.js';
+import { tallyProjection } from './tally-projection.js';
+
+const env = process.env;
+const hangAt = Number(env.HANG_AT ?? 3);
+const sql: SqlClient =
+  env.KILL_DIALECT === 'postgres'
+    ? connectPostgres({ url: env.DATABASE_URL!, schema: env.KILL_SCHEMA!, poolSize: 4 })
+    : await openPglite({ dataDir: env.KILL_DATA_DIR! });
+const store = sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql);
+let batches = 0;
+const projection = tallyProjection({
+  midBatch: async () => {
+    if (++batches < hangAt) return;
+    process.stdout.write('MID-BATCH\n');
+    await new Promise(() => undefined);
+  },
+});
+const readSide = createReadSide({ sql, store, logger: createLogger({ level: 'silent' }), projections: [projection], batchSize: 50 });
+await readSide.start();

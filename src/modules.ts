@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createPaymentsModule, type PaymentsModule } from './payments/payments-module.js';
+import { projections } from './projections/all.js';
+import { createReadSide, readSideSettings, type ReadSide } from './projections/read-side.js';
 import type { Storage } from './runtime.js';
 
 /**
@@ -10,7 +12,10 @@ import type { Storage } from './runtime.js';
  */
 export interface TesseraModules {
   readonly payments: PaymentsModule;
-  start(): void;
+  /** The read models: projections, the ledger, their status, rebuild and verify. */
+  readonly readSide: ReadSide;
+  /** Starts the background work; a projection whose version went up rebuilds in the background. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,19 +34,28 @@ export function createModules({ config, logger, storage, clock }: ModuleDependen
     logger,
     ...(clock ? { clock } : {}),
   });
+  const readSide = createReadSide({
+    sql: storage.sql,
+    store: storage.eventStore,
+    logger,
+    projections,
+    ...readSideSettings(config),
+  });
   let started = false;
   return {
     payments,
-    start() {
+    readSide,
+    async start() {
       if (started) return;
       started = true;
       payments.start();
+      await readSide.start();
       logger.info('background work started: process managers, deadlines, projections');
     },
     async stop() {
       if (!started) return;
       started = false;
-      await payments.stop();
+      await Promise.all([payments.stop(), readSide.stop()]);
     },
   };
 }

@@ -30,7 +30,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const app = buildApp({ config, logger, storage, modules, extraRoutes: options.extraRoutes, services: options.services });
   let url: string;
   try {
-    if (options.background ?? true) modules.start();
+    if (options.background ?? true) await modules.start();
     url = await app.listen({ host: config.HOST, port: config.PORT });
   } catch (error) {
     await app.close().catch(() => undefined);

@@ -57,6 +57,8 @@ export interface PaymentState {
   readonly refunded: number;
   readonly refundPending: number;
   readonly chargedBack: number;
+  /** Allocations of lost disputes, so later refunds split what remains of each component. */
+  readonly chargebacks: readonly RefundAllocation[];
   readonly refunds: Readonly<Record<string, RefundRecord>>;
   readonly dispute?: OpenDisputeRecord;
   readonly closedDisputes: readonly string[];
@@ -131,6 +133,7 @@ export function initialPaymentState(): PaymentState {
     refunded: 0,
     refundPending: 0,
     chargedBack: 0,
+    chargebacks: [],
     refunds: {},
     closedDisputes: [],
     authorizationVoided: false,
@@ -219,7 +222,12 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
     case 'DisputeClosed': {
       const lost = event.data.outcome === 'lost' ? event.data.amount : 0;
       const { dispute: _closed, ...rest } = state;
-      const next = { ...rest, chargedBack: state.chargedBack + lost, closedDisputes: [...state.closedDisputes, event.data.disputeId] };
+      const next = {
+        ...rest,
+        chargedBack: state.chargedBack + lost,
+        chargebacks: event.data.allocation ? [...state.chargebacks, event.data.allocation] : state.chargebacks,
+        closedDisputes: [...state.closedDisputes, event.data.disputeId],
+      };
       return { ...next, status: afterCapture(next) };
     }
     default: {
@@ -272,7 +280,12 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
       const refund = state.refunds[command.data.refundId];
       if (refund?.status === 'failed') return [];
       if (refund?.status !== 'pending') throw invalid(`refund ${command.data.refundId} is not pending`);
-      return [{ type: 'RefundFailed', data: { paymentId, amount: refund.amount, ...command.data } }];
+      return [
+        {
+          type: 'RefundFailed',
+          data: { ...refundParties(request, refund.refundId), amount: refund.amount, allocation: refund.allocation, ...command.data },
+        },
+      ];
     }
     case 'RecordGatewayRefund':
       return recordGatewayRefund(command.data, state, request);
@@ -282,7 +295,7 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
       if (state.closedDisputes.includes(command.data.disputeId)) return [];
       const dispute = state.dispute;
       if (dispute?.disputeId !== command.data.disputeId) throw notYet(`dispute ${command.data.disputeId} is not open`);
-      return [{ type: 'DisputeClosed', data: { paymentId, disputeId: dispute.disputeId, outcome: command.data.outcome, amount: dispute.amount } }];
+      return [disputeClosed(state, request, dispute, command.data.outcome)];
     }
     default: {
       const unhandled: never = command;
@@ -322,12 +335,15 @@ function recordCapture(outcome: GatewayOutcome, state: PaymentState, request: Pa
       data: {
         paymentId,
         venueId: request.venueId,
+        userId: request.userId,
+        eventId: request.eventId,
         currency: quote.currency,
         amount: outcome.amount,
         ticketPrice: quote.ticketPrice,
         gateway: outcome.gateway,
         gatewayReference: outcome.gatewayReference,
         processingCost: quote.processingCost.amount,
+        quote,
       },
     },
   ];
@@ -370,25 +386,56 @@ function refundRequested(
   reason: string,
   requestedBy: string,
 ): PaymentEvent {
-  const allocation = allocateRefund(
-    request.quote,
-    Object.values(state.refunds).filter((r) => r.status !== 'failed').map((r) => r.allocation),
-    amount,
-  );
+  const allocation = allocateRefund(request.quote, takenBack(state), amount);
   if (allocationTotal(allocation) !== amount) throw new Error('refund allocation lost a cent');
   return {
     type: 'RefundRequested',
     data: {
-      paymentId: request.paymentId,
-      refundId,
+      ...refundParties(request, refundId),
       amount,
-      currency: request.quote.currency,
       reason,
       full: amount === refundable(state) && state.refunded + state.refundPending + state.chargedBack === 0,
       requestedBy,
       allocation,
     },
   };
+}
+
+const refundParties = (request: PaymentRequested['data'], refundId: string) => ({
+  paymentId: request.paymentId,
+  refundId,
+  venueId: request.venueId,
+  userId: request.userId,
+  currency: request.quote.currency,
+});
+
+/**
+ * A lost dispute takes money back like a refund the buyer did not ask for; its allocation over
+ * the components is decided here, as a refund's is, so the ledger books it from the event.
+ */
+function disputeClosed(
+  state: PaymentState,
+  request: PaymentRequested['data'],
+  dispute: OpenDisputeRecord,
+  outcome: 'won' | 'lost',
+): PaymentEvent {
+  const data = {
+    paymentId: request.paymentId,
+    disputeId: dispute.disputeId,
+    venueId: request.venueId,
+    currency: request.quote.currency,
+    outcome,
+    amount: dispute.amount,
+  };
+  if (outcome === 'won') return { type: 'DisputeClosed', data };
+  const allocation = allocateRefund(request.quote, [...takenBack(state)], dispute.amount);
+  if (allocationTotal(allocation) !== dispute.amount) throw new Error('chargeback allocation lost a cent');
+  return { type: 'DisputeClosed', data: { ...data, allocation } };
+}
+
+/** Allocations of every refund not failed and every chargeback: what left each component so far. */
+function takenBack(state: PaymentState): RefundAllocation[] {
+  return [...Object.values(state.refunds).filter((r) => r.status !== 'failed').map((r) => r.allocation), ...state.chargebacks];
 }
 
 const requesterName = (requester: RefundRequester): string =>
@@ -398,10 +445,7 @@ function refundSucceeded(request: PaymentRequested['data'], refund: RefundRecord
   return {
     type: 'RefundSucceeded',
     data: {
-      paymentId: request.paymentId,
-      refundId: refund.refundId,
-      venueId: request.venueId,
-      currency: request.quote.currency,
+      ...refundParties(request, refund.refundId),
       amount: refund.amount,
       allocation: refund.allocation,
       gatewayReference,

@@ -78,6 +78,8 @@ export interface PaymentCaptured {
   readonly data: {
     readonly paymentId: string;
     readonly venueId: string;
+    readonly userId: string;
+    readonly eventId: string;
     readonly currency: string;
     readonly amount: number;
     /** The ticket-price part of `amount`: what counts toward the venue's volume. */
@@ -86,6 +88,8 @@ export interface PaymentCaptured {
     readonly gatewayReference: string;
     /** The card network's cost for this capture, by the rule recorded in the quote. */
     readonly processingCost: number;
+    /** How the captured amount splits (venue, fees, gas, each tax): what the ledger books. */
+    readonly quote: PurchaseQuote;
   };
 }
 
@@ -138,13 +142,20 @@ export interface RefundTaxLine {
   readonly amount: number;
 }
 
+/** The parties a refund's money moves between, carried by every refund event for the ledger. */
+interface RefundParties {
+  readonly paymentId: string;
+  readonly refundId: string;
+  readonly venueId: string;
+  /** The buyer, to whom the refund is owed until the gateway has paid it. */
+  readonly userId: string;
+  readonly currency: string;
+}
+
 export interface RefundRequested {
   readonly type: 'RefundRequested';
-  readonly data: {
-    readonly paymentId: string;
-    readonly refundId: string;
+  readonly data: RefundParties & {
     readonly amount: number;
-    readonly currency: string;
     readonly reason: string;
     readonly full: boolean;
     /** `user:<id>`, `admin:<id>`, `gateway:stripe` for refunds made at the gateway. */
@@ -155,23 +166,19 @@ export interface RefundRequested {
 
 export interface RefundSucceeded {
   readonly type: 'RefundSucceeded';
-  readonly data: {
-    readonly paymentId: string;
-    readonly refundId: string;
-    readonly venueId: string;
-    readonly currency: string;
+  readonly data: RefundParties & {
     readonly amount: number;
     readonly allocation: RefundAllocation;
     readonly gatewayReference: string;
   };
 }
 
+/** The gateway refused the refund: what RefundRequested set aside goes back where it came from. */
 export interface RefundFailed {
   readonly type: 'RefundFailed';
-  readonly data: {
-    readonly paymentId: string;
-    readonly refundId: string;
+  readonly data: RefundParties & {
     readonly amount: number;
+    readonly allocation: RefundAllocation;
     readonly reason: string;
     readonly code: string;
   };
@@ -192,9 +199,13 @@ export interface DisputeClosed {
   readonly data: {
     readonly paymentId: string;
     readonly disputeId: string;
+    readonly venueId: string;
+    readonly currency: string;
     /** `lost`: the card network took `amount` back from us (a chargeback). */
     readonly outcome: 'won' | 'lost';
     readonly amount: number;
+    /** For a lost dispute, where the charged-back money comes from, split as a refund would be. */
+    readonly allocation?: RefundAllocation;
   };
 }
 

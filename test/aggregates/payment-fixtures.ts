@@ -47,12 +47,15 @@ export const captured: PaymentEvent = {
   data: {
     paymentId: PAYMENT_ID,
     venueId: 'venue-1',
+    userId: 'buyer-1',
+    eventId: 'event-1',
     currency: 'USD',
     amount: TOTAL,
     ticketPrice: 10_000,
     gateway: 'sandbox',
     gatewayReference: REF,
     processingCost: quote.processingCost.amount,
+    quote,
   },
 };
 export const expired: PaymentEvent = { type: 'PaymentExpired', data: { paymentId: PAYMENT_ID, expiresAt: EXPIRES_AT, expiredAt: EXPIRES_AT } };

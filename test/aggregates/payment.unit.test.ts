@@ -3,7 +3,7 @@ import { evolvePayment, initialPaymentState, paymentDecider, type PaymentCommand
 import { allocationTotal } from '../../src/domain/refund-allocation.js';
 import { thrownBy } from '../support/payments.js';
 import type { PaymentEvent, RefundRequested } from '../../src/events/payment-events.js';
-import { actionRequired, authorized, captured, EXPIRES_AT, expired, paid, PAYMENT_ID, REF, requestData, requested, submitted, TOTAL } from './payment-fixtures.js';
+import { actionRequired, authorized, captured, EXPIRES_AT, expired, paid, PAYMENT_ID, quote, REF, requestData, requested, submitted, TOTAL } from './payment-fixtures.js';
 
 const stateOf = (events: readonly PaymentEvent[]): PaymentState => events.reduce(evolvePayment, initialPaymentState());
 
@@ -192,7 +192,23 @@ describe('Payment decider: refunds', () => {
     const request = refundRequested('r1');
     const fail = { type: 'RecordRefundFailure', data: { refundId: 'r1', reason: 'card closed', code: 'refund_failed' } } as const;
     const failed = given([...paid, request]).when(fail).decided();
-    expect(failed).toEqual([{ type: 'RefundFailed', data: { paymentId: PAYMENT_ID, refundId: 'r1', amount: TOTAL, reason: 'card closed', code: 'refund_failed' } }]);
+    expect(failed).toEqual([
+      {
+        type: 'RefundFailed',
+        data: {
+          paymentId: PAYMENT_ID,
+          refundId: 'r1',
+          venueId: 'venue-1',
+          userId: 'buyer-1',
+          currency: 'USD',
+          amount: TOTAL,
+          // What the request set aside goes back exactly as it was taken.
+          allocation: (request.data as { allocation: unknown }).allocation,
+          reason: 'card closed',
+          code: 'refund_failed',
+        },
+      },
+    ]);
     expect(stateOf([...paid, request, ...failed])).toMatchObject({ status: 'completed', refundPending: 0 });
     given([...paid, request, ...failed]).when(fail).thenNothing();
     given([...paid, request, ...failed]).when(refundRequest('r2')).then(given(paid).when(refundRequest('r2')).decided());
@@ -241,13 +257,21 @@ describe('Payment decider: disputes', () => {
 
   it('returns to completed when the dispute is won', () => {
     const closed = given([...paid, opened]).when({ type: 'CloseDispute', data: { disputeId: 'dp_1', outcome: 'won' } }).decided();
-    expect(closed).toEqual([{ type: 'DisputeClosed', data: { paymentId: PAYMENT_ID, disputeId: 'dp_1', outcome: 'won', amount: TOTAL } }]);
+    expect(closed).toEqual([
+      { type: 'DisputeClosed', data: { paymentId: PAYMENT_ID, disputeId: 'dp_1', venueId: 'venue-1', currency: 'USD', outcome: 'won', amount: TOTAL } },
+    ]);
     expect(stateOf([...paid, opened, ...closed])).toMatchObject({ status: 'completed', chargedBack: 0 });
     given([...paid, opened, ...closed]).when({ type: 'CloseDispute', data: { disputeId: 'dp_1', outcome: 'won' } }).thenNothing();
   });
 
   it('counts a lost dispute as money returned and refuses further refunds', () => {
     const closed = given([...paid, opened]).when({ type: 'CloseDispute', data: { disputeId: 'dp_1', outcome: 'lost' } }).decided();
+    // The chargeback is split over the components as a full refund would be, to the cent.
+    expect(closed[0]!.data).toMatchObject({
+      outcome: 'lost',
+      amount: TOTAL,
+      allocation: { ticketPrice: 10_000, platformFee: quote.platformFee.amount, gas: quote.gas.amount },
+    });
     expect(stateOf([...paid, opened, ...closed])).toMatchObject({ status: 'refunded', chargedBack: TOTAL });
     given([...paid, opened, ...closed]).when(refundRequest('r1')).thenRefused('PAYMENT_NOT_REFUNDABLE');
   });

@@ -5,12 +5,28 @@ import { paymentStreamId, type PaymentEvent } from '../../src/events/payment-eve
 import { startSubscription } from '../../src/eventstore/subscription.js';
 import { sqlVenueVolume, venueVolumeProjector } from '../../src/payments/venue-volume.js';
 import { backends, type Backend } from '../support/backends.js';
-import { context } from '../support/payments.js';
+import { quotePurchase } from '../../src/domain/purchase-quote.js';
+import { context, NASHVILLE } from '../support/payments.js';
 
-const captured = (venueId: string, ticketPrice: number): PaymentEvent => ({
-  type: 'PaymentCaptured',
-  data: { paymentId: randomUUID(), venueId, currency: 'USD', amount: ticketPrice + 1_000, ticketPrice, gateway: 'sandbox', gatewayReference: 'pi', processingCost: 0 },
-});
+const captured = (venueId: string, ticketPrice: number): PaymentEvent => {
+  const quote = quotePurchase({ ticketPrice, ticketCount: 1, venueAddress: NASHVILLE, trailingVolume: 0, chain: 'polygon' });
+  return {
+    type: 'PaymentCaptured',
+    data: {
+      paymentId: randomUUID(),
+      venueId,
+      userId: 'buyer-1',
+      eventId: 'event-1',
+      currency: 'USD',
+      amount: quote.total,
+      ticketPrice,
+      gateway: 'sandbox',
+      gatewayReference: 'pi',
+      processingCost: quote.processingCost.amount,
+      quote,
+    },
+  };
+};
 
 for (const backend of backends()) {
   describe(`venue volume on ${backend.name}`, () => {
@@ -35,6 +51,7 @@ for (const backend of backends()) {
             paymentId: randomUUID(),
             refundId: randomUUID(),
             venueId,
+            userId: 'buyer-1',
             currency: 'USD',
             amount: 110_000,
             gatewayReference: 're',

@@ -85,7 +85,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const edge = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
   const { extraRoutes, services, metrics } = options;
   const modules = createModules({ config, logger, storage });
-  if (options.background) modules.start();
+  if (options.background) await modules.start();
   const app = buildApp({ config, logger, storage, modules, edge, extraRoutes, services, metrics });
   await app.ready();
   return {

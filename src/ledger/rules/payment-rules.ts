@@ -1,0 +1,117 @@
+import type { PaymentEvent, RefundAllocation, RefundTaxLine } from '../../events/payment-events.js';
+import type { TaxLine } from '../../domain/tax.js';
+import { credit, debit, type Posting } from '../journal.js';
+import type { Booking, PostingRules } from '../ledger-projection.js';
+
+/**
+ * How payments move money in the ledger (chart of accounts: docs/ledger.md).
+ *
+ * - A capture takes the buyer's total into `gateway:clearing` and owes it out: the venue's
+ *   proceeds (ticket price less the taxes the venue bears) to `venue:<id>:pending`, the platform
+ *   fee and gas to the platform, every tax to its jurisdiction. A second entry books the card
+ *   network's cost as the platform's expense, out of clearing.
+ * - A refund first sets the money aside for the buyer (`customer:<id>:refunds`), taking each
+ *   component back from whoever was owed it, as the refund's allocation says; the venue also gets
+ *   back the share of venue-borne tax its returned ticket price no longer owes. When the gateway
+ *   has paid the buyer, the money leaves clearing; a refund the gateway refused is put back.
+ * - A lost dispute takes the money straight out of clearing, split like a refund.
+ *
+ * Tax accounts carry the component: `tax:<jurisdiction>.<kind>:payable`, e.g.
+ * `tax:tn-nashville.entertainment:payable`, so a report can tell Nashville's local sales tax from
+ * its entertainment tax.
+ */
+export const taxAccount = (line: Pick<TaxLine, 'jurisdiction' | 'kind'>): string => `tax:${line.jurisdiction}.${line.kind}:payable`;
+
+export const venuePending = (venueId: string): string => `venue:${venueId}:pending`;
+
+export const paymentPostingRules: PostingRules<PaymentEvent> = {
+  PaymentCaptured: ({ data }) => {
+    const { quote, currency } = data;
+    return [
+      {
+        entryType: 'sale',
+        description: `tickets for event ${data.eventId} (payment ${data.paymentId})`,
+        postings: [
+          debit('gateway:clearing', currency, data.amount),
+          credit(venuePending(data.venueId), currency, quote.venueProceeds),
+          credit('platform:fees', currency, quote.platformFee.amount),
+          credit('platform:gas', currency, quote.gas.amount),
+          ...quote.taxes.map((line) => credit(taxAccount(line), currency, line.amount)),
+        ],
+        metadata: {
+          paymentId: data.paymentId,
+          venueId: data.venueId,
+          userId: data.userId,
+          tier: quote.platformFee.tier,
+          feeSchedule: quote.platformFee.scheduleVersion,
+          platformFeeBps: quote.platformFee.rateBps,
+          taxTableVersion: quote.taxTableVersion,
+          chain: quote.gas.chain,
+        },
+      },
+      {
+        entryType: 'processing_cost',
+        description: `card processing cost of payment ${data.paymentId}`,
+        postings: [debit('gateway:fees', currency, data.processingCost), credit('gateway:clearing', currency, data.processingCost)],
+        metadata: { paymentId: data.paymentId, rule: quote.processingCost },
+      },
+    ];
+  },
+
+  RefundRequested: ({ data }) => ({
+    entryType: 'refund_requested',
+    description: `refund ${data.refundId} of payment ${data.paymentId} set aside for the buyer`,
+    postings: [
+      ...takeBack(data.allocation, data.venueId, data.currency),
+      credit(customerRefunds(data.userId), data.currency, data.amount),
+    ],
+    metadata: { paymentId: data.paymentId, refundId: data.refundId, reason: data.reason, requestedBy: data.requestedBy },
+  }),
+
+  RefundSucceeded: ({ data }) => ({
+    entryType: 'refund_paid',
+    description: `refund ${data.refundId} of payment ${data.paymentId} paid to the buyer`,
+    postings: [debit(customerRefunds(data.userId), data.currency, data.amount), credit('gateway:clearing', data.currency, data.amount)],
+    metadata: { paymentId: data.paymentId, refundId: data.refundId, gatewayReference: data.gatewayReference },
+  }),
+
+  RefundFailed: ({ data }) => ({
+    entryType: 'refund_reversed',
+    description: `refund ${data.refundId} of payment ${data.paymentId} refused by the gateway; returned`,
+    postings: [
+      debit(customerRefunds(data.userId), data.currency, data.amount),
+      ...takeBack(data.allocation, data.venueId, data.currency).map(reverse),
+    ],
+    metadata: { paymentId: data.paymentId, refundId: data.refundId, code: data.code },
+  }),
+
+  DisputeClosed: ({ data }): Booking | null => {
+    if (data.outcome === 'won' || !data.allocation) return null;
+    return {
+      entryType: 'chargeback',
+      description: `chargeback ${data.disputeId} of payment ${data.paymentId}`,
+      postings: [...takeBack(data.allocation, data.venueId, data.currency), credit('gateway:clearing', data.currency, data.amount)],
+      metadata: { paymentId: data.paymentId, disputeId: data.disputeId },
+    };
+  },
+};
+
+const customerRefunds = (userId: string): string => `customer:${userId}:refunds`;
+
+/**
+ * The debits that take an allocation's money back from whoever the capture owed it to. The
+ * venue gives back its returned ticket price less the venue-borne tax that price no longer owes,
+ * and that tax comes back from its jurisdiction: together exactly the allocation's ticket price.
+ */
+function takeBack(allocation: RefundAllocation, venueId: string, currency: string): Posting[] {
+  const venueTaxBack = allocation.venueTaxReversed.reduce((sum, line) => sum + line.amount, 0);
+  return [
+    debit(venuePending(venueId), currency, allocation.ticketPrice - venueTaxBack),
+    ...allocation.venueTaxReversed.map((line) => debit(taxAccount(line), currency, line.amount)),
+    debit('platform:fees', currency, allocation.platformFee),
+    debit('platform:gas', currency, allocation.gas),
+    ...allocation.taxes.map((line: RefundTaxLine) => debit(taxAccount(line), currency, line.amount)),
+  ];
+}
+
+const reverse = (posting: Posting): Posting => ({ ...posting, amount: -posting.amount });

@@ -1,0 +1,5 @@
+import type { Projection } from './projection.js';
+import { ledger } from './ledger.js';
+
+/** Every read model Tessera keeps, in the order a rebuild reports them. */
+export const projections: readonly Projection[] = [ledger];

@@ -1,0 +1,11 @@
+import type { PaymentEvent } from '../events/payment-events.js';
+import { ledgerProjection } from '../ledger/ledger-projection.js';
+import { paymentPostingRules } from '../ledger/rules/payment-rules.js';
+
+/**
+ * Tessera's ledger: every area's posting rules in one projection. Bump the version whenever a
+ * rule books differently; the ledger is then rebuilt beside the live one and swapped in.
+ */
+export const LEDGER_VERSION = 1;
+
+export const ledger = ledgerProjection<PaymentEvent>({ ...paymentPostingRules }, { version: LEDGER_VERSION });

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { accountBalance, balancesUnder, trialBalance } from '../../src/ledger/queries.js';
+import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
+import { projections } from '../../src/projections/all.js';
+import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
+import { backends, type Backend } from '../support/backends.js';
+import { context, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+
+for (const backend of backends()) {
+  describe(`the ledger of payments on ${backend.name}`, () => {
+    let db: Backend;
+    let payments: PaymentsModule;
+    let readSide: ReadSide;
+    const venueId = randomUUID();
+
+    beforeAll(async () => {
+      db = await backend.open();
+      payments = createPaymentsModule({ store: db.store, sql: db.sql, config: testConfig(), idleWaitMs: 20 });
+      readSide = createReadSide({ sql: db.sql, store: db.store, logger: createLogger({ level: 'silent' }), projections, idleWaitMs: 20 });
+      payments.start();
+      await readSide.start();
+      await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
+    });
+    afterAll(async () => {
+      await Promise.all([payments.stop(), readSide.stop()]);
+      await db.close();
+    });
+
+    const settled = async () => {
+      const head = await db.store.headPosition();
+      expect(await readSide.waitFor('ledger', head!, 15_000)).toBe(true);
+    };
+    const balanceOf = async (account: string) => Number((await accountBalance(readSide.db, account)).balances[0]!.balance);
+
+    it('books a purchase, then a partial refund in two steps, and stays balanced', async () => {
+      const purchase = await payments.services.processPayment(purchaseInput(venueId), context());
+      expect(purchase.status).toBe('completed');
+      await settled();
+      expect(await balanceOf(`venue:${venueId}:pending`)).toBe(-9_900);
+      expect(await balanceOf('tax:tn-nashville.entertainment:payable')).toBe(-100);
+
+      const refund = await payments.services.refundPayment(
+        { paymentId: purchase.paymentId, amount: 5_000, reason: 'changed plans', requester: { userId: 'buyer-1', role: 'user' } },
+        context(),
+      );
+      expect(refund.refund.amount).toBe(5_000);
+      await expect.poll(async () => (await payments.services.getPayment(purchase.paymentId)).status, { timeout: 15_000 }).toBe(
+        'partially_refunded',
+      );
+      await settled();
+
+      // The refund was paid, so nothing is left owed to the buyer.
+      expect(await balanceOf('customer:buyer-1:refunds')).toBe(0);
+      const venue = await balancesUnder(readSide.db, `venue:${venueId}:`);
+      const allocation = refund.allocation;
+      const venueBack = allocation.ticketPrice - allocation.venueTaxReversed.reduce((sum, line) => sum + line.amount, 0);
+      expect(Number(venue.totals[0]!.balance)).toBe(-(9_900 - venueBack));
+      const trial = await trialBalance(readSide.db);
+      expect(trial.balanced).toBe(true);
+      expect(trial.currencies.map((c) => c.net)).toEqual([0n]);
+    });
+  });
+}

@@ -64,6 +64,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('internalService', undefined);
   app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('signed', undefined);
   app.decorateRequest('idempotency', undefined);
   installErrorHandling(app);
   observe(app, metrics, limiter);
@@ -85,7 +86,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     };
     const modules = [...routeModules, ...(deps.extraRoutes ?? [])];
     const features: Record<string, boolean> = { ...BASE_FEATURES };
-    for (const module of modules) Object.assign(features, module.features);
+    for (const module of modules) Object.assign(features, typeof module.features === 'function' ? module.features(config) : module.features);
     const api = createRouteApi(scope, guards, {
       config,
       logger,
@@ -104,7 +105,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
 
 /**
  * JSON is the only body the API takes; anything else is a 415. The raw text is kept for the
- * internal routes' HMAC, which signs the body exactly as sent.
+ * internal routes' HMAC and webhook signatures, which sign the body exactly as sent.
  */
 function acceptJsonOnly(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');

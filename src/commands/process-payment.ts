@@ -133,9 +133,14 @@ export async function waitForSettledPayment(
 
 /** The error a route answers a declined purchase with (402, the decline's reason and codes). */
 export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
-  return new TesseraError('PAYMENT_FAILED', outcome.failure?.reason ?? 'payment failed', {
-    paymentId: outcome.paymentId,
+  const codes = {
     ...(outcome.failure ? { gatewayCode: outcome.failure.code } : {}),
     ...(outcome.failure?.declineCode ? { declineCode: outcome.failure.declineCode } : {}),
+  };
+  return new TesseraError('PAYMENT_FAILED', outcome.failure?.reason ?? 'payment failed', {
+    paymentId: outcome.paymentId,
+    ...codes,
+    // The client needs to know which transaction failed and why, to show it or try another card.
+    expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes },
   });
 }

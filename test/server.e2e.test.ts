@@ -71,4 +71,53 @@ describe('graceful shutdown', () => {
     expect(events).toEqual(['handler started', 'handler finished', 'storage closed']);
     expect(server.stop()).toBe(stopped);
   });
+
+  it('lets the handler of a request whose client hung up finish before closing the stores', async () => {
+    const events: string[] = [];
+    const hold = gate();
+    const slow: RouteModule = {
+      name: 'test-abandoned',
+      register(api) {
+        api.route({
+          method: 'GET',
+          url: '/test/abandoned',
+          summary: 'outlives its client',
+          auth: 'public',
+          response: z.object({ done: z.boolean() }),
+          handler: async () => {
+            events.push('handler started');
+            await hold.promise;
+            events.push('handler finished');
+            return { done: true };
+          },
+        });
+      },
+    };
+    const openStorage = async () => {
+      const sql = await freshPglite();
+      return {
+        sql,
+        eventStore: createPgliteEventStore(sql),
+        async close() {
+          events.push('storage closed');
+          await sql.close();
+        },
+      };
+    };
+    const config = loadConfig(testEnv({ HOST: '127.0.0.1', PORT: '0' }));
+    const server = await startServer(config, createLogger({ level: 'silent' }), { openStorage, extraRoutes: [slow] });
+
+    const client = httpRequest(`${server.url}/test/abandoned`, { agent: false });
+    client.on('error', () => undefined);
+    client.end();
+    await eventually(() => (events.includes('handler started') ? true : undefined));
+    client.destroy();
+    const stopped = server.stop();
+    // The connection is gone, so the server has closed; the handler still holds the stores.
+    await eventually(() => (server.app.server.listening ? undefined : true));
+    expect(events).toEqual(['handler started']);
+    hold.open();
+    await stopped;
+    expect(events).toEqual(['handler started', 'handler finished', 'storage closed']);
+  });
 });

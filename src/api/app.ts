@@ -10,6 +10,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { registerDocs } from './docs.js';
 import { installErrorHandling } from './error-handler.js';
 import { createIdempotencyGate } from './idempotency/idempotency-gate.js';
+import { createInFlightRequests } from './in-flight.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import { applyLimits, type EdgeGuards } from './route-hooks.js';
@@ -66,6 +67,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.decorateRequest('rawBody', undefined);
   app.decorateRequest('signed', undefined);
   app.decorateRequest('idempotency', undefined);
+  const inFlight = createInFlightRequests();
+  app.decorate('inFlight', inFlight);
   installErrorHandling(app);
   observe(app, metrics, limiter);
   registerDocs(app, VERSION);
@@ -83,6 +86,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
         onOutcome: (outcome) => metrics.idempotencyOutcomes.inc({ outcome }),
       }),
       defaultRouteMax: config.RATE_LIMIT_ROUTE_MAX,
+      inFlight,
     };
     const modules = [...routeModules, ...(deps.extraRoutes ?? [])];
     const features: Record<string, boolean> = { ...BASE_FEATURES };

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { IdempotencyGate } from './idempotency/idempotency-gate.js';
+import type { InFlightRequests } from './in-flight.js';
 import type { LimitedCall, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Role } from './auth/principal.js';
 import type { RouteAuth, SignatureCheck } from './route.js';
@@ -12,6 +13,7 @@ export interface EdgeGuards {
   readonly limiter: RateLimiter;
   readonly idempotency: IdempotencyGate;
   readonly defaultRouteMax: number;
+  readonly inFlight: InFlightRequests;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -21,7 +23,8 @@ type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown)
  * The request lifecycle of a route:
  * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC or webhook
  * signature over the raw body, limits; Idempotency-Key check) -> zod validation -> preHandler
- * (idempotency claim) -> handler -> onSend (store the idempotent response).
+ * (idempotency claim) -> handler -> onSend (store the idempotent response). Each request counts
+ * as in flight from its first hook to its last onSend, which runs even when the client has gone.
  */
 export function hooksFor(
   auth: RouteAuth,
@@ -29,8 +32,12 @@ export function hooksFor(
   limits: { route: LimitedCall['route'] } | undefined,
   guards: EdgeGuards,
 ): { onRequest?: Hook[]; preValidation?: Hook[]; preHandler?: Hook[]; onSend?: SendHook[]; onResponse?: Hook[] } {
-  const onRequest: Hook[] = [];
+  const onRequest: Hook[] = [(request) => Promise.resolve(guards.inFlight.enter(request))];
   const preValidation: Hook[] = [];
+  const done: SendHook = (request, _reply, payload) => {
+    guards.inFlight.leave(request);
+    return Promise.resolve(payload);
+  };
   const limit = async (request: FastifyRequest, reply: FastifyReply, call: Omit<LimitedCall, 'ip' | 'route'>) => {
     if (limits) await applyLimits(guards.limiter, reply, { ...call, ip: request.ip, ...(limits.route ? { route: limits.route } : {}) });
   };
@@ -63,7 +70,7 @@ export function hooksFor(
     onRequest.push((request, reply) => (fromService(request) ? Promise.resolve() : bearerCall(request, reply, roles)));
     if (services) preValidation.push((request, reply) => (fromService(request) ? internalCall(request, reply, services) : Promise.resolve()));
   }
-  if (!idempotent) return { onRequest, preValidation };
+  if (!idempotent) return { onRequest, preValidation, onSend: [done] };
 
   preValidation.push((request) => Promise.resolve(guards.idempotency.requireKey(request)));
   return {
@@ -75,6 +82,7 @@ export function hooksFor(
         await guards.idempotency.record(request, reply, payload);
         return payload;
       },
+      done,
     ],
     onResponse: [(request) => guards.idempotency.abandon(request)],
   };

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { buildApp, type AppDependencies } from '../../src/api/app.js';
+import { internalSignature } from '../../src/api/auth/internal-signature.js';
 import type { Role } from '../../src/api/auth/principal.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
@@ -57,6 +58,17 @@ export async function signToken(options: TokenOptions = {}): Promise<string> {
 }
 
 export const bearer = async (options?: TokenOptions) => ({ authorization: `Bearer ${await signToken(options)}` });
+
+/** The headers of a service's signed call (/internal/*), over the body exactly as it is sent. */
+export function internalHeaders(rawBody: string, service: string): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    'content-type': 'application/json',
+    'x-internal-service': service,
+    'x-internal-timestamp': timestamp,
+    'x-internal-signature': internalSignature(TEST_INTERNAL_SECRET, timestamp, service, rawBody),
+  };
+}
 
 export type Backend = 'pglite' | 'postgres' | 'redis';
 

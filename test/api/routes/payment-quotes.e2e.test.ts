@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalSignature } from '../../../src/api/auth/internal-signature.js';
-import { testApp, TEST_INTERNAL_SECRET, type TestApp } from '../../support/app.js';
+import { internalHeaders, testApp, type TestApp } from '../../support/app.js';
 import { authAs, venueAt } from '../../support/payments-http.js';
 import { NASHVILLE } from '../../support/payments.js';
 
@@ -15,20 +14,9 @@ describe('fee and tax calculations over HTTP', () => {
   const fees = async (body: object) =>
     t.app.inject({ method: 'POST', url: '/api/v1/payments/calculate-fees', headers: await authAs(), payload: body });
 
-  const tax = (body: object, service = 'ticket-service') => {
+  const tax = (body: object) => {
     const raw = JSON.stringify(body);
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    return t.app.inject({
-      method: 'POST',
-      url: '/internal/calculate-tax',
-      headers: {
-        'content-type': 'application/json',
-        'x-internal-service': service,
-        'x-internal-timestamp': timestamp,
-        'x-internal-signature': internalSignature(TEST_INTERNAL_SECRET, timestamp, service, raw),
-      },
-      payload: raw,
-    });
+    return t.app.inject({ method: 'POST', url: '/internal/calculate-tax', headers: internalHeaders(raw, 'ticket-service'), payload: raw });
   };
 
   it('quotes the seed example: $100 for two tickets at a Starter venue in Nashville is 11845', async () => {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalSignature } from '../../../src/api/auth/internal-signature.js';
 import { venueStreamId } from '../../../src/events/venue-events.js';
-import { testApp, TEST_INTERNAL_SECRET, type TestApp } from '../../support/app.js';
+import { internalHeaders, testApp, type TestApp } from '../../support/app.js';
 import { authAs } from '../../support/payments-http.js';
 import { NASHVILLE } from '../../support/payments.js';
 
@@ -21,18 +20,7 @@ describe('PUT /api/v1/venues/:venueId', () => {
   /** The venue service's call, signed over the body exactly as sent. */
   const fromService = (venueId: string, body: object, service = 'venue-service') => {
     const raw = JSON.stringify(body);
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    return t.app.inject({
-      method: 'PUT',
-      url: `/api/v1/venues/${venueId}`,
-      headers: {
-        'content-type': 'application/json',
-        'x-internal-service': service,
-        'x-internal-timestamp': timestamp,
-        'x-internal-signature': internalSignature(TEST_INTERNAL_SECRET, timestamp, service, raw),
-      },
-      payload: raw,
-    });
+    return t.app.inject({ method: 'PUT', url: `/api/v1/venues/${venueId}`, headers: internalHeaders(raw, service), payload: raw });
   };
 
   it('registers a venue for an admin (201), then keeps it unchanged when the same profile comes again (200)', async () => {

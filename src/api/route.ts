@@ -230,6 +230,9 @@ export function createRouteApi(
   };
 }
 
+const isSigned = (auth: RouteAuth): auth is { readonly signature: SignatureCheck<unknown> } =>
+  typeof auth === 'object' && 'signature' in auth;
+
 function callerOf(request: { principal: Principal | undefined; internalService: string | undefined }): Caller | undefined {
   if (request.principal) return { kind: 'user', principal: request.principal };
   if (request.internalService) return { kind: 'service', service: request.internalService };
@@ -260,9 +263,6 @@ function successResponses(definition: { response: z.ZodType; otherStatuses?: rea
   const schema = definition.contentType ? { content: { [definition.contentType]: { schema: definition.response } } } : definition.response;
   return Object.fromEntries([status, ...(definition.otherStatuses ?? [])].map((code) => [code, schema]));
 }
-
-export const isSigned = (auth: RouteAuth): auth is { readonly signature: SignatureCheck<unknown> } =>
-  typeof auth === 'object' && 'signature' in auth;
 
 const INTERNAL_SECURITY = { internalService: [], internalTimestamp: [], internalSignature: [] };
 

@@ -148,3 +148,15 @@ describe('Stripe webhooks without STRIPE_WEBHOOK_SECRET', () => {
     expect((await t.app.inject({ method: 'GET', url: '/info' })).json()).toMatchObject({ features: { webhooks: false } });
   });
 });
+
+describe('/info with the Stripe gateway', () => {
+  it('claims stripe when GATEWAY=stripe', async () => {
+    const t = await testApp({ env: { GATEWAY: 'stripe', STRIPE_SECRET_KEY: 'sk_test_not_called', STRIPE_WEBHOOK_SECRET: SECRET } });
+    try {
+      const info = await t.app.inject({ method: 'GET', url: '/info' });
+      expect(info.json()).toMatchObject({ features: { stripe: true, webhooks: true } });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -23,6 +23,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** Responses by status code (e.g. how many purchases answered 202 rather than 200). */
+  readonly statusCodes: Readonly<Record<string, number>>;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
@@ -47,5 +49,6 @@ const answer: LoadResult = {
   p99Ms: result.latency.p99,
   non2xx: result.non2xx,
   errors: result.errors,
+  statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
 };
 console.log(JSON.stringify(answer));

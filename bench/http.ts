@@ -16,9 +16,7 @@
  * Settings: BENCH_SECONDS per target (default 10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32),
  * BENCH_BACKENDS (default: every reachable one, e.g. "pglite,redis"), BENCH_LOG_LEVEL (warn).
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
@@ -35,7 +33,8 @@ import { createPostgresEventStore } from '../src/eventstore/postgres.js';
 import { createLogger } from '../src/logger.js';
 import type { Storage } from '../src/runtime.js';
 import { dropDatabase, freshDatabase, round } from './harness.js';
-import type { LoadOptions, LoadResult } from './http-load.js';
+import { address, load, merge } from './http-driver.js';
+import type { LoadResult } from './http-load.js';
 
 type Backend = 'pglite' | 'postgres' | 'redis';
 
@@ -122,32 +121,6 @@ async function bareApp(): Promise<FastifyInstance> {
   return app;
 }
 
-function load(options: LoadOptions): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
-    execFile(process.execPath, ['--import', 'tsx', script, JSON.stringify(options)], (error, stdout) => {
-      if (error) reject(new Error(`the load generator failed: ${error.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
-}
-
-function merge(results: readonly LoadResult[]): LoadResult & { rounds: number } {
-  const requests = results.reduce((sum, r) => sum + r.requests, 0);
-  const time = results.reduce((sum, r) => sum + r.seconds, 0);
-  const mean = (pick: (r: LoadResult) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
-  return {
-    requests,
-    seconds: round(time, 2),
-    requestsPerSecond: round(requests / time, 0),
-    p50Ms: round(mean((r) => r.p50Ms), 2),
-    p99Ms: round(mean((r) => r.p99Ms), 2),
-    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
-    errors: results.reduce((sum, r) => sum + r.errors, 0),
-    rounds: results.length,
-  };
-}
-
 async function benchBackend(backend: Backend): Promise<void> {
   const { storage, prefix, cleanup } = await openStorage(backend);
   const tessera = await tesseraApp(storage, prefix);
@@ -191,12 +164,6 @@ async function benchBackend(backend: Backend): Promise<void> {
       p99: round(command!.p99Ms / baseline!.p99Ms, 2),
     }),
   );
-}
-
-function address(app: FastifyInstance): string {
-  const bound = app.server.address();
-  if (bound === null || typeof bound === 'string') throw new Error('server is not listening on TCP');
-  return `http://127.0.0.1:${bound.port}`;
 }
 
 for (const backend of backends) await benchBackend(backend);

@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   TAX_JURISDICTION_UNKNOWN: 422,
   PARKED_WORK_NOT_FOUND: 404,
   GATEWAY_UNAVAILABLE: 503,
+  // Stripe answers a webhook's 4xx by retrying later; a bad or stale signature is Stripe's 400 case.
+  WEBHOOK_SIGNATURE_INVALID: 400,
 
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,
@@ -61,13 +63,20 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** Facts a client may act on, answered in the error body's `details` (e.g. the refundable amount). */
+export type PublicDetails = Readonly<Record<string, string | number | boolean>>;
+
 export class TesseraError extends Error {
   readonly status: number;
 
+  /**
+   * `details` are for logs and callers in this process; only `details.errors` (field problems)
+   * and `details.expose` (PublicDetails) reach the response body.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { readonly errors?: readonly FieldError[]; readonly [key: string]: unknown } = {},
+    readonly details: { readonly errors?: readonly FieldError[]; readonly expose?: PublicDetails; readonly [key: string]: unknown } = {},
   ) {
     super(message);
     this.name = 'TesseraError';

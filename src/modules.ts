@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import type { PaymentGateway } from './gateways/gateway.js';
 import type { Logger } from './logger.js';
 import { createPaymentsModule, type PaymentsModule } from './payments/payments-module.js';
 import { projections } from './projections/all.js';
@@ -24,15 +25,18 @@ export interface ModuleDependencies {
   readonly logger: Logger;
   readonly storage: Storage;
   readonly clock?: () => Date;
+  /** The payment gateway; by default the one GATEWAY selects (tests put a faulty one here). */
+  readonly gateway?: PaymentGateway;
 }
 
-export function createModules({ config, logger, storage, clock }: ModuleDependencies): TesseraModules {
+export function createModules({ config, logger, storage, clock, gateway }: ModuleDependencies): TesseraModules {
   const payments = createPaymentsModule({
     store: storage.eventStore,
     sql: storage.sql,
     config,
     logger,
     ...(clock ? { clock } : {}),
+    ...(gateway ? { gateway } : {}),
   });
   const readSide = createReadSide({
     sql: storage.sql,

@@ -49,12 +49,18 @@ async function shutDown(
   storage: Storage,
   logger: Logger,
 ): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   const force = setTimeout(() => {
     logger.warn({ timeoutMs }, 'requests still running at the shutdown deadline; closing their connections');
     app.server.closeAllConnections();
   }, timeoutMs);
   try {
     await app.close();
+    // A request whose client hung up no longer holds a connection open, but its handler may
+    // still be writing: wait for it too (within the same deadline) before the stores close.
+    if (!(await app.inFlight.idle(Math.max(0, deadline - Date.now())))) {
+      logger.warn({ running: app.inFlight.count }, 'handlers of abandoned requests still running at the shutdown deadline');
+    }
   } finally {
     clearTimeout(force);
     // Background work stops after the requests (a purchase in flight waits on it), and the

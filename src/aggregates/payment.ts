@@ -362,6 +362,7 @@ function requestRefund(
   if (state.status !== 'completed' && state.status !== 'partially_refunded') {
     throw new TesseraError('PAYMENT_NOT_REFUNDABLE', `payment ${request.paymentId} is ${state.status} and cannot be refunded`, {
       status: state.status,
+      expose: { status: state.status },
     });
   }
   const left = refundable(state);
@@ -373,6 +374,7 @@ function requestRefund(
   if (amount > left) {
     throw new TesseraError('REFUND_EXCEEDS_ORIGINAL', `refund of ${amount} exceeds the ${left} that remains refundable`, {
       refundable: left,
+      expose: { refundable: left },
     });
   }
   return [refundRequested(state, request, data.refundId, amount, data.reason, requesterName(data.requestedBy))];

@@ -10,6 +10,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { registerDocs } from './docs.js';
 import { installErrorHandling } from './error-handler.js';
 import { createIdempotencyGate } from './idempotency/idempotency-gate.js';
+import { createInFlightRequests } from './in-flight.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import { applyLimits, type EdgeGuards } from './route-hooks.js';
@@ -64,7 +65,10 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('internalService', undefined);
   app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('signed', undefined);
   app.decorateRequest('idempotency', undefined);
+  const inFlight = createInFlightRequests();
+  app.decorate('inFlight', inFlight);
   installErrorHandling(app);
   observe(app, metrics, limiter);
   registerDocs(app, VERSION);
@@ -82,10 +86,11 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
         onOutcome: (outcome) => metrics.idempotencyOutcomes.inc({ outcome }),
       }),
       defaultRouteMax: config.RATE_LIMIT_ROUTE_MAX,
+      inFlight,
     };
     const modules = [...routeModules, ...(deps.extraRoutes ?? [])];
     const features: Record<string, boolean> = { ...BASE_FEATURES };
-    for (const module of modules) Object.assign(features, module.features);
+    for (const module of modules) Object.assign(features, typeof module.features === 'function' ? module.features(config) : module.features);
     const api = createRouteApi(scope, guards, {
       config,
       logger,
@@ -104,7 +109,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
 
 /**
  * JSON is the only body the API takes; anything else is a 415. The raw text is kept for the
- * internal routes' HMAC, which signs the body exactly as sent.
+ * internal routes' HMAC and webhook signatures, which sign the body exactly as sent.
  */
 function acceptJsonOnly(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');

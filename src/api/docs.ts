@@ -29,6 +29,12 @@ export function registerDocs(app: FastifyInstance, version: string): void {
             name: 'x-internal-signature',
             description: 'hex HMAC-SHA256 under INTERNAL_SERVICE_SECRET of `<timestamp>.<service>.<raw body>`',
           },
+          stripeSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'stripe-signature',
+            description: "Stripe's webhook signature (`t=<unix time>,v1=<HMAC>`) under STRIPE_WEBHOOK_SECRET, over the raw body",
+          },
         },
       },
     },

@@ -37,6 +37,7 @@ export function errorBodyOf(request: FastifyRequest, problem: TesseraError): Err
     timestamp: new Date().toISOString(),
     path: pathOf(request),
     ...(problem.details.errors ? { errors: [...problem.details.errors] } : {}),
+    ...(problem.details.expose ? { details: { ...problem.details.expose } } : {}),
   };
 }
 

@@ -2,8 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { IdempotencyGate } from './idempotency/idempotency-gate.js';
+import type { InFlightRequests } from './in-flight.js';
 import type { LimitedCall, RateLimiter } from './rate-limit/rate-limiter.js';
-import type { RouteAuth } from './route.js';
+import type { Role } from './auth/principal.js';
+import type { RouteAuth, SignatureCheck } from './route.js';
 
 /** The edge's machinery that route hooks use. */
 export interface EdgeGuards {
@@ -11,6 +13,7 @@ export interface EdgeGuards {
   readonly limiter: RateLimiter;
   readonly idempotency: IdempotencyGate;
   readonly defaultRouteMax: number;
+  readonly inFlight: InFlightRequests;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -18,9 +21,10 @@ type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown)
 
 /**
  * The request lifecycle of a route:
- * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC auth over the
- * raw body, limits; Idempotency-Key check) -> zod validation -> preHandler (idempotency claim)
- * -> handler -> onSend (store the idempotent response).
+ * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC or webhook
+ * signature over the raw body, limits; Idempotency-Key check) -> zod validation -> preHandler
+ * (idempotency claim) -> handler -> onSend (store the idempotent response). Each request counts
+ * as in flight from its first hook to its last onSend, which runs even when the client has gone.
  */
 export function hooksFor(
   auth: RouteAuth,
@@ -28,31 +32,45 @@ export function hooksFor(
   limits: { route: LimitedCall['route'] } | undefined,
   guards: EdgeGuards,
 ): { onRequest?: Hook[]; preValidation?: Hook[]; preHandler?: Hook[]; onSend?: SendHook[]; onResponse?: Hook[] } {
-  const onRequest: Hook[] = [];
+  const onRequest: Hook[] = [(request) => Promise.resolve(guards.inFlight.enter(request))];
   const preValidation: Hook[] = [];
+  const done: SendHook = (request, _reply, payload) => {
+    guards.inFlight.leave(request);
+    return Promise.resolve(payload);
+  };
   const limit = async (request: FastifyRequest, reply: FastifyReply, call: Omit<LimitedCall, 'ip' | 'route'>) => {
     if (limits) await applyLimits(guards.limiter, reply, { ...call, ip: request.ip, ...(limits.route ? { route: limits.route } : {}) });
+  };
+
+  const internalCall = async (request: FastifyRequest, reply: FastifyReply, services?: readonly string[]) => {
+    const service = guards.authenticator.internal(request.headers, request.rawBody ?? '');
+    if (services && !services.includes(service)) throw new TesseraError('FORBIDDEN', `Service ${service} may not call this route`);
+    request.internalService = service;
+    await limit(request, reply, { perAddress: false, caller: `service:${service}` });
+  };
+  const bearerCall = async (request: FastifyRequest, reply: FastifyReply, roles?: readonly Role[]) => {
+    const principal = await authenticateBearer(request, reply, guards, limits !== undefined);
+    request.principal = principal;
+    await limit(request, reply, { perAddress: true, caller: `${principal.tenantId}:${principal.userId}` });
+    if (roles && !roles.includes(principal.role)) throw new TesseraError('FORBIDDEN', 'Insufficient permissions for this route');
   };
 
   if (auth === 'public') {
     if (limits) onRequest.push((request, reply) => limit(request, reply, { perAddress: true }));
   } else if (auth === 'internal') {
-    preValidation.push(async (request, reply) => {
-      const service = guards.authenticator.internal(request.headers, request.rawBody ?? '');
-      request.internalService = service;
-      await limit(request, reply, { perAddress: false, caller: `service:${service}` });
-    });
+    preValidation.push((request, reply) => internalCall(request, reply));
+  } else if (auth === 'user') {
+    onRequest.push((request, reply) => bearerCall(request, reply));
+  } else if ('signature' in auth) {
+    preValidation.push((request, reply) => signedCall(request, reply, auth.signature, limits, guards));
   } else {
-    onRequest.push(async (request, reply) => {
-      const principal = await authenticateBearer(request, reply, guards, limits !== undefined);
-      request.principal = principal;
-      await limit(request, reply, { perAddress: true, caller: `${principal.tenantId}:${principal.userId}` });
-      if (typeof auth === 'object' && !auth.roles.includes(principal.role)) {
-        throw new TesseraError('FORBIDDEN', 'Insufficient permissions for this route');
-      }
-    });
+    // A service call is recognised by its header, and checked once the raw body is read.
+    const { roles, services } = auth;
+    const fromService = (request: FastifyRequest) => services !== undefined && request.headers['x-internal-service'] !== undefined;
+    onRequest.push((request, reply) => (fromService(request) ? Promise.resolve() : bearerCall(request, reply, roles)));
+    if (services) preValidation.push((request, reply) => (fromService(request) ? internalCall(request, reply, services) : Promise.resolve()));
   }
-  if (!idempotent) return { onRequest, preValidation };
+  if (!idempotent) return { onRequest, preValidation, onSend: [done] };
 
   preValidation.push((request) => Promise.resolve(guards.idempotency.requireKey(request)));
   return {
@@ -64,9 +82,30 @@ export function hooksFor(
         await guards.idempotency.record(request, reply, payload);
         return payload;
       },
+      done,
     ],
     onResponse: [(request) => guards.idempotency.abandon(request)],
   };
+}
+
+/**
+ * A signed call (a webhook): verified over the raw body. Only a failed check counts against the
+ * address, so forgeries cannot be tried at speed while the signer's own bursts pass.
+ */
+async function signedCall(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  check: SignatureCheck<unknown>,
+  limits: { route: LimitedCall['route'] } | undefined,
+  guards: EdgeGuards,
+): Promise<void> {
+  try {
+    request.signed = check.verify(request.headers, request.rawBody ?? '');
+  } catch (error) {
+    if (limits) await applyLimits(guards.limiter, reply, { ip: request.ip, perAddress: true });
+    throw error;
+  }
+  if (limits?.route) await applyLimits(guards.limiter, reply, { ip: request.ip, perAddress: false, caller: `service:${check.signer}`, route: limits.route });
 }
 
 /** A failed login still counts against the address's limit, so tokens cannot be guessed at speed. */

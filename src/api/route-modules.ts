@@ -1,12 +1,25 @@
 import type { RouteModule } from './route.js';
 import { meRoutes } from './routes/me.js';
+import { parkedWorkRoutes } from './routes/parked-work.js';
+import { paymentCommandRoutes } from './routes/payment-commands.js';
+import { paymentQuoteRoutes } from './routes/payment-quotes.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
+import { venueProfileRoutes } from './routes/venue-profiles.js';
 
 /**
- * Every route module the app serves. A later issue adds its module here, e.g.
- * `paymentRoutes` from src/api/routes/payments.ts, and buildApp registers it.
+ * Every route module the app serves. A later issue adds its module here, and buildApp
+ * registers it.
  */
-export const routeModules: readonly RouteModule[] = [systemRoutes, meRoutes];
+export const routeModules: readonly RouteModule[] = [
+  systemRoutes,
+  meRoutes,
+  paymentCommandRoutes,
+  paymentQuoteRoutes,
+  venueProfileRoutes,
+  stripeWebhookRoutes,
+  parkedWorkRoutes,
+];
 
 /**
  * The features /info reports (seed #18). Each is false until a module that provides it declares

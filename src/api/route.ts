@@ -23,9 +23,36 @@ import type { AppServices } from './services.js';
  * - `'public'`: anyone;
  * - `'user'`: any caller with a valid bearer token (any role);
  * - `{ roles: [...] }`: a bearer token with one of these roles;
- * - `'internal'`: another service, by the HMAC signature headers.
+ * - `{ roles: [...], services: [...] }`: that, or one of these services by the HMAC signature
+ *   headers (a request carrying `x-internal-service` is checked as a service call);
+ * - `'internal'`: another service, by the HMAC signature headers;
+ * - `{ signature }`: an outside party that signs the raw body (a webhook), checked by `verify`.
  */
-export type RouteAuth = 'public' | 'user' | 'internal' | { readonly roles: readonly [Role, ...Role[]] };
+export type RouteAuth =
+  | 'public'
+  | 'user'
+  | 'internal'
+  | { readonly roles: readonly [Role, ...Role[]]; readonly services?: readonly [string, ...string[]] }
+  | { readonly signature: SignatureCheck<unknown> };
+
+/**
+ * How a signed route checks its caller: `verify` gets the headers and the raw body exactly as
+ * sent, answers what the signature vouches for (the handler's `signed`), or throws a
+ * TesseraError. Verified calls skip the address and user limits (the signer delivers at its own
+ * pace and retries refusals); a failed check counts against the address, as a failed login does.
+ */
+export interface SignatureCheck<Signed> {
+  /** Who signs, for logs and limits: e.g. `stripe`. */
+  readonly signer: string;
+  /** The OpenAPI security scheme describing the header (registered in src/api/docs.ts). */
+  readonly securityScheme: string;
+  verify(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): Signed;
+}
+
+/** The caller of a route open to users and services alike. */
+export type Caller =
+  | { readonly kind: 'user'; readonly principal: Principal }
+  | { readonly kind: 'service'; /** The calling service (x-internal-service). */ readonly service: string };
 
 type Schema = z.ZodType | undefined;
 type Parsed<S extends Schema> = S extends z.ZodType ? z.output<S> : undefined;
@@ -34,7 +61,11 @@ type CallerOf<A extends RouteAuth> = A extends 'public'
   ? Record<never, never>
   : A extends 'internal'
     ? { /** The calling service (x-internal-service). */ readonly service: string }
-    : { readonly principal: Principal };
+    : A extends { readonly signature: SignatureCheck<infer Signed> }
+      ? { /** What the verified signature vouches for (e.g. the Stripe event). */ readonly signed: Signed }
+      : A extends { readonly services: readonly string[] }
+        ? { readonly caller: Caller }
+        : { readonly principal: Principal };
 
 export type RouteInput<B extends Schema, P extends Schema, Q extends Schema, A extends RouteAuth, I extends boolean> = {
   readonly body: Parsed<B>;
@@ -117,8 +148,11 @@ export interface RouteApi {
 
 export interface RouteModule {
   readonly name: string;
-  /** Capabilities this module adds, reported by /info (e.g. `{ webhooks: true }`). */
-  readonly features?: Readonly<Record<string, boolean>>;
+  /**
+   * Capabilities this module adds, reported by /info (e.g. `{ webhooks: true }`), or a function
+   * of the config when a capability depends on it (Stripe only when GATEWAY=stripe).
+   */
+  readonly features?: Readonly<Record<string, boolean>> | ((config: Config) => Readonly<Record<string, boolean>>);
   register(api: RouteApi): void;
 }
 
@@ -135,6 +169,8 @@ declare module 'fastify' {
     principal: Principal | undefined;
     internalService: string | undefined;
     rawBody: string | undefined;
+    /** What a signed route's SignatureCheck verified. */
+    signed: unknown;
   }
 }
 
@@ -181,6 +217,8 @@ export function createRouteApi(
             },
             principal: request.principal,
             service: request.internalService,
+            caller: callerOf(request),
+            signed: request.signed,
             idempotencyKey: request.idempotency?.key,
           } as unknown as Parameters<typeof definition.handler>[0];
           const result = await definition.handler(input);
@@ -192,8 +230,20 @@ export function createRouteApi(
   };
 }
 
+const isSigned = (auth: RouteAuth): auth is { readonly signature: SignatureCheck<unknown> } =>
+  typeof auth === 'object' && 'signature' in auth;
+
+function callerOf(request: { principal: Principal | undefined; internalService: string | undefined }): Caller | undefined {
+  if (request.principal) return { kind: 'user', principal: request.principal };
+  if (request.internalService) return { kind: 'service', service: request.internalService };
+  return undefined;
+}
+
 function checkDefinition(definition: { method: string; url: string; auth: RouteAuth; idempotent?: boolean }): void {
   const name = `${definition.method} ${definition.url}`;
+  if (isSigned(definition.auth) && definition.idempotent) {
+    throw new Error(`${name}: a signed route is deduplicated by what its signer sends (an event id), not an Idempotency-Key`);
+  }
   if (definition.method !== 'GET' && definition.idempotent === undefined) {
     throw new Error(`${name}: a command route must declare idempotent: true (or false, saying why)`);
   }
@@ -214,9 +264,14 @@ function successResponses(definition: { response: z.ZodType; otherStatuses?: rea
   return Object.fromEntries([status, ...(definition.otherStatuses ?? [])].map((code) => [code, schema]));
 }
 
+const INTERNAL_SECURITY = { internalService: [], internalTimestamp: [], internalSignature: [] };
+
 function securityOf(auth: RouteAuth) {
   if (auth === 'public') return {};
-  if (auth === 'internal') return { security: [{ internalService: [], internalTimestamp: [], internalSignature: [] }] };
+  if (auth === 'internal') return { security: [INTERNAL_SECURITY] };
+  if (isSigned(auth)) return { security: [{ [auth.signature.securityScheme]: [] }] };
+  // OpenAPI lists alternatives: a bearer token, or (when services may call) the three HMAC headers.
+  if (typeof auth === 'object' && auth.services) return { security: [{ bearerAuth: [] }, INTERNAL_SECURITY] };
   return { security: [{ bearerAuth: [] }] };
 }
 
@@ -224,7 +279,10 @@ function securityOf(auth: RouteAuth) {
 function errorResponses(definition: { auth: RouteAuth; body?: unknown; params?: unknown; query?: unknown; rateLimit?: unknown }, idempotent: boolean) {
   const statuses = new Set<number>([500]);
   if (definition.body || definition.params || definition.query) statuses.add(422);
-  if (definition.auth !== 'public') {
+  if (isSigned(definition.auth)) {
+    statuses.add(400);
+    statuses.add(503);
+  } else if (definition.auth !== 'public') {
     statuses.add(401);
     statuses.add(403);
   }

@@ -34,6 +34,10 @@ export const errorBody = z
     timestamp: z.string().describe('ISO-8601 time of the response'),
     path: z.string().describe('The request path'),
     errors: z.array(fieldError).optional().describe('Per-field problems of a VALIDATION_ERROR'),
+    details: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Facts the client may act on, e.g. `transactionId` and `declineCode` of a PAYMENT_FAILED'),
   })
   .describe('Error');
 

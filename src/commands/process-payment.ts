@@ -106,8 +106,9 @@ function outcomeOf(paymentId: string, state: PaymentState, position: Position | 
 
 /**
  * Follows the payment's stream until the gateway has answered (isSettled) or `timeoutMs`
- * passes, reading only what was appended since. Appends in this process wake it at once;
- * appends by other instances are seen within the short poll interval.
+ * passes, reading only what was appended since. Appends to this stream in this process wake it
+ * at once (and only those: other payments' appends do not make it read); appends by other
+ * instances are seen within the short poll interval.
  */
 export async function waitForSettledPayment(
   store: EventStore,
@@ -117,25 +118,31 @@ export async function waitForSettledPayment(
   fromRevision: number | null = null,
 ): Promise<PaymentState> {
   const deadline = Date.now() + timeoutMs;
+  const stream = paymentStreamId(paymentId);
   let state = from;
   let revision = fromRevision;
   for (;;) {
-    const events = await store.readStream(paymentStreamId(paymentId), { fromRevision: revision === null ? 0 : revision + 1 });
+    const events = await store.readStream(stream, { fromRevision: revision === null ? 0 : revision + 1 });
     for (const event of events) {
       if (paymentDecider.isEvent(event)) state = paymentDecider.evolve(state, event);
       revision = event.revision;
     }
     const left = deadline - Date.now();
     if (isSettled(state) || left <= 0) return state;
-    await store.waitForAppend(Math.min(left, 100));
+    await store.waitForStream(stream, Math.min(left, 100));
   }
 }
 
 /** The error a route answers a declined purchase with (402, the decline's reason and codes). */
 export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
-  return new TesseraError('PAYMENT_FAILED', outcome.failure?.reason ?? 'payment failed', {
-    paymentId: outcome.paymentId,
+  const codes = {
     ...(outcome.failure ? { gatewayCode: outcome.failure.code } : {}),
     ...(outcome.failure?.declineCode ? { declineCode: outcome.failure.declineCode } : {}),
+  };
+  return new TesseraError('PAYMENT_FAILED', outcome.failure?.reason ?? 'payment failed', {
+    paymentId: outcome.paymentId,
+    ...codes,
+    // The client needs to know which transaction failed and why, to show it or try another card.
+    expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes },
   });
 }

@@ -86,6 +86,11 @@ export interface EventStore {
   headPosition(): Promise<Position | null>;
   /** Resolves when an append may have added events (or after `timeoutMs`), for tailing readers. */
   waitForAppend(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Like waitForAppend, but only an append to `streamId` wakes it early: for a reader following
+   * one stream (a request waiting for its payment's outcome).
+   */
+  waitForStream(streamId: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** Durable checkpoints, one per subscription name. */
   readonly checkpoints: CheckpointStore;
   /** At most one holder per name across every process sharing this store. */

@@ -99,7 +99,7 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
           ),
           { expectedRevision: toEsdbExpected(expected) },
         );
-        notifier.notify();
+        notifier.notify(streamId);
         const nextExpectedRevision = Number(result.nextExpectedRevision);
         // The server may answer an idempotent replay without a position: read the last event's.
         const position = result.position ?? (await positionOf(streamId, result.nextExpectedRevision));
@@ -171,6 +171,7 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
     },
 
     waitForAppend: (timeoutMs, signal) => notifier.wait(timeoutMs, signal),
+    waitForStream: (streamId, timeoutMs, signal) => notifier.wait(timeoutMs, signal, streamId),
     checkpoints: new EventStoreDbCheckpoints(client),
     locks,
     async ping() {

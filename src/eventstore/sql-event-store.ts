@@ -138,7 +138,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
       throw error;
     }
     if (rows.length !== events.length) return resolveConflict(streamId, events, expected, attempt);
-    notifier.notify();
+    notifier.notify(streamId);
     const last = rows[rows.length - 1]!;
     return {
       nextExpectedRevision: Number(last.revision),
@@ -235,13 +235,14 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
     readAll,
     headPosition,
     waitForAppend: (timeoutMs, signal) => notifier.wait(timeoutMs, signal),
+    waitForStream: (streamId, timeoutMs, signal) => notifier.wait(timeoutMs, signal, streamId),
     checkpoints: sqlCheckpointStore(sql),
     locks: options.locks,
     async ping() {
       await sql.query('SELECT 1');
     },
     close() {
-      notifier.notify();
+      notifier.close();
       return Promise.resolve();
     },
   };

@@ -138,7 +138,7 @@ export function verifyStripeEvent(rawBody: string | Buffer, signature: string, s
   try {
     return Stripe.webhooks.constructEvent(rawBody, signature, secret, toleranceSeconds);
   } catch (error) {
-    throw new TesseraError('INVALID_SIGNATURE', 'Stripe signature verification failed', {
+    throw new TesseraError('WEBHOOK_SIGNATURE_INVALID', 'Stripe signature verification failed', {
       reason: error instanceof Error ? error.message : String(error),
     });
   }

@@ -26,6 +26,7 @@ import { PAYMENT_EXPIRY, purchaseProcess } from '../processmanagers/purchase.js'
 import { refundProcess } from '../processmanagers/refund.js';
 import type { RetryPolicy } from '../processmanagers/retry.js';
 import { sqlGatewayReferences } from './gateway-references.js';
+import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } from './payment-metrics.js';
 import { sqlVenueVolume, venueVolumeProjector, type VenueVolume } from './venue-volume.js';
 
 type PaymentsConfig = Pick<
@@ -74,6 +75,8 @@ export interface PaymentServices {
   listParked(options?: { includeResolved?: boolean; limit?: number }): Promise<ParkedWork[]>;
   /** Runs parked work once more; resolves with the row after the attempt (resolved or with the new error). */
   retryParked(id: string): Promise<ParkedWork>;
+  /** Seed 003's payment metrics, unregistered: the payments route module puts them on the app's registry. */
+  readonly metrics: PaymentMetrics;
 }
 
 export interface PaymentsModule {
@@ -83,7 +86,7 @@ export interface PaymentsModule {
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
-  /** Starts the process managers, the venue-volume projector and the deadline poller. */
+  /** Starts the process managers, the venue-volume and metrics projectors and the deadline poller. */
   start(): void;
   stop(): Promise<void>;
 }
@@ -126,7 +129,8 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
   };
   const processManagers = [purchaseProcess({ store, gateway, references, deadlines, clock }), refundProcess({ store, gateway, clock })];
   const running: RunningProcessManager[] = [];
-  let projector: Subscription | undefined;
+  const metrics = createPaymentMetrics();
+  let projectors: Subscription[] = [];
   const subscriptionOptions = deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs };
 
   async function rerun(work: ParkedWork): Promise<void> {
@@ -142,19 +146,25 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
   }
 
   const services: PaymentServices = {
-    processPayment: (input, context, options) =>
-      processPayment(
-        {
-          store,
-          volume,
-          captureMode: config.PAYMENT_CAPTURE_MODE,
-          pendingTtlMs: config.PENDING_PAYMENT_TTL_MS,
-          waitMs: options?.waitMs ?? config.PAYMENT_WAIT_MS,
-          defaultChain: config.GAS_DEFAULT_CHAIN,
-        },
-        input,
-        context,
-      ),
+    async processPayment(input, context, options) {
+      metrics.active.inc();
+      try {
+        return await processPayment(
+          {
+            store,
+            volume,
+            captureMode: config.PAYMENT_CAPTURE_MODE,
+            pendingTtlMs: config.PENDING_PAYMENT_TTL_MS,
+            waitMs: options?.waitMs ?? config.PAYMENT_WAIT_MS,
+            defaultChain: config.GAS_DEFAULT_CHAIN,
+          },
+          input,
+          context,
+        );
+      } finally {
+        metrics.active.dec();
+      }
+    },
     calculateFees: (input, now = clock()) => calculateFees({ store, volume, defaultChain: config.GAS_DEFAULT_CHAIN }, input, now),
     calculateTax: (input) => calculateTaxForVenue(input),
     refundPayment: (input, context) => refundPayment(store, input, context),
@@ -182,6 +192,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
       }
       return (await parking.get(id))!;
     },
+    metrics,
   };
 
   return {
@@ -205,14 +216,17 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
           }),
         );
       }
-      projector = startSubscription(store, venueVolumeProjector(sql), { ...subscriptionOptions, ...(deps.logger ? { logger: deps.logger } : {}) });
+      const projectorOptions = { ...subscriptionOptions, ...(deps.logger ? { logger: deps.logger } : {}) };
+      projectors = [
+        startSubscription(store, venueVolumeProjector(sql), projectorOptions),
+        startSubscription(store, paymentMetricsProjector(store, metrics), projectorOptions),
+      ];
       deadlines.start();
     },
     async stop() {
       await deadlines.stop();
       await Promise.all(running.splice(0).map((pm) => pm.stop()));
-      await projector?.stop();
-      projector = undefined;
+      await Promise.all(projectors.splice(0).map((projector) => projector.stop()));
     },
   };
 }

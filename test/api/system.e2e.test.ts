@@ -23,8 +23,8 @@ const paymentsLike: RouteModule = {
   features: { webhooks: true },
   register(api) {
     const transactions = new Counter({
-      name: 'payment_transactions_total',
-      help: 'Total number of payment transactions',
+      name: 'test_payments_total',
+      help: 'Test payments by status and method',
       labelNames: ['status', 'method'],
       registers: [api.metrics],
     });
@@ -84,7 +84,7 @@ describe('health, info, metrics and docs', () => {
     expect(response.body).toContain('http_request_duration_seconds_count{method="POST",route="/test/pay",status_code="200"} 1');
     expect(response.body).toContain('route="unmatched",status_code="404"');
     expect(response.body).not.toContain('/nowhere/at/all');
-    expect(response.body).toContain('payment_transactions_total{status="completed",method="card"} 1');
+    expect(response.body).toContain('test_payments_total{status="completed",method="card"} 1');
     expect(response.body).toContain('http_idempotency_outcomes_total{outcome="executed"} 1');
     expect(response.body).toContain('process_cpu_seconds_total');
   });

@@ -196,6 +196,14 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         expect(types(await store.readStream(stream, { direction: 'backwards', fromRevision: 3, maxCount: 2 }))).toBe('DC');
       });
 
+      it('wakes a reader waiting for one stream when that stream is appended to', async () => {
+        const stream = uniqueStream('payment');
+        const woken = store.waitForStream(stream, 60_000);
+        await store.append(stream, [event('A')], { expected: 'no_stream' });
+        await woken;
+        expect(await store.readStream(stream)).toHaveLength(1);
+      });
+
       it('reads a stream that does not exist as empty', async () => {
         expect(await store.readStream(uniqueStream('nothing'))).toEqual([]);
       });

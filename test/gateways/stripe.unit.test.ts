@@ -90,6 +90,6 @@ describe('Stripe webhooks as commands', () => {
     const payload = JSON.stringify({ id: 'evt_1', object: 'event', type: 'customer.created', data: { object: {} } });
     const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_test' });
     expect(verifyStripeEvent(payload, header, 'whsec_test').id).toBe('evt_1');
-    expect(thrownBy(() => verifyStripeEvent(payload.replace('evt_1', 'evt_2'), header, 'whsec_test'))).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    expect(thrownBy(() => verifyStripeEvent(payload.replace('evt_1', 'evt_2'), header, 'whsec_test'))).toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
   });
 });

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { buildApp, type AppDependencies } from '../../src/api/app.js';
+import { internalSignature } from '../../src/api/auth/internal-signature.js';
 import type { Role } from '../../src/api/auth/principal.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
+import type { PaymentGateway } from '../../src/gateways/gateway.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger, type Logger } from '../../src/logger.js';
@@ -57,6 +59,17 @@ export async function signToken(options: TokenOptions = {}): Promise<string> {
 
 export const bearer = async (options?: TokenOptions) => ({ authorization: `Bearer ${await signToken(options)}` });
 
+/** The headers of a service's signed call (/internal/*), over the body exactly as it is sent. */
+export function internalHeaders(rawBody: string, service: string): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    'content-type': 'application/json',
+    'x-internal-service': service,
+    'x-internal-timestamp': timestamp,
+    'x-internal-signature': internalSignature(TEST_INTERNAL_SECRET, timestamp, service, rawBody),
+  };
+}
+
 export type Backend = 'pglite' | 'postgres' | 'redis';
 
 export interface TestApp {
@@ -75,16 +88,33 @@ export interface TestAppOptions extends Pick<AppDependencies, 'extraRoutes' | 's
   readonly logger?: Logger;
   /** Run the modules' background work (process managers, deadlines, projections), as a server does. */
   readonly background?: boolean;
+  /**
+   * Storage opened with openTestStorage and shared by several apps (a restart on the same data);
+   * the caller cleans it up, not close(). By default each app gets fresh storage of `backend`.
+   */
+  readonly shared?: TestStorage;
+  /** The payment gateway the modules use (by default the sandbox over the app's SQL). */
+  readonly gateway?: PaymentGateway;
+  /** Changes the edge's stores (e.g. to cut a "dead" instance off from them). */
+  readonly edge?: (edge: EdgeStores) => EdgeStores;
+}
+
+export interface TestStorage {
+  readonly storage: Storage;
+  readonly redisPrefix?: string;
+  readonly cleanup: () => Promise<void>;
 }
 
 /** An app on fresh storage of the chosen backend; close() removes everything it made. */
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(options.env));
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
-  const { storage, cleanup, redisPrefix } = await openTestStorage(options.backend ?? 'pglite');
-  const edge = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
+  const opened = options.shared ?? (await openTestStorage(options.backend ?? 'pglite'));
+  const { storage, redisPrefix } = opened;
+  const stores = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
+  const edge = options.edge ? options.edge(stores) : stores;
   const { extraRoutes, services, metrics } = options;
-  const modules = createModules({ config, logger, storage });
+  const modules = createModules({ config, logger, storage, ...(options.gateway ? { gateway: options.gateway } : {}) });
   if (options.background) await modules.start();
   const app = buildApp({ config, logger, storage, modules, edge, extraRoutes, services, metrics });
   await app.ready();
@@ -97,12 +127,13 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     async close() {
       await app.close();
       await modules.stop();
-      await cleanup();
+      if (!options.shared) await opened.cleanup();
     },
   };
 }
 
-async function openTestStorage(backend: Backend): Promise<{ storage: Storage; cleanup: () => Promise<void>; redisPrefix?: string }> {
+/** Fresh storage of a backend; close it with cleanup(). */
+export async function openTestStorage(backend: Backend): Promise<TestStorage> {
   if (backend === 'postgres') {
     const schema = await freshPostgresSchema(requireEnv('DATABASE_URL'));
     const sql = schema.connect();

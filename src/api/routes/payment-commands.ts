@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { paymentFailedError, type PurchaseOutcome } from '../../commands/process-payment.js';
+import { positionToString, type Position } from '../../eventstore/event-store.js';
+import { userCommandContext } from '../command-context.js';
+import type { RouteModule } from '../route.js';
+import { uuid } from '../schemas.js';
+import { blockchain, fees, paymentStatus, position, refundAmount, ticketPrice } from './payment-schemas.js';
+
+const MAX_TICKETS_PER_LINE = 10;
+
+const ticketLine = z
+  .object({
+    ticketTypeId: uuid,
+    quantity: z
+      .number()
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(MAX_TICKETS_PER_LINE, { error: `must be less than or equal to ${MAX_TICKETS_PER_LINE}` }),
+    price: ticketPrice.describe('Price of one ticket, in cents'),
+    seatNumbers: z.array(z.string().trim().min(1).max(20)).max(MAX_TICKETS_PER_LINE).optional(),
+  })
+  .refine((line) => line.seatNumbers === undefined || line.seatNumbers.length === line.quantity, {
+    error: 'must name one seat per ticket',
+    path: ['seatNumbers'],
+  });
+
+const processBody = z.object({
+  venueId: uuid,
+  eventId: uuid,
+  tickets: z.array(ticketLine).min(1, { error: 'must hold at least one ticket line' }).max(10),
+  paymentMethod: z.object({
+    type: z.literal('card'),
+    paymentMethodId: z.string().trim().min(1).max(255).describe('A gateway token such as pm_card_visa; never card data'),
+  }),
+  blockchain: blockchain.optional(),
+});
+
+const nextAction = z.object({
+  type: z.literal('authenticate'),
+  redirectUrl: z.string().optional(),
+  clientSecret: z.string().optional(),
+});
+
+const processed = z.object({
+  success: z.literal(true),
+  transaction: z.object({
+    id: z.string(),
+    amount: z.number().int().describe('What the card is charged, in cents: fees.total'),
+    currency: z.string(),
+    status: paymentStatus,
+    stripePaymentIntentId: z.string().optional().describe("The gateway's payment intent (pi_sandbox_... on the sandbox)"),
+    nextAction: nextAction.optional().describe('Present while the customer must complete 3-D Secure'),
+    pollPath: z.string().describe('Where to read the transaction while it is not final'),
+  }),
+  fees,
+  position,
+});
+
+const refundBody = z
+  .object({
+    amount: refundAmount.optional().describe('Cents to refund; omitted for everything that remains refundable'),
+    reason: z.string().trim().min(1).max(500).default('requested_by_customer'),
+  })
+  .default({ reason: 'requested_by_customer' });
+
+const refunded = z.object({
+  success: z.literal(true),
+  refund: z.object({ id: z.string(), amount: z.number().int(), status: z.enum(['pending', 'succeeded', 'failed']) }),
+  transaction: z.object({ id: z.string(), status: paymentStatus }),
+  position,
+});
+
+const ENDED_UNPAID = new Set(['failed', 'expired', 'cancelled']);
+
+const positionOf = (p: Position | null) => (p ? positionToString(p) : null);
+
+function processAnswer(outcome: PurchaseOutcome): z.output<typeof processed> {
+  return {
+    success: true,
+    transaction: {
+      id: outcome.paymentId,
+      amount: outcome.fees.total,
+      currency: outcome.quote.currency,
+      status: outcome.status,
+      ...(outcome.gatewayReference ? { stripePaymentIntentId: outcome.gatewayReference } : {}),
+      ...(outcome.nextAction ? { nextAction: outcome.nextAction } : {}),
+      pollPath: outcome.pollPath,
+    },
+    fees: outcome.fees,
+    position: positionOf(outcome.position),
+  };
+}
+
+/**
+ * The payment commands (seed 003 #1 and #4): a purchase and a refund. Their command ids derive
+ * from the caller's Idempotency-Key (userCommandContext), so a retry finds its payment or
+ * refund instead of making another; the HTTP layer replays stored answers on top.
+ */
+export const paymentCommandRoutes: RouteModule = {
+  name: 'payment-commands',
+  features: (config) => ({ stripe: config.GATEWAY === 'stripe' }),
+  register(api) {
+    const payments = api.services.payments;
+    for (const metric of payments.metrics.all) api.metrics.registerMetric(metric);
+
+    api.route({
+      method: 'POST',
+      url: '/api/v1/payments/process',
+      summary: 'Buy tickets: price them, charge the card, answer once the gateway has answered',
+      description:
+        'Answers 200 with the final status once the gateway has answered (within PAYMENT_WAIT_MS), or 202 with ' +
+        '`processing` (still with the gateway) or `pending` plus `nextAction` (3-D Secure), and `pollPath`. A ' +
+        'declined card is 402 PAYMENT_FAILED with `details.transactionId` and the decline codes; an unknown venue ' +
+        'is 404 VENUE_NOT_FOUND.',
+      tags: ['payments'],
+      auth: 'user',
+      idempotent: true,
+      body: processBody,
+      response: processed,
+      otherStatuses: [202],
+      handler: async ({ body, principal, idempotencyKey, correlationId, setStatus }) => {
+        const outcome = await payments.processPayment(
+          {
+            userId: principal.userId,
+            venueId: body.venueId,
+            eventId: body.eventId,
+            tickets: body.tickets.map(({ ticketTypeId, quantity, price, seatNumbers }) => ({
+              ticketTypeId,
+              quantity,
+              unitPrice: price,
+              ...(seatNumbers ? { seatNumbers } : {}),
+            })),
+            paymentMethod: body.paymentMethod,
+            ...(body.blockchain ? { chain: body.blockchain } : {}),
+          },
+          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+        );
+        if (ENDED_UNPAID.has(outcome.status)) throw paymentFailedError(outcome);
+        if (!outcome.settled || outcome.status === 'pending') setStatus(202);
+        return processAnswer(outcome);
+      },
+    });
+
+    api.route({
+      method: 'POST',
+      url: '/api/v1/payments/transaction/:transactionId/refund',
+      summary: 'Refund a transaction in full (no amount) or in part',
+      description:
+        'Only the buyer or an admin may refund (403 FORBIDDEN otherwise). The refund is recorded and answered ' +
+        '`pending`; the gateway is called in the background. More than remains refundable is 400 ' +
+        'REFUND_EXCEEDS_ORIGINAL with `details.refundable`; a payment not captured (or under dispute) is 409 ' +
+        'PAYMENT_NOT_REFUNDABLE.',
+      tags: ['payments'],
+      auth: 'user',
+      idempotent: true,
+      params: z.object({ transactionId: uuid }),
+      body: refundBody,
+      response: refunded,
+      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+        const receipt = await payments.refundPayment(
+          {
+            paymentId: params.transactionId,
+            reason: body.reason,
+            requester: { userId: principal.userId, role: principal.role },
+            ...(body.amount === undefined ? {} : { amount: body.amount }),
+          },
+          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+        );
+        return {
+          success: true as const,
+          refund: receipt.refund,
+          transaction: { id: params.transactionId, status: receipt.paymentStatus },
+          position: positionOf(receipt.position),
+        };
+      },
+    });
+  },
+};

@@ -1,0 +1,61 @@
+import type Stripe from 'stripe';
+import { z } from 'zod';
+import { TesseraError } from '../../errors.js';
+import { verifyStripeEvent } from '../../gateways/stripe-events.js';
+import type { RouteModule, SignatureCheck } from '../route.js';
+
+const received = z.object({
+  received: z.literal(true),
+  eventId: z.string(),
+  duplicate: z.boolean().describe('True when this event id had been received before (nothing was done again)'),
+  status: z
+    .enum(['received', 'processed', 'ignored', 'held', 'parked'])
+    .describe('held: it builds on a fact not recorded yet and is retried; parked: it cannot apply, an operator must look'),
+});
+
+/**
+ * Stripe signs each delivery (`Stripe-Signature`, a timestamp and an HMAC of the raw body under
+ * STRIPE_WEBHOOK_SECRET); the SDK checks it with a 5-minute tolerance. Without a secret the
+ * route answers 503, which Stripe retries for days, rather than dropping events.
+ */
+export function stripeSignature(secret: string | undefined): SignatureCheck<Stripe.Event> {
+  return {
+    signer: 'stripe',
+    securityScheme: 'stripeSignature',
+    verify(headers, rawBody) {
+      if (!secret) throw new TesseraError('SERVICE_UNAVAILABLE', 'Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)');
+      const signature = headers['stripe-signature'];
+      if (typeof signature !== 'string' || signature === '') {
+        throw new TesseraError('WEBHOOK_SIGNATURE_INVALID', 'Stripe-Signature header is missing');
+      }
+      return verifyStripeEvent(rawBody, signature, secret);
+    },
+  };
+}
+
+/** `POST /api/v1/webhooks/stripe`: verified, deduplicated by event id, mapped onto Payment commands. */
+export const stripeWebhookRoutes: RouteModule = {
+  name: 'stripe-webhooks',
+  features: (config) => ({ webhooks: config.STRIPE_WEBHOOK_SECRET !== undefined }),
+  register(api) {
+    api.route({
+      method: 'POST',
+      url: '/api/v1/webhooks/stripe',
+      summary: 'Stripe webhook deliveries',
+      description:
+        'Authenticated by the Stripe-Signature header, not a token. Stripe sends no Idempotency-Key: each event is ' +
+        'stored once by its Stripe id, so a redelivery answers `duplicate: true` and does nothing again. A fact that ' +
+        'arrives before the one it builds on (a refund before its capture) is held and retried, never forced. ' +
+        'A bad or stale signature is 400 WEBHOOK_SIGNATURE_INVALID.',
+      tags: ['webhooks'],
+      auth: { signature: stripeSignature(api.config.STRIPE_WEBHOOK_SECRET) },
+      idempotent: false,
+      response: received,
+      handler: async ({ signed, log }) => {
+        const receipt = await api.services.payments.receiveStripeEvent(signed);
+        log.info({ stripeEventId: receipt.stripeEventId, type: signed.type, status: receipt.status, duplicate: receipt.duplicate }, 'stripe webhook');
+        return { received: true as const, eventId: receipt.stripeEventId, duplicate: receipt.duplicate, status: receipt.status };
+      },
+    });
+  },
+};

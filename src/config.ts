@@ -106,6 +106,9 @@ export const configSchema = z.object({
   PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
   PROJECTION_REBUILD_BATCH_SIZE: integer(2000, 1, 50_000),
   PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
+
+  // Query routes (issue 5): how long a query given `?position=` waits for its read model to reach it.
+  READ_WAIT_MS: integer(2_000, 0, 30_000),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

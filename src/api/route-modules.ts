@@ -6,6 +6,9 @@ import { paymentQuoteRoutes } from './routes/payment-quotes.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
+import { paymentQueryRoutes } from './routes/payment-queries.js';
+import { ledgerQueryRoutes } from './routes/ledger-queries.js';
+import { reportRoutes } from './routes/reports.js';
 
 /**
  * Every route module the app serves. A later issue adds its module here, and buildApp
@@ -19,6 +22,9 @@ export const routeModules: readonly RouteModule[] = [
   venueProfileRoutes,
   stripeWebhookRoutes,
   parkedWorkRoutes,
+  paymentQueryRoutes,
+  ledgerQueryRoutes,
+  reportRoutes,
 ];
 
 /**

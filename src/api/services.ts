@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TesseraModules } from '../modules.js';
 import type { PaymentServices } from '../payments/payments-module.js';
+import type { ReadSide } from '../projections/read-side.js';
+import { defaultNftStatusSource, type NftStatusSource } from './nft-status.js';
 
 /**
  * Services the composition root hands to route modules. Deciders take `now` and ids from their
@@ -11,10 +13,16 @@ export interface AppServices {
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly payments: PaymentServices;
+  /** The read models and their engine: query routes read `readSide.db` and wait with `readSide.waitFor`. */
+  readonly readSide: ReadSide;
+  /** Where a transaction query finds its NFT status (issue 6 plugs its minting read model in here). */
+  readonly nftStatus: NftStatusSource;
 }
 
 export const servicesOf = (modules: TesseraModules, clock: () => Date = () => new Date()): AppServices => ({
   clock,
   newId: randomUUID,
   payments: modules.payments.services,
+  readSide: modules.readSide,
+  nftStatus: defaultNftStatusSource,
 });

@@ -300,5 +300,12 @@ export async function taxCollectionsBetween(
         : line,
     );
   }
-  return { days, totals: [...totals.values()].sort((a, b) => (a.jurisdiction + a.kind + a.currency < b.jurisdiction + b.kind + b.currency ? -1 : 1)) };
+  const order = (a: Omit<TaxCollectionLine, 'date'>, b: Omit<TaxCollectionLine, 'date'>) =>
+    compareText(a.jurisdiction, b.jurisdiction) || compareText(a.kind, b.kind) || compareText(a.currency, b.currency);
+  return { days, totals: [...totals.values()].sort(order) };
+}
+
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }

@@ -1,7 +1,10 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
 import type { PaymentStatus } from '../aggregates/payment.js';
+import type { SeedFees } from '../domain/purchase-quote.js';
 import { refundFromRow, type StoredRefund } from './payments.js';
 import type { RefundRow } from './payment-rows.js';
+import { sumByKey } from './sum-by-key.js';
+import type { TaxMovement } from './tax-collections.js';
 
 /** Reads of the payments and tax read models. Amounts are integer minor units. */
 export interface PaymentView {
@@ -14,14 +17,7 @@ export interface PaymentView {
   readonly currency: string;
   readonly amount: number;
   readonly ticketCount: number;
-  readonly fees: {
-    readonly ticketPrice: number;
-    readonly platformFee: number;
-    readonly gasEstimate: number;
-    readonly stateTax: number;
-    readonly localTax: number;
-    readonly total: number;
-  };
+  readonly fees: SeedFees;
   readonly venueTax: number;
   readonly captured: number;
   readonly refunded: number;
@@ -241,16 +237,10 @@ function revenueOf(rows: readonly StatsRow[]): PaymentMetricsReport['revenue'] {
 
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
-export interface TaxCollectionLine {
+/** A day's tax_collections row, with its net: collected - refunded. */
+export interface TaxCollectionLine extends Omit<TaxMovement, 'day'> {
   readonly date: string;
-  readonly jurisdiction: string;
-  readonly kind: string;
-  readonly currency: string;
-  readonly taxable: number;
-  readonly collected: number;
-  readonly refunded: number;
   readonly net: number;
-  readonly transactions: number;
 }
 
 export interface TaxCollectionsReport {
@@ -282,27 +272,14 @@ export async function taxCollectionsBetween(
     net: Number(r.collected) - Number(r.refunded),
     transactions: Number(r.transactions),
   }));
-  const totals = new Map<string, Omit<TaxCollectionLine, 'date'>>();
-  for (const { date: _, ...line } of days) {
-    const key = [line.jurisdiction, line.kind, line.currency].join('\u0000');
-    const seen = totals.get(key);
-    totals.set(
-      key,
-      seen
-        ? {
-            ...seen,
-            taxable: seen.taxable + line.taxable,
-            collected: seen.collected + line.collected,
-            refunded: seen.refunded + line.refunded,
-            net: seen.net + line.net,
-            transactions: seen.transactions + line.transactions,
-          }
-        : line,
-    );
-  }
+  const totals = sumByKey(
+    days.map(({ date: _, ...line }) => line),
+    (line) => [line.jurisdiction, line.kind, line.currency],
+    ['taxable', 'collected', 'refunded', 'net', 'transactions'],
+  );
   const order = (a: Omit<TaxCollectionLine, 'date'>, b: Omit<TaxCollectionLine, 'date'>) =>
     compareText(a.jurisdiction, b.jurisdiction) || compareText(a.kind, b.kind) || compareText(a.currency, b.currency);
-  return { days, totals: [...totals.values()].sort(order) };
+  return { days, totals: totals.sort(order) };
 }
 
 function compareText(a: string, b: string): number {

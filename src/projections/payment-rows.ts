@@ -2,6 +2,7 @@ import { evolvePayment, initialPaymentState, type PaymentState } from '../aggreg
 import { seedFees } from '../domain/purchase-quote.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import type { PaymentEvent } from '../events/payment-events.js';
+import { sumByKey } from './sum-by-key.js';
 
 /**
  * The pure half of the payments read model: how one event changes a payment's row, its refunds
@@ -220,26 +221,8 @@ export function summaryColumns(summary: PaymentSummary) {
 }
 
 /** Adds up deltas of the same (hour, currency, method, outcome, reason), so one batch writes each key once. */
-export function mergeStats(deltas: readonly StatsDelta[]): StatsDelta[] {
-  const merged = new Map<string, StatsDelta>();
-  for (const d of deltas) {
-    const key = [d.hour, d.currency, d.method, d.outcome, d.reason].join('\u0000');
-    const seen = merged.get(key);
-    merged.set(
-      key,
-      seen
-        ? {
-            ...seen,
-            count: seen.count + d.count,
-            amount: seen.amount + d.amount,
-            processingMs: seen.processingMs + d.processingMs,
-            processingCount: seen.processingCount + d.processingCount,
-          }
-        : d,
-    );
-  }
-  return [...merged.values()];
-}
+export const mergeStats = (deltas: readonly StatsDelta[]): StatsDelta[] =>
+  sumByKey(deltas, (d) => [d.hour, d.currency, d.method, d.outcome, d.reason], ['count', 'amount', 'processingMs', 'processingCount']);
 
 /** The start of the UTC hour an ISO time falls in. */
 export function hourOf(iso: string): string {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { RecordedEvent } from '../eventstore/event-store.js';
-import { isPaymentEvent, type PaymentEvent, type RefundAllocation } from '../events/payment-events.js';
+import { isPaymentEvent, type PaymentEvent, type RefundAllocation, type RefundTaxLine } from '../events/payment-events.js';
 import { defineProjection } from './projection.js';
+import { sumByKey } from './sum-by-key.js';
 
 /**
  * Tax per jurisdiction, kind, currency and day (migrations/0005_read_models.sql), from the same
@@ -30,18 +31,7 @@ export function taxMovements(event: PaymentEvent & { readonly metadata: { readon
   switch (event.type) {
     case 'PaymentCaptured': {
       const { quote, currency } = event.data;
-      return quote.taxes
-        .filter((line) => line.amount !== 0)
-        .map((line) => ({
-          day,
-          jurisdiction: line.jurisdiction,
-          kind: line.kind,
-          currency,
-          taxable: quote.ticketPrice,
-          collected: line.amount,
-          refunded: 0,
-          transactions: 1,
-        }));
+      return movementsOf(day, currency, quote.taxes, (line) => ({ taxable: quote.ticketPrice, collected: line.amount, refunded: 0, transactions: 1 }));
     }
     case 'RefundRequested':
       return givenBack(day, event.data.currency, event.data.allocation, 1);
@@ -70,41 +60,24 @@ export function taxMovements(event: PaymentEvent & { readonly metadata: { readon
 
 /** A refund's tax lines, buyer-borne and venue-borne alike, as refunded (sign 1) or restored (-1). */
 function givenBack(day: string, currency: string, allocation: RefundAllocation, sign: 1 | -1): TaxMovement[] {
-  return [...allocation.taxes, ...allocation.venueTaxReversed]
-    .filter((line) => line.amount !== 0)
-    .map((line) => ({
-      day,
-      jurisdiction: line.jurisdiction,
-      kind: line.kind,
-      currency,
-      taxable: -sign * allocation.ticketPrice,
-      collected: 0,
-      refunded: sign * line.amount,
-      transactions: 0,
-    }));
+  return movementsOf(day, currency, [...allocation.taxes, ...allocation.venueTaxReversed], (line) => ({
+    taxable: -sign * allocation.ticketPrice,
+    collected: 0,
+    refunded: sign * line.amount,
+    transactions: 0,
+  }));
+}
+
+type Amounts = Pick<TaxMovement, 'taxable' | 'collected' | 'refunded' | 'transactions'>;
+
+/** A movement per tax line that has an amount (a 0% line moves nothing, as in the ledger). */
+function movementsOf<L extends RefundTaxLine>(day: string, currency: string, lines: readonly L[], amounts: (line: L) => Amounts): TaxMovement[] {
+  return lines.filter((line) => line.amount !== 0).map((line) => ({ day, jurisdiction: line.jurisdiction, kind: line.kind, currency, ...amounts(line) }));
 }
 
 /** Sums movements of the same (day, jurisdiction, kind, currency). */
-export function mergeMovements(movements: readonly TaxMovement[]): TaxMovement[] {
-  const merged = new Map<string, TaxMovement>();
-  for (const m of movements) {
-    const key = [m.day, m.jurisdiction, m.kind, m.currency].join('\u0000');
-    const seen = merged.get(key);
-    merged.set(
-      key,
-      seen
-        ? {
-            ...seen,
-            taxable: seen.taxable + m.taxable,
-            collected: seen.collected + m.collected,
-            refunded: seen.refunded + m.refunded,
-            transactions: seen.transactions + m.transactions,
-          }
-        : m,
-    );
-  }
-  return [...merged.values()];
-}
+export const mergeMovements = (movements: readonly TaxMovement[]): TaxMovement[] =>
+  sumByKey(movements, (m) => [m.day, m.jurisdiction, m.kind, m.currency], ['taxable', 'collected', 'refunded', 'transactions']);
 
 export const taxCollections = defineProjection<object>({
   name: TAX_COLLECTIONS_PROJECTION,

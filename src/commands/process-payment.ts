@@ -4,7 +4,7 @@ import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
 import { seedFees, ticketPriceOf, type PurchaseQuote, type SeedFees, type TicketLine } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import type { EventStore, Position } from '../eventstore/event-store.js';
+import { positionToString, type EventStore, type Position } from '../eventstore/event-store.js';
 import { paymentStreamId, type NextAction, type PaymentMethodRef } from '../events/payment-events.js';
 import type { VenueVolume } from '../payments/venue-volume.js';
 import { quoteForVenue } from './calculate-fees.js';
@@ -157,6 +157,7 @@ export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
     paymentId: outcome.paymentId,
     ...codes,
     // The client needs to know which transaction failed and why, to show it or try another card.
-    expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes },
+    // With the position, a query can read the failed payment back (read-your-writes).
+    expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes, ...(outcome.position ? { position: positionToString(outcome.position) } : {}) },
   });
 }

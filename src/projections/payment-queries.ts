@@ -1,7 +1,7 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
 import type { PaymentStatus } from '../aggregates/payment.js';
 import type { SeedFees } from '../domain/purchase-quote.js';
-import { refundFromRow, type StoredRefund } from './payments.js';
+import { readRefunds } from './payments.js';
 import type { RefundRow } from './payment-rows.js';
 import { sumByKey } from './sum-by-key.js';
 import type { TaxMovement } from './tax-collections.js';
@@ -116,13 +116,7 @@ function paymentView(row: PaymentRow): PaymentView {
 }
 
 /** A payment's refunds, oldest first. */
-export async function refundsOf(db: QueryExecutorProvider, paymentId: string): Promise<RefundRow[]> {
-  const { rows } = await sql<StoredRefund>`
-    SELECT refund_id, payment_id::text AS payment_id, currency, amount::text AS amount, status, reason, requested_by,
-           requested_at, completed_at, gateway_reference, failure_reason, failure_code
-      FROM payment_refunds WHERE payment_id = ${paymentId}::uuid ORDER BY requested_at, refund_id`.execute(db);
-  return rows.map(refundFromRow);
-}
+export const refundsOf = (db: QueryExecutorProvider, paymentId: string): Promise<RefundRow[]> => readRefunds(db, [paymentId]);
 
 /** Seed 003's `last24Hours` (GET /admin/stats), over the payments requested in [since, until). */
 export interface RecentStats {

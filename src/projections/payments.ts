@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type QueryExecutorProvider, type Transaction } from 'kysely';
 import type { PaymentState } from '../aggregates/payment.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { isPaymentEvent, type PaymentEvent } from '../events/payment-events.js';
@@ -117,14 +117,19 @@ interface StoredRefund {
 }
 
 async function loadRefunds(trx: Transaction<object>, paymentIds: readonly string[]): Promise<Map<string, RefundRow>> {
+  return new Map((await readRefunds(trx, paymentIds)).map((refund) => [refund.refundId, refund]));
+}
+
+/** The refunds of some payments, oldest first. */
+export async function readRefunds(db: QueryExecutorProvider, paymentIds: readonly string[]): Promise<RefundRow[]> {
   const { rows } = await sql<StoredRefund>`
     SELECT refund_id, payment_id::text AS payment_id, currency, amount::text AS amount, status, reason, requested_by,
            requested_at, completed_at, gateway_reference, failure_reason, failure_code
-      FROM payment_refunds WHERE payment_id = ANY (${paymentIds}::uuid[])`.execute(trx);
-  return new Map(rows.map((row) => [row.refund_id, refundFromRow(row)]));
+      FROM payment_refunds WHERE payment_id = ANY (${paymentIds}::uuid[]) ORDER BY requested_at, refund_id`.execute(db);
+  return rows.map(refundFromRow);
 }
 
-export const refundFromRow = (row: StoredRefund): RefundRow => ({
+const refundFromRow = (row: StoredRefund): RefundRow => ({
   refundId: row.refund_id,
   paymentId: row.payment_id,
   currency: row.currency,
@@ -138,8 +143,6 @@ export const refundFromRow = (row: StoredRefund): RefundRow => ({
   failureReason: row.failure_reason,
   failureCode: row.failure_code,
 });
-
-export type { StoredRefund };
 
 async function saveSummaries(trx: Transaction<object>, rows: readonly PaymentSummary[]): Promise<void> {
   if (rows.length === 0) return;

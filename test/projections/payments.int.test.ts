@@ -8,6 +8,7 @@ import { projections } from '../../src/projections/all.js';
 import { findPayment, refundsOf, taxCollectionsBetween } from '../../src/projections/payment-queries.js';
 import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
 import { backends, type Backend } from '../support/backends.js';
+import { lastPositionOf } from '../support/payment-records.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
 
 for (const backend of backends()) {
@@ -39,8 +40,8 @@ for (const backend of backends()) {
         const statuses = (await Promise.all(paymentIds.slice(0, 2).map((id) => payments.services.getPayment(id)))).map((p) => p.status);
         return statuses.join() === 'partially_refunded,refunded' ? true : undefined;
       });
-      const head = await db.store.headPosition();
-      for (const projection of projections) expect(await readSide.waitFor(projection.name, head!, 15_000)).toBe(true);
+      const last = await lastPositionOf(db.store, paymentIds);
+      for (const projection of projections) expect(await readSide.waitFor(projection.name, last, 15_000)).toBe(true);
     });
     afterAll(async () => {
       await Promise.all([payments.stop(), readSide.stop()]);

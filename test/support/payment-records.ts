@@ -1,6 +1,6 @@
 import { decidePayment, evolvePayment, initialPaymentState, type PaymentCommand, type PaymentState } from '../../src/aggregates/payment.js';
-import type { RecordedEvent } from '../../src/eventstore/event-store.js';
-import type { PaymentEvent } from '../../src/events/payment-events.js';
+import { comparePositions, type EventStore, type Position, type RecordedEvent } from '../../src/eventstore/event-store.js';
+import { paymentStreamId, type PaymentEvent } from '../../src/events/payment-events.js';
 import { PAYMENT_ID } from '../aggregates/payment-fixtures.js';
 import { metadata } from './events.js';
 
@@ -27,4 +27,16 @@ export function record(events: readonly PaymentEvent[], from = 0): Recorded[] {
 export function decide(given: readonly PaymentEvent[], command: PaymentCommand): PaymentEvent[] {
   const state = given.reduce<PaymentState>(evolvePayment, initialPaymentState());
   return decidePayment(command, state);
+}
+
+/**
+ * The position of the latest event of some payments' streams, for waiting on a read model. (The
+ * store's head may still be behind an event that a stream read already shows, while an older
+ * transaction runs: $all only passes a commit once nothing can appear before it.)
+ */
+export async function lastPositionOf(store: EventStore, paymentIds: readonly string[]): Promise<Position> {
+  const lasts = await Promise.all(paymentIds.map((id) => store.readStream(paymentStreamId(id), { direction: 'backwards', maxCount: 1 })));
+  const positions = lasts.flatMap((events) => events.map((e) => e.position));
+  if (positions.length === 0) throw new Error('none of these payments has events');
+  return positions.reduce((max, p) => (comparePositions(p, max) > 0 ? p : max));
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { positionToString } from '../../../src/eventstore/event-store.js';
 import { testApp, type TestApp } from '../../support/app.js';
+import { lastPositionOf } from '../../support/payment-records.js';
 import { authAs, purchase, refund, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 
@@ -22,16 +24,18 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
     t = await testApp({ backend, background: true });
     const venueId = await venueAt(t, { tierOverride: 'pro' });
     const paid = (await purchase(t, venueId)).json<ProcessAnswer>();
-    await purchase(t, venueId, { paymentMethodId: 'pm_card_chargeDeclined' });
-    await purchase(t, venueId, { paymentMethodId: 'pm_card_chargeDeclinedInsufficientFunds' });
+    const declined = await Promise.all(
+      ['pm_card_chargeDeclined', 'pm_card_chargeDeclinedInsufficientFunds'].map(async (paymentMethodId) =>
+        (await purchase(t, venueId, { paymentMethodId })).json<{ details: { transactionId: string } }>().details.transactionId,
+      ),
+    );
     await refund(t, paid.transaction.id, { amount: 5_000 });
     // Everything above (the refund's gateway call included) has happened once the status says so.
     await eventually(async () => {
       const status = (await t.modules.payments.services.getPayment(paid.transaction.id)).status;
       return status === 'partially_refunded' ? true : undefined;
     });
-    const head = await t.storage.eventStore.headPosition();
-    paymentsPosition = `${head!.commit}/${head!.prepare}`;
+    paymentsPosition = positionToString(await lastPositionOf(t.storage.eventStore, [paid.transaction.id, ...declined]));
   });
   afterAll(() => t.close());
 

@@ -57,8 +57,11 @@ CREATE TABLE nft_mint_batches (
   batch_id      uuid        PRIMARY KEY,
   chain         text        NOT NULL,
   ticket_count  integer     NOT NULL CHECK (ticket_count > 0),
-  -- submitting, submitted, confirmed, failed
+  -- submitting, submitted, confirmed, failed (reverted: its tickets are queued again), parked
   status        text        NOT NULL,
+  -- Submissions tried: a lost answer is retried with the same key, never as a new batch.
+  attempts      integer     NOT NULL DEFAULT 0,
+  last_error    text,
   tx_hash       text,
   gas_fee       bigint,
   claimed_until timestamptz,

@@ -78,6 +78,7 @@ export function decideEscrow(command: EscrowCommand, state: EscrowState): Escrow
   if (state.status === 'none' || !terms) throw new TesseraError('ESCROW_NOT_FOUND', 'escrow not found');
   const parties = {
     escrowId: terms.escrowId,
+    ticketId: terms.ticketId,
     buyerId: terms.buyerId,
     sellerId: terms.sellerId,
     venueId: terms.venueId,

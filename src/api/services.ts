@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TesseraModules } from '../modules.js';
 import type { PaymentServices } from '../payments/payments-module.js';
+import type { ResaleServices } from '../resale/resale-module.js';
 
 /**
  * Services the composition root hands to route modules. Deciders take `now` and ids from their
@@ -11,10 +12,12 @@ export interface AppServices {
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly payments: PaymentServices;
+  readonly resale: ResaleServices;
 }
 
 export const servicesOf = (modules: TesseraModules, clock: () => Date = () => new Date()): AppServices => ({
   clock,
   newId: randomUUID,
   payments: modules.payments.services,
+  resale: modules.resale.services,
 });

@@ -67,6 +67,7 @@ export interface EscrowTerms {
 /** Parties and amounts every money-moving escrow event carries for the ledger. */
 interface EscrowParties {
   readonly escrowId: string;
+  readonly ticketId: string;
   readonly buyerId: string;
   readonly sellerId: string;
   readonly venueId: string;

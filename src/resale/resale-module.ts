@@ -1,5 +1,6 @@
 import { sql as kysql, type Kysely } from 'kysely';
 import type { EscrowState } from '../aggregates/escrow.js';
+import type { ListingStatus } from '../aggregates/listing.js';
 import { escrowDecider } from '../aggregates/escrow.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import {
@@ -70,14 +71,14 @@ export interface Listing {
   readonly sellerId: string;
   readonly price: number;
   readonly originalPrice: number;
-  readonly status: string;
+  readonly status: ListingStatus;
 }
 
 export interface RoyaltyReport {
   readonly totalRoyalties: number;
   readonly transactionCount: number;
   readonly averageRoyalty: number;
-  readonly byEvent: readonly { eventId: string; eventName: string | null; royalties: number; transactions: number }[];
+  readonly byEvent: { eventId: string; eventName: string | null; royalties: number; transactions: number }[];
 }
 
 export interface ResaleServices {
@@ -186,7 +187,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
           sellerId: listed.sellerId,
           price: listed.price,
           originalPrice: listed.priceInfo.originalPrice,
-          status: result.state.status,
+          status: result.state.status as ListingStatus,
         },
         priceInfo: listed.priceInfo,
       };

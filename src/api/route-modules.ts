@@ -1,4 +1,5 @@
 import type { RouteModule } from './route.js';
+import { marketplaceRoutes } from './routes/marketplace.js';
 import { meRoutes } from './routes/me.js';
 import { parkedWorkRoutes } from './routes/parked-work.js';
 import { paymentCommandRoutes } from './routes/payment-commands.js';
@@ -25,6 +26,7 @@ export const routeModules: readonly RouteModule[] = [
   paymentQueryRoutes,
   ledgerQueryRoutes,
   reportRoutes,
+  marketplaceRoutes,
 ];
 
 /**

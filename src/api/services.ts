@@ -3,6 +3,7 @@ import type { TesseraModules } from '../modules.js';
 import type { PaymentServices } from '../payments/payments-module.js';
 import type { ReadSide } from '../projections/read-side.js';
 import { defaultNftStatusSource, type NftStatusSource } from './nft-status.js';
+import type { ResaleServices } from '../resale/resale-module.js';
 
 /**
  * Services the composition root hands to route modules. Deciders take `now` and ids from their
@@ -17,6 +18,7 @@ export interface AppServices {
   readonly readSide: ReadSide;
   /** Where a transaction query finds its NFT status (issue 6 plugs its minting read model in here). */
   readonly nftStatus: NftStatusSource;
+  readonly resale: ResaleServices;
 }
 
 export const servicesOf = (modules: TesseraModules, clock: () => Date = () => new Date()): AppServices => ({
@@ -25,4 +27,5 @@ export const servicesOf = (modules: TesseraModules, clock: () => Date = () => ne
   payments: modules.payments.services,
   readSide: modules.readSide,
   nftStatus: defaultNftStatusSource,
+  resale: modules.resale.services,
 });

@@ -1,6 +1,9 @@
 import type { PaymentEvent } from '../events/payment-events.js';
+import type { MintingEvent } from '../events/minting-events.js';
+import type { EscrowEvent } from '../events/resale-events.js';
 import { ledgerProjection } from '../ledger/ledger-projection.js';
 import { paymentPostingRules } from '../ledger/rules/payment-rules.js';
+import { resalePostingRules } from '../ledger/rules/resale-rules.js';
 
 /**
  * Tessera's ledger: every area's posting rules in one projection. Bump the version whenever a
@@ -8,4 +11,7 @@ import { paymentPostingRules } from '../ledger/rules/payment-rules.js';
  */
 export const LEDGER_VERSION = 1;
 
-export const ledger = ledgerProjection<PaymentEvent>({ ...paymentPostingRules }, { version: LEDGER_VERSION });
+export const ledger = ledgerProjection<PaymentEvent | EscrowEvent | MintingEvent>(
+  { ...paymentPostingRules, ...resalePostingRules },
+  { version: LEDGER_VERSION },
+);

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TesseraModules } from '../modules.js';
 import type { PaymentServices } from '../payments/payments-module.js';
+import type { GroupServices } from '../groups/groups-module.js';
+import type { VenueServices } from '../venues/venues-module.js';
 
 /**
  * Services the composition root hands to route modules. Deciders take `now` and ids from their
@@ -11,10 +13,14 @@ export interface AppServices {
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly payments: PaymentServices;
+  readonly groups: GroupServices;
+  readonly venues: VenueServices;
 }
 
 export const servicesOf = (modules: TesseraModules, clock: () => Date = () => new Date()): AppServices => ({
   clock,
   newId: randomUUID,
   payments: modules.payments.services,
+  groups: modules.groups.services,
+  venues: modules.venues.services,
 });

@@ -18,7 +18,7 @@ import type { PaymentGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
 import { createStripeClient, createStripeGateway } from '../gateways/stripe.js';
 import type { Logger } from '../logger.js';
-import { createDeadlines, type Deadlines } from '../processmanagers/deadlines.js';
+import { createDeadlines, type DeadlineHandler, type Deadlines } from '../processmanagers/deadlines.js';
 import { sqlParking, type ParkedWork, type Parking } from '../processmanagers/parking.js';
 import { paymentExpiryHandler } from '../processmanagers/payment-expiry.js';
 import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
@@ -86,6 +86,11 @@ export interface PaymentsModule {
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
+  /**
+   * Lets another module (group payments, venues) run its process managers and deadline kinds
+   * with this module's retries, parking and deadline poller; call it before start().
+   */
+  extend(extra: { processManagers?: readonly ProcessManager[]; deadlineHandlers?: Readonly<Record<string, DeadlineHandler>> }): void;
   /** Starts the process managers, the venue-volume and metrics projectors and the deadline poller. */
   start(): void;
   stop(): Promise<void>;
@@ -202,6 +207,10 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     parking,
     volume,
     processManagers,
+    extend(extra) {
+      processManagers.push(...(extra.processManagers ?? []));
+      Object.assign(handlers, extra.deadlineHandlers ?? {});
+    },
     start() {
       if (running.length > 0) return;
       for (const pm of processManagers) {

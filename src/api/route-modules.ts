@@ -5,6 +5,8 @@ import { paymentCommandRoutes } from './routes/payment-commands.js';
 import { paymentQuoteRoutes } from './routes/payment-quotes.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
+import { groupPaymentRoutes } from './routes/group-payments.js';
+import { venuePayoutRoutes } from './routes/venue-payouts.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
 
 /**
@@ -19,6 +21,8 @@ export const routeModules: readonly RouteModule[] = [
   venueProfileRoutes,
   stripeWebhookRoutes,
   parkedWorkRoutes,
+  groupPaymentRoutes,
+  venuePayoutRoutes,
 ];
 
 /**

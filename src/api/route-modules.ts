@@ -6,6 +6,8 @@ import { paymentCommandRoutes } from './routes/payment-commands.js';
 import { paymentQuoteRoutes } from './routes/payment-quotes.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
+import { groupPaymentRoutes } from './routes/group-payments.js';
+import { venuePayoutRoutes } from './routes/venue-payouts.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
 import { paymentQueryRoutes } from './routes/payment-queries.js';
 import { ledgerQueryRoutes } from './routes/ledger-queries.js';
@@ -27,6 +29,8 @@ export const routeModules: readonly RouteModule[] = [
   ledgerQueryRoutes,
   reportRoutes,
   marketplaceRoutes,
+  groupPaymentRoutes,
+  venuePayoutRoutes,
 ];
 
 /**

@@ -4,6 +4,8 @@ import type { PaymentServices } from '../payments/payments-module.js';
 import type { ReadSide } from '../projections/read-side.js';
 import { defaultNftStatusSource, type NftStatusSource } from './nft-status.js';
 import type { ResaleServices } from '../resale/resale-module.js';
+import type { GroupServices } from '../groups/groups-module.js';
+import type { VenueServices } from '../venues/venues-module.js';
 
 /**
  * Services the composition root hands to route modules. Deciders take `now` and ids from their
@@ -19,6 +21,8 @@ export interface AppServices {
   /** Where a transaction query finds its NFT status (issue 6 plugs its minting read model in here). */
   readonly nftStatus: NftStatusSource;
   readonly resale: ResaleServices;
+  readonly groups: GroupServices;
+  readonly venues: VenueServices;
 }
 
 export const servicesOf = (modules: TesseraModules, clock: () => Date = () => new Date()): AppServices => ({
@@ -28,4 +32,6 @@ export const servicesOf = (modules: TesseraModules, clock: () => Date = () => ne
   readSide: modules.readSide,
   nftStatus: defaultNftStatusSource,
   resale: modules.resale.services,
+  groups: modules.groups.services,
+  venues: modules.venues.services,
 });

@@ -89,7 +89,7 @@ function suite(open: () => Promise<Target>): void {
 
   it('verify passes on a database built by purchases and refunds, trial balance included', async () => {
     const run = await tessera('verify');
-    expect(run.stderr).toContain('verify ledger  comparing');
+    expect(run.stderr).toMatch(/verify ledger(, [a-z-]+)* {2}comparing/);
     expect(run.stdout).toContain('ok   check: trial balance is zero in every currency');
     expect(run.stdout).toContain('verified: every read model equals its rebuild');
     expect(run.code).toBe(0);

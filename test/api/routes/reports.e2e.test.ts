@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projections } from '../../../src/projections/all.js';
 import { testApp, type TestApp } from '../../support/app.js';
 import { authAs, purchase, refund, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
@@ -100,7 +101,7 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
     const response = await get('/admin/projections');
     expect(response.statusCode).toBe(200);
     const body = response.json<{ projections: { name: string; state: string; checkpoint: string | null; lagEvents: number }[] }>();
-    expect(body.projections.map((p) => p.name)).toEqual(['ledger', 'payments', 'tax-collections']);
+    expect(body.projections.map((p) => p.name)).toEqual(projections.map(({ name }) => name));
     for (const projection of body.projections) {
       expect(projection.state).toBe('active');
       expect(projection.checkpoint).toMatch(/^\d+\/\d+$/);

@@ -24,3 +24,26 @@ const PAID: ReadonlySet<PaymentStatus> = new Set(['completed', 'partially_refund
 export const defaultNftStatusSource: NftStatusSource = {
   nftStatusFor: ({ status }) => Promise.resolve({ status: PAID.has(status) ? 'pending' : 'not_minted' }),
 };
+
+/** What the minting read model knows of a payment's tickets (src/minting/mint-queue.ts). */
+export interface MintedStatus {
+  readonly jobId: string;
+  readonly status: string;
+  readonly progress: number;
+  readonly transactionHash?: string;
+}
+
+/**
+ * The NFT status from the minting queue: its view once the payment's tickets are queued, and
+ * the default's answer before that (paid but not queued yet: `pending`; unpaid: `not_minted`).
+ */
+export function mintingNftStatusSource(lookup: (paymentId: string) => Promise<MintedStatus | undefined>): NftStatusSource {
+  return {
+    async nftStatusFor(payment) {
+      const minted = await lookup(payment.paymentId);
+      if (!minted) return defaultNftStatusSource.nftStatusFor(payment);
+      const { jobId, status, progress, transactionHash } = minted;
+      return { jobId, status, progress, ...(transactionHash ? { transactionHash } : {}) };
+    },
+  };
+}

@@ -18,7 +18,7 @@ import type { PaymentGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
 import { createStripeClient, createStripeGateway } from '../gateways/stripe.js';
 import type { Logger } from '../logger.js';
-import { createDeadlines, type Deadlines } from '../processmanagers/deadlines.js';
+import { createDeadlines, type DeadlineHandler, type Deadlines } from '../processmanagers/deadlines.js';
 import { sqlParking, type ParkedWork, type Parking } from '../processmanagers/parking.js';
 import { paymentExpiryHandler } from '../processmanagers/payment-expiry.js';
 import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
@@ -83,9 +83,16 @@ export interface PaymentsModule {
   readonly services: PaymentServices;
   readonly gateway: PaymentGateway;
   readonly deadlines: Deadlines;
+  /** The deadline poller's handlers by kind: other modules add theirs (escrow release). */
+  readonly deadlineHandlers: Record<string, DeadlineHandler>;
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
+  /**
+   * Lets another module (group payments, venues) run its process managers and deadline kinds
+   * with this module's retries, parking and deadline poller; call it before start().
+   */
+  extend(extra: { processManagers?: readonly ProcessManager[]; deadlineHandlers?: Readonly<Record<string, DeadlineHandler>> }): void;
   /** Starts the process managers, the venue-volume and metrics projectors and the deadline poller. */
   start(): void;
   stop(): Promise<void>;
@@ -199,9 +206,14 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     services,
     gateway,
     deadlines,
+    deadlineHandlers: handlers,
     parking,
     volume,
     processManagers,
+    extend(extra) {
+      processManagers.push(...(extra.processManagers ?? []));
+      Object.assign(handlers, extra.deadlineHandlers ?? {});
+    },
     start() {
       if (running.length > 0) return;
       for (const pm of processManagers) {

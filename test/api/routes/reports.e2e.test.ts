@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { positionToString } from '../../../src/eventstore/event-store.js';
+import { projections } from '../../../src/projections/all.js';
 import { testApp, type TestApp } from '../../support/app.js';
 import { lastPositionOf } from '../../support/payment-records.js';
 import { authAs, purchase, refund, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
@@ -104,7 +105,7 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
     const response = await get('/admin/projections');
     expect(response.statusCode).toBe(200);
     const body = response.json<{ projections: { name: string; state: string; checkpoint: string | null; lagEvents: number }[] }>();
-    expect(body.projections.map((p) => p.name)).toEqual(['ledger', 'payments', 'tax-collections']);
+    expect(body.projections.map((p) => p.name)).toEqual(projections.map(({ name }) => name));
     for (const projection of body.projections) {
       expect(projection.state).toBe('active');
       expect(projection.checkpoint).toMatch(/^\d+\/\d+$/);

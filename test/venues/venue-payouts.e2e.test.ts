@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { venueAccountStreamId } from '../../src/events/venue-account-events.js';
 import { balancesUnder } from '../../src/ledger/queries.js';
 import { testApp, signToken, type TestApp } from '../support/app.js';
 import { completedPurchase, sqlBackends, venueAt } from '../support/payments-http.js';
@@ -30,8 +31,11 @@ async function payout(t: TestApp, venueId: string, body: Record<string, unknown>
 
 /** The venue's ledger accounts, once the ledger has caught up with every event. */
 async function ledgerOf(t: TestApp, venueId: string): Promise<Record<string, number>> {
-  const head = await t.storage.eventStore.headPosition();
-  expect(await t.modules.readSide.waitFor('ledger', head!, 15_000)).toBe(true);
+  // The venue account's last event comes after every sale it settled. (The store's head can lag
+  // behind it while any transaction on the server runs.)
+  const [last] = await t.storage.eventStore.readStream(venueAccountStreamId(venueId), { direction: 'backwards', maxCount: 1 });
+  const position = last?.position ?? (await t.storage.eventStore.headPosition());
+  expect(await t.modules.readSide.waitFor('ledger', position!, 15_000)).toBe(true);
   const under = await balancesUnder(t.modules.readSide.db, `venue:${venueId}:`);
   // Liabilities carry credit (negative) balances: report what is owed as a positive number.
   return Object.fromEntries(under.accounts.map((a) => [a.account.split(':')[2]!, 0 - Number(a.balance) || 0]));

@@ -100,7 +100,7 @@ async function generate(sql: PostgresSqlClient): Promise<{ events: number; payme
 
 /** CPU seconds used so far by the server processes of this database, when they run on this machine. */
 async function serverCpuSeconds(sql: PostgresSqlClient): Promise<number | null> {
-  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = $$client backend$$');
   try {
     // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
     const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));

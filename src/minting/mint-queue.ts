@@ -214,29 +214,33 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
     const context = { commandId: derivedId(batch.batch_id, 'minted'), now, actor: 'system:minting', tenantId: 'system', correlationId: batch.batch_id };
     // The same event id on every retry: appending again after a crash is a no-op.
     await options.store.append(mintBatchStreamId(batch.batch_id), toEventData([minted], context), { expected: 'no_stream' });
-    await sql.query(
-      `UPDATE nft_mint_queue SET status = CASE WHEN refunded THEN 'burn_requested' ELSE 'minted' END, updated_at = $2 WHERE batch_id = $1`,
-      [batch.batch_id, now],
-    );
-    await sql.query(`UPDATE nft_mint_batches SET status = 'confirmed', updated_at = $2 WHERE batch_id = $1`, [batch.batch_id, now]);
+    await sql.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE nft_mint_queue SET status = CASE WHEN refunded THEN 'burn_requested' ELSE 'minted' END, updated_at = $2 WHERE batch_id = $1`,
+        [batch.batch_id, now],
+      );
+      await tx.query(`UPDATE nft_mint_batches SET status = 'confirmed', updated_at = $2 WHERE batch_id = $1`, [batch.batch_id, now]);
+    });
     return true;
   }
 
   /** The chain reverted the batch: nothing was minted, so its tickets wait for another batch. */
   async function requeueReverted(batchId: string, now: Date): Promise<void> {
-    await sql.query(`UPDATE nft_mint_batches SET status = 'failed', last_error = 'reverted', updated_at = $2 WHERE batch_id = $1`, [batchId, now]);
-    const { rows } = await sql.query<{ ticket_id: string; attempts: number }>(
-      `UPDATE nft_mint_queue
-          SET status = CASE WHEN refunded THEN 'cancelled' WHEN attempts >= $3 THEN 'parked' ELSE 'queued' END,
-              batch_id = CASE WHEN refunded OR attempts >= $3 THEN batch_id ELSE NULL END,
-              next_attempt_at = $2 + (least($4::bigint * power(2, least(attempts - 1, 20))::bigint, $5::bigint) * interval '1 millisecond'),
-              last_error = 'transaction reverted', updated_at = $2
-        WHERE batch_id = $1 RETURNING ticket_id, attempts`,
-      [batchId, now, retry.maxAttempts, retry.initialMs, retry.maxMs],
-    );
-    const out = rows.filter((row) => row.attempts >= retry.maxAttempts).map((row) => row.ticket_id);
-    if (out.length > 0) {
-      await options.parking.park({ id: `mint-batch:${batchId}`, source: 'mint', item: { batchId, tickets: out }, error: 'transaction reverted', attempts: retry.maxAttempts, at: now });
+    const parked = await sql.transaction(async (tx) => {
+      const { rows } = await tx.query<{ ticket_id: string; attempts: number }>(
+        `UPDATE nft_mint_queue
+            SET status = CASE WHEN refunded THEN 'cancelled' WHEN attempts >= $3 THEN 'parked' ELSE 'queued' END,
+                batch_id = CASE WHEN refunded OR attempts >= $3 THEN batch_id ELSE NULL END,
+                next_attempt_at = $2::timestamptz + least($4::float8 * power(2, least(attempts - 1, 20)), $5::float8) * interval '1 millisecond',
+                last_error = 'transaction reverted', updated_at = $2
+          WHERE batch_id = $1 RETURNING ticket_id, attempts`,
+        [batchId, now, retry.maxAttempts, retry.initialMs, retry.maxMs],
+      );
+      await tx.query(`UPDATE nft_mint_batches SET status = 'failed', last_error = 'reverted', updated_at = $2 WHERE batch_id = $1`, [batchId, now]);
+      return rows.filter((row) => row.attempts >= retry.maxAttempts).map((row) => row.ticket_id);
+    });
+    if (parked.length > 0) {
+      await options.parking.park({ id: `mint-batch:${batchId}`, source: 'mint', item: { batchId, tickets: parked }, error: 'transaction reverted', attempts: retry.maxAttempts, at: now });
     }
   }
 

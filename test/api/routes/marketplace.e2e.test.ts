@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadListing } from '../../../src/commands/resale-commands.js';
+import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
 import { signToken, testApp, type TestApp } from '../../support/app.js';
@@ -113,7 +113,6 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
         details: { price, originalPrice: 10_000, minAllowedPrice: 5_000, maxAllowedPrice: 25_000 },
       });
     }
-    const { listingIdFor } = await import('../../../src/commands/resale-commands.js');
     expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
   });
 

@@ -59,7 +59,8 @@ for (const backend of backends()) {
 
     it('mints 1,000 paid tickets in batches within each chain limit, each exactly once, across a restart mid-way', async () => {
       const chain = () => createSandboxChain(db.sql, { failureRate: 0.2, revertRate: 0.1 });
-      const payments = Array.from({ length: 200 }, (_, i) => ({ paymentId: randomUUID(), chain: (i % 2 === 0 ? 'solana' : 'polygon') }));
+      const chains: readonly Chain[] = ['solana', 'polygon'];
+      const payments = Array.from({ length: 200 }, (_, i) => ({ paymentId: randomUUID(), chain: chains[i % 2]! }));
       const tickets = payments.flatMap((p) => Array.from({ length: 5 }, (_, i) => ticketIdFor(p.paymentId, i)));
 
       const first = open(chain());

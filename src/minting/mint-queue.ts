@@ -26,6 +26,9 @@ import { MINT_BATCH_LIMIT, type Minter } from './minter.js';
  * - A confirmed batch appends NftBatchMinted (its gas goes to the ledger), then its tickets are
  *   marked minted; a ticket whose payment was refunded meanwhile is marked for burn instead.
  */
+/** The source of parked mint batches in the parked-work list. */
+export const MINT_PARKING_SOURCE = 'mint';
+
 export type MintPriority = 'urgent' | 'high' | 'standard';
 
 export const PRIORITY_RANK: Readonly<Record<MintPriority, number>> = { urgent: 0, high: 1, standard: 2 };
@@ -185,7 +188,7 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
       now,
     ]);
     await sql.query(`UPDATE nft_mint_queue SET status = 'parked', last_error = $2, updated_at = $3 WHERE batch_id = $1`, [batchId, error, now]);
-    await options.parking.park({ id: `mint-batch:${batchId}`, source: 'mint', item: { batchId }, error, attempts, at: now });
+    await options.parking.park({ id: `mint-batch:${batchId}`, source: MINT_PARKING_SOURCE, item: { batchId }, error, attempts, at: now });
   }
 
   async function confirm(batch: BatchRow): Promise<boolean> {
@@ -240,7 +243,7 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
       return rows.filter((row) => row.attempts >= retry.maxAttempts).map((row) => row.ticket_id);
     });
     if (parked.length > 0) {
-      await options.parking.park({ id: `mint-batch:${batchId}`, source: 'mint', item: { batchId, tickets: parked }, error: 'transaction reverted', attempts: retry.maxAttempts, at: now });
+      await options.parking.park({ id: `mint-batch:${batchId}`, source: MINT_PARKING_SOURCE, item: { batchId, tickets: parked }, error: 'transaction reverted', attempts: retry.maxAttempts, at: now });
     }
   }
 

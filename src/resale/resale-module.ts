@@ -28,8 +28,8 @@ import {
   escrowReleaseDeadlineHandler,
   transferCheckHandler,
 } from '../processmanagers/escrow.js';
-import type { Parking } from '../processmanagers/parking.js';
-import { startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
+import type { ParkedWork, Parking } from '../processmanagers/parking.js';
+import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
 import { findTicket } from './tickets.js';
 
 type ResaleConfig = Pick<
@@ -59,6 +59,8 @@ export interface ResaleModuleDeps {
   readonly deadlines: Pick<Deadlines, 'schedule'>;
   /** The deadline poller's handler registry, where the escrow deadlines are added. */
   readonly deadlineHandlers: Record<string, DeadlineHandler>;
+  /** Where the retry of this module's parked work is registered, by source. */
+  readonly parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>>;
   readonly parking: Parking;
   readonly logger?: Logger;
   readonly clock?: () => Date;
@@ -116,6 +118,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS,
     clock,
   });
+  deps.parkedHandlers[`pm:${process.name}`] = (work) => rerunParkedEvent(store, process, work.item);
   deps.deadlineHandlers[ESCROW_RELEASE] = escrowReleaseDeadlineHandler(store, clock);
   deps.deadlineHandlers[ESCROW_TRANSFER_CHECK] = transferCheckHandler({
     store,

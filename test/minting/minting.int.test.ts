@@ -79,7 +79,7 @@ for (const backend of backends()) {
       for (const p of payments) {
         await db.store.append(paymentStreamId(p.paymentId), [{ id: randomUUID(), metadata: metadata(), ...capturedEvent(p.paymentId, 5, p.chain) }], { expected: 'any' });
       }
-      await eventually(async () => (stopped ? true : undefined));
+      await eventually(() => Promise.resolve(stopped ? true : undefined));
       await stopped;
       expect((await queueStatuses(db)).queued).toBeGreaterThan(0);
 

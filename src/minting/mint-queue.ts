@@ -43,14 +43,15 @@ export interface QueuedTicket {
   readonly priority: MintPriority;
 }
 
-export async function enqueueTickets(sql: SqlClient, tickets: readonly QueuedTicket[], now: Date): Promise<void> {
+/** Queues tickets once each; `withdrawn` (the payment was refunded already) records them cancelled. */
+export async function enqueueTickets(sql: SqlClient, tickets: readonly QueuedTicket[], now: Date, withdrawn = false): Promise<void> {
   if (tickets.length === 0) return;
-  const columns = 11;
+  const columns = 13;
   const values = tickets.map((_, i) => `(${Array.from({ length: columns }, (__, c) => `$${i * columns + c + 1}`).join(', ')})`);
   await sql.query(
-    `INSERT INTO nft_mint_queue (ticket_id, payment_id, venue_id, event_id, owner_id, chain, priority, priority_rank, next_attempt_at, created_at, updated_at)
+    `INSERT INTO nft_mint_queue (ticket_id, payment_id, venue_id, event_id, owner_id, chain, priority, priority_rank, next_attempt_at, created_at, updated_at, status, refunded)
      VALUES ${values.join(', ')} ON CONFLICT (ticket_id) DO NOTHING`,
-    tickets.flatMap((t) => [t.ticketId, t.paymentId, t.venueId, t.eventId, t.ownerId, t.chain, t.priority, PRIORITY_RANK[t.priority], now, now, now]),
+    tickets.flatMap((t) => [t.ticketId, t.paymentId, t.venueId, t.eventId, t.ownerId, t.chain, t.priority, PRIORITY_RANK[t.priority], now, now, now, withdrawn ? 'cancelled' : 'queued', withdrawn]),
   );
 }
 

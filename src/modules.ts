@@ -58,7 +58,15 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     projections,
     ...readSideSettings(config),
   });
-  const minting = createMintingModule({ store: storage.eventStore, sql: storage.sql, config, logger, parking: payments.parking, ...(clock ? { clock } : {}) });
+  const minting = createMintingModule({
+    store: storage.eventStore,
+    sql: storage.sql,
+    config,
+    logger,
+    parking: payments.parking,
+    parkedHandlers: payments.parkedHandlers,
+    ...(clock ? { clock } : {}),
+  });
   const resale = createResaleModule({
     store: storage.eventStore,
     readDb: readSide.db,
@@ -68,6 +76,7 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     minter: minting.minter,
     deadlines: payments.deadlines,
     deadlineHandlers: payments.deadlineHandlers,
+    parkedHandlers: payments.parkedHandlers,
     parking: payments.parking,
     ...(clock ? { clock } : {}),
   });

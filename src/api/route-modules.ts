@@ -7,6 +7,7 @@ import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
 import { groupPaymentRoutes } from './routes/group-payments.js';
 import { venuePayoutRoutes } from './routes/venue-payouts.js';
+import { refundPolicyRoutes } from './routes/refund-policies.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
 
 /**
@@ -23,6 +24,7 @@ export const routeModules: readonly RouteModule[] = [
   parkedWorkRoutes,
   groupPaymentRoutes,
   venuePayoutRoutes,
+  refundPolicyRoutes,
 ];
 
 /**

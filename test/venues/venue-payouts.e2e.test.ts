@@ -30,8 +30,9 @@ async function payout(t: TestApp, venueId: string, body: Record<string, unknown>
 
 /** The venue's ledger accounts, once the ledger has caught up with every event. */
 async function ledgerOf(t: TestApp, venueId: string): Promise<Record<string, number>> {
-  const head = await t.storage.eventStore.headPosition();
-  expect(await t.modules.readSide.waitFor('ledger', head!, 15_000)).toBe(true);
+  // Wait for the account's last event: on PostgreSQL the store's visible head may lag behind it.
+  const [last] = await t.storage.eventStore.readStream(`venue-account-${venueId}`, { direction: 'backwards', maxCount: 1 });
+  expect(await t.modules.readSide.waitFor('ledger', last!.position, 15_000)).toBe(true);
   const under = await balancesUnder(t.modules.readSide.db, `venue:${venueId}:`);
   // Liabilities carry credit (negative) balances: report what is owed as a positive number.
   return Object.fromEntries(under.accounts.map((a) => [a.account.split(':')[2]!, 0 - Number(a.balance) || 0]));

@@ -77,7 +77,7 @@ export function createVenuesModule(deps: VenuesModuleDeps): { services: VenueSer
   const gateway = deps.payoutGateway ?? payoutGatewayFromConfig(config, deps.sql);
   const settings = { delayMs: config.SETTLEMENT_DELAY_MS, reserveBps: config.VENUE_RESERVE_BPS, reservePeriodMs: config.VENUE_RESERVE_PERIOD_MS };
   payments.extend({
-    processManagers: [settlementProcess({ deadlines: payments.deadlines, settings }), payoutProcess({ store, gateway, clock })],
+    processManagers: [settlementProcess({ store, deadlines: payments.deadlines, settings, clock }), payoutProcess({ store, gateway, clock })],
     deadlineHandlers: {
       [VENUE_SETTLEMENT]: settlementHandler({ store, deadlines: payments.deadlines, settings }, clock),
       [VENUE_RESERVE_RELEASE]: reserveReleaseHandler(store, clock),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balancesUnder } from '../../src/ledger/queries.js';
 import { testApp, signToken, type TestApp } from '../support/app.js';
-import { completedPurchase, sqlBackends, venueAt } from '../support/payments-http.js';
+import { authAs, completedPurchase, refund, sqlBackends, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
 
 const ENV = {
@@ -63,6 +63,22 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     expect(ledger.pending ?? 0).toBe(0);
     expect(ledger.available).toBe(available);
     expect(ledger.reserved).toBe(Math.round((available + (ledger.reserved ?? 0)) * 0.1));
+  });
+
+  it('draws a refund made after settlement from the sale reserve, leaving pending at zero', async () => {
+    const venueId = await venueAt(t);
+    const paid = await completedPurchase(t, venueId, { quantity: 2 });
+    await eventually(async () => ((await t.modules.venues.services.account(venueId)).sales[paid.id]?.settled ? true : undefined));
+    const before = await ledgerOf(t, venueId);
+    const refunded = await refund(t, paid.id, { amount: 5_000, headers: await authAs('admin') });
+    expect(refunded.statusCode).toBe(200);
+    await eventually(async () => (Object.keys((await t.modules.venues.services.account(venueId)).sales[paid.id]?.takebacks ?? {}).length ? true : undefined));
+    const after = await ledgerOf(t, venueId);
+    expect(after.pending ?? 0).toBe(0);
+    const venuePart = before.reserved! - after.reserved! + (before.available! - after.available!);
+    expect(after.reserved).toBeLessThan(before.reserved!);
+    expect(venuePart).toBeGreaterThan(0);
+    expect(venuePart).toBeLessThanOrEqual(5_000);
   });
 
   it('never pays out more than was payable when 20 payouts race', async () => {

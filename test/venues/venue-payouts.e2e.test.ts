@@ -4,6 +4,7 @@ import { balancesUnder } from '../../src/ledger/queries.js';
 import { testApp, signToken, type TestApp } from '../support/app.js';
 import { authAs, completedPurchase, refund, sqlBackends, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
+import { NASHVILLE } from '../support/payments.js';
 
 const ENV = {
   DEADLINE_POLL_MS: '20',
@@ -95,6 +96,25 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     const ledger = await ledgerOf(t, venueId);
     expect(ledger.available).toBe(available - accepted.length * 10_000);
     expect(ledger.available).toBeGreaterThanOrEqual(0);
+    expect(ledger.paid_out ?? 0).toBe(0);
+  });
+
+  it('returns a payout the gateway refuses to available, fee included', async () => {
+    const { venueId, available } = await venueWithSales(t, 2);
+    const profile = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/venues/${venueId}`,
+      headers: await authAs('admin'),
+      payload: { name: 'Ryman Auditorium', address: NASHVILLE, payoutAccount: 'acct_sandbox_fails' },
+    });
+    expect(profile.statusCode).toBe(200);
+    expect((await payout(t, venueId, { amount: 10_000, instant: true })).statusCode).toBe(200);
+    await eventually(async () => {
+      const state = await t.modules.venues.services.account(venueId);
+      return Object.values(state.payouts).every((p) => p.status === 'failed') ? true : undefined;
+    });
+    const ledger = await ledgerOf(t, venueId);
+    expect(ledger.available).toBe(available);
     expect(ledger.paid_out ?? 0).toBe(0);
   });
 

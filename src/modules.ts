@@ -7,6 +7,8 @@ import { createVenuesModule, type VenueServices } from './venues/venues-module.j
 import { projections } from './projections/all.js';
 import { createReadSide, readSideSettings, type ReadSide } from './projections/read-side.js';
 import type { Storage } from './runtime.js';
+import { createMintingModule, type MintingModule } from './minting/minting-module.js';
+import { createResaleModule, type ResaleModule } from './resale/resale-module.js';
 
 /**
  * The application's modules over one storage: their services (what routes call) and their
@@ -17,6 +19,10 @@ export interface TesseraModules {
   readonly payments: PaymentsModule;
   /** The read models: projections, the ledger, their status, rebuild and verify. */
   readonly readSide: ReadSide;
+  /** Resale listings and escrows (issue 6). */
+  readonly resale: ResaleModule;
+  /** NFT minting: queue, worker, chain adapter (issue 6). */
+  readonly minting: MintingModule;
   /** Group payments and venue accounts (issue 7): their work runs in the payments module's managers. */
   readonly groups: { readonly services: GroupServices };
   readonly venues: { readonly services: VenueServices };
@@ -52,10 +58,25 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     projections,
     ...readSideSettings(config),
   });
+  const minting = createMintingModule({ store: storage.eventStore, sql: storage.sql, config, logger, parking: payments.parking, ...(clock ? { clock } : {}) });
+  const resale = createResaleModule({
+    store: storage.eventStore,
+    readDb: readSide.db,
+    config,
+    logger,
+    gateway: payments.gateway,
+    minter: minting.minter,
+    deadlines: payments.deadlines,
+    deadlineHandlers: payments.deadlineHandlers,
+    parking: payments.parking,
+    ...(clock ? { clock } : {}),
+  });
   let started = false;
   return {
     payments,
     readSide,
+    resale,
+    minting,
     groups,
     venues,
     async start() {
@@ -63,12 +84,14 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
       started = true;
       payments.start();
       await readSide.start();
+      resale.start();
+      minting.start();
       logger.info('background work started: process managers, deadlines, projections');
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([payments.stop(), readSide.stop()]);
+      await Promise.all([payments.stop(), readSide.stop(), resale.stop(), minting.stop()]);
     },
   };
 }

@@ -83,6 +83,8 @@ export interface PaymentsModule {
   readonly services: PaymentServices;
   readonly gateway: PaymentGateway;
   readonly deadlines: Deadlines;
+  /** The deadline poller's handlers by kind: other modules add theirs (escrow release). */
+  readonly deadlineHandlers: Record<string, DeadlineHandler>;
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
@@ -204,6 +206,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     services,
     gateway,
     deadlines,
+    deadlineHandlers: handlers,
     parking,
     volume,
     processManagers,

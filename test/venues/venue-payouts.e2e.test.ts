@@ -97,6 +97,8 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     expect(ledger.available).toBe(available - accepted.length * 10_000);
     expect(ledger.available).toBeGreaterThanOrEqual(0);
     expect(ledger.paid_out ?? 0).toBe(0);
+    const balance = await t.app.inject({ method: 'GET', url: `/api/v1/venues/${venueId}/balance`, headers: await managerOf(venueId) });
+    expect(balance.json()).toMatchObject({ balance: { available: ledger.available, pending: 0, reserved: ledger.reserved }, payoutInfo: { payable: ledger.available } });
   });
 
   it('returns a payout the gateway refuses to available, fee included', async () => {

@@ -225,14 +225,6 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
         WHERE batch_id = (SELECT batch_id FROM confirmed)`,
       [batch.batch_id, now],
     );
-
-    await sql.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE nft_mint_queue SET status = CASE WHEN refunded THEN 'burn_requested' ELSE 'minted' END, updated_at = $2 WHERE batch_id = $1`,
-        [batch.batch_id, now],
-      );
-      await tx.query(`UPDATE nft_mint_batches SET status = 'confirmed', updated_at = $2 WHERE batch_id = $1`, [batch.batch_id, now]);
-    });
     return true;
   }
 

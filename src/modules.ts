@@ -2,7 +2,7 @@ import type { Config } from './config.js';
 import type { PaymentGateway } from './gateways/gateway.js';
 import type { Logger } from './logger.js';
 import { createPaymentsModule, type PaymentsModule } from './payments/payments-module.js';
-import { createGroupsModule, type GroupServices } from './groups/groups-module.js';
+import { createGroupsModule, type GroupsModule } from './groups/groups-module.js';
 import { createVenuesModule, type VenueServices } from './venues/venues-module.js';
 import { projections } from './projections/all.js';
 import { createReadSide, readSideSettings, type ReadSide } from './projections/read-side.js';
@@ -24,7 +24,7 @@ export interface TesseraModules {
   /** NFT minting: queue, worker, chain adapter (issue 6). */
   readonly minting: MintingModule;
   /** Group payments and venue accounts (issue 7): their work runs in the payments module's managers. */
-  readonly groups: { readonly services: GroupServices };
+  readonly groups: GroupsModule;
   readonly venues: { readonly services: VenueServices };
   /** Starts the background work; a projection whose version went up rebuilds in the background. */
   start(): Promise<void>;
@@ -58,7 +58,15 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     projections,
     ...readSideSettings(config),
   });
-  const minting = createMintingModule({ store: storage.eventStore, sql: storage.sql, config, logger, parking: payments.parking, ...(clock ? { clock } : {}) });
+  const minting = createMintingModule({
+    store: storage.eventStore,
+    sql: storage.sql,
+    config,
+    logger,
+    parking: payments.parking,
+    parkedHandlers: payments.parkedHandlers,
+    ...(clock ? { clock } : {}),
+  });
   const resale = createResaleModule({
     store: storage.eventStore,
     readDb: readSide.db,
@@ -68,6 +76,7 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     minter: minting.minter,
     deadlines: payments.deadlines,
     deadlineHandlers: payments.deadlineHandlers,
+    parkedHandlers: payments.parkedHandlers,
     parking: payments.parking,
     ...(clock ? { clock } : {}),
   });
@@ -86,12 +95,13 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
       await readSide.start();
       resale.start();
       minting.start();
+      groups.start();
       logger.info('background work started: process managers, deadlines, projections');
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([payments.stop(), readSide.stop(), resale.stop(), minting.stop()]);
+      await Promise.all([payments.stop(), readSide.stop(), resale.stop(), minting.stop(), groups.stop()]);
     },
   };
 }

@@ -43,8 +43,16 @@ export interface CurrencyBalance {
   readonly paidOut: number;
 }
 
+/** What the account knows of one sale: settled yet, what is left of its reserve, what was taken back. */
+export interface SaleRecord {
+  readonly settled: boolean;
+  readonly reserveLeft: number;
+  readonly takebacks: Readonly<Record<string, { readonly amount: number; readonly afterSettlement: boolean; readonly returned: boolean }>>;
+}
+
 export interface VenueAccountState {
   readonly venueId?: string;
+  readonly sales: Readonly<Record<string, SaleRecord>>;
   readonly balances: Readonly<Record<string, CurrencyBalance>>;
   /** Requested (not failed) payout amounts by `<currency>:<day>`. */
   readonly dailyPayouts: Readonly<Record<string, number>>;
@@ -59,12 +67,18 @@ export type VenueAccountCommand =
         readonly saleId: string;
         readonly source: SaleSource;
         readonly currency: string;
+        /** The venue's proceeds as sold; what was taken back before settlement comes off. */
         readonly amount: number;
         readonly reserveBps: number;
         readonly reserveReleaseAt: string;
       };
     }
-  | { readonly type: 'ReleaseReserve'; readonly data: { readonly venueId: string; readonly saleId: string; readonly currency: string; readonly amount: number } }
+  | { readonly type: 'ReleaseReserve'; readonly data: { readonly venueId: string; readonly saleId: string; readonly currency: string } }
+  | {
+      readonly type: 'TakeBackProceeds';
+      readonly data: { readonly venueId: string; readonly saleId: string; readonly takebackId: string; readonly currency: string; readonly amount: number };
+    }
+  | { readonly type: 'ReturnProceeds'; readonly data: { readonly venueId: string; readonly saleId: string; readonly takebackId: string; readonly currency: string } }
   | {
       readonly type: 'RequestPayout';
       readonly data: {
@@ -82,7 +96,19 @@ export type VenueAccountCommand =
 
 const EMPTY: CurrencyBalance = { available: 0, reserved: 0, inTransit: 0, paidOut: 0 };
 
-export const initialVenueAccountState = (): VenueAccountState => ({ balances: {}, dailyPayouts: {}, payouts: {} });
+export const initialVenueAccountState = (): VenueAccountState => ({ sales: {}, balances: {}, dailyPayouts: {}, payouts: {} });
+
+const NEW_SALE: SaleRecord = { settled: false, reserveLeft: 0, takebacks: {} };
+
+const saleOf = (state: VenueAccountState, saleId: string): SaleRecord => state.sales[saleId] ?? NEW_SALE;
+
+function withSale(state: VenueAccountState, saleId: string, change: (sale: SaleRecord) => SaleRecord): VenueAccountState {
+  return { ...state, sales: { ...state.sales, [saleId]: change(saleOf(state, saleId)) } };
+}
+
+/** Taken back before settlement and not returned: what settlement moves less of. */
+const takenBeforeSettlement = (sale: SaleRecord): number =>
+  Object.values(sale.takebacks).reduce((sum, t) => sum + (!t.afterSettlement && !t.returned ? t.amount : 0), 0);
 
 export const balanceOf = (state: VenueAccountState, currency: string): CurrencyBalance => state.balances[currency] ?? EMPTY;
 
@@ -95,12 +121,31 @@ function adjust(state: VenueAccountState, venueId: string, currency: string, cha
 export function evolveVenueAccount(state: VenueAccountState, event: VenueAccountEvent): VenueAccountState {
   switch (event.type) {
     case 'VenueSaleSettled': {
-      const { venueId, currency, available, reserve } = event.data;
-      return adjust(state, venueId, currency, (b) => ({ ...b, available: b.available + available, reserved: b.reserved + reserve }));
+      const { venueId, saleId, currency, available, reserve } = event.data;
+      const next = withSale(state, saleId, (sale) => ({ ...sale, settled: true, reserveLeft: reserve }));
+      return adjust(next, venueId, currency, (b) => ({ ...b, available: b.available + available, reserved: b.reserved + reserve }));
     }
     case 'VenueReserveReleased': {
-      const { venueId, currency, amount } = event.data;
-      return adjust(state, venueId, currency, (b) => ({ ...b, available: b.available + amount, reserved: b.reserved - amount }));
+      const { venueId, saleId, currency, amount } = event.data;
+      const next = withSale(state, saleId, (sale) => ({ ...sale, reserveLeft: sale.reserveLeft - amount }));
+      return adjust(next, venueId, currency, (b) => ({ ...b, available: b.available + amount, reserved: b.reserved - amount }));
+    }
+    case 'VenueProceedsTakenBack': {
+      const { venueId, saleId, takebackId, currency, amount, afterSettlement, fromReserve, fromAvailable } = event.data;
+      const next = withSale(state, saleId, (sale) => ({
+        ...sale,
+        reserveLeft: sale.reserveLeft - fromReserve,
+        takebacks: { ...sale.takebacks, [takebackId]: { amount, afterSettlement, returned: false } },
+      }));
+      return adjust(next, venueId, currency, (b) => ({ ...b, reserved: b.reserved - fromReserve, available: b.available - fromAvailable }));
+    }
+    case 'VenueProceedsReturned': {
+      const { venueId, saleId, takebackId, currency, amount, afterSettlement } = event.data;
+      const next = withSale(state, saleId, (sale) => ({
+        ...sale,
+        takebacks: { ...sale.takebacks, [takebackId]: { ...sale.takebacks[takebackId]!, returned: true } },
+      }));
+      return afterSettlement ? adjust(next, venueId, currency, (b) => ({ ...b, available: b.available + amount })) : { ...next, venueId };
     }
     case 'VenuePayoutRequested': {
       const { venueId, payoutId, currency, amount, fee, net, type, day } = event.data;
@@ -137,16 +182,31 @@ export function evolveVenueAccount(state: VenueAccountState, event: VenueAccount
 export function decideVenueAccount(command: VenueAccountCommand, state: VenueAccountState): VenueAccountEvent[] {
   switch (command.type) {
     case 'SettleSale': {
-      const { amount, reserveBps } = command.data;
-      if (!Number.isSafeInteger(amount) || amount <= 0) return [];
-      const reserve = percentOf(amount, reserveBps);
-      return [{ type: 'VenueSaleSettled', data: { ...command.data, reserve, available: amount - reserve } }];
+      const sale = saleOf(state, command.data.saleId);
+      if (sale.settled) return [];
+      // Settled even when nothing is left, so a refund refused later finds the sale settled.
+      const amount = Math.max(command.data.amount - takenBeforeSettlement(sale), 0);
+      const reserve = percentOf(amount, command.data.reserveBps);
+      return [{ type: 'VenueSaleSettled', data: { ...command.data, amount, reserve, available: amount - reserve } }];
     }
     case 'ReleaseReserve': {
-      const { amount, currency } = command.data;
+      const amount = saleOf(state, command.data.saleId).reserveLeft;
       if (amount <= 0) return [];
-      if (amount > balanceOf(state, currency).reserved) throw invalid(`cannot release ${amount}: only ${balanceOf(state, currency).reserved} is reserved`);
-      return [{ type: 'VenueReserveReleased', data: command.data }];
+      return [{ type: 'VenueReserveReleased', data: { ...command.data, amount } }];
+    }
+    case 'TakeBackProceeds': {
+      const sale = saleOf(state, command.data.saleId);
+      if (sale.takebacks[command.data.takebackId] || command.data.amount <= 0) return [];
+      const fromReserve = sale.settled ? Math.min(sale.reserveLeft, command.data.amount) : 0;
+      const fromAvailable = sale.settled ? command.data.amount - fromReserve : 0;
+      return [{ type: 'VenueProceedsTakenBack', data: { ...command.data, afterSettlement: sale.settled, fromReserve, fromAvailable } }];
+    }
+    case 'ReturnProceeds': {
+      const sale = saleOf(state, command.data.saleId);
+      const takeback = sale.takebacks[command.data.takebackId];
+      if (!takeback) throw new TesseraError('INVALID_STATE_TRANSITION', `nothing taken back as ${command.data.takebackId}`, { retryable: true });
+      if (takeback.returned) return [];
+      return [{ type: 'VenueProceedsReturned', data: { ...command.data, amount: takeback.amount, afterSettlement: sale.settled } }];
     }
     case 'RequestPayout':
       return requestPayout(command.data, state);

@@ -8,6 +8,7 @@ import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
 import { groupPaymentRoutes } from './routes/group-payments.js';
 import { venuePayoutRoutes } from './routes/venue-payouts.js';
+import { refundPolicyRoutes } from './routes/refund-policies.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
 import { paymentQueryRoutes } from './routes/payment-queries.js';
 import { ledgerQueryRoutes } from './routes/ledger-queries.js';
@@ -31,6 +32,7 @@ export const routeModules: readonly RouteModule[] = [
   marketplaceRoutes,
   groupPaymentRoutes,
   venuePayoutRoutes,
+  refundPolicyRoutes,
 ];
 
 /**

@@ -31,6 +31,38 @@ export interface VenueReserveReleased {
   readonly data: { readonly venueId: string; readonly saleId: string; readonly currency: string; readonly amount: number };
 }
 
+/**
+ * A refund or lost dispute took `amount` of a sale's proceeds back out of `pending` (the payment
+ * rules book that). Before the sale settled, settlement will move that much less: nothing to
+ * book here. After, the sale's own remaining reserve and then `available` refill `pending`.
+ */
+export interface VenueProceedsTakenBack {
+  readonly type: 'VenueProceedsTakenBack';
+  readonly data: {
+    readonly venueId: string;
+    readonly saleId: string;
+    readonly takebackId: string;
+    readonly currency: string;
+    readonly amount: number;
+    readonly afterSettlement: boolean;
+    readonly fromReserve: number;
+    readonly fromAvailable: number;
+  };
+}
+
+/** A takeback undone (the gateway refused the refund): the money it returned to `pending` goes on to `available`. */
+export interface VenueProceedsReturned {
+  readonly type: 'VenueProceedsReturned';
+  readonly data: {
+    readonly venueId: string;
+    readonly saleId: string;
+    readonly takebackId: string;
+    readonly currency: string;
+    readonly amount: number;
+    readonly afterSettlement: boolean;
+  };
+}
+
 export type PayoutType = 'standard' | 'instant';
 
 /** Taken from available at once; `net` goes to the venue, `fee` (instant only) to the platform. */
@@ -80,11 +112,20 @@ export interface VenuePayoutFailed {
   };
 }
 
-export type VenueAccountEvent = VenueSaleSettled | VenueReserveReleased | VenuePayoutRequested | VenuePayoutSent | VenuePayoutFailed;
+export type VenueAccountEvent =
+  | VenueSaleSettled
+  | VenueReserveReleased
+  | VenueProceedsTakenBack
+  | VenueProceedsReturned
+  | VenuePayoutRequested
+  | VenuePayoutSent
+  | VenuePayoutFailed;
 
 export const VENUE_ACCOUNT_EVENT_TYPES = [
   'VenueSaleSettled',
   'VenueReserveReleased',
+  'VenueProceedsTakenBack',
+  'VenueProceedsReturned',
   'VenuePayoutRequested',
   'VenuePayoutSent',
   'VenuePayoutFailed',

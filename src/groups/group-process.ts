@@ -1,4 +1,3 @@
-import type { Counter } from 'prom-client';
 import type { GroupPaymentCommand, GroupPaymentState, MemberState } from '../aggregates/group-payment.js';
 import { contextFromEvent } from '../commands/payment-commands.js';
 import { derivedId } from '../domain/ids.js';
@@ -22,7 +21,6 @@ export interface GroupProcessDeps {
   readonly deadlines: Pick<Deadlines, 'schedule'>;
   readonly mailer: Mailer;
   readonly linkBase: string;
-  readonly reminders: Pick<Counter, 'inc'>;
   readonly clock?: () => Date;
 }
 
@@ -149,7 +147,6 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
       subject: 'Reminder: your share of a group ticket purchase',
       text: `Pay ${data.amountDue} cents soon: ${paymentLink(deps.linkBase, data.groupId, data.memberId)}`,
     });
-    deps.reminders.inc();
   }
 
   const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {

@@ -5,6 +5,8 @@ import type { Config } from '../config.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
+import { startSubscription, type Subscription } from '../eventstore/subscription.js';
+import { groupMetricsProjector } from './group-metrics.js';
 import { contribute, createGroupPayment, executeGroupCommand, requireGroup, type CreateGroupPaymentInput } from './group-commands.js';
 import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess, paymentLink } from './group-process.js';
 import { logMailer, type Mailer } from './mailer.js';
@@ -22,6 +24,8 @@ export interface GroupsModuleDeps {
   readonly mailer?: Mailer;
   readonly logger?: Logger;
   readonly clock?: () => Date;
+  /** Idle wait of the module's subscription (tests shorten it). */
+  readonly idleWaitMs?: number;
 }
 
 export interface PaymentLink {
@@ -37,11 +41,18 @@ export interface GroupServices {
   cancel(input: { groupId: string; userId: string; admin: boolean; reason: string }, context: CommandContext): Promise<GroupPaymentState>;
   status(groupId: string): Promise<GroupPaymentState>;
   links(state: GroupPaymentState): PaymentLink[];
-  /** `group_payment_reminders_total`, unregistered: the route module puts it on the app's registry. */
+  /** `group_payment_reminders_total` (from the events, once each), unregistered: the route module puts it on the app's registry. */
   readonly reminders: Counter;
 }
 
-export function createGroupsModule(deps: GroupsModuleDeps): { services: GroupServices } {
+export interface GroupsModule {
+  readonly services: GroupServices;
+  /** Starts the reminder counter's subscription (the process manager runs in the payments module). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
   const { store, config, payments } = deps;
   const clock = deps.clock ?? (() => new Date());
   const reminders = new Counter({ name: 'group_payment_reminders_total', help: 'Reminders sent to unpaid members of group payments', registers: [] });
@@ -53,7 +64,6 @@ export function createGroupsModule(deps: GroupsModuleDeps): { services: GroupSer
         deadlines: payments.deadlines,
         mailer: deps.mailer ?? logMailer(deps.logger),
         linkBase: config.GROUP_PAYMENT_LINK_BASE,
-        reminders,
         clock,
       }),
     ],
@@ -70,7 +80,18 @@ export function createGroupsModule(deps: GroupsModuleDeps): { services: GroupSer
       link: paymentLink(config.GROUP_PAYMENT_LINK_BASE, state.group!.groupId, m.memberId),
     }));
   const settings = { ttlMs: config.GROUP_PAYMENT_TTL_MS, reminderMs: config.GROUP_PAYMENT_REMINDER_MS, defaultChain: config.GAS_DEFAULT_CHAIN };
+  let counter: Subscription | undefined;
   return {
+    start() {
+      counter ??= startSubscription(store, groupMetricsProjector(store, reminders), {
+        ...(deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs }),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+    },
+    async stop() {
+      await counter?.stop();
+      counter = undefined;
+    },
     services: {
       async create(input, context) {
         const result = await createGroupPayment({ store, volume: payments.volume, settings }, input, context);

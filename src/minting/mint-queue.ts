@@ -26,6 +26,9 @@ import { MINT_BATCH_LIMIT, type Minter } from './minter.js';
  * - A confirmed batch appends NftBatchMinted (its gas goes to the ledger), then its tickets are
  *   marked minted; a ticket whose payment was refunded meanwhile is marked for burn instead.
  */
+/** The source of parked mint batches in the parked-work list. */
+export const MINT_PARKING_SOURCE = 'mint';
+
 export type MintPriority = 'urgent' | 'high' | 'standard';
 
 export const PRIORITY_RANK: Readonly<Record<MintPriority, number>> = { urgent: 0, high: 1, standard: 2 };
@@ -40,14 +43,15 @@ export interface QueuedTicket {
   readonly priority: MintPriority;
 }
 
-export async function enqueueTickets(sql: SqlClient, tickets: readonly QueuedTicket[], now: Date): Promise<void> {
+/** Queues tickets once each; `withdrawn` (the payment was refunded already) records them cancelled. */
+export async function enqueueTickets(sql: SqlClient, tickets: readonly QueuedTicket[], now: Date, withdrawn = false): Promise<void> {
   if (tickets.length === 0) return;
-  const columns = 11;
+  const columns = 13;
   const values = tickets.map((_, i) => `(${Array.from({ length: columns }, (__, c) => `$${i * columns + c + 1}`).join(', ')})`);
   await sql.query(
-    `INSERT INTO nft_mint_queue (ticket_id, payment_id, venue_id, event_id, owner_id, chain, priority, priority_rank, next_attempt_at, created_at, updated_at)
+    `INSERT INTO nft_mint_queue (ticket_id, payment_id, venue_id, event_id, owner_id, chain, priority, priority_rank, next_attempt_at, created_at, updated_at, status, refunded)
      VALUES ${values.join(', ')} ON CONFLICT (ticket_id) DO NOTHING`,
-    tickets.flatMap((t) => [t.ticketId, t.paymentId, t.venueId, t.eventId, t.ownerId, t.chain, t.priority, PRIORITY_RANK[t.priority], now, now, now]),
+    tickets.flatMap((t) => [t.ticketId, t.paymentId, t.venueId, t.eventId, t.ownerId, t.chain, t.priority, PRIORITY_RANK[t.priority], now, now, now, withdrawn ? 'cancelled' : 'queued', withdrawn]),
   );
 }
 
@@ -185,7 +189,7 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
       now,
     ]);
     await sql.query(`UPDATE nft_mint_queue SET status = 'parked', last_error = $2, updated_at = $3 WHERE batch_id = $1`, [batchId, error, now]);
-    await options.parking.park({ id: `mint-batch:${batchId}`, source: 'mint', item: { batchId }, error, attempts, at: now });
+    await options.parking.park({ id: `mint-batch:${batchId}`, source: MINT_PARKING_SOURCE, item: { batchId }, error, attempts, at: now });
   }
 
   async function confirm(batch: BatchRow): Promise<boolean> {
@@ -226,19 +230,21 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
 
   /** The chain reverted the batch: nothing was minted, so its tickets wait for another batch. */
   async function requeueReverted(batchId: string, now: Date): Promise<void> {
-    await sql.query(`UPDATE nft_mint_batches SET status = 'failed', last_error = 'reverted', updated_at = $2 WHERE batch_id = $1`, [batchId, now]);
-    const { rows } = await sql.query<{ ticket_id: string; attempts: number }>(
-      `UPDATE nft_mint_queue
-          SET status = CASE WHEN refunded THEN 'cancelled' WHEN attempts >= $3 THEN 'parked' ELSE 'queued' END,
-              batch_id = CASE WHEN refunded OR attempts >= $3 THEN batch_id ELSE NULL END,
-              next_attempt_at = $2 + (least($4::bigint * power(2, least(attempts - 1, 20))::bigint, $5::bigint) * interval '1 millisecond'),
-              last_error = 'transaction reverted', updated_at = $2
-        WHERE batch_id = $1 RETURNING ticket_id, attempts`,
-      [batchId, now, retry.maxAttempts, retry.initialMs, retry.maxMs],
-    );
-    const out = rows.filter((row) => row.attempts >= retry.maxAttempts).map((row) => row.ticket_id);
-    if (out.length > 0) {
-      await options.parking.park({ id: `mint-batch:${batchId}`, source: 'mint', item: { batchId, tickets: out }, error: 'transaction reverted', attempts: retry.maxAttempts, at: now });
+    const parked = await sql.transaction(async (tx) => {
+      const { rows } = await tx.query<{ ticket_id: string; attempts: number }>(
+        `UPDATE nft_mint_queue
+            SET status = CASE WHEN refunded THEN 'cancelled' WHEN attempts >= $3 THEN 'parked' ELSE 'queued' END,
+                batch_id = CASE WHEN refunded OR attempts >= $3 THEN batch_id ELSE NULL END,
+                next_attempt_at = $2::timestamptz + least($4::float8 * power(2, least(attempts - 1, 20)), $5::float8) * interval '1 millisecond',
+                last_error = 'transaction reverted', updated_at = $2
+          WHERE batch_id = $1 RETURNING ticket_id, attempts`,
+        [batchId, now, retry.maxAttempts, retry.initialMs, retry.maxMs],
+      );
+      await tx.query(`UPDATE nft_mint_batches SET status = 'failed', last_error = 'reverted', updated_at = $2 WHERE batch_id = $1`, [batchId, now]);
+      return rows.filter((row) => row.attempts >= retry.maxAttempts).map((row) => row.ticket_id);
+    });
+    if (parked.length > 0) {
+      await options.parking.park({ id: `mint-batch:${batchId}`, source: MINT_PARKING_SOURCE, item: { batchId, tickets: parked }, error: 'transaction reverted', attempts: retry.maxAttempts, at: now });
     }
   }
 

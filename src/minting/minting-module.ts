@@ -3,10 +3,10 @@ import type { Config } from '../config.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
-import type { Parking } from '../processmanagers/parking.js';
+import type { ParkedWork, Parking } from '../processmanagers/parking.js';
 import { mintingProcess } from '../processmanagers/minting.js';
-import { startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
-import { createMintWorker, nftStatusFor, type MintPriority, type MintWorker, type NftStatusView } from './mint-queue.js';
+import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
+import { createMintWorker, MINT_PARKING_SOURCE, nftStatusFor, type MintPriority, type MintWorker, type NftStatusView } from './mint-queue.js';
 import type { Minter } from './minter.js';
 import { createSandboxChain } from './sandbox-chain.js';
 
@@ -31,6 +31,8 @@ export interface MintingModuleDeps {
   readonly sql: SqlClient;
   readonly config: MintingConfig;
   readonly parking: Parking;
+  /** Where the retry of this module's parked work is registered, by source. */
+  readonly parkedHandlers?: Record<string, (work: ParkedWork) => Promise<void>>;
   readonly logger?: Logger;
   readonly clock?: () => Date;
   /** Defaults to the sandbox chain over `sql`. */
@@ -76,6 +78,10 @@ export function createMintingModule(deps: MintingModuleDeps): MintingModule {
     clock,
     priorityFor: (venueId): MintPriority => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard',
   });
+  if (deps.parkedHandlers) {
+    deps.parkedHandlers[`pm:${process.name}`] = (work) => rerunParkedEvent(store, process, work.item);
+    deps.parkedHandlers[MINT_PARKING_SOURCE] = (work) => worker.retryParkedBatch(String(work.item.batchId));
+  }
   let running: RunningProcessManager | undefined;
   return {
     minter,

@@ -85,6 +85,8 @@ export interface PaymentsModule {
   readonly deadlines: Deadlines;
   /** The deadline poller's handlers by kind: other modules add theirs (escrow release). */
   readonly deadlineHandlers: Record<string, DeadlineHandler>;
+  /** How parked work of other modules is retried, by its source (`pm:escrow`, `mint`). */
+  readonly parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>>;
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
@@ -140,7 +142,10 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
   let projectors: Subscription[] = [];
   const subscriptionOptions = deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs };
 
+  const parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>> = {};
   async function rerun(work: ParkedWork): Promise<void> {
+    const other = parkedHandlers[work.source];
+    if (other) return other(work);
     if (work.source === 'deadline') return deadlines.retryParked(String(work.item.deadlineId));
     if (work.source === 'webhook:stripe') {
       const status = await webhooks.reprocess(String(work.item.stripeEventId));
@@ -207,6 +212,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     gateway,
     deadlines,
     deadlineHandlers: handlers,
+    parkedHandlers,
     parking,
     volume,
     processManagers,

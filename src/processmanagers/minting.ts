@@ -1,4 +1,4 @@
-import { requirePayment } from '../commands/payment-commands.js';
+import { loadPayment, requirePayment } from '../commands/payment-commands.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { PaymentCaptured } from '../events/payment-events.js';
@@ -34,7 +34,9 @@ export function mintingProcess(deps: MintingProcessDeps): ProcessManager {
       chain: data.quote.gas.chain,
       priority,
     }));
-    await enqueueTickets(deps.sql, tickets, clock());
+    // Caught up late (after a restart), the payment may be refunded already: never queue those tickets.
+    const { state } = await loadPayment(deps.store, data.paymentId);
+    await enqueueTickets(deps.sql, tickets, clock(), state.status === 'refunded');
   }
 
   async function onMoneyReturned(event: RecordedEvent): Promise<void> {

@@ -28,8 +28,8 @@ import {
   escrowReleaseDeadlineHandler,
   transferCheckHandler,
 } from '../processmanagers/escrow.js';
-import type { Parking } from '../processmanagers/parking.js';
-import { startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
+import type { ParkedWork, Parking } from '../processmanagers/parking.js';
+import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
 import { findTicket } from './tickets.js';
 
 type ResaleConfig = Pick<
@@ -59,6 +59,8 @@ export interface ResaleModuleDeps {
   readonly deadlines: Pick<Deadlines, 'schedule'>;
   /** The deadline poller's handler registry, where the escrow deadlines are added. */
   readonly deadlineHandlers: Record<string, DeadlineHandler>;
+  /** Where the retry of this module's parked work is registered, by source. */
+  readonly parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>>;
   readonly parking: Parking;
   readonly logger?: Logger;
   readonly clock?: () => Date;
@@ -116,6 +118,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS,
     clock,
   });
+  deps.parkedHandlers[`pm:${process.name}`] = (work) => rerunParkedEvent(store, process, work.item);
   deps.deadlineHandlers[ESCROW_RELEASE] = escrowReleaseDeadlineHandler(store, clock);
   deps.deadlineHandlers[ESCROW_TRANSFER_CHECK] = transferCheckHandler({
     store,
@@ -289,12 +292,12 @@ const divideHalfUp = (total: number, count: number): number => (count === 0 ? 0 
  * `eventName` is null.
  */
 async function royaltyReport(db: Kysely<object>, venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport> {
-  const from = range.startDate ?? new Date(0);
-  const to = range.endDate ?? new Date(8.64e15);
+  const from = range.startDate ? kysql`AND p.occurred_at >= ${range.startDate}` : kysql``;
+  const to = range.endDate ? kysql`AND p.occurred_at < ${range.endDate}` : kysql``;
   const { rows } = await kysql<{ event_id: string; royalties: string; transactions: number }>`
     SELECT e.metadata->>'eventId' AS event_id, (-sum(p.amount))::text AS royalties, count(*)::int AS transactions
       FROM ledger_postings p JOIN ledger_entries e ON e.entry_id = p.entry_id
-     WHERE p.account = ${venueRoyaltyAccount(venueId)} AND p.amount < 0 AND p.occurred_at >= ${from} AND p.occurred_at < ${to}
+     WHERE p.account = ${venueRoyaltyAccount(venueId)} AND p.amount < 0 ${from} ${to}
      GROUP BY 1 ORDER BY sum(p.amount), 1`.execute(db);
   const byEvent = rows.map((row) => ({ eventId: row.event_id, eventName: null, royalties: Number(row.royalties), transactions: row.transactions }));
   const totalRoyalties = byEvent.reduce((sum, e) => sum + e.royalties, 0);

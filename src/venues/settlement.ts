@@ -1,10 +1,9 @@
-import type { PaymentState } from '../aggregates/payment.js';
-import { loadPayment } from '../commands/payment-commands.js';
+import { contextFromEvent } from '../commands/payment-commands.js';
 import { derivedId } from '../domain/ids.js';
 import { sumMinor } from '../domain/money.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { GroupPaymentCompleted } from '../events/group-payment-events.js';
-import type { PaymentCaptured, RefundAllocation } from '../events/payment-events.js';
+import type { DisputeClosed, PaymentCaptured, RefundAllocation, RefundFailed, RefundRequested } from '../events/payment-events.js';
 import type { SaleSource } from '../events/venue-account-events.js';
 import type { Deadline, DeadlineHandler, Deadlines } from '../processmanagers/deadlines.js';
 import type { ProcessManager } from '../processmanagers/process-manager.js';
@@ -26,7 +25,7 @@ interface SettlementPayload {
   readonly saleId: string;
   readonly source: SaleSource;
   readonly currency: string;
-  /** The venue's proceeds as sold; a payment's refunds before settlement come off at settlement. */
+  /** The venue's proceeds as sold; what refunds took back before settlement comes off at settlement. */
   readonly proceeds: number;
   readonly tenantId: string;
   readonly correlationId: string;
@@ -36,8 +35,26 @@ interface SettlementPayload {
  * Settlement: each sale (a captured payment, a completed group purchase) gets a durable deadline
  * `delayMs` after it; when it fires, what is left of the venue's proceeds moves from pending to
  * available less the reserve, and the reserve gets a deadline of its own to be released.
+ *
+ * Refunds and lost disputes take proceeds back out of `pending` (payment rules); each is told to
+ * the venue account, which either settles that much less later or, the sale already settled,
+ * refills `pending` from the sale's reserve and then from `available`. A refund the gateway
+ * refused is returned the same way. The account's one stream orders these against settlement.
  */
-export function settlementProcess(deps: { deadlines: Pick<Deadlines, 'schedule'>; settings: SettlementSettings }): ProcessManager {
+export function settlementProcess(deps: {
+  store: EventStore;
+  deadlines: Pick<Deadlines, 'schedule'>;
+  settings: SettlementSettings;
+  clock?: () => Date;
+}): ProcessManager {
+  const clock = deps.clock ?? (() => new Date());
+  const send = (event: RecordedEvent, venueId: string, command: Parameters<typeof executeVenueAccountCommand>[2]) =>
+    executeVenueAccountCommand(deps.store, venueId, command, contextFromEvent(event, 'venue-proceeds', `system:${VENUE_SETTLEMENT}`, clock()));
+  const takeBack = (event: RecordedEvent, data: { venueId: string; paymentId: string; currency: string }, takebackId: string, allocation: RefundAllocation) =>
+    send(event, data.venueId, {
+      type: 'TakeBackProceeds',
+      data: { venueId: data.venueId, saleId: data.paymentId, takebackId, currency: data.currency, amount: venueShare(allocation) },
+    });
   const schedule = (event: RecordedEvent, sale: Omit<SettlementPayload, 'tenantId' | 'correlationId'>) =>
     deps.deadlines.schedule({
       id: `${VENUE_SETTLEMENT}:${sale.saleId}`,
@@ -54,17 +71,25 @@ export function settlementProcess(deps: { deadlines: Pick<Deadlines, 'schedule'>
       const data = event.data as GroupPaymentCompleted['data'];
       return schedule(event, { venueId: data.venueId, saleId: data.groupId, source: 'group-payment', currency: data.currency, proceeds: data.quote.venueProceeds });
     },
+    RefundRequested: async (event) => {
+      const data = event.data as RefundRequested['data'];
+      await takeBack(event, data, data.refundId, data.allocation);
+    },
+    RefundFailed: async (event) => {
+      const data = event.data as RefundFailed['data'];
+      await send(event, data.venueId, { type: 'ReturnProceeds', data: { venueId: data.venueId, saleId: data.paymentId, takebackId: data.refundId, currency: data.currency } });
+    },
+    DisputeClosed: async (event) => {
+      const data = event.data as DisputeClosed['data'];
+      if (data.outcome === 'lost' && data.allocation) await takeBack(event, data, `dispute:${data.disputeId}`, data.allocation);
+    },
   };
   return { name: 'venue-settlement', handles: new Set(Object.keys(steps)), handle: (event) => steps[event.type]!(event) };
 }
 
-/** The venue's part of what refunds and chargebacks took back: ticket price less the venue tax it no longer owes. */
-const venueShare = (allocation: RefundAllocation): number => allocation.ticketPrice - sumMinor(allocation.venueTaxReversed.map((l) => l.amount));
-
-export function proceedsLeft(state: PaymentState, proceeds: number): number {
-  const takenBack = [...Object.values(state.refunds).filter((r) => r.status !== 'failed').map((r) => r.allocation), ...state.chargebacks];
-  return proceeds - sumMinor(takenBack.map(venueShare));
-}
+/** The venue's part of what a refund or chargeback took back: ticket price less the venue tax it no longer owes. */
+export const venueShare = (allocation: RefundAllocation): number =>
+  allocation.ticketPrice - sumMinor(allocation.venueTaxReversed.map((l) => l.amount));
 
 const contextOf = (deadline: Deadline, payload: { tenantId: string; correlationId: string }, step: string, now: Date) => ({
   commandId: derivedId(deadline.id, step),
@@ -82,7 +107,6 @@ export function settlementHandler(
   return async (deadline) => {
     const payload = deadline.payload as unknown as SettlementPayload;
     const now = clock();
-    const amount = payload.source === 'payment' ? proceedsLeft((await loadPayment(deps.store, payload.saleId)).state, payload.proceeds) : payload.proceeds;
     const reserveReleaseAt = new Date(now.getTime() + deps.settings.reservePeriodMs);
     const result = await executeVenueAccountCommand(
       deps.store,
@@ -94,7 +118,7 @@ export function settlementHandler(
           saleId: payload.saleId,
           source: payload.source,
           currency: payload.currency,
-          amount,
+          amount: payload.proceeds,
           reserveBps: deps.settings.reserveBps,
           reserveReleaseAt: reserveReleaseAt.toISOString(),
         },
@@ -114,11 +138,11 @@ export function settlementHandler(
 
 export function reserveReleaseHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
   return async (deadline) => {
-    const payload = deadline.payload as unknown as SettlementPayload & { reserve: number };
+    const payload = deadline.payload as unknown as SettlementPayload;
     await executeVenueAccountCommand(
       store,
       payload.venueId,
-      { type: 'ReleaseReserve', data: { venueId: payload.venueId, saleId: payload.saleId, currency: payload.currency, amount: payload.reserve } },
+      { type: 'ReleaseReserve', data: { venueId: payload.venueId, saleId: payload.saleId, currency: payload.currency } },
       contextOf(deadline, payload, 'release', clock()),
     );
   };

@@ -9,7 +9,9 @@ import { createSandboxGateway } from '../gateways/sandbox.js';
 import { createStripeClient, createStripePayoutGateway } from '../gateways/stripe.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
 import { derivedId } from '../domain/ids.js';
+import type { RefundPolicySet } from '../events/refund-policy-events.js';
 import { payoutProcess } from './payout-process.js';
+import { setRefundPolicy } from './refund-policies.js';
 import { reserveReleaseHandler, settlementHandler, settlementProcess, VENUE_RESERVE_RELEASE, VENUE_SETTLEMENT } from './settlement.js';
 import { executeVenueAccountCommand, loadVenueAccount } from './venue-account-commands.js';
 
@@ -50,6 +52,7 @@ export interface VenueServices {
   ): Promise<PayoutReceipt>;
   /** The write side's view of a venue's account (its stream folded). */
   account(venueId: string): Promise<VenueAccountState>;
+  setRefundPolicy: (policy: RefundPolicySet['data'], context: CommandContext) => ReturnType<typeof setRefundPolicy>;
 }
 
 export function payoutGatewayFromConfig(config: VenuesConfig, sql: SqlClient): PayoutGateway {
@@ -74,7 +77,7 @@ export function createVenuesModule(deps: VenuesModuleDeps): { services: VenueSer
   const gateway = deps.payoutGateway ?? payoutGatewayFromConfig(config, deps.sql);
   const settings = { delayMs: config.SETTLEMENT_DELAY_MS, reserveBps: config.VENUE_RESERVE_BPS, reservePeriodMs: config.VENUE_RESERVE_PERIOD_MS };
   payments.extend({
-    processManagers: [settlementProcess({ deadlines: payments.deadlines, settings }), payoutProcess({ store, gateway, clock })],
+    processManagers: [settlementProcess({ store, deadlines: payments.deadlines, settings, clock }), payoutProcess({ store, gateway, clock })],
     deadlineHandlers: {
       [VENUE_SETTLEMENT]: settlementHandler({ store, deadlines: payments.deadlines, settings }, clock),
       [VENUE_RESERVE_RELEASE]: reserveReleaseHandler(store, clock),
@@ -96,6 +99,7 @@ export function createVenuesModule(deps: VenuesModuleDeps): { services: VenueSer
         return { payout, replayed: result.replayed };
       },
       account: (venueId) => loadVenueAccount(store, venueId),
+      setRefundPolicy: (policy, context) => setRefundPolicy(store, policy, context),
     },
   };
 }

@@ -38,16 +38,15 @@ describe('VenueAccount decider: settlement and reserves', () => {
     ]);
   });
 
-  it('settles nothing for a sale refunded in full before settlement', () => {
-    expect(decide([], settle('sale-1', 0))).toEqual([]);
+  it('settles a sale once', () => {
+    expect(decide(funded, settle('sale-1', 10_000_000))).toEqual([]);
   });
 
-  it('releases a reserve into available, never more than is reserved', () => {
-    const released = after(funded, { type: 'ReleaseReserve', data: { venueId: VENUE, saleId: 'sale-1', currency: 'USD', amount: 1_000_000 } });
+
+  it('releases what is left of a sale reserve into available, once', () => {
+    const released = after(funded, { type: 'ReleaseReserve', data: { venueId: VENUE, saleId: 'sale-1', currency: 'USD' } });
     expect(stateOf(released).balances.USD).toMatchObject({ available: 10_000_000, reserved: 0 });
-    expect(refused(released, { type: 'ReleaseReserve', data: { venueId: VENUE, saleId: 'sale-1', currency: 'USD', amount: 1 } })).toMatchObject({
-      code: 'INVALID_STATE_TRANSITION',
-    });
+    expect(decide(released, { type: 'ReleaseReserve', data: { venueId: VENUE, saleId: 'sale-1', currency: 'USD' } })).toEqual([]);
   });
 });
 
@@ -92,5 +91,45 @@ describe('VenueAccount decider: payouts', () => {
     expect(stateOf(failed).balances.USD).toMatchObject({ available: 9_000_000, inTransit: 0 });
     expect(decide(failed, payout('p2', PAYOUT_DAILY_LIMIT))).toHaveLength(1);
     expect(decide(failed, failedCommand)).toEqual([]);
+  });
+});
+
+describe('VenueAccount decider: proceeds taken back by refunds and chargebacks', () => {
+  const takeBack = (takebackId: string, amount: number, saleId = 'sale-1'): VenueAccountCommand => ({
+    type: 'TakeBackProceeds',
+    data: { venueId: VENUE, saleId, takebackId, currency: 'USD', amount },
+  });
+  const giveBack = (takebackId: string, saleId = 'sale-1'): VenueAccountCommand => ({
+    type: 'ReturnProceeds',
+    data: { venueId: VENUE, saleId, takebackId, currency: 'USD' },
+  });
+
+  it('settles less by what was taken back before settlement, and books nothing for the note', () => {
+    const noted = after([], takeBack('r1', 3_000));
+    expect(noted[0]).toMatchObject({ type: 'VenueProceedsTakenBack', data: { afterSettlement: false, fromReserve: 0, fromAvailable: 0 } });
+    expect(decide(noted, settle('sale-1', 10_000))[0]).toMatchObject({ data: { amount: 7_000, reserve: 700, available: 6_300 } });
+  });
+
+  it('draws on the sale reserve first, then available, once the sale has settled', () => {
+    const taken = after(funded, takeBack('r1', 1_500_000));
+    expect(taken.at(-1)).toMatchObject({ data: { afterSettlement: true, fromReserve: 1_000_000, fromAvailable: 500_000 } });
+    expect(stateOf(taken).balances.USD).toMatchObject({ reserved: 0, available: 8_500_000 });
+    expect(decide(taken, { type: 'ReleaseReserve', data: { venueId: VENUE, saleId: 'sale-1', currency: 'USD' } })).toEqual([]);
+    expect(decide(taken, takeBack('r1', 1_500_000))).toEqual([]);
+  });
+
+  it('returns a refused refund to available after settlement, and to the settlement before it', () => {
+    const after1 = after(funded, takeBack('r1', 2_000), giveBack('r1'));
+    expect(after1.at(-1)).toMatchObject({ type: 'VenueProceedsReturned', data: { amount: 2_000, afterSettlement: true } });
+    // It came out of the reserve and goes back to available: the venue may have it now.
+    expect(stateOf(after1).balances.USD).toMatchObject({ available: 9_002_000, reserved: 998_000 });
+    const before = after([], takeBack('r1', 2_000), giveBack('r1'));
+    expect(before.at(-1)).toMatchObject({ data: { afterSettlement: false } });
+    expect(decide(before, settle('sale-1', 10_000))[0]).toMatchObject({ data: { amount: 10_000 } });
+    expect(decide(before, giveBack('r1'))).toEqual([]);
+  });
+
+  it('refuses to return what was never taken back (retryable: the takeback may come later)', () => {
+    expect(refused(funded, giveBack('nothing'))).toMatchObject({ code: 'INVALID_STATE_TRANSITION', details: { retryable: true } });
   });
 });

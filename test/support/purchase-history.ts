@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { paymentDecider, type PaymentCommand } from '../../src/aggregates/payment.js';
 import { toEventData } from '../../src/commands/handle-command.js';
+import { eventIdFor } from '../../src/domain/ids.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
 import { paymentStreamId, type PaymentEvent } from '../../src/events/payment-events.js';
-import type { EventStore } from '../../src/eventstore/event-store.js';
+import type { EventData, EventStore } from '../../src/eventstore/event-store.js';
 
-const VENUES = ['7a1f3c1e-0000-4000-8000-000000000001', '7a1f3c1e-0000-4000-8000-000000000002', '7a1f3c1e-0000-4000-8000-000000000003'];
+/** The venues a history's purchases go to, in turn. */
+export const HISTORY_VENUES = ['7a1f3c1e-0000-4000-8000-000000000001', '7a1f3c1e-0000-4000-8000-000000000002', '7a1f3c1e-0000-4000-8000-000000000003'];
 
 /**
  * The commands of the `i`-th payment of a history: a purchase charged and captured, then for
@@ -31,7 +33,7 @@ function commandsOf(i: number, paymentId: string): PaymentCommand[] {
       data: {
         paymentId,
         userId: `buyer-${i % 5}`,
-        venueId: VENUES[i % VENUES.length]!,
+        venueId: HISTORY_VENUES[i % HISTORY_VENUES.length]!,
         eventId: 'event-history',
         tickets: [{ ticketTypeId: 'ga', quantity, unitPrice }],
         quote,
@@ -63,6 +65,17 @@ function commandsOf(i: number, paymentId: string): PaymentCommand[] {
   return purchase;
 }
 
+/** The `i`-th payment's events as its command handler writes them: one append per command. */
+export function purchaseHistoryBatches(i: number, paymentId: string, now = new Date(Date.UTC(2026, 0, 1, 12, 0, i))): EventData[][] {
+  let state = paymentDecider.initialState();
+  return commandsOf(i, paymentId).map((command, n) => {
+    const events: PaymentEvent[] = paymentDecider.decide(command, state);
+    state = events.reduce((s, e) => paymentDecider.evolve(s, e), state);
+    const commandId = eventIdFor(paymentId, n);
+    return toEventData(events, { commandId, now, actor: 'system:history', tenantId: 'tenant-1', correlationId: paymentId });
+  });
+}
+
 /**
  * Appends `payments` purchases (with refunds) decided by the Payment decider, each command's
  * events in an append of their own as the command handler writes them. Answers the payment ids.
@@ -71,14 +84,9 @@ export async function appendPurchaseHistory(store: EventStore, payments: number)
   const ids: string[] = [];
   for (let i = 0; i < payments; i++) {
     const paymentId = randomUUID();
-    let state = paymentDecider.initialState();
     let expected: 'no_stream' | number = 'no_stream';
-    for (const command of commandsOf(i, paymentId)) {
-      const events: PaymentEvent[] = paymentDecider.decide(command, state);
-      state = events.reduce((s, e) => paymentDecider.evolve(s, e), state);
-      const context = { commandId: randomUUID(), now: new Date(Date.UTC(2026, 0, 1, 12, 0, i)), actor: 'system:test', tenantId: 'tenant-1', correlationId: paymentId };
-      const appended = await store.append(paymentStreamId(paymentId), toEventData(events, context), { expected });
-      expected = appended.nextExpectedRevision;
+    for (const batch of purchaseHistoryBatches(i, paymentId)) {
+      expected = (await store.append(paymentStreamId(paymentId), batch, { expected })).nextExpectedRevision;
     }
     ids.push(paymentId);
   }

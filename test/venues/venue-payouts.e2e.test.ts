@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { venueAccountStreamId } from '../../src/events/venue-account-events.js';
 import { balancesUnder } from '../../src/ledger/queries.js';
 import { testApp, signToken, type TestApp } from '../support/app.js';
-import { completedPurchase, sqlBackends, venueAt } from '../support/payments-http.js';
+import { authAs, completedPurchase, refund, sqlBackends, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
+import { NASHVILLE } from '../support/payments.js';
 
 const ENV = {
   DEADLINE_POLL_MS: '20',
@@ -31,11 +31,9 @@ async function payout(t: TestApp, venueId: string, body: Record<string, unknown>
 
 /** The venue's ledger accounts, once the ledger has caught up with every event. */
 async function ledgerOf(t: TestApp, venueId: string): Promise<Record<string, number>> {
-  // The venue account's last event comes after every sale it settled. (The store's head can lag
-  // behind it while any transaction on the server runs.)
-  const [last] = await t.storage.eventStore.readStream(venueAccountStreamId(venueId), { direction: 'backwards', maxCount: 1 });
-  const position = last?.position ?? (await t.storage.eventStore.headPosition());
-  expect(await t.modules.readSide.waitFor('ledger', position!, 15_000)).toBe(true);
+  // Wait for the account's last event: on PostgreSQL the store's visible head may lag behind it.
+  const [last] = await t.storage.eventStore.readStream(`venue-account-${venueId}`, { direction: 'backwards', maxCount: 1 });
+  expect(await t.modules.readSide.waitFor('ledger', last!.position, 15_000)).toBe(true);
   const under = await balancesUnder(t.modules.readSide.db, `venue:${venueId}:`);
   // Liabilities carry credit (negative) balances: report what is owed as a positive number.
   return Object.fromEntries(under.accounts.map((a) => [a.account.split(':')[2]!, 0 - Number(a.balance) || 0]));
@@ -68,6 +66,22 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     expect(ledger.reserved).toBe(Math.round((available + (ledger.reserved ?? 0)) * 0.1));
   });
 
+  it('draws a refund made after settlement from the sale reserve, leaving pending at zero', async () => {
+    const venueId = await venueAt(t);
+    const paid = await completedPurchase(t, venueId, { quantity: 2 });
+    await eventually(async () => ((await t.modules.venues.services.account(venueId)).sales[paid.id]?.settled ? true : undefined));
+    const before = await ledgerOf(t, venueId);
+    const refunded = await refund(t, paid.id, { amount: 5_000, headers: await authAs('admin') });
+    expect(refunded.statusCode).toBe(200);
+    await eventually(async () => (Object.keys((await t.modules.venues.services.account(venueId)).sales[paid.id]?.takebacks ?? {}).length ? true : undefined));
+    const after = await ledgerOf(t, venueId);
+    expect(after.pending ?? 0).toBe(0);
+    const venuePart = before.reserved! - after.reserved! + (before.available! - after.available!);
+    expect(after.reserved).toBeLessThan(before.reserved!);
+    expect(venuePart).toBeGreaterThan(0);
+    expect(venuePart).toBeLessThanOrEqual(5_000);
+  });
+
   it('never pays out more than was payable when 20 payouts race', async () => {
     const { venueId, available } = await venueWithSales(t, 10);
     const answers = await Promise.all(Array.from({ length: 20 }, async () => payout(t, venueId, { amount: 10_000 })));
@@ -82,6 +96,27 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     const ledger = await ledgerOf(t, venueId);
     expect(ledger.available).toBe(available - accepted.length * 10_000);
     expect(ledger.available).toBeGreaterThanOrEqual(0);
+    expect(ledger.paid_out ?? 0).toBe(0);
+    const balance = await t.app.inject({ method: 'GET', url: `/api/v1/venues/${venueId}/balance`, headers: await managerOf(venueId) });
+    expect(balance.json()).toMatchObject({ balance: { available: ledger.available, pending: 0, reserved: ledger.reserved }, payoutInfo: { payable: ledger.available } });
+  });
+
+  it('returns a payout the gateway refuses to available, fee included', async () => {
+    const { venueId, available } = await venueWithSales(t, 2);
+    const profile = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/venues/${venueId}`,
+      headers: await authAs('admin'),
+      payload: { name: 'Ryman Auditorium', address: NASHVILLE, payoutAccount: 'acct_sandbox_fails' },
+    });
+    expect(profile.statusCode).toBe(200);
+    expect((await payout(t, venueId, { amount: 10_000, instant: true })).statusCode).toBe(200);
+    await eventually(async () => {
+      const state = await t.modules.venues.services.account(venueId);
+      return Object.values(state.payouts).every((p) => p.status === 'failed') ? true : undefined;
+    });
+    const ledger = await ledgerOf(t, venueId);
+    expect(ledger.available).toBe(available);
     expect(ledger.paid_out ?? 0).toBe(0);
   });
 

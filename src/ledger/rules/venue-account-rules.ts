@@ -1,6 +1,6 @@
 import type { VenueAccountEvent } from '../../events/venue-account-events.js';
 import { credit, debit } from '../journal.js';
-import type { PostingRules } from '../ledger-projection.js';
+import type { Booking, PostingRules } from '../ledger-projection.js';
 import { venuePending } from './payment-rules.js';
 
 export const venueAvailable = (venueId: string): string => `venue:${venueId}:available`;
@@ -11,6 +11,8 @@ export const venuePaidOut = (venueId: string): string => `venue:${venueId}:paid_
  * How a venue's money moves between its accounts:
  * - settlement: a sale's proceeds leave `pending` for `available`, less the reserve held in `reserved`;
  * - reserve release: `reserved` back to `available`;
+ * - proceeds taken back after settlement (a refund, a lost dispute): the sale's reserve, then
+ *   `available`, refill `pending` (which the refund drew on); a refused refund returns it to `available`;
  * - payout requested: out of `available` into `paid_out` (in transit), the instant fee to the platform;
  * - payout sent: out of `paid_out` and out of the platform's clearing account (the money left);
  * - payout failed: `paid_out` and the fee back to `available`.
@@ -33,6 +35,30 @@ export const venueAccountPostingRules: PostingRules<VenueAccountEvent> = {
     postings: [debit(venueReserved(data.venueId), data.currency, data.amount), credit(venueAvailable(data.venueId), data.currency, data.amount)],
     metadata: { saleId: data.saleId },
   }),
+
+  VenueProceedsTakenBack: ({ data }): Booking | null =>
+    data.afterSettlement
+      ? {
+          entryType: 'proceeds_taken_back',
+          description: `${data.takebackId} of ${data.saleId} drawn from venue ${data.venueId}'s reserve and available balance`,
+          postings: [
+            debit(venueReserved(data.venueId), data.currency, data.fromReserve),
+            debit(venueAvailable(data.venueId), data.currency, data.fromAvailable),
+            credit(venuePending(data.venueId), data.currency, data.amount),
+          ],
+          metadata: { saleId: data.saleId, takebackId: data.takebackId },
+        }
+      : null,
+
+  VenueProceedsReturned: ({ data }): Booking | null =>
+    data.afterSettlement
+      ? {
+          entryType: 'proceeds_returned',
+          description: `${data.takebackId} of ${data.saleId} undone: returned to venue ${data.venueId}'s available balance`,
+          postings: [debit(venuePending(data.venueId), data.currency, data.amount), credit(venueAvailable(data.venueId), data.currency, data.amount)],
+          metadata: { saleId: data.saleId, takebackId: data.takebackId },
+        }
+      : null,
 
   VenuePayoutRequested: ({ data }) => ({
     entryType: 'payout_requested',

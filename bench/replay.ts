@@ -100,7 +100,7 @@ async function generate(sql: PostgresSqlClient): Promise<{ events: number; payme
 
 /** CPU seconds used so far by the server processes of this database, when they run on this machine. */
 async function serverCpuSeconds(sql: PostgresSqlClient): Promise<number | null> {
-  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = $$client backend$$');
+  const { rows } = await sql.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'");
   try {
     // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
     const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
@@ -161,7 +161,16 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ bench: 'replay', measure: 'scan $all', page, events: scanned, eventsPerSecond: round(scanRate, 0), ...rounded(scanFigures) }));
 
     const readSide = createReadSide({ sql, store, logger: createLogger({ level: 'warn' }), projections, rebuildBatchSize: page });
-    const rebuild = await measure(sql, () => readSide.rebuild());
+    // Seconds spent in each phase: replaying history, then making the copies durable and indexed.
+    const phases: Record<string, number> = {};
+    let phase = { name: 'preparing', since: performance.now() };
+    const rebuild = await measure(sql, () =>
+      readSide.rebuild(undefined, (progress) => {
+        if (progress.phase === phase.name) return;
+        phases[phase.name] = round((performance.now() - phase.since) / 1000, 2);
+        phase = { name: progress.phase, since: performance.now() };
+      }),
+    );
     const { result: report, ...rebuildFigures } = rebuild;
     const rebuildRate = report.events / rebuild.seconds;
     const { rows } = await raw<{ entries: string; postings: string; balances: string }>`
@@ -176,6 +185,7 @@ async function main(): Promise<void> {
         events: report.events,
         eventsPerSecond: round(rebuildRate, 0),
         ...rounded(rebuildFigures),
+        phases,
         ledger: rows[0],
       }),
     );

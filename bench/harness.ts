@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import type { SqlClient } from '../src/db/sql-client.js';
 
 /** Drives `operation` from `concurrency` workers for `seconds` and reports throughput and latency. */
 export interface RunResult {
@@ -131,3 +133,20 @@ export const benchMetadata = (paymentId: string) => ({
   occurredAt: new Date().toISOString(),
   schemaVersion: 1,
 });
+
+/**
+ * CPU seconds used so far by the client backends serving `sql`'s database, when the server runs
+ * on this machine (read from /proc); null otherwise.
+ */
+export async function serverCpuSeconds(sql: SqlClient): Promise<number | null> {
+  const { rows } = await sql.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+  );
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
+    const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
+    return round(ticks.reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0) / 100, 2);
+  } catch {
+    return null;
+  }
+}

@@ -19,7 +19,6 @@
  * PROJECTION_REBUILD_BATCH_SIZE's default), BENCH_DATABASE_URL (else DATABASE_URL, else the local
  * server), BENCH_KEEP=1 keeps the database.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sql as raw } from 'kysely';
 import { loadConfig } from '../src/config.js';
@@ -31,7 +30,7 @@ import { createLogger } from '../src/logger.js';
 import { projections } from '../src/projections/all.js';
 import { createReadSide } from '../src/projections/read-side.js';
 import { HISTORY_VENUES, purchaseHistoryBatches } from '../test/support/purchase-history.js';
-import { dropDatabase, freshDatabase, round } from './harness.js';
+import { dropDatabase, freshDatabase, round, serverCpuSeconds } from './harness.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, page: { type: 'string' } } });
 const target = Number(values.events ?? 1_000_000);
@@ -96,18 +95,6 @@ async function generate(sql: PostgresSqlClient): Promise<{ events: number; payme
   await sql.exec('VACUUM ANALYZE tessera_events');
   await sql.exec('CHECKPOINT');
   return { events, payments };
-}
-
-/** CPU seconds used so far by the server processes of this database, when they run on this machine. */
-async function serverCpuSeconds(sql: PostgresSqlClient): Promise<number | null> {
-  const { rows } = await sql.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'");
-  try {
-    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
-    const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
-    return ticks.reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** Runs `work`, measuring wall time, this process's CPU, the server's CPU and the peak RSS. */

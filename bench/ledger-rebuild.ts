@@ -23,7 +23,7 @@ import { credit, debit } from '../src/ledger/journal.js';
 import { ledgerProjection } from '../src/ledger/ledger-projection.js';
 import { createLogger } from '../src/logger.js';
 import { createReadSide } from '../src/projections/read-side.js';
-import { benchMetadata, dropDatabase, freshDatabase, purchaseEvents, round, serverCpuSeconds } from './harness.js';
+import { benchMetadata, dropDatabase, freshDatabase, purchaseEvents, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const events = Number(process.env.BENCH_EVENTS ?? 300_000);
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const rebuilt = await readSide.rebuild('ledger');
     cpu = process.cpuUsage(cpu);
     const serverAfter = await serverCpuSeconds(sql);
-    const postgresCpuSeconds = serverBefore === null || serverAfter === null ? null : round(serverAfter - serverBefore, 2);
+    const postgresCpuSeconds = serverCpuBetween(serverBefore, serverAfter);
     const { rows } = await raw<{ entries: string; postings: string }>`
       SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings`.execute(readSide.db);
     report('rebuild ledger', rebuilt.events, performance.now() - started, cpu, { postgresCpuSeconds, page, ...rows[0] });

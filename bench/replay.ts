@@ -30,7 +30,7 @@ import { createLogger } from '../src/logger.js';
 import { projections } from '../src/projections/all.js';
 import { createReadSide } from '../src/projections/read-side.js';
 import { HISTORY_VENUES, purchaseHistoryBatches } from '../test/support/purchase-history.js';
-import { dropDatabase, freshDatabase, round, serverCpuSeconds } from './harness.js';
+import { dropDatabase, freshDatabase, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, page: { type: 'string' } } });
 const target = Number(values.events ?? 1_000_000);
@@ -113,7 +113,7 @@ async function measure<T>(sql: PostgresSqlClient, work: () => Promise<T>) {
       result,
       seconds,
       nodeCpuSeconds: round((used.user + used.system) / 1e6, 2),
-      postgresCpuSeconds: serverBefore === null || serverAfter === null ? null : round(serverAfter - serverBefore, 2),
+      postgresCpuSeconds: serverCpuBetween(serverBefore, serverAfter),
       peakRssMb: round(Math.max(sampledPeak, process.memoryUsage().rss) / 2 ** 20, 0),
       maxRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
     };

@@ -95,6 +95,8 @@ export interface ResaleServices {
     options?: { waitMs?: number },
   ): Promise<EscrowState>;
   getEscrow(escrowId: string): Promise<EscrowState>;
+  /** Buyer or seller disputes a funded escrow: its money stays held for an operator. */
+  disputeEscrow(input: { escrowId: string; reason: string; userId: string; admin: boolean }, context: CommandContext): Promise<EscrowState>;
   royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
   /** The caps and split rates that apply at a venue (config, overridden per venue). */
   rulesFor(venueId: string): ResaleRules;
@@ -239,6 +241,21 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       const { state } = await loadEscrow(store, escrowId);
       if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
       return state;
+    },
+
+    async disputeEscrow(input, context) {
+      const state = await services.getEscrow(input.escrowId);
+      const terms = state.terms!;
+      if (!input.admin && input.userId !== terms.buyerId && input.userId !== terms.sellerId) {
+        throw new TesseraError('FORBIDDEN', 'only the buyer or the seller may dispute a resale');
+      }
+      const result = await executeEscrowCommand(
+        store,
+        input.escrowId,
+        { type: 'DisputeEscrow', data: { reason: input.reason, raisedBy: context.actor } },
+        context,
+      );
+      return result.state;
     },
 
     royaltyReport: (venueId, range) => royaltyReport(deps.readDb, venueId, range),

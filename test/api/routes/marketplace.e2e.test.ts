@@ -99,6 +99,9 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     });
     const outsider = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties`, headers: { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'm2', venues: [] })}` } });
     expect(outsider.statusCode).toBe(403);
+
+    // The tickets read model and the ledger rebuild from the events to the same rows.
+    expect((await t.modules.readSide.verify()).ok).toBe(true);
   });
 
   it('refuses a price above or below the caps with the allowed range, and writes nothing', async () => {
@@ -129,6 +132,15 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
   });
 });
 
+async function dispute(t: TestApp, escrowId: string, sub: string) {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/marketplace/escrows/${escrowId}/dispute`,
+    headers: { ...(await as(sub)), 'idempotency-key': randomUUID() },
+    payload: { reason: 'ticket never arrived' },
+  });
+}
+
 describe('Resale through escrow: the transfer is never confirmed', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -155,5 +167,23 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(0n);
     expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
     await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));
+    expect((await dispute(t, escrowId, BUYER)).json()).toMatchObject({ code: 'INVALID_STATE_TRANSITION' });
+  });
+
+  it('holds a disputed escrow past its deadline: neither released nor refunded, the money still in escrow', async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 11_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
+    expect((await dispute(t, escrowId, 'stranger')).statusCode).toBe(403);
+    const disputed = await dispute(t, escrowId, BUYER);
+    expect(disputed.statusCode, disputed.body).toBe(200);
+    expect(disputed.json()).toMatchObject({ escrow: { status: 'disputed' } });
+
+    const deadline = await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`);
+    await eventually(async () => ((await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`))?.firedAt ? true : undefined), { timeoutMs: 10_000 });
+    expect(deadline).toBeDefined();
+    expect(await escrowStatus(t, escrowId)).toBe('disputed');
+    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === -11_000n ? true : undefined));
   });
 });

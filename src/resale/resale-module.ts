@@ -209,6 +209,11 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         if (listing.status !== 'active') {
           throw new TesseraError('LISTING_NOT_AVAILABLE', `listing is ${listing.status}`, { expose: { listingId: terms.listingId, status: listing.status } });
         }
+        // The seller may have had the ticket refunded since listing it: such a ticket is not theirs to sell.
+        const ticket = await findTicket(deps.readDb, terms.ticketId);
+        if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
+          throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
+        }
         await executeEscrowCommand(
           store,
           escrowId,

@@ -4,7 +4,7 @@ import { listingIdFor, loadListing } from '../../../src/commands/resale-commands
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
 import { signToken, testApp, type TestApp } from '../../support/app.js';
-import { completedPurchase, venueAt } from '../../support/payments-http.js';
+import { completedPurchase, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 
 const SELLER = 'seller-1';
@@ -14,10 +14,14 @@ const as = async (sub: string) => ({ authorization: `Bearer ${await signToken({ 
 
 /** A ticket bought at face value `price` by SELLER, once the tickets read model shows it paid. */
 async function ownedTicket(t: TestApp, venueId: string, price = 10_000): Promise<string> {
+  return (await paidTicket(t, venueId, price)).ticketId;
+}
+
+async function paidTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
   const payment = await completedPurchase(t, venueId, { price, headers: await as(SELLER) });
   const ticketId = ticketIdFor(payment.id, 0);
   await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.status === 'active' ? true : undefined));
-  return ticketId;
+  return { ticketId, paymentId: payment.id };
 }
 
 async function list(t: TestApp, body: Record<string, unknown>, sub = SELLER) {
@@ -129,6 +133,18 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     const own = await buy(t, first.json<{ listing: { id: string } }>().listing.id, SELLER);
     expect(own.json()).toMatchObject({ code: 'CANNOT_BUY_OWN_LISTING' });
     expect(own.statusCode).toBe(422);
+  });
+
+  it('refuses to sell a listed ticket whose purchase was refunded since', async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await paidTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    expect((await refund(t, paymentId, { headers: await as(SELLER) })).statusCode).toBe(200);
+    await eventually(async () => (((await findTicket(t.modules.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
+    const refused = await buy(t, listingId);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
+    expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
   });
 });
 

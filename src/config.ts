@@ -148,12 +148,23 @@ export const configSchema = z.object({
   MINT_RETRY_INITIAL_MS: integer(1_000, 1, 600_000),
   MINT_RETRY_MAX_MS: integer(60_000, 1, 3_600_000),
   MINT_VENUE_PRIORITY: jsonObject(z.record(z.string(), z.enum(['urgent', 'high', 'standard']))),
+  // Group payments, venue settlement and payouts (issue 7): a group's lifetime and its reminder
+  // (0: none), the links mailed to members, when sales become available and the reserve held.
+  GROUP_PAYMENT_TTL_MS: integer(600_000, 1_000, 86_400_000),
+  GROUP_PAYMENT_REMINDER_MS: integer(300_000, 0, 86_400_000),
+  GROUP_PAYMENT_LINK_BASE: z.url().default('https://app.tickettoken.com/group-payment'),
+  SETTLEMENT_DELAY_MS: integer(172_800_000, 0, 90 * 86_400_000),
+  VENUE_RESERVE_BPS: integer(1_000, 0, 10_000),
+  VENUE_RESERVE_PERIOD_MS: integer(90 * 86_400_000, 0, 365 * 86_400_000),
 
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch.
   PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
   PROJECTION_REBUILD_BATCH_SIZE: integer(2000, 1, 50_000),
   PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
+
+  // Query routes (issue 5): how long a query given `?position=` waits for its read model to reach it.
+  READ_WAIT_MS: integer(2_000, 0, 30_000),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

@@ -28,11 +28,12 @@ export const REDACTED_PATHS = [
   'url',
 ];
 
-export function createLogger(options: { level: string; name?: string; pretty?: boolean }): Logger {
-  return pino({
+export function createLogger(options: { level: string; name?: string; pretty?: boolean; destination?: pino.DestinationStream }): Logger {
+  const settings: pino.LoggerOptions = {
     name: options.name ?? 'tessera',
     level: options.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.err },
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

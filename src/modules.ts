@@ -2,6 +2,8 @@ import type { Config } from './config.js';
 import type { PaymentGateway } from './gateways/gateway.js';
 import type { Logger } from './logger.js';
 import { createPaymentsModule, type PaymentsModule } from './payments/payments-module.js';
+import { createGroupsModule, type GroupsModule } from './groups/groups-module.js';
+import { createVenuesModule, type VenueServices } from './venues/venues-module.js';
 import { projections } from './projections/all.js';
 import { createReadSide, readSideSettings, type ReadSide } from './projections/read-side.js';
 import type { Storage } from './runtime.js';
@@ -21,6 +23,9 @@ export interface TesseraModules {
   readonly resale: ResaleModule;
   /** NFT minting: queue, worker, chain adapter (issue 6). */
   readonly minting: MintingModule;
+  /** Group payments and venue accounts (issue 7): their work runs in the payments module's managers. */
+  readonly groups: GroupsModule;
+  readonly venues: { readonly services: VenueServices };
   /** Starts the background work; a projection whose version went up rebuilds in the background. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -44,6 +49,8 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     ...(clock ? { clock } : {}),
     ...(gateway ? { gateway } : {}),
   });
+  const groups = createGroupsModule({ store: storage.eventStore, config, payments, logger, ...(clock ? { clock } : {}) });
+  const venues = createVenuesModule({ store: storage.eventStore, sql: storage.sql, config, payments, ...(clock ? { clock } : {}) });
   const readSide = createReadSide({
     sql: storage.sql,
     store: storage.eventStore,
@@ -79,6 +86,8 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     readSide,
     resale,
     minting,
+    groups,
+    venues,
     async start() {
       if (started) return;
       started = true;
@@ -86,12 +95,13 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
       await readSide.start();
       resale.start();
       minting.start();
+      groups.start();
       logger.info('background work started: process managers, deadlines, projections');
     },
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([payments.stop(), readSide.stop(), resale.stop(), minting.stop()]);
+      await Promise.all([payments.stop(), readSide.stop(), resale.stop(), minting.stop(), groups.stop()]);
     },
   };
 }

@@ -218,13 +218,13 @@ export function createMintWorker(options: MintWorkerOptions): MintWorker {
     const context = { commandId: derivedId(batch.batch_id, 'minted'), now, actor: 'system:minting', tenantId: 'system', correlationId: batch.batch_id };
     // The same event id on every retry: appending again after a crash is a no-op.
     await options.store.append(mintBatchStreamId(batch.batch_id), toEventData([minted], context), { expected: 'no_stream' });
-    await sql.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE nft_mint_queue SET status = CASE WHEN refunded THEN 'burn_requested' ELSE 'minted' END, updated_at = $2 WHERE batch_id = $1`,
-        [batch.batch_id, now],
-      );
-      await tx.query(`UPDATE nft_mint_batches SET status = 'confirmed', updated_at = $2 WHERE batch_id = $1`, [batch.batch_id, now]);
-    });
+    // One statement, so a reader never sees the tickets minted before their batch's hash is confirmed.
+    await sql.query(
+      `WITH confirmed AS (UPDATE nft_mint_batches SET status = 'confirmed', updated_at = $2 WHERE batch_id = $1 RETURNING batch_id)
+       UPDATE nft_mint_queue SET status = CASE WHEN refunded THEN 'burn_requested' ELSE 'minted' END, updated_at = $2
+        WHERE batch_id = (SELECT batch_id FROM confirmed)`,
+      [batch.batch_id, now],
+    );
     return true;
   }
 

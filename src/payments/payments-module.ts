@@ -90,6 +90,11 @@ export interface PaymentsModule {
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
+  /**
+   * Lets another module (group payments, venues) run its process managers and deadline kinds
+   * with this module's retries, parking and deadline poller; call it before start().
+   */
+  extend(extra: { processManagers?: readonly ProcessManager[]; deadlineHandlers?: Readonly<Record<string, DeadlineHandler>> }): void;
   /** Starts the process managers, the venue-volume and metrics projectors and the deadline poller. */
   start(): void;
   stop(): Promise<void>;
@@ -211,6 +216,10 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     parking,
     volume,
     processManagers,
+    extend(extra) {
+      processManagers.push(...(extra.processManagers ?? []));
+      Object.assign(handlers, extra.deadlineHandlers ?? {});
+    },
     start() {
       if (running.length > 0) return;
       for (const pm of processManagers) {

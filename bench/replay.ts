@@ -1,0 +1,200 @@
+/**
+ * npm run bench:replay [-- --events N] [--page N]
+ *
+ * How fast Tessera rebuilds every read model from history on PostgreSQL (issue 5's target:
+ * 1,000,000 events at 50,000 events/s or more, peak RSS under 300 MB).
+ *
+ * 1. Generates purchase-shaped history straight into the events table of a fresh database with
+ *    multi-row INSERT ... SELECT: the events of 420 real payments, decided by the Payment decider
+ *    (purchases captured, a third refunded in part, a third in full, some refunds refused), are
+ *    the templates; each generated payment copies one with a payment id of its own and one of
+ *    300 venues, so every event is valid for the real projections.
+ * 2. scan: reads all of `$all` with the event store's readAll in pages of the rebuild's size,
+ *    applying nothing: the rate a rebuild cannot beat.
+ * 3. rebuild: rebuilds every projection in src/projections/all.ts beside its live tables and
+ *    swaps the copies in, exactly as `tessera replay` does.
+ * Prints one JSON line per measurement (events/s, Node and PostgreSQL CPU seconds, peak RSS from
+ * sampling process.memoryUsage().rss and from resourceUsage().maxRSS) and one with the ratio of
+ * rebuild to scan. Settings: --events (default 1,000,000), --page (default
+ * PROJECTION_REBUILD_BATCH_SIZE's default), BENCH_DATABASE_URL (else DATABASE_URL, else the local
+ * server), BENCH_KEEP=1 keeps the database.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { sql as raw } from 'kysely';
+import { loadConfig } from '../src/config.js';
+import { migrate } from '../src/db/migrate.js';
+import { connectPostgres, type PostgresSqlClient } from '../src/db/sql-client.js';
+import type { Position } from '../src/eventstore/event-store.js';
+import { createPostgresEventStore } from '../src/eventstore/postgres.js';
+import { createLogger } from '../src/logger.js';
+import { projections } from '../src/projections/all.js';
+import { createReadSide } from '../src/projections/read-side.js';
+import { HISTORY_VENUES, purchaseHistoryBatches } from '../test/support/purchase-history.js';
+import { dropDatabase, freshDatabase, round } from './harness.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string' }, page: { type: 'string' } } });
+const target = Number(values.events ?? 1_000_000);
+const page = Number(values.page ?? loadConfig({}).PROJECTION_REBUILD_BATCH_SIZE);
+const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const name = `tessera_bench_replay_${process.pid}`;
+
+const SHAPES = 420;
+const PAYMENT = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+/** The history's venue ids without their last two digits: a generated payment puts 10 digits of its own before them. */
+const VENUE_STEM = HISTORY_VENUES[0]!.slice(0, -2);
+const VENUE_PREFIX = VENUE_STEM.slice(0, 24);
+
+interface Template {
+  readonly shape: number;
+  readonly revision: number;
+  readonly type: string;
+  readonly data: string;
+  readonly metadata: string;
+}
+
+function templates(): Template[] {
+  return Array.from({ length: SHAPES }, (_, shape) =>
+    purchaseHistoryBatches(shape, PAYMENT, new Date(Date.UTC(2026, 0, 1)))
+      .flat()
+      .map((event, revision) => ({ shape, revision, type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) })),
+  ).flat();
+}
+
+/** Fills the events table with about `target` events; answers how many it wrote. */
+async function generate(sql: PostgresSqlClient): Promise<{ events: number; payments: number }> {
+  const rows = templates();
+  const column = <K extends keyof Template>(key: K) => rows.map((row) => row[key]);
+  await sql.exec('CREATE UNLOGGED TABLE bench_templates (shape int, revision int, type text, data text, metadata text)');
+  await sql.query(`INSERT INTO bench_templates SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[])`, [
+    column('shape'),
+    column('revision'),
+    column('type'),
+    column('data'),
+    column('metadata'),
+  ]);
+  const perPayment = rows.length / SHAPES;
+  let events = 0;
+  let payments = 0;
+  while (events < target) {
+    const chunk = Math.max(1, Math.min(40_000, Math.ceil((target - events) / perPayment)));
+    // One statement per chunk, rows in payment order: what a steady stream of purchases leaves.
+    const { rowCount } = await sql.query(
+      `INSERT INTO tessera_events (stream_id, revision, event_id, event_type, data, metadata)
+       SELECT 'payment-' || p.id, t.revision, gen_random_uuid(), t.type,
+              replace(replace(t.data, $3, p.id::text), $4, p.venue)::jsonb, replace(t.metadata, $3, p.id::text)::jsonb
+         FROM (SELECT g, gen_random_uuid() AS id, $5 || lpad((g % 100)::text, 10, '0') AS venue
+                 FROM generate_series($1::int, $2::int) g) p
+         JOIN bench_templates t ON t.shape = p.g % ${SHAPES}
+        ORDER BY p.g, t.revision`,
+      [payments, payments + chunk - 1, PAYMENT, VENUE_STEM, VENUE_PREFIX],
+    );
+    events += rowCount;
+    payments += chunk;
+  }
+  await sql.exec('DROP TABLE bench_templates');
+  await sql.exec('VACUUM ANALYZE tessera_events');
+  await sql.exec('CHECKPOINT');
+  return { events, payments };
+}
+
+/** CPU seconds used so far by the server processes of this database, when they run on this machine. */
+async function serverCpuSeconds(sql: PostgresSqlClient): Promise<number | null> {
+  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = $$client backend$$');
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
+    const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
+    return ticks.reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `work`, measuring wall time, this process's CPU, the server's CPU and the peak RSS. */
+async function measure<T>(sql: PostgresSqlClient, work: () => Promise<T>) {
+  let sampledPeak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss)), 20);
+  const serverBefore = await serverCpuSeconds(sql);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  try {
+    const result = await work();
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const serverAfter = await serverCpuSeconds(sql);
+    return {
+      result,
+      seconds,
+      nodeCpuSeconds: round((used.user + used.system) / 1e6, 2),
+      postgresCpuSeconds: serverBefore === null || serverAfter === null ? null : round(serverAfter - serverBefore, 2),
+      peakRssMb: round(Math.max(sampledPeak, process.memoryUsage().rss) / 2 ** 20, 0),
+      maxRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function main(): Promise<void> {
+  const url = await freshDatabase(serverUrl, name);
+  const sql = connectPostgres({ url, poolSize: 4 });
+  try {
+    await migrate(sql);
+    const generated = await measure(sql, () => generate(sql));
+    const { events, payments } = generated.result;
+    console.log(JSON.stringify({ bench: 'replay', measure: 'generate', events, payments, seconds: round(generated.seconds, 1) }));
+    const store = createPostgresEventStore(sql);
+    // Open the pool's connections first, so their server processes are there to be measured.
+    await Promise.all(Array.from({ length: 4 }, () => sql.query('SELECT pg_sleep(0.05)')));
+
+    const scan = await measure(sql, async () => {
+      let scanned = 0;
+      for (let after: Position | 'start' = 'start'; ; ) {
+        const batch = await store.readAll({ after, maxCount: page });
+        if (batch.length === 0) return scanned;
+        scanned += batch.length;
+        after = batch[batch.length - 1]!.position;
+      }
+    });
+    const { result: scanned, ...scanFigures } = scan;
+    const scanRate = scanned / scan.seconds;
+    console.log(JSON.stringify({ bench: 'replay', measure: 'scan $all', page, events: scanned, eventsPerSecond: round(scanRate, 0), ...rounded(scanFigures) }));
+
+    const readSide = createReadSide({ sql, store, logger: createLogger({ level: 'warn' }), projections, rebuildBatchSize: page });
+    const rebuild = await measure(sql, () => readSide.rebuild());
+    const { result: report, ...rebuildFigures } = rebuild;
+    const rebuildRate = report.events / rebuild.seconds;
+    const { rows } = await raw<{ entries: string; postings: string; balances: string }>`
+      SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings,
+             (SELECT count(*) FROM ledger_balances)::text AS balances`.execute(readSide.db);
+    console.log(
+      JSON.stringify({
+        bench: 'replay',
+        measure: 'rebuild',
+        projections: report.projections.map((p) => p.name),
+        page,
+        events: report.events,
+        eventsPerSecond: round(rebuildRate, 0),
+        ...rounded(rebuildFigures),
+        ledger: rows[0],
+      }),
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'replay',
+        ratio: 'rebuild / scan',
+        eventsPerSecond: round(rebuildRate / scanRate, 3),
+        targets: { eventsPerSecond: 50_000, met: rebuildRate >= 50_000, peakRssMb: 300, rssMet: Math.max(rebuild.peakRssMb, rebuild.maxRssMb) < 300 },
+      }),
+    );
+    await readSide.stop();
+    await store.close();
+  } finally {
+    await sql.close();
+    if (!process.env.BENCH_KEEP) await dropDatabase(serverUrl, name);
+  }
+}
+
+const rounded = <T extends { seconds: number }>(figures: T): T => ({ ...figures, seconds: round(figures.seconds, 2) });
+
+await main();

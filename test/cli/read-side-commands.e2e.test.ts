@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlClient } from '../../src/db/sql-client.js';
+import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
+import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
+import type { Storage } from '../../src/runtime.js';
+import { testApp, testEnv } from '../support/app.js';
+import { freshPgliteDataDir, runCli } from '../support/cli.js';
+import { env, freshPostgresSchema } from '../support/databases.js';
+import { completedPurchase, paymentState, refund, venueAt } from '../support/payments-http.js';
+import { eventually } from '../support/payments.js';
+
+/** A database the CLI reaches through its environment, and the test through a client of its own. */
+interface Target {
+  readonly cliEnv: Record<string, string>;
+  open(): Promise<SqlClient>;
+  cleanup(): Promise<void>;
+}
+
+async function pgliteTarget(): Promise<Target> {
+  const dir = await freshPgliteDataDir();
+  return { cliEnv: { DATA_DIR: dir.dataDir }, open: () => dir.open(), cleanup: () => Promise.resolve(dir.remove()) };
+}
+
+async function postgresTarget(): Promise<Target> {
+  const schema = await freshPostgresSchema(env.databaseUrl!);
+  return {
+    cliEnv: { DATABASE_URL: env.databaseUrl!, PGOPTIONS: `-c search_path=${schema.schema}` },
+    open: () => Promise.resolve(schema.connect({ poolSize: 4 })),
+    cleanup: () => schema.drop(),
+  };
+}
+
+const storageOver = (sql: SqlClient): Storage => ({
+  sql,
+  eventStore: sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql),
+  close: () => sql.close(),
+});
+
+interface Traffic {
+  readonly venueId: string;
+  readonly partlyRefunded: string;
+  readonly refunded: string;
+}
+
+/** Purchases and refunds through the HTTP app with its background work running, as a server would. */
+async function buildHistory(target: Target): Promise<Traffic> {
+  const storage = storageOver(await target.open());
+  const t = await testApp({ shared: { storage, cleanup: () => storage.close() }, background: true });
+  try {
+    const venueId = await venueAt(t);
+    const [kept, partlyRefunded, refunded] = [
+      await completedPurchase(t, venueId),
+      await completedPurchase(t, venueId, { quantity: 2 }),
+      await completedPurchase(t, venueId),
+    ];
+    expect((await refund(t, partlyRefunded.id, { amount: 5_000 })).statusCode).toBe(200);
+    expect((await refund(t, refunded.id)).statusCode).toBe(200);
+    await eventually(async () => ((await paymentState(t, refunded.id)).status === 'refunded' ? true : undefined));
+    await eventually(async () => ((await paymentState(t, partlyRefunded.id)).refunded === 5_000 ? true : undefined));
+    const head = (await storage.eventStore.headPosition())!;
+    for (const { name } of t.modules.readSide.projections) expect(await t.modules.readSide.waitFor(name, head, 15_000)).toBe(true);
+    expect(kept.status).toBe('completed');
+    return { venueId, partlyRefunded: partlyRefunded.id, refunded: refunded.id };
+  } finally {
+    await t.close();
+    await storage.close();
+  }
+}
+
+async function withSql<T>(target: Target, work: (sql: SqlClient) => Promise<T>): Promise<T> {
+  const sql = await target.open();
+  try {
+    return await work(sql);
+  } finally {
+    await sql.close();
+  }
+}
+
+function suite(open: () => Promise<Target>): void {
+  let target: Target;
+  let traffic: Traffic;
+  const tessera = (...args: string[]) => runCli(args, testEnv({ ...target.cliEnv, LOG_LEVEL: 'warn' }));
+
+  beforeAll(async () => {
+    target = await open();
+    traffic = await buildHistory(target);
+  }, 60_000);
+  afterAll(() => target?.cleanup());
+
+  it('verify passes on a database built by purchases and refunds, trial balance included', async () => {
+    const run = await tessera('verify');
+    expect(run.stderr).toMatch(/verify ledger(, [a-z-]+)* {2}comparing/);
+    expect(run.stdout).toContain('ok   check: trial balance is zero in every currency');
+    expect(run.stdout).toContain('verified: every read model equals its rebuild');
+    expect(run.code).toBe(0);
+  });
+
+  it('verify exits 3 and prints the differing row after a balance was altered by hand', async () => {
+    const account = `venue:${traffic.venueId}:pending`;
+    await withSql(target, (sql) => sql.query('UPDATE ledger_balances SET balance = balance + 1, debits = debits + 1 WHERE account = $1', [account]));
+    const run = await tessera('verify');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('FAIL ledger');
+    expect(run.stdout).toMatch(/FAIL table ledger_balances: \d+ live rows, \d+ rebuilt; 1 differing, 0 missing, 0 extra/);
+    expect(run.stdout).toContain(`differing {"account":"${account}","currency":"USD"} in `);
+    expect(run.stdout).toMatch(/^ +balance: live -?\d+, rebuilt -?\d+$/m);
+    expect(run.stdout).toContain('FAIL check: trial balance is zero in every currency');
+    expect(run.stdout).toContain('DIFFERENCES');
+  });
+
+  it('replay rebuilds the ledger from the events, undoing the hand edit, with progress on stderr', async () => {
+    const run = await tessera('replay', 'ledger');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^rebuilt ledger \(version \d+\) up to \d+\/\d+$/m);
+    expect(run.stderr).toMatch(/rebuild ledger {2}replaying/);
+    expect(run.stderr).toMatch(/rebuild ledger {2}done .*\d+ \/ \d+ events/);
+    expect((await tessera('verify', '--json')).code).toBe(0);
+  });
+
+  it('audit prints every event of a payment with the state after it, ending refunded', async () => {
+    const run = await tessera('audit', `payment-${traffic.refunded}`, '--format', 'json');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; revision: number; state: { status: string; refunded: number; captured: number } });
+    expect(lines.map((l) => l.revision)).toEqual(lines.map((_, i) => i));
+    expect(lines[0]).toMatchObject({ type: 'PaymentRequested', state: { status: 'pending' } });
+    expect(lines.map((l) => l.type)).toContain('PaymentCaptured');
+    const last = lines[lines.length - 1]!;
+    expect(last).toMatchObject({ type: 'RefundSucceeded', state: { status: 'refunded' } });
+    expect(last.state.refunded).toBe(last.state.captured);
+  });
+
+  it('audit exits 4 for a stream with no events and 2 for a missing argument', async () => {
+    expect((await tessera('audit', 'payment-00000000-0000-4000-8000-000000000000')).code).toBe(4);
+    expect((await tessera('audit')).code).toBe(2);
+  });
+}
+
+describe('tessera replay, verify and audit on an embedded data folder', () => suite(pgliteTarget));
+describe.runIf(env.databaseUrl)('tessera replay, verify and audit on PostgreSQL', () => suite(postgresTarget));

@@ -83,8 +83,6 @@ export interface PaymentsModule {
   readonly services: PaymentServices;
   readonly gateway: PaymentGateway;
   readonly deadlines: Deadlines;
-  /** The deadline poller's handlers by kind: other modules add theirs (escrow release). */
-  readonly deadlineHandlers: Record<string, DeadlineHandler>;
   /** How parked work of other modules is retried, by its source (`pm:escrow`, `mint`). */
   readonly parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>>;
   readonly parking: Parking;
@@ -211,7 +209,6 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     services,
     gateway,
     deadlines,
-    deadlineHandlers: handlers,
     parkedHandlers,
     parking,
     volume,

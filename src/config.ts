@@ -175,6 +175,15 @@ export const configSchema = z.object({
   if (config.RESALE_MIN_PRICE_BPS > config.RESALE_MAX_PRICE_BPS) {
     context.addIssue({ code: 'custom', path: ['RESALE_MIN_PRICE_BPS'], message: 'is above RESALE_MAX_PRICE_BPS' });
   }
+  for (const [venueId, rule] of Object.entries(config.RESALE_VENUE_RULES)) {
+    const taken = (rule.venueRoyaltyBps ?? config.RESALE_VENUE_ROYALTY_BPS) + (rule.artistRoyaltyBps ?? config.RESALE_ARTIST_ROYALTY_BPS);
+    const tooMuch = taken + config.RESALE_PLATFORM_FEE_BPS > 10_000;
+    const inverted = (rule.minPriceBps ?? config.RESALE_MIN_PRICE_BPS) > (rule.maxPriceBps ?? config.RESALE_MAX_PRICE_BPS);
+    if (tooMuch || inverted) {
+      const problem = tooMuch ? 'royalties and fee add up to more than 10000 bps' : 'minimum price above the maximum';
+      context.addIssue({ code: 'custom', path: ['RESALE_VENUE_RULES'], message: `venue ${venueId}: ${problem}` });
+    }
+  }
   // Outside production a missing key is replaced by an ephemeral one (src/api/auth/dev-credentials.ts);
   // in production that would lock everyone out or, worse, let a restart change the key silently.
   if (config.NODE_ENV !== 'production') return;

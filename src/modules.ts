@@ -71,13 +71,10 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     store: storage.eventStore,
     readDb: readSide.db,
     config,
-    logger,
     gateway: payments.gateway,
     minter: minting.minter,
     deadlines: payments.deadlines,
-    deadlineHandlers: payments.deadlineHandlers,
-    parkedHandlers: payments.parkedHandlers,
-    parking: payments.parking,
+    extend: (extra) => payments.extend(extra),
     ...(clock ? { clock } : {}),
   });
   let started = false;
@@ -93,7 +90,6 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
       started = true;
       payments.start();
       await readSide.start();
-      resale.start();
       minting.start();
       groups.start();
       logger.info('background work started: process managers, deadlines, projections');
@@ -101,7 +97,7 @@ export function createModules({ config, logger, storage, clock, gateway }: Modul
     async stop() {
       if (!started) return;
       started = false;
-      await Promise.all([payments.stop(), readSide.stop(), resale.stop(), minting.stop(), groups.stop()]);
+      await Promise.all([payments.stop(), readSide.stop(), minting.stop(), groups.stop()]);
     },
   };
 }

@@ -18,9 +18,9 @@ import type { EventStore } from '../eventstore/event-store.js';
 import { escrowStreamId, type ListingTerms } from '../events/resale-events.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { venueRoyaltyAccount } from '../ledger/rules/resale-rules.js';
-import type { Logger } from '../logger.js';
 import type { Minter } from '../minting/minter.js';
-import type { DeadlineHandler, Deadlines } from '../processmanagers/deadlines.js';
+import type { Deadlines } from '../processmanagers/deadlines.js';
+import type { PaymentsModule } from '../payments/payments-module.js';
 import {
   ESCROW_RELEASE,
   ESCROW_TRANSFER_CHECK,
@@ -28,8 +28,7 @@ import {
   escrowReleaseDeadlineHandler,
   transferCheckHandler,
 } from '../processmanagers/escrow.js';
-import type { ParkedWork, Parking } from '../processmanagers/parking.js';
-import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
+import type { ProcessManager } from '../processmanagers/process-manager.js';
 import { findTicket } from './tickets.js';
 
 type ResaleConfig = Pick<
@@ -43,10 +42,6 @@ type ResaleConfig = Pick<
   | 'ESCROW_RELEASE_TIMEOUT_MS'
   | 'ESCROW_TRANSFER_CHECK_MS'
   | 'PAYMENT_WAIT_MS'
-  | 'PM_MAX_ATTEMPTS'
-  | 'PM_RETRY_INITIAL_MS'
-  | 'PM_RETRY_MAX_MS'
-  | 'PM_CONCURRENCY'
 >;
 
 export interface ResaleModuleDeps {
@@ -57,14 +52,9 @@ export interface ResaleModuleDeps {
   readonly gateway: PaymentGateway;
   readonly minter: Minter;
   readonly deadlines: Pick<Deadlines, 'schedule'>;
-  /** The deadline poller's handler registry, where the escrow deadlines are added. */
-  readonly deadlineHandlers: Record<string, DeadlineHandler>;
-  /** Where the retry of this module's parked work is registered, by source. */
-  readonly parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>>;
-  readonly parking: Parking;
-  readonly logger?: Logger;
+  /** The payments module's `extend`: it runs the escrow process manager and deadlines with its retries and parking. */
+  readonly extend: PaymentsModule['extend'];
   readonly clock?: () => Date;
-  readonly idleWaitMs?: number;
 }
 
 export interface Listing {
@@ -95,6 +85,8 @@ export interface ResaleServices {
     options?: { waitMs?: number },
   ): Promise<EscrowState>;
   getEscrow(escrowId: string): Promise<EscrowState>;
+  /** Buyer or seller disputes a funded escrow: its money stays held for an operator. */
+  disputeEscrow(input: { escrowId: string; reason: string; userId: string; admin: boolean }, context: CommandContext): Promise<EscrowState>;
   royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
   /** The caps and split rates that apply at a venue (config, overridden per venue). */
   rulesFor(venueId: string): ResaleRules;
@@ -103,8 +95,6 @@ export interface ResaleServices {
 export interface ResaleModule {
   readonly services: ResaleServices;
   readonly process: ProcessManager;
-  start(): void;
-  stop(): Promise<void>;
 }
 
 export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
@@ -118,14 +108,12 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS,
     clock,
   });
-  deps.parkedHandlers[`pm:${process.name}`] = (work) => rerunParkedEvent(store, process, work.item);
-  deps.deadlineHandlers[ESCROW_RELEASE] = escrowReleaseDeadlineHandler(store, clock);
-  deps.deadlineHandlers[ESCROW_TRANSFER_CHECK] = transferCheckHandler({
-    store,
-    minter: deps.minter,
-    deadlines: deps.deadlines,
-    transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS,
-    clock,
+  deps.extend({
+    processManagers: [process],
+    deadlineHandlers: {
+      [ESCROW_RELEASE]: escrowReleaseDeadlineHandler(store, clock),
+      [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
+    },
   });
 
   function rulesFor(venueId: string): ResaleRules {
@@ -207,6 +195,11 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         if (listing.status !== 'active') {
           throw new TesseraError('LISTING_NOT_AVAILABLE', `listing is ${listing.status}`, { expose: { listingId: terms.listingId, status: listing.status } });
         }
+        // The seller may have had the ticket refunded since listing it: such a ticket is not theirs to sell.
+        const ticket = await findTicket(deps.readDb, terms.ticketId);
+        if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
+          throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
+        }
         await executeEscrowCommand(
           store,
           escrowId,
@@ -241,29 +234,25 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       return state;
     },
 
+    async disputeEscrow(input, context) {
+      const state = await services.getEscrow(input.escrowId);
+      const terms = state.terms!;
+      if (!input.admin && input.userId !== terms.buyerId && input.userId !== terms.sellerId) {
+        throw new TesseraError('FORBIDDEN', 'only the buyer or the seller may dispute a resale');
+      }
+      const result = await executeEscrowCommand(
+        store,
+        input.escrowId,
+        { type: 'DisputeEscrow', data: { reason: input.reason, raisedBy: context.actor } },
+        context,
+      );
+      return result.state;
+    },
+
     royaltyReport: (venueId, range) => royaltyReport(deps.readDb, venueId, range),
   };
 
-  let running: RunningProcessManager | undefined;
-  return {
-    services,
-    process,
-    start() {
-      if (running) return;
-      running = startProcessManager(store, process, {
-        retry: { maxAttempts: config.PM_MAX_ATTEMPTS, initialMs: config.PM_RETRY_INITIAL_MS, maxMs: config.PM_RETRY_MAX_MS },
-        parking: deps.parking,
-        concurrency: config.PM_CONCURRENCY,
-        clock,
-        ...(deps.logger ? { logger: deps.logger } : {}),
-        subscription: deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs },
-      });
-    },
-    async stop() {
-      await running?.stop();
-      running = undefined;
-    },
-  };
+  return { services, process };
 }
 
 /** Follows the escrow's stream until the charge has an outcome (funded or failed) or time runs out. */

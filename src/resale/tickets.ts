@@ -53,72 +53,69 @@ interface TicketsTables {
 
 type Trx = Transaction<TicketsTables>;
 
-async function onRequested(trx: Trx, event: RecordedEvent<'PaymentRequested', PaymentRequested['data']>): Promise<void> {
+function ticketRows(event: RecordedEvent<'PaymentRequested', PaymentRequested['data']>) {
   const { data } = event;
   const units = data.tickets.flatMap((line) => Array.from({ length: line.quantity }, () => line));
-  if (units.length === 0) return;
-  await trx
-    .insertInto('resale_tickets')
-    .values(
-      units.map((line, index) => ({
-        ticket_id: ticketIdFor(data.paymentId, index),
-        payment_id: data.paymentId,
-        ticket_index: index,
-        venue_id: data.venueId,
-        event_id: data.eventId,
-        ticket_type_id: line.ticketTypeId,
-        owner_id: data.userId,
-        face_value: line.unitPrice,
-        currency: data.quote.currency,
-        chain: data.quote.gas.chain,
-        status: 'pending',
-        refunded: 0,
-        resales: 0,
-        updated_at: event.metadata.occurredAt,
-      })),
-    )
-    .onConflict((oc) => oc.column('ticket_id').doNothing())
-    .execute();
+  return units.map((line, index) => ({
+    ticket_id: ticketIdFor(data.paymentId, index),
+    payment_id: data.paymentId,
+    ticket_index: index,
+    venue_id: data.venueId,
+    event_id: data.eventId,
+    ticket_type_id: line.ticketTypeId,
+    owner_id: data.userId,
+    face_value: line.unitPrice,
+    currency: data.quote.currency,
+    chain: data.quote.gas.chain,
+    status: 'pending',
+    refunded: 0,
+    resales: 0,
+    updated_at: event.metadata.occurredAt,
+  }));
 }
 
-const setStatus = (trx: Trx, paymentId: string, status: TicketStatus, at: string) =>
-  trx.updateTable('resale_tickets').set({ status, updated_at: at }).where('payment_id', '=', paymentId).where('status', '=', 'pending').execute();
+const INSERT_CHUNK = 2_000;
 
-async function apply(trx: Trx, event: RecordedEvent): Promise<void> {
-  const at = event.metadata.occurredAt;
-  switch (event.type) {
-    case 'PaymentRequested':
-      return onRequested(trx, event as RecordedEvent<'PaymentRequested', PaymentRequested['data']>);
-    case 'PaymentCaptured':
-      await setStatus(trx, (event.data as PaymentCaptured['data']).paymentId, 'active', at);
-      return;
-    case 'PaymentFailed':
-    case 'PaymentExpired':
-    case 'PaymentCancelled':
-      await setStatus(trx, (event.data as { paymentId: string }).paymentId, 'void', at);
-      return;
-    case 'RefundSucceeded': {
+/**
+ * Applies a batch in a few statements: every new ticket first (a payment's request precedes its
+ * outcome), then each status change, then refunds and resales in event order. The statuses
+ * commute (a payment is either captured or ended unpaid, and both only move `pending`).
+ */
+async function applyBatch(events: readonly RecordedEvent[], trx: Trx): Promise<void> {
+  const rows = events.filter((e) => e.type === 'PaymentRequested').flatMap((e) => ticketRows(e as RecordedEvent<'PaymentRequested', PaymentRequested['data']>));
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await trx.insertInto('resale_tickets').values(rows.slice(i, i + INSERT_CHUNK)).onConflict((oc) => oc.column('ticket_id').doNothing()).execute();
+  }
+  const outcomes = events.flatMap((event) => {
+    const status: TicketStatus | undefined = event.type === 'PaymentCaptured' ? 'active' : ENDED_UNPAID.has(event.type) ? 'void' : undefined;
+    return status ? [sql`(${(event.data as PaymentCaptured['data']).paymentId}::uuid, ${status}, ${event.metadata.occurredAt}::timestamptz)`] : [];
+  });
+  if (outcomes.length > 0) {
+    await sql`UPDATE resale_tickets t SET status = v.status, updated_at = v.at
+                FROM (VALUES ${sql.join(outcomes)}) AS v(payment_id, status, at)
+               WHERE t.payment_id = v.payment_id AND t.status = 'pending'`.execute(trx);
+  }
+  for (const event of events) {
+    const at = event.metadata.occurredAt;
+    if (event.type === 'RefundSucceeded') {
       const data = event.data as RefundSucceeded['data'];
       await trx
         .updateTable('resale_tickets')
         .set({ refunded: sql`refunded + ${data.allocation.ticketPrice}`, updated_at: at })
         .where('payment_id', '=', data.paymentId)
         .execute();
-      return;
-    }
-    case 'EscrowReleased': {
+    } else if (event.type === 'EscrowReleased') {
       const data = event.data as EscrowReleased['data'];
       await trx
         .updateTable('resale_tickets')
         .set({ owner_id: data.buyerId, resales: sql`resales + 1`, updated_at: at })
         .where('ticket_id', '=', data.ticketId)
         .execute();
-      return;
     }
-    default:
-      return;
   }
 }
+
+const ENDED_UNPAID = new Set(['PaymentFailed', 'PaymentExpired', 'PaymentCancelled']);
 
 export const TICKETS_PROJECTION = 'tickets';
 
@@ -126,10 +123,7 @@ export const ticketsProjection = defineProjection<TicketsTables>({
   name: TICKETS_PROJECTION,
   version: 1,
   tables: ['resale_tickets'],
-  async handle(events, trx) {
-    // One stream's events must apply in order (requested before captured); a batch is in order.
-    for (const event of events) await apply(trx, event);
-  },
+  handle: applyBatch,
 });
 
 export async function findTicket(db: Kysely<object>, ticketId: string): Promise<Ticket | undefined> {

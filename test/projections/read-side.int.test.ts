@@ -201,7 +201,7 @@ onEveryDialect('the read side runs projections', (open) => {
     reading = false;
     await reader;
 
-    expect([...phases]).toEqual(['preparing', 'replaying', 'catching-up', 'swapping', 'done']);
+    expect([...phases]).toEqual(['preparing', 'replaying', 'indexing', 'catching-up', 'swapping', 'done']);
     expect(report.projections).toMatchObject([{ name: 'tally', version: 1 }]);
     expect(report.events).toBeGreaterThanOrEqual(120);
     // Sums only ever grew: no reader saw an empty or partly replayed table.

@@ -160,6 +160,28 @@ export const marketplaceRoutes: RouteModule = {
     });
 
     api.route({
+      method: 'POST',
+      url: '/api/v1/marketplace/escrows/:escrowId/dispute',
+      summary: 'Dispute a funded resale: the money stays in escrow until an operator decides',
+      description:
+        'Buyer, seller or admin. Only a funded escrow can be disputed (409 INVALID_STATE_TRANSITION otherwise); ' +
+        'a disputed escrow is neither released nor refunded by its deadline.',
+      tags: ['marketplace'],
+      auth: 'user',
+      idempotent: true,
+      params: z.object({ escrowId: uuid }),
+      body: z.object({ reason: z.string().trim().min(1).max(500) }),
+      response: z.object({ escrow: escrowView }),
+      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+        const state = await resale.disputeEscrow(
+          { escrowId: params.escrowId, reason: body.reason, userId: principal.userId, admin: principal.role === 'admin' },
+          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+        );
+        return { escrow: viewOf(state) };
+      },
+    });
+
+    api.route({
       method: 'GET',
       url: '/api/v1/marketplace/venues/:venueId/royalties',
       summary: "A venue's resale royalties between two dates, from the ledger",

@@ -4,7 +4,7 @@ import { listingIdFor, loadListing } from '../../../src/commands/resale-commands
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
 import { signToken, testApp, type TestApp } from '../../support/app.js';
-import { completedPurchase, venueAt } from '../../support/payments-http.js';
+import { completedPurchase, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 
 const SELLER = 'seller-1';
@@ -14,10 +14,14 @@ const as = async (sub: string) => ({ authorization: `Bearer ${await signToken({ 
 
 /** A ticket bought at face value `price` by SELLER, once the tickets read model shows it paid. */
 async function ownedTicket(t: TestApp, venueId: string, price = 10_000): Promise<string> {
+  return (await paidTicket(t, venueId, price)).ticketId;
+}
+
+async function paidTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
   const payment = await completedPurchase(t, venueId, { price, headers: await as(SELLER) });
   const ticketId = ticketIdFor(payment.id, 0);
   await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.status === 'active' ? true : undefined));
-  return ticketId;
+  return { ticketId, paymentId: payment.id };
 }
 
 async function list(t: TestApp, body: Record<string, unknown>, sub = SELLER) {
@@ -99,6 +103,9 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     });
     const outsider = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties`, headers: { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'm2', venues: [] })}` } });
     expect(outsider.statusCode).toBe(403);
+
+    // The tickets read model and the ledger rebuild from the events to the same rows.
+    expect((await t.modules.readSide.verify()).ok).toBe(true);
   });
 
   it('refuses a price above or below the caps with the allowed range, and writes nothing', async () => {
@@ -127,7 +134,28 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     expect(own.json()).toMatchObject({ code: 'CANNOT_BUY_OWN_LISTING' });
     expect(own.statusCode).toBe(422);
   });
+
+  it('refuses to sell a listed ticket whose purchase was refunded since', async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await paidTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    expect((await refund(t, paymentId, { headers: await as(SELLER) })).statusCode).toBe(200);
+    await eventually(async () => (((await findTicket(t.modules.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
+    const refused = await buy(t, listingId);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
+    expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+  });
 });
+
+async function dispute(t: TestApp, escrowId: string, sub: string) {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/marketplace/escrows/${escrowId}/dispute`,
+    headers: { ...(await as(sub)), 'idempotency-key': randomUUID() },
+    payload: { reason: 'ticket never arrived' },
+  });
+}
 
 describe('Resale through escrow: the transfer is never confirmed', () => {
   let t: TestApp;
@@ -155,5 +183,23 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(0n);
     expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
     await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));
+    expect((await dispute(t, escrowId, BUYER)).json()).toMatchObject({ code: 'INVALID_STATE_TRANSITION' });
+  });
+
+  it('holds a disputed escrow past its deadline: neither released nor refunded, the money still in escrow', async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 11_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
+    expect((await dispute(t, escrowId, 'stranger')).statusCode).toBe(403);
+    const disputed = await dispute(t, escrowId, BUYER);
+    expect(disputed.statusCode, disputed.body).toBe(200);
+    expect(disputed.json()).toMatchObject({ escrow: { status: 'disputed' } });
+
+    const deadline = await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`);
+    await eventually(async () => ((await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`))?.firedAt ? true : undefined), { timeoutMs: 10_000 });
+    expect(deadline).toBeDefined();
+    expect(await escrowStatus(t, escrowId)).toBe('disputed');
+    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === -11_000n ? true : undefined));
   });
 });

@@ -45,6 +45,33 @@ const pemPublicKey = z
     message: 'must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)',
   });
 
+// A JSON object in one variable (per-venue rules); a parse failure names the variable like any other.
+const jsonObject = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .default('{}')
+    .transform((value, context) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be a JSON object' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const bps = (fallback: number, max = 10_000) => integer(fallback, 0, max);
+
+export const resaleVenueRule = z
+  .object({
+    maxPriceBps: z.number().int().min(0).max(1_000_000).optional(),
+    minPriceBps: z.number().int().min(0).max(10_000).optional(),
+    venueRoyaltyBps: z.number().int().min(0).max(10_000).optional(),
+    artistRoyaltyBps: z.number().int().min(0).max(10_000).optional(),
+    artistId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/).optional(),
+  })
+  .strict();
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -101,14 +128,61 @@ export const configSchema = z.object({
   DEADLINE_POLL_MS: integer(1_000, 10, 60_000),
   GAS_DEFAULT_CHAIN: z.enum(['polygon', 'solana']).default('polygon'),
 
+  // Resale and minting (issue 6): price caps and splits in basis points of the price, escrow
+  // timing, the chain adapter, the mint worker. RESALE_VENUE_RULES: {"<venueId>": {maxPriceBps,
+  // minPriceBps, venueRoyaltyBps, artistRoyaltyBps, artistId}}; MINT_VENUE_PRIORITY: {"<venueId>": "urgent"}.
+  RESALE_MAX_PRICE_BPS: bps(25_000, 1_000_000),
+  RESALE_MIN_PRICE_BPS: bps(5_000),
+  RESALE_VENUE_ROYALTY_BPS: bps(1_000),
+  RESALE_ARTIST_ROYALTY_BPS: bps(250),
+  RESALE_PLATFORM_FEE_BPS: bps(500),
+  RESALE_VENUE_RULES: jsonObject(z.record(z.string(), resaleVenueRule)),
+  ESCROW_RELEASE_TIMEOUT_MS: integer(86_400_000, 1_000, 30 * 86_400_000),
+  ESCROW_TRANSFER_CHECK_MS: integer(2_000, 10, 600_000),
+  MINTER: z.enum(['sandbox']).default('sandbox'),
+  CHAIN_CONFIRM_DELAY_MS: integer(2_000, 0, 600_000),
+  CHAIN_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  CHAIN_REVERT_RATE: z.coerce.number().min(0).max(1).default(0),
+  MINT_POLL_MS: integer(500, 10, 60_000),
+  MINT_MAX_ATTEMPTS: integer(3, 1, 100),
+  MINT_RETRY_INITIAL_MS: integer(1_000, 1, 600_000),
+  MINT_RETRY_MAX_MS: integer(60_000, 1, 3_600_000),
+  MINT_VENUE_PRIORITY: jsonObject(z.record(z.string(), z.enum(['urgent', 'high', 'standard']))),
+  // Group payments, venue settlement and payouts (issue 7): a group's lifetime and its reminder
+  // (0: none), the links mailed to members, when sales become available and the reserve held.
+  GROUP_PAYMENT_TTL_MS: integer(600_000, 1_000, 86_400_000),
+  GROUP_PAYMENT_REMINDER_MS: integer(300_000, 0, 86_400_000),
+  GROUP_PAYMENT_LINK_BASE: z.url().default('https://app.tickettoken.com/group-payment'),
+  SETTLEMENT_DELAY_MS: integer(172_800_000, 0, 90 * 86_400_000),
+  VENUE_RESERVE_BPS: integer(1_000, 0, 10_000),
+  VENUE_RESERVE_PERIOD_MS: integer(90 * 86_400_000, 0, 365 * 86_400_000),
+
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch.
   PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
   PROJECTION_REBUILD_BATCH_SIZE: integer(2000, 1, 50_000),
   PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
+
+  // Query routes (issue 5): how long a query given `?position=` waits for its read model to reach it.
+  READ_WAIT_MS: integer(2_000, 0, 30_000),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });
+  }
+  if (config.RESALE_VENUE_ROYALTY_BPS + config.RESALE_ARTIST_ROYALTY_BPS + config.RESALE_PLATFORM_FEE_BPS > 10_000) {
+    context.addIssue({ code: 'custom', path: ['RESALE_PLATFORM_FEE_BPS'], message: 'royalties and fee add up to more than 10000 bps' });
+  }
+  if (config.RESALE_MIN_PRICE_BPS > config.RESALE_MAX_PRICE_BPS) {
+    context.addIssue({ code: 'custom', path: ['RESALE_MIN_PRICE_BPS'], message: 'is above RESALE_MAX_PRICE_BPS' });
+  }
+  for (const [venueId, rule] of Object.entries(config.RESALE_VENUE_RULES)) {
+    const taken = (rule.venueRoyaltyBps ?? config.RESALE_VENUE_ROYALTY_BPS) + (rule.artistRoyaltyBps ?? config.RESALE_ARTIST_ROYALTY_BPS);
+    const tooMuch = taken + config.RESALE_PLATFORM_FEE_BPS > 10_000;
+    const inverted = (rule.minPriceBps ?? config.RESALE_MIN_PRICE_BPS) > (rule.maxPriceBps ?? config.RESALE_MAX_PRICE_BPS);
+    if (tooMuch || inverted) {
+      const problem = tooMuch ? 'royalties and fee add up to more than 10000 bps' : 'minimum price above the maximum';
+      context.addIssue({ code: 'custom', path: ['RESALE_VENUE_RULES'], message: `venue ${venueId}: ${problem}` });
+    }
   }
   // Outside production a missing key is replaced by an ephemeral one (src/api/auth/dev-credentials.ts);
   // in production that would lock everyone out or, worse, let a restart change the key silently.

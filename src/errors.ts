@@ -46,6 +46,26 @@ export const ERROR_STATUS = {
   // Stripe answers a webhook's 4xx by retrying later; a bad or stale signature is Stripe's 400 case.
   WEBHOOK_SIGNATURE_INVALID: 400,
 
+  // Resale and minting (issue 6)
+  TICKET_NOT_FOUND: 404,
+  TICKET_NOT_RESELLABLE: 409,
+  PRICE_OUTSIDE_LIMITS: 422,
+  LISTING_NOT_FOUND: 404,
+  LISTING_ALREADY_EXISTS: 409,
+  LISTING_NOT_AVAILABLE: 409,
+  CANNOT_BUY_OWN_LISTING: 422,
+  ESCROW_NOT_FOUND: 404,
+
+  // Group payments, venue settlement and payouts, refund policies (issue 7)
+  GROUP_PAYMENT_NOT_FOUND: 404,
+  GROUP_MEMBER_NOT_FOUND: 404,
+  GROUP_PAYMENT_CLOSED: 409,
+  CONTRIBUTION_ALREADY_MADE: 409,
+  INSUFFICIENT_FUNDS: 400,
+  PAYOUT_BELOW_MINIMUM: 422,
+  PAYOUT_LIMIT_EXCEEDED: 422,
+  REFUND_POLICY_EXCEEDED: 400,
+
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,
   PROJECTION_NOT_FOUND: 404,

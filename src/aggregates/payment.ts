@@ -1,3 +1,4 @@
+import { percentOf } from '../domain/money.js';
 import { allocateRefund, allocationTotal } from '../domain/refund-allocation.js';
 import { TesseraError } from '../errors.js';
 import {
@@ -95,6 +96,8 @@ export type PaymentCommand =
         readonly amount?: number;
         readonly reason: string;
         readonly requestedBy: RefundRequester;
+        /** The refund policy a buyer's refund meets now (issue 7): the share of the capture they may have back. */
+        readonly policy?: { readonly refundBps: number; readonly source: string };
       };
     }
   | { readonly type: 'RecordRefundSuccess'; readonly data: { readonly refundId: string; readonly gatewayReference: string } }
@@ -366,7 +369,13 @@ function requestRefund(
     });
   }
   const left = refundable(state);
-  const amount = data.amount ?? left;
+  const allowed = policyAllows(state, data, left);
+  const amount = data.amount ?? allowed;
+  if (allowed < left && (amount > allowed || allowed <= 0)) {
+    throw new TesseraError('REFUND_POLICY_EXCEEDED', `the refund policy allows ${allowed} more now`, {
+      expose: { refundable: Math.max(allowed, 0), refundPercent: (data.policy?.refundBps ?? 0) / 100 },
+    });
+  }
   if (!Number.isSafeInteger(amount) || amount <= 0) {
     if (data.amount === undefined) throw new TesseraError('PAYMENT_NOT_REFUNDABLE', 'nothing is left to refund');
     throw new TesseraError('VALIDATION_ERROR', 'a refund amount must be a positive number of cents');
@@ -378,6 +387,12 @@ function requestRefund(
     });
   }
   return [refundRequested(state, request, data.refundId, amount, data.reason, requesterName(data.requestedBy))];
+}
+
+/** What a buyer's refund may take under the policy: its share of the capture, less refunds so far. Admins are not bound. */
+function policyAllows(state: PaymentState, data: Extract<PaymentCommand, { type: 'RequestRefund' }>['data'], left: number): number {
+  if (!data.policy || data.requestedBy.kind !== 'user') return left;
+  return Math.min(left, percentOf(state.captured, data.policy.refundBps) - state.refunded - state.refundPending);
 }
 
 function refundRequested(
@@ -512,7 +527,8 @@ const invalid = (message: string) => new TesseraError('INVALID_STATE_TRANSITION'
 /** A fact arrived before the one it builds on (webhooks are unordered): try again later. */
 const notYet = (message: string) => new TesseraError('INVALID_STATE_TRANSITION', message, { retryable: true });
 
-function withoutUndefined<T extends object>(value: T): T {
+/** The object without its undefined properties (events never store them). */
+export function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 

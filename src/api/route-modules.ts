@@ -1,11 +1,18 @@
 import type { RouteModule } from './route.js';
+import { marketplaceRoutes } from './routes/marketplace.js';
 import { meRoutes } from './routes/me.js';
 import { parkedWorkRoutes } from './routes/parked-work.js';
 import { paymentCommandRoutes } from './routes/payment-commands.js';
 import { paymentQuoteRoutes } from './routes/payment-quotes.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
+import { groupPaymentRoutes } from './routes/group-payments.js';
+import { venuePayoutRoutes } from './routes/venue-payouts.js';
+import { refundPolicyRoutes } from './routes/refund-policies.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
+import { paymentQueryRoutes } from './routes/payment-queries.js';
+import { ledgerQueryRoutes } from './routes/ledger-queries.js';
+import { reportRoutes } from './routes/reports.js';
 
 /**
  * Every route module the app serves. A later issue adds its module here, and buildApp
@@ -19,6 +26,13 @@ export const routeModules: readonly RouteModule[] = [
   venueProfileRoutes,
   stripeWebhookRoutes,
   parkedWorkRoutes,
+  paymentQueryRoutes,
+  ledgerQueryRoutes,
+  reportRoutes,
+  marketplaceRoutes,
+  groupPaymentRoutes,
+  venuePayoutRoutes,
+  refundPolicyRoutes,
 ];
 
 /**

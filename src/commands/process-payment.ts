@@ -4,7 +4,7 @@ import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
 import { seedFees, ticketPriceOf, type PurchaseQuote, type SeedFees, type TicketLine } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import type { EventStore, Position } from '../eventstore/event-store.js';
+import { positionToString, type EventStore, type Position } from '../eventstore/event-store.js';
 import { paymentStreamId, type NextAction, type PaymentMethodRef } from '../events/payment-events.js';
 import type { VenueVolume } from '../payments/venue-volume.js';
 import { quoteForVenue } from './calculate-fees.js';
@@ -83,8 +83,9 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
     },
     context,
   );
-  const state = await waitForSettledPayment(deps.store, paymentId, deps.waitMs, requested.state, requested.revision);
-  return outcomeOf(paymentId, state, requested.position, requested.replayed);
+  // The answer's position covers every event its state folded, so a query given it sees that state.
+  const settled = await followUntilSettled(deps.store, paymentId, deps.waitMs, requested.state, requested.revision);
+  return outcomeOf(paymentId, settled.state, settled.position ?? requested.position, requested.replayed);
 }
 
 function outcomeOf(paymentId: string, state: PaymentState, position: Position | null, replayed: boolean): PurchaseOutcome {
@@ -117,18 +118,31 @@ export async function waitForSettledPayment(
   from: PaymentState = paymentDecider.initialState(),
   fromRevision: number | null = null,
 ): Promise<PaymentState> {
+  return (await followUntilSettled(store, paymentId, timeoutMs, from, fromRevision)).state;
+}
+
+/** waitForSettledPayment, also answering the position of the last event it read (null if none). */
+async function followUntilSettled(
+  store: EventStore,
+  paymentId: string,
+  timeoutMs: number,
+  from: PaymentState,
+  fromRevision: number | null,
+): Promise<{ state: PaymentState; position: Position | null }> {
   const deadline = Date.now() + timeoutMs;
   const stream = paymentStreamId(paymentId);
   let state = from;
   let revision = fromRevision;
+  let position: Position | null = null;
   for (;;) {
     const events = await store.readStream(stream, { fromRevision: revision === null ? 0 : revision + 1 });
     for (const event of events) {
       if (paymentDecider.isEvent(event)) state = paymentDecider.evolve(state, event);
       revision = event.revision;
+      position = event.position;
     }
     const left = deadline - Date.now();
-    if (isSettled(state) || left <= 0) return state;
+    if (isSettled(state) || left <= 0) return { state, position };
     await store.waitForStream(stream, Math.min(left, 100));
   }
 }
@@ -143,6 +157,7 @@ export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
     paymentId: outcome.paymentId,
     ...codes,
     // The client needs to know which transaction failed and why, to show it or try another card.
-    expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes },
+    // With the position, a query can read the failed payment back (read-your-writes).
+    expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes, ...(outcome.position ? { position: positionToString(outcome.position) } : {}) },
   });
 }

@@ -3,7 +3,8 @@ import { derivedId } from '../domain/ids.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { RefundAllocation } from '../events/payment-events.js';
 import type { CommandContext } from './handle-command.js';
-import { executePaymentCommand } from './payment-commands.js';
+import { refundPolicyFor } from '../venues/refund-policies.js';
+import { executePaymentCommand, loadPayment } from './payment-commands.js';
 
 export interface RefundPaymentInput {
   readonly paymentId: string;
@@ -28,11 +29,12 @@ export const refundIdFor = (commandId: string): string => derivedId(commandId, '
  * `POST /api/v1/payments/transaction/:id/refund`: records the refund request (the refund
  * process manager takes it to the gateway) and answers `pending` as the seed does. Refusals:
  * PAYMENT_NOT_FOUND, FORBIDDEN (not the buyer nor an admin), PAYMENT_NOT_REFUNDABLE,
- * REFUND_EXCEEDS_ORIGINAL.
+ * REFUND_EXCEEDS_ORIGINAL, and for a buyer REFUND_POLICY_EXCEEDED (the event's refund policy).
  */
 export async function refundPayment(store: EventStore, input: RefundPaymentInput, context: CommandContext): Promise<RefundReceipt> {
   const refundId = refundIdFor(context.commandId);
   const { userId, role } = input.requester;
+  const policy = role === 'admin' ? undefined : await policyOfPayment(store, input.paymentId, context.now);
   const result = await executePaymentCommand(
     store,
     input.paymentId,
@@ -43,6 +45,7 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
         reason: input.reason,
         requestedBy: role === 'admin' ? { kind: 'admin', userId } : { kind: 'user', userId },
         ...(input.amount === undefined ? {} : { amount: input.amount }),
+        ...(policy ? { policy: { refundBps: policy.refundBps, source: policy.source } } : {}),
       },
     },
     context,
@@ -55,4 +58,10 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
     position: result.position,
     replayed: result.replayed,
   };
+}
+
+/** The refund policy of the payment's event (none for an unknown payment: the command refuses it). */
+async function policyOfPayment(store: EventStore, paymentId: string, now: Date) {
+  const { state } = await loadPayment(store, paymentId);
+  return state.request ? refundPolicyFor(store, state.request, now) : undefined;
 }

@@ -76,3 +76,28 @@ export class TransientGatewayError extends Error {
     this.name = 'TransientGatewayError';
   }
 }
+
+/** A payout to a venue's gateway account (Stripe Connect), `instant` when the venue pays for speed. */
+export interface TransferRequest {
+  readonly idempotencyKey: string;
+  readonly amount: number;
+  readonly currency: string;
+  /** The venue's gateway account (`acct_...` on Stripe); absent when the venue registered none. */
+  readonly destination?: string;
+  readonly instant: boolean;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export type TransferResult =
+  | { readonly kind: 'paid'; readonly reference: string; readonly amount: number }
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string };
+
+/**
+ * The payout port, apart from PaymentGateway so a gateway that only takes payments still
+ * fits it. Same contract: one idempotency key, one transfer; unknown outcomes are thrown as
+ * TransientGatewayError.
+ */
+export interface PayoutGateway {
+  readonly name: string;
+  transfer(request: TransferRequest): Promise<TransferResult>;
+}

@@ -8,6 +8,9 @@ import {
   type PaymentResult,
   type RefundRequest,
   type RefundResult,
+  type PayoutGateway,
+  type TransferRequest,
+  type TransferResult,
   type VoidRequest,
   type VoidResult,
 } from './gateway.js';
@@ -80,7 +83,7 @@ export interface SandboxIntent {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-export interface SandboxGateway extends PaymentGateway {
+export interface SandboxGateway extends PaymentGateway, PayoutGateway {
   /** How often a key was called, and whether its effect happened (at most once, by design). */
   callsFor(idempotencyKey: string): Promise<{ calls: number; executed: boolean }>;
   /** The intents created for one of our payments (metadata.paymentId), e.g. to count charges. */
@@ -208,6 +211,7 @@ export function createSandboxGateway(sql: SqlClient, options: SandboxOptions = {
     capture: (request) => once('capture', request.idempotencyKey, request, (tx) => captureIntent(tx, request)),
     void: (request) => once('void', request.idempotencyKey, request, (tx) => voidIntent(tx, request)),
     refund: (request) => once('refund', request.idempotencyKey, request, (tx) => refundIntent(tx, request)),
+    transfer: (request) => once('transfer', request.idempotencyKey, request, () => Promise.resolve(transferResult(request))),
     async callsFor(idempotencyKey) {
       const { rows } = await sql.query<{ calls: number; executed: boolean }>(
         'SELECT calls, result IS NOT NULL AS executed FROM sandbox_gateway_operations WHERE idempotency_key = $1',
@@ -234,4 +238,18 @@ export function createSandboxGateway(sql: SqlClient, options: SandboxOptions = {
       }));
     },
   };
+}
+
+/**
+ * A sandbox payout: paid, unless the destination is `acct_sandbox_fails` (to test a refused
+ * transfer) or the amount is not a positive integer. Its record is the operation's stored result.
+ */
+function transferResult(request: TransferRequest): TransferResult {
+  if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
+    return { kind: 'failed', code: 'amount_invalid', message: `cannot transfer ${request.amount}` };
+  }
+  if (request.destination === 'acct_sandbox_fails') {
+    return { kind: 'failed', code: 'account_invalid', message: 'The destination account cannot receive transfers.' };
+  }
+  return { kind: 'paid', reference: referenceFor(request.instant ? 'po_instant' : 'tr', request.idempotencyKey), amount: request.amount };
 }

@@ -4,7 +4,9 @@ import {
   type ChargeRequest,
   type PaymentGateway,
   type PaymentResult,
+  type PayoutGateway,
   type RefundResult,
+  type TransferResult,
   type VoidResult,
 } from './gateway.js';
 
@@ -189,4 +191,38 @@ function throwIfTransient(error: unknown): void {
   const stripeError = error as Stripe.errors.StripeError;
   const retryAfter = Number(stripeError.headers?.['retry-after']);
   throw new TransientGatewayError(`stripe: ${stripeError.message}`, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+}
+
+/**
+ * Payouts through Stripe Connect: a transfer from the platform's balance to the venue's
+ * connected account, and for an instant payout a payout from that account to its card or bank
+ * with `method: instant`. Both carry idempotency keys derived from the payout's.
+ */
+export function createStripePayoutGateway(stripe: Stripe): PayoutGateway {
+  return {
+    name: 'stripe',
+    async transfer(request): Promise<TransferResult> {
+      if (!request.destination) return { kind: 'failed', code: 'no_payout_account', message: 'the venue has no connected account' };
+      try {
+        const transfer = await stripe.transfers.create(
+          { amount: request.amount, currency: request.currency.toLowerCase(), destination: request.destination, metadata: { ...request.metadata } },
+          { idempotencyKey: request.idempotencyKey },
+        );
+        if (!request.instant) return { kind: 'paid', reference: transfer.id, amount: transfer.amount };
+        try {
+          const payout = await stripe.payouts.create(
+            { amount: request.amount, currency: request.currency.toLowerCase(), method: 'instant', metadata: { ...request.metadata } },
+            { idempotencyKey: `${request.idempotencyKey}:instant`, stripeAccount: request.destination },
+          );
+          return { kind: 'paid', reference: payout.id, amount: payout.amount };
+        } catch (error) {
+          // The transfer reached the venue's account: the money is theirs and arrives by standard payout.
+          definiteFailure(error);
+          return { kind: 'paid', reference: transfer.id, amount: transfer.amount };
+        }
+      } catch (error) {
+        return { kind: 'failed', ...definiteFailure(error) };
+      }
+    },
+  };
 }

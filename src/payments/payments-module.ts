@@ -18,7 +18,7 @@ import type { PaymentGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
 import { createStripeClient, createStripeGateway } from '../gateways/stripe.js';
 import type { Logger } from '../logger.js';
-import { createDeadlines, type Deadlines } from '../processmanagers/deadlines.js';
+import { createDeadlines, type DeadlineHandler, type Deadlines } from '../processmanagers/deadlines.js';
 import { sqlParking, type ParkedWork, type Parking } from '../processmanagers/parking.js';
 import { paymentExpiryHandler } from '../processmanagers/payment-expiry.js';
 import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
@@ -83,25 +83,33 @@ export interface PaymentsModule {
   readonly services: PaymentServices;
   readonly gateway: PaymentGateway;
   readonly deadlines: Deadlines;
+  /** How parked work of other modules is retried, by its source (`pm:escrow`, `mint`). */
+  readonly parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>>;
   readonly parking: Parking;
   readonly volume: VenueVolume;
   readonly processManagers: readonly ProcessManager[];
+  /**
+   * Lets another module (group payments, venues) run its process managers and deadline kinds
+   * with this module's retries, parking and deadline poller; call it before start().
+   */
+  extend(extra: { processManagers?: readonly ProcessManager[]; deadlineHandlers?: Readonly<Record<string, DeadlineHandler>> }): void;
   /** Starts the process managers, the venue-volume and metrics projectors and the deadline poller. */
   start(): void;
   stop(): Promise<void>;
 }
 
+/** The Stripe SDK client the settings describe (GATEWAY=stripe). */
+export function stripeClientFromConfig(config: Pick<PaymentsConfig, 'STRIPE_SECRET_KEY' | 'STRIPE_API_HOST' | 'STRIPE_API_PORT' | 'STRIPE_API_PROTOCOL'>) {
+  return createStripeClient({
+    secretKey: config.STRIPE_SECRET_KEY!,
+    ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
+    ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
+    ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
+  });
+}
+
 export function gatewayFromConfig(config: PaymentsConfig, sql: SqlClient): PaymentGateway {
-  if (config.GATEWAY === 'stripe') {
-    return createStripeGateway(
-      createStripeClient({
-        secretKey: config.STRIPE_SECRET_KEY!,
-        ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
-        ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
-        ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
-      }),
-    );
-  }
+  if (config.GATEWAY === 'stripe') return createStripeGateway(stripeClientFromConfig(config));
   return createSandboxGateway(sql, { latencyMs: config.SANDBOX_LATENCY_MS, failureRate: config.SANDBOX_FAILURE_RATE });
 }
 
@@ -133,7 +141,10 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
   let projectors: Subscription[] = [];
   const subscriptionOptions = deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs };
 
+  const parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>> = {};
   async function rerun(work: ParkedWork): Promise<void> {
+    const other = parkedHandlers[work.source];
+    if (other) return other(work);
     if (work.source === 'deadline') return deadlines.retryParked(String(work.item.deadlineId));
     if (work.source === 'webhook:stripe') {
       const status = await webhooks.reprocess(String(work.item.stripeEventId));
@@ -199,9 +210,14 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     services,
     gateway,
     deadlines,
+    parkedHandlers,
     parking,
     volume,
     processManagers,
+    extend(extra) {
+      processManagers.push(...(extra.processManagers ?? []));
+      Object.assign(handlers, extra.deadlineHandlers ?? {});
+    },
     start() {
       if (running.length > 0) return;
       for (const pm of processManagers) {

@@ -5,6 +5,7 @@ import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import type { Storage } from '../../src/runtime.js';
 import { testApp, testEnv } from '../support/app.js';
 import { freshPgliteDataDir, runCli } from '../support/cli.js';
+import { lastPositionOf } from '../support/payment-records.js';
 import { env, freshPostgresSchema } from '../support/databases.js';
 import { completedPurchase, paymentState, refund, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/payments.js';
@@ -57,9 +58,9 @@ async function buildHistory(target: Target): Promise<Traffic> {
     expect((await refund(t, refunded.id)).statusCode).toBe(200);
     await eventually(async () => ((await paymentState(t, refunded.id)).status === 'refunded' ? true : undefined));
     await eventually(async () => ((await paymentState(t, partlyRefunded.id)).refunded === 5_000 ? true : undefined));
-    // $all shows an event once every older transaction on the server has ended: wait for the head.
-    const head = await eventually(async () => (await storage.eventStore.headPosition()) ?? undefined);
-    for (const { name } of t.modules.readSide.projections) expect(await t.modules.readSide.waitFor(name, head, 15_000)).toBe(true);
+    // The payments' own last events: the store's head lags while another test's transaction runs.
+    const last = await lastPositionOf(storage.eventStore, [kept.id, partlyRefunded.id, refunded.id]);
+    for (const { name } of t.modules.readSide.projections) expect(await t.modules.readSide.waitFor(name, last, 15_000)).toBe(true);
     expect(kept.status).toBe('completed');
     return { venueId, partlyRefunded: partlyRefunded.id, refunded: refunded.id };
   } finally {
@@ -90,7 +91,7 @@ function suite(open: () => Promise<Target>): void {
 
   it('verify passes on a database built by purchases and refunds, trial balance included', async () => {
     const run = await tessera('verify');
-    expect(run.stderr).toContain('verify ledger  comparing');
+    expect(run.stderr).toMatch(/verify ledger(, [a-z-]+)* {2}comparing/);
     expect(run.stdout).toContain('ok   check: trial balance is zero in every currency');
     expect(run.stdout).toContain('verified: every read model equals its rebuild');
     expect(run.code).toBe(0);

@@ -1,4 +1,5 @@
 import type { PaymentEvent, RefundAllocation, RefundTaxLine } from '../../events/payment-events.js';
+import type { PurchaseQuote } from '../../domain/purchase-quote.js';
 import type { TaxLine } from '../../domain/tax.js';
 import { credit, debit, type Posting } from '../journal.js';
 import type { Booking, PostingRules } from '../ledger-projection.js';
@@ -25,38 +26,18 @@ export const taxAccount = (line: Pick<TaxLine, 'jurisdiction' | 'kind'>): string
 export const venuePending = (venueId: string): string => `venue:${venueId}:pending`;
 
 export const paymentPostingRules: PostingRules<PaymentEvent> = {
-  PaymentCaptured: ({ data }) => {
-    const { quote, currency } = data;
-    return [
-      {
-        entryType: 'sale',
-        description: `tickets for event ${data.eventId} (payment ${data.paymentId})`,
-        postings: [
-          debit('gateway:clearing', currency, data.amount),
-          credit(venuePending(data.venueId), currency, quote.venueProceeds),
-          credit('platform:fees', currency, quote.platformFee.amount),
-          credit('platform:gas', currency, quote.gas.amount),
-          ...quote.taxes.map((line) => credit(taxAccount(line), currency, line.amount)),
-        ],
-        metadata: {
-          paymentId: data.paymentId,
-          venueId: data.venueId,
-          userId: data.userId,
-          tier: quote.platformFee.tier,
-          feeSchedule: quote.platformFee.scheduleVersion,
-          platformFeeBps: quote.platformFee.rateBps,
-          taxTableVersion: quote.taxTableVersion,
-          chain: quote.gas.chain,
-        },
-      },
-      {
-        entryType: 'processing_cost',
-        description: `card processing cost of payment ${data.paymentId}`,
-        postings: [debit('gateway:fees', currency, data.processingCost), credit('gateway:clearing', currency, data.processingCost)],
-        metadata: { paymentId: data.paymentId, rule: quote.processingCost },
-      },
-    ];
-  },
+  PaymentCaptured: ({ data }) =>
+    saleBookings({
+      what: `tickets for event ${data.eventId} (payment ${data.paymentId})`,
+      venueId: data.venueId,
+      currency: data.currency,
+      amount: data.amount,
+      processingCost: data.processingCost,
+      quote: data.quote,
+      reference: { paymentId: data.paymentId },
+      costOf: `payment ${data.paymentId}`,
+      metadata: { paymentId: data.paymentId, venueId: data.venueId, userId: data.userId },
+    }),
 
   RefundRequested: ({ data }) => ({
     entryType: 'refund_requested',
@@ -95,6 +76,49 @@ export const paymentPostingRules: PostingRules<PaymentEvent> = {
     };
   },
 };
+
+/** A sale's bookings (a purchase, a group purchase): the buyer's money owed out, and the card cost. */
+export function saleBookings(sale: {
+  readonly what: string;
+  readonly venueId: string;
+  readonly currency: string;
+  readonly amount: number;
+  readonly processingCost: number;
+  readonly quote: PurchaseQuote;
+  /** Names the sale on its card-cost entry, e.g. `{ paymentId }`. */
+  readonly reference: Readonly<Record<string, string>>;
+  readonly costOf: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}): Booking[] {
+  const { quote, currency } = sale;
+  return [
+    {
+      entryType: 'sale',
+      description: sale.what,
+      postings: [
+        debit('gateway:clearing', currency, sale.amount),
+        credit(venuePending(sale.venueId), currency, quote.venueProceeds),
+        credit('platform:fees', currency, quote.platformFee.amount),
+        credit('platform:gas', currency, quote.gas.amount),
+        ...quote.taxes.map((line) => credit(taxAccount(line), currency, line.amount)),
+      ],
+      metadata: {
+        ...sale.metadata,
+        tier: quote.platformFee.tier,
+        feeSchedule: quote.platformFee.scheduleVersion,
+        platformFeeBps: quote.platformFee.rateBps,
+        taxTableVersion: quote.taxTableVersion,
+        chain: quote.gas.chain,
+      },
+    },
+    {
+      entryType: 'processing_cost',
+      description: `card processing cost of ${sale.costOf}`,
+      postings: [debit('gateway:fees', currency, sale.processingCost), credit('gateway:clearing', currency, sale.processingCost)],
+      metadata: { ...sale.reference, rule: quote.processingCost },
+    },
+  ];
+}
 
 const customerRefunds = (userId: string): string => `customer:${userId}:refunds`;
 

@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { groupTotals, type GroupPaymentState } from '../../aggregates/group-payment.js';
+import { TesseraError } from '../../errors.js';
+import type { Principal } from '../auth/principal.js';
+import { userCommandContext } from '../command-context.js';
+import type { RouteModule } from '../route.js';
+import { uuid } from '../schemas.js';
+import { blockchain, ticketPrice } from './payment-schemas.js';
+
+const MAX_TICKETS = 10;
+
+const createBody = z.object({
+  venueId: uuid.describe('The venue selling the tickets (the seed leaves it out; fees and tax need it)'),
+  eventId: uuid,
+  ticketSelections: z
+    .array(z.object({ ticketTypeId: uuid, quantity: z.number().int().min(1).max(MAX_TICKETS), price: ticketPrice.describe('Cents per ticket') }))
+    .min(1)
+    .max(10),
+  members: z
+    .array(z.object({ email: z.email().max(254), name: z.string().trim().min(1).max(200), ticketCount: z.number().int().min(1).max(100) }))
+    .min(1)
+    .max(20),
+  blockchain: blockchain.optional(),
+});
+
+const summary = z.object({
+  totalMembers: z.number().int(),
+  paidMembers: z.number().int(),
+  totalExpected: z.number().int(),
+  totalCollected: z.number().int(),
+  percentageCollected: z.number().int(),
+});
+
+const member = z.object({
+  memberId: z.string(),
+  email: z.string().optional().describe('Shown to the organizer and admins only'),
+  name: z.string(),
+  ticketCount: z.number().int(),
+  amountDue: z.number().int(),
+  status: z.enum(['unpaid', 'submitted', 'declined', 'authorized', 'captured', 'released']),
+  remindersSent: z.number().int(),
+});
+
+const group = z.object({
+  id: z.string(),
+  organizerId: z.string(),
+  venueId: z.string(),
+  eventId: z.string(),
+  totalAmount: z.number().int().describe('What the whole purchase costs (fees and tax included), in cents'),
+  currency: z.string(),
+  expiresAt: z.string(),
+  status: z.enum(['collecting', 'funded', 'completed', 'expired', 'cancelled']),
+  members: z.array(member),
+});
+
+const paymentLinks = z.array(z.object({ memberId: z.string(), email: z.string(), amount: z.number().int(), link: z.string() }));
+
+function groupView(state: GroupPaymentState, principal: Principal): z.output<typeof group> {
+  const g = state.group!;
+  const seesEmails = principal.role === 'admin' || principal.userId === g.organizerId;
+  return {
+    id: g.groupId,
+    organizerId: g.organizerId,
+    venueId: g.venueId,
+    eventId: g.eventId,
+    totalAmount: g.quote.total,
+    currency: g.quote.currency,
+    expiresAt: g.expiresAt,
+    status: state.status as z.output<typeof group>['status'],
+    members: state.members.map((m) => ({
+      memberId: m.memberId,
+      ...(seesEmails ? { email: m.email } : {}),
+      name: m.name,
+      ticketCount: m.ticketCount,
+      amountDue: m.amountDue,
+      status: m.status,
+      remindersSent: m.reminders,
+    })),
+  };
+}
+
+const groupParams = z.object({ groupId: uuid });
+
+/**
+ * Group payments (seed 003 #8-#10): the organizer opens a group, each member pays their share
+ * by link (held, not captured), and the purchase completes when every share is held; the group
+ * expires after GROUP_PAYMENT_TTL_MS, or the organizer cancels it, releasing every hold.
+ */
+export const groupPaymentRoutes: RouteModule = {
+  name: 'group-payments',
+  register(api) {
+    const groups = api.services.groups;
+    api.metrics.registerMetric(groups.reminders);
+
+    api.route({
+      method: 'POST',
+      url: '/api/v1/group-payments/create',
+      summary: 'Open a group payment: the purchase priced once, shared among the members by their tickets',
+      description:
+        'Members take every ticket of the selection (422 otherwise). Each share is the total (fees and tax included) ' +
+        'split by ticket count, every cent allocated. Payment links are mailed to the members and answered here.',
+      tags: ['group-payments'],
+      auth: 'user',
+      idempotent: true,
+      status: 201,
+      body: createBody,
+      response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks }),
+      handler: async ({ body, principal, idempotencyKey, correlationId }) => {
+        const created = await groups.create(
+          {
+            organizerId: principal.userId,
+            venueId: body.venueId,
+            eventId: body.eventId,
+            tickets: body.ticketSelections.map((t) => ({ ticketTypeId: t.ticketTypeId, quantity: t.quantity, unitPrice: t.price })),
+            members: body.members,
+            ...(body.blockchain ? { chain: body.blockchain } : {}),
+          },
+          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+        );
+        return { success: true as const, groupPayment: groupView(created.state, principal), paymentLinks: created.links };
+      },
+    });
+
+    api.route({
+      method: 'POST',
+      url: '/api/v1/group-payments/:groupId/contribute/:memberId',
+      summary: "Pay a member's share: the card is held until every share is held",
+      description:
+        '200 once the gateway holds the share; 202 when it has not answered within PAYMENT_WAIT_MS. A declined card ' +
+        'is 402 PAYMENT_FAILED (the member may try another card); a group no longer collecting is 409 ' +
+        'GROUP_PAYMENT_CLOSED; a share already paid is 409 CONTRIBUTION_ALREADY_MADE.',
+      tags: ['group-payments'],
+      auth: 'user',
+      idempotent: true,
+      params: z.object({ groupId: uuid, memberId: uuid }),
+      body: z.object({ paymentMethodId: z.string().trim().min(1).max(255) }),
+      response: z.object({ success: z.literal(true), message: z.string(), groupStatus: summary }),
+      otherStatuses: [202],
+      handler: async ({ params, body, principal, idempotencyKey, correlationId, setStatus }) => {
+        const state = await groups.contribute(
+          { groupId: params.groupId, memberId: params.memberId, payerId: principal.userId, paymentMethodId: body.paymentMethodId },
+          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+        );
+        const contribution = state.members.find((m) => m.memberId === params.memberId)!;
+        if (contribution.status === 'declined') {
+          const decline = contribution.lastDecline;
+          throw new TesseraError('PAYMENT_FAILED', decline?.reason ?? 'the card was declined', {
+            expose: { groupId: params.groupId, memberId: params.memberId, gatewayCode: decline?.code ?? 'declined', ...(decline?.declineCode ? { declineCode: decline.declineCode } : {}) },
+          });
+        }
+        if (contribution.status === 'submitted') {
+          setStatus(202);
+          return { success: true as const, message: 'Payment is being processed', groupStatus: groupTotals(state) };
+        }
+        return { success: true as const, message: 'Payment recorded successfully', groupStatus: groupTotals(state) };
+      },
+    });
+
+    api.route({
+      method: 'GET',
+      url: '/api/v1/group-payments/:groupId/status',
+      summary: 'A group payment with its members and what has been collected',
+      tags: ['group-payments'],
+      auth: 'user',
+      params: groupParams,
+      response: z.object({ group, summary }),
+      handler: async ({ params, principal }) => {
+        const state = await groups.status(params.groupId);
+        return { group: groupView(state, principal), summary: groupTotals(state) };
+      },
+    });
+
+    api.route({
+      method: 'POST',
+      url: '/api/v1/group-payments/:groupId/cancel',
+      summary: 'Cancel a group payment (its organizer or an admin): every hold is released',
+      tags: ['group-payments'],
+      auth: 'user',
+      idempotent: true,
+      params: groupParams,
+      body: z.object({ reason: z.string().trim().min(1).max(500).default('cancelled_by_organizer') }).default({ reason: 'cancelled_by_organizer' }),
+      response: z.object({ success: z.literal(true), group }),
+      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+        const state = await groups.cancel(
+          { groupId: params.groupId, userId: principal.userId, admin: principal.role === 'admin', reason: body.reason },
+          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+        );
+        return { success: true as const, group: groupView(state, principal) };
+      },
+    });
+  },
+};

@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { TesseraError } from '../../errors.js';
+import { accountSchema, accountShape, currencySchema, normalSide } from '../../ledger/accounts.js';
+import { accountBalance, accountEntries, balancesUnder, trialBalance, type AccountEntry } from '../../ledger/queries.js';
+import { ledger } from '../../projections/ledger.js';
+import { requireVenueAccess, type Principal } from '../auth/principal.js';
+import { awaitReadModel, positionParam } from '../read-your-writes.js';
+import type { RouteModule } from '../route.js';
+import { uuid } from '../schemas.js';
+
+const LEDGER = ledger.name;
+
+const amount = z.number().int();
+
+const asOfParam = z.iso
+  .datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2026-11-22T12:00:00Z' })
+  .optional()
+  .describe('Point in time (business time) to read balances at; now when omitted');
+
+/** The ledger's bigints as JSON numbers: amounts are bounded far below 2^53 by the API's own limits. */
+const toNumber = (value: bigint): number => Number(value);
+
+/** What the ledger owes on a liability (credit) account, shown positive; a debit balance shows negative. */
+const owed = (balance: bigint | undefined): number => -toNumber(balance ?? 0n);
+
+const venueBalance = z.object({
+  venueId: z.string(),
+  balance: z.object({
+    available: amount.describe('Owed to the venue and ready for payout'),
+    pending: amount.describe('From recent sales, not yet available'),
+    reserved: amount.describe('Held back against refunds and chargebacks'),
+    currency: z.string(),
+  }),
+  payoutInfo: z.object({ available: amount, reserved: amount, payable: amount.describe('What a payout may take now') }),
+  asOf: z.string().nullable(),
+});
+
+const ledgerEntry = z.object({
+  entryId: z.string(),
+  entryType: z.string(),
+  description: z.string(),
+  occurredAt: z.string(),
+  recordedAt: z.string(),
+  sourceEventId: z.string(),
+  streamId: z.string(),
+  streamRevision: z.number().int(),
+  position: z.string(),
+  amounts: z.array(z.object({ currency: z.string(), amount })).describe("The entry's net effect on this account (debit positive)"),
+  postings: z.array(z.object({ account: z.string(), currency: z.string(), amount })),
+  metadata: z.record(z.string(), z.unknown()),
+});
+
+const currencyBalance = z.object({ currency: z.string(), balance: amount, debits: amount, credits: amount, postings: z.number().int() });
+
+/** Venue balances (seed 003 #11), account statements and the trial balance, read from the ledger. */
+export const ledgerQueryRoutes: RouteModule = {
+  name: 'ledger-queries',
+  register(api) {
+    const db = () => api.services.readSide.db;
+    const wait = (position: string | undefined) => awaitReadModel(api.services, LEDGER, position, api.config.READ_WAIT_MS);
+
+    api.route({
+      method: 'GET',
+      url: '/api/v1/venues/:venueId/balance',
+      summary: "A venue's balance: available, pending, reserved and payable (its managers and admins)",
+      description:
+        'Read from the ledger accounts `venue:<id>:available|pending|reserved`. Credit balances (what the platform owes the venue) are shown positive.',
+      tags: ['venues'],
+      auth: 'user',
+      params: z.object({ venueId: uuid }),
+      query: z.object({ currency: currencySchema.default('USD'), asOf: asOfParam, position: positionParam }),
+      response: venueBalance,
+      handler: async ({ params, query, principal }) => {
+        requireVenueAccess(principal, params.venueId);
+        await wait(query.position);
+        const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
+        const under = await balancesUnder(db(), `venue:${params.venueId}:`, asOf ? { asOf } : {});
+        // A venue with no money yet must at least exist.
+        if (under.accounts.length === 0) await api.services.payments.getVenueProfile(params.venueId);
+        const of = (kind: string) =>
+          owed(under.accounts.find((a) => a.account === `venue:${params.venueId}:${kind}` && a.currency === query.currency)?.balance);
+        const available = of('available');
+        const reserved = of('reserved');
+        return {
+          venueId: params.venueId,
+          balance: { available, pending: of('pending'), reserved, currency: query.currency },
+          payoutInfo: { available, reserved, payable: Math.max(0, available) },
+          asOf: asOf?.toISOString() ?? null,
+        };
+      },
+    });
+
+    api.route({
+      method: 'GET',
+      url: '/api/v1/ledger/accounts/:account',
+      summary: "An account's balance and its entries, newest first (admins; venue managers for their venues' accounts)",
+      description: 'Amounts carry the ledger sign: debit positive, credit negative. Page with `after` = the previous `nextCursor`.',
+      tags: ['ledger'],
+      auth: 'user',
+      params: z.object({ account: accountSchema }),
+      query: z.object({
+        asOf: asOfParam,
+        limit: z.coerce.number().int().min(1).max(500).default(50),
+        after: z.string().max(200).optional().describe('The nextCursor of the previous page'),
+        order: z.enum(['desc', 'asc']).default('desc'),
+        position: positionParam,
+      }),
+      response: z.object({
+        account: z.string(),
+        class: z.string(),
+        normalBalance: z.enum(['debit', 'credit']),
+        asOf: z.string().nullable(),
+        balances: z.array(currencyBalance),
+        entries: z.array(ledgerEntry),
+        nextCursor: z.string().nullable(),
+      }),
+      handler: async ({ params, query, principal }) => {
+        requireAccountAccess(principal, params.account);
+        await wait(query.position);
+        const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
+        const balance = await accountBalance(db(), params.account, asOf ? { asOf } : {});
+        const page = await accountEntries(db(), params.account, {
+          limit: query.limit,
+          order: query.order,
+          ...(query.after === undefined ? {} : { after: query.after }),
+          ...(asOf ? { asOf } : {}),
+        });
+        const shape = accountShape(params.account)!;
+        return {
+          account: params.account,
+          class: shape.class,
+          normalBalance: normalSide(shape.class),
+          asOf: asOf?.toISOString() ?? null,
+          balances: balance.balances.map((b) => ({
+            currency: b.currency,
+            balance: toNumber(b.balance),
+            debits: toNumber(b.debits),
+            credits: toNumber(b.credits),
+            postings: b.postings,
+          })),
+          entries: page.entries.map(entryJson),
+          nextCursor: page.nextCursor,
+        };
+      },
+    });
+
+    api.route({
+      method: 'GET',
+      url: '/api/v1/ledger/trial-balance',
+      summary: 'Per currency, the debit and credit balances of every account: equal when the ledger balances (admins)',
+      tags: ['ledger'],
+      auth: { roles: ['admin'] },
+      query: z.object({ asOf: asOfParam, position: positionParam }),
+      response: z.object({
+        asOf: z.string().nullable(),
+        balanced: z.boolean(),
+        currencies: z.array(z.object({ currency: z.string(), debits: amount, credits: amount, net: amount, accounts: z.number().int() })),
+      }),
+      handler: async ({ query }) => {
+        await wait(query.position);
+        const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
+        const trial = await trialBalance(db(), asOf ? { asOf } : {});
+        return {
+          asOf: asOf?.toISOString() ?? null,
+          balanced: trial.balanced,
+          currencies: trial.currencies.map((c) => ({
+            currency: c.currency,
+            debits: toNumber(c.debits),
+            credits: toNumber(c.credits),
+            net: toNumber(c.net),
+            accounts: c.accounts,
+          })),
+        };
+      },
+    });
+  },
+};
+
+/** Admins see every account; a venue manager the accounts of the venues in their token. */
+function requireAccountAccess(principal: Principal, account: string): void {
+  if (principal.role === 'admin') return;
+  const venue = /^venue:([^:]+):/.exec(account)?.[1];
+  if (venue === undefined) throw new TesseraError('FORBIDDEN', 'No access to this account');
+  requireVenueAccess(principal, venue);
+}
+
+const entryJson = (entry: AccountEntry): z.output<typeof ledgerEntry> => ({
+  entryId: entry.entryId,
+  entryType: entry.entryType,
+  description: entry.description,
+  occurredAt: entry.occurredAt.toISOString(),
+  recordedAt: entry.recordedAt.toISOString(),
+  sourceEventId: entry.sourceEventId,
+  streamId: entry.streamId,
+  streamRevision: entry.streamRevision,
+  position: entry.position,
+  amounts: entry.amounts.map((a) => ({ currency: a.currency, amount: toNumber(a.amount) })),
+  postings: entry.postings.map((p) => ({ account: p.account, currency: p.currency, amount: toNumber(p.amount) })),
+  metadata: { ...entry.metadata },
+});

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import { TesseraError } from '../../errors.js';
+import { positionToString } from '../../eventstore/event-store.js';
+import { paymentStreamId } from '../../events/payment-events.js';
+import { findPayment, refundsOf, type PaymentView } from '../../projections/payment-queries.js';
+import { PAYMENTS_PROJECTION } from '../../projections/payments.js';
+import type { RefundRow } from '../../projections/payment-rows.js';
+import { requireOwnerOrAdmin, type Principal } from '../auth/principal.js';
+import { awaitReadModel, positionParam } from '../read-your-writes.js';
+import type { RouteApi, RouteModule } from '../route.js';
+import { uuid } from '../schemas.js';
+
+const amount = z.number().int();
+
+const transaction = z.object({
+  id: z.string(),
+  userId: z.string(),
+  venueId: z.string(),
+  eventId: z.string(),
+  amount: amount.describe('What the card is charged (fees.total), in cents'),
+  currency: z.string(),
+  status: z.string().describe('pending, processing, completed, partially_refunded, refunded, disputed, failed, cancelled, expired'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  stripePaymentIntentId: z.string().nullable().describe("The gateway's reference (a PaymentIntent id with Stripe)"),
+  paymentMethod: z.object({ type: z.string() }),
+  ticketCount: z.number().int(),
+  fees: z.object({ ticketPrice: amount, platformFee: amount, gasEstimate: amount, stateTax: amount, localTax: amount, total: amount }),
+  captured: amount,
+  refunded: amount,
+  refundPending: amount,
+  chargedBack: amount,
+  refundable: amount.describe('What a refund may still take back'),
+  failure: z.object({ reason: z.string(), code: z.string(), declineCode: z.string().nullable() }).nullable(),
+  processingMs: z.number().int().nullable().describe("From the request to the gateway's definite answer"),
+});
+
+const refund = z.object({
+  id: z.string(),
+  amount,
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  reason: z.string(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+  completedAt: z.string().nullable(),
+  failureReason: z.string().nullable(),
+});
+
+const nftStatus = z
+  .object({ status: z.string(), jobId: z.string().optional(), progress: z.number().optional(), transactionHash: z.string().optional() })
+  .describe('`not_minted` or `pending` until minting exists; then the minter\'s job');
+
+const auditEvent = z.object({
+  id: z.string(),
+  type: z.string(),
+  revision: z.number().int(),
+  position: z.string(),
+  recordedAt: z.string(),
+  data: z.unknown(),
+  metadata: z.object({
+    correlationId: z.string(),
+    causationId: z.string(),
+    tenantId: z.string(),
+    actor: z.string(),
+    occurredAt: z.string(),
+    schemaVersion: z.number().int(),
+  }),
+});
+
+/** GET /api/v1/payments/transaction/:transactionId (seed 003 #3) and its audit trail. */
+export const paymentQueryRoutes: RouteModule = {
+  name: 'payment-queries',
+  register(api) {
+    api.route({
+      method: 'GET',
+      url: '/api/v1/payments/transaction/:transactionId',
+      summary: 'A transaction: status, amounts, refunds and NFT status (the buyer or an admin)',
+      description: 'Pass `position` (from the command that wrote) to read your own write: 409 READ_MODEL_BEHIND if the read model has not reached it within READ_WAIT_MS.',
+      tags: ['payments'],
+      auth: 'user',
+      params: z.object({ transactionId: uuid }),
+      query: z.object({ position: positionParam }),
+      response: z.object({ transaction, refunds: z.array(refund), nftStatus }),
+      handler: async ({ params, query, principal }) => {
+        await awaitReadModel(api.services, PAYMENTS_PROJECTION, query.position, api.config.READ_WAIT_MS);
+        const view = await projectedPayment(api, params.transactionId);
+        requireOwnerInTenant(principal, view);
+        const [refunds, nft] = await Promise.all([
+          refundsOf(api.services.readSide.db, view.paymentId),
+          api.services.nftStatus.nftStatusFor({ paymentId: view.paymentId, status: view.status }),
+        ]);
+        return { transaction: transactionJson(view), refunds: refunds.map(refundJson), nftStatus: nft };
+      },
+    });
+
+    api.route({
+      method: 'GET',
+      url: '/api/v1/payments/transaction/:transactionId/events',
+      summary: "A transaction's audit trail: every event of its stream, with its metadata (the buyer or an admin)",
+      description: 'Read from the event store itself, so it is never behind.',
+      tags: ['payments'],
+      auth: 'user',
+      params: z.object({ transactionId: uuid }),
+      response: z.object({ transactionId: z.string(), streamId: z.string(), events: z.array(auditEvent) }),
+      handler: async ({ params, principal }) => {
+        const streamId = paymentStreamId(params.transactionId);
+        const events = await api.storage.eventStore.readStream(streamId);
+        const first = events[0];
+        if (!first) throw notFound(params.transactionId);
+        const owner = (first.data as { userId?: unknown }).userId;
+        requireOwnerInTenant(principal, { tenantId: first.metadata.tenantId, userId: typeof owner === 'string' ? owner : undefined });
+        return {
+          transactionId: params.transactionId,
+          streamId,
+          events: events.map((event) => ({
+            id: event.id,
+            type: event.type,
+            revision: event.revision,
+            position: positionToString(event.position),
+            recordedAt: event.recordedAt.toISOString(),
+            data: event.data,
+            metadata: { ...event.metadata },
+          })),
+        };
+      },
+    });
+  },
+};
+
+const notFound = (paymentId: string) => new TesseraError('PAYMENT_NOT_FOUND', `Transaction ${paymentId} not found`, { paymentId });
+
+/**
+ * The payment's row. A payment that is in the event store but not yet in the read model (a poll
+ * right after `process` answered) waits for the read model to reach the stream's last event, so
+ * an existing payment is never answered 404.
+ */
+async function projectedPayment(api: RouteApi, paymentId: string): Promise<PaymentView> {
+  const { readSide } = api.services;
+  const found = await findPayment(readSide.db, paymentId);
+  if (found) return found;
+  const [last] = await api.storage.eventStore.readStream(paymentStreamId(paymentId), { direction: 'backwards', maxCount: 1 });
+  if (!last) throw notFound(paymentId);
+  await awaitReadModel(api.services, PAYMENTS_PROJECTION, positionToString(last.position), api.config.READ_WAIT_MS);
+  const caughtUp = await findPayment(readSide.db, paymentId);
+  if (!caughtUp) throw notFound(paymentId);
+  return caughtUp;
+}
+
+/** The buyer (in the payment's tenant) or an admin; a payment with no known buyer, an admin only. */
+function requireOwnerInTenant(principal: Principal, payment: { readonly tenantId: string; readonly userId: string | undefined }): void {
+  if (principal.role === 'admin') return;
+  if (principal.tenantId !== payment.tenantId || payment.userId === undefined) throw new TesseraError('FORBIDDEN', 'No access to this resource');
+  requireOwnerOrAdmin(principal, payment.userId);
+}
+
+function transactionJson(view: PaymentView): z.output<typeof transaction> {
+  return {
+    id: view.paymentId,
+    userId: view.userId,
+    venueId: view.venueId,
+    eventId: view.eventId,
+    amount: view.amount,
+    currency: view.currency,
+    status: view.status,
+    createdAt: view.createdAt,
+    updatedAt: view.updatedAt,
+    stripePaymentIntentId: view.gatewayReference,
+    paymentMethod: { type: view.paymentMethod },
+    ticketCount: view.ticketCount,
+    fees: view.fees,
+    captured: view.captured,
+    refunded: view.refunded,
+    refundPending: view.refundPending,
+    chargedBack: view.chargedBack,
+    refundable: Math.max(0, view.captured - view.refunded - view.refundPending - view.chargedBack),
+    failure: view.failure,
+    processingMs: view.processingMs,
+  };
+}
+
+const refundJson = (row: RefundRow): z.output<typeof refund> => ({
+  id: row.refundId,
+  amount: row.amount,
+  status: row.status,
+  reason: row.reason,
+  requestedBy: row.requestedBy,
+  requestedAt: row.requestedAt,
+  completedAt: row.completedAt,
+  failureReason: row.failureReason,
+});

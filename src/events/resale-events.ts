@@ -1,0 +1,151 @@
+import type { Chain } from '../domain/fees.js';
+import type { PriceInfo, RoyaltySplit } from '../domain/resale.js';
+
+/**
+ * The resale streams' events, schema version 1: listings (`listing-<uuid>`) and escrows
+ * (`escrow-<uuid>`). Amounts are integer minor units of `currency`. An escrow's events carry its
+ * parties and amounts, so the ledger books each from the event alone.
+ */
+export const listingStreamId = (listingId: string): string => `listing-${listingId}`;
+export const escrowStreamId = (escrowId: string): string => `escrow-${escrowId}`;
+
+export interface ListingTerms {
+  readonly listingId: string;
+  readonly ticketId: string;
+  readonly sellerId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly currency: string;
+  readonly chain: Chain;
+  readonly price: number;
+  /** The price check as it was made: face value and the caps then in force. */
+  readonly priceInfo: PriceInfo;
+}
+
+export interface ListingCreated {
+  readonly type: 'ListingCreated';
+  readonly data: ListingTerms & { readonly listedAt: string };
+}
+
+/** A buyer's escrow holds the listing while its money is taken and the ticket moves. */
+export interface ListingReserved {
+  readonly type: 'ListingReserved';
+  readonly data: { readonly listingId: string; readonly escrowId: string; readonly buyerId: string };
+}
+
+export interface ListingSold {
+  readonly type: 'ListingSold';
+  readonly data: { readonly listingId: string; readonly escrowId: string; readonly buyerId: string };
+}
+
+/** The escrow that held the listing ended without a sale: the listing is on sale again. */
+export interface ListingReopened {
+  readonly type: 'ListingReopened';
+  readonly data: { readonly listingId: string; readonly escrowId: string; readonly reason: string };
+}
+
+export type ListingEvent = ListingCreated | ListingReserved | ListingSold | ListingReopened;
+
+export interface EscrowTerms {
+  readonly escrowId: string;
+  readonly listingId: string;
+  readonly ticketId: string;
+  readonly buyerId: string;
+  readonly sellerId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly chain: Chain;
+  readonly currency: string;
+  readonly amount: number;
+  /** How `amount` is released, decided when the escrow is created (rates included). */
+  readonly split: RoyaltySplit;
+  readonly paymentMethodId: string;
+  /** How long after funding the NFT transfer may take before the buyer is refunded. */
+  readonly releaseTimeoutMs: number;
+}
+
+/** Parties and amounts every money-moving escrow event carries for the ledger. */
+interface EscrowParties {
+  readonly escrowId: string;
+  readonly ticketId: string;
+  readonly buyerId: string;
+  readonly sellerId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly currency: string;
+  readonly amount: number;
+}
+
+export interface EscrowCreated {
+  readonly type: 'EscrowCreated';
+  readonly data: EscrowTerms & { readonly createdAt: string };
+}
+
+/** The buyer was charged: the money sits in `escrow:<id>`. */
+export interface EscrowFunded {
+  readonly type: 'EscrowFunded';
+  readonly data: EscrowParties & {
+    readonly gateway: string;
+    readonly gatewayReference: string;
+    readonly fundedAt: string;
+    /** When the buyer is refunded if the transfer has not been confirmed. */
+    readonly releaseDeadline: string;
+  };
+}
+
+/** The charge was declined (or the listing was gone): nothing was taken, nothing is held. */
+export interface EscrowFundingFailed {
+  readonly type: 'EscrowFundingFailed';
+  readonly data: { readonly escrowId: string; readonly reason: string; readonly code: string; readonly declineCode?: string };
+}
+
+/** The NFT transfer was confirmed: escrow pays the seller, the royalties and the platform fee. */
+export interface EscrowReleased {
+  readonly type: 'EscrowReleased';
+  readonly data: EscrowParties & { readonly split: RoyaltySplit; readonly transferTxHash: string; readonly releasedAt: string };
+}
+
+/** The transfer was not confirmed in time: the escrowed money is owed back to the buyer. */
+export interface EscrowRefunded {
+  readonly type: 'EscrowRefunded';
+  readonly data: EscrowParties & { readonly reason: string; readonly refundedAt: string };
+}
+
+/** The gateway paid the buyer's refund back to the card. */
+export interface EscrowRefundPaid {
+  readonly type: 'EscrowRefundPaid';
+  readonly data: EscrowParties & { readonly gatewayReference: string };
+}
+
+/** Buyer or seller disputes the resale: the money stays in escrow until an operator decides. */
+export interface EscrowDisputed {
+  readonly type: 'EscrowDisputed';
+  readonly data: { readonly escrowId: string; readonly reason: string; readonly raisedBy: string };
+}
+
+export type EscrowEvent =
+  | EscrowCreated
+  | EscrowFunded
+  | EscrowFundingFailed
+  | EscrowReleased
+  | EscrowRefunded
+  | EscrowRefundPaid
+  | EscrowDisputed;
+
+export const LISTING_EVENT_TYPES = ['ListingCreated', 'ListingReserved', 'ListingSold', 'ListingReopened'] as const satisfies readonly ListingEvent['type'][];
+
+export const ESCROW_EVENT_TYPES = [
+  'EscrowCreated',
+  'EscrowFunded',
+  'EscrowFundingFailed',
+  'EscrowReleased',
+  'EscrowRefunded',
+  'EscrowRefundPaid',
+  'EscrowDisputed',
+] as const satisfies readonly EscrowEvent['type'][];
+
+const listingTypes = new Set<string>(LISTING_EVENT_TYPES);
+const escrowTypes = new Set<string>(ESCROW_EVENT_TYPES);
+
+export const isListingEvent = (event: { type: string; data: unknown }): event is ListingEvent => listingTypes.has(event.type);
+export const isEscrowEvent = (event: { type: string; data: unknown }): event is EscrowEvent => escrowTypes.has(event.type);

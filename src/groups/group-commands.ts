@@ -1,0 +1,130 @@
+import { groupPaymentDecider, type GroupPaymentCommand, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
+import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from '../commands/handle-command.js';
+import { quoteForVenue } from '../commands/calculate-fees.js';
+import type { Chain } from '../domain/fees.js';
+import { derivedId } from '../domain/ids.js';
+import { ticketPriceOf, type TicketLine } from '../domain/purchase-quote.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment-events.js';
+import type { VenueVolume } from '../payments/venue-volume.js';
+
+export function executeGroupCommand(
+  store: EventStore,
+  groupId: string,
+  command: GroupPaymentCommand,
+  context: CommandContext,
+): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
+  return handleCommand(store, { streamId: groupPaymentStreamId(groupId), decider: groupPaymentDecider, command, context });
+}
+
+export async function loadGroup(store: EventStore, groupId: string): Promise<{ state: GroupPaymentState; revision: number | null }> {
+  const { state, revision } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
+  return { state, revision };
+}
+
+export async function requireGroup(store: EventStore, groupId: string): Promise<GroupPaymentState> {
+  const { state } = await loadGroup(store, groupId);
+  if (state.status === 'none') throw new TesseraError('GROUP_PAYMENT_NOT_FOUND', `group payment ${groupId} not found`, { groupId });
+  return state;
+}
+
+export interface CreateGroupPaymentInput {
+  readonly organizerId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly tickets: readonly TicketLine[];
+  readonly members: readonly NewMember[];
+  readonly chain?: Chain;
+}
+
+export interface GroupSettings {
+  readonly ttlMs: number;
+  /** After creation, when unpaid members are reminded; 0 for no reminder. */
+  readonly reminderMs: number;
+  readonly defaultChain: Chain;
+}
+
+export const groupIdFor = (commandId: string): string => derivedId(commandId, 'group-payment');
+export const memberIdFor = (groupId: string, index: number): string => derivedId(groupId, `member:${index}`);
+
+/**
+ * `POST /api/v1/group-payments/create`: prices the whole purchase at the venue as one buyer's
+ * would be, shares its total among the members by their tickets, and opens the group until
+ * `ttlMs` from now. Ids derive from the command id, so a retried request finds its group.
+ */
+export async function createGroupPayment(
+  deps: { store: EventStore; volume: VenueVolume; settings: GroupSettings },
+  input: CreateGroupPaymentInput,
+  context: CommandContext,
+): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
+  const groupId = groupIdFor(context.commandId);
+  const { ticketPrice, ticketCount } = ticketPriceOf(input.tickets);
+  const quote = await quoteForVenue(
+    deps,
+    { venueId: input.venueId, ticketPrice, ticketCount, chain: input.chain ?? deps.settings.defaultChain },
+    context.now,
+  );
+  const now = context.now.getTime();
+  const { ttlMs, reminderMs } = deps.settings;
+  return executeGroupCommand(
+    deps.store,
+    groupId,
+    {
+      type: 'CreateGroupPayment',
+      data: {
+        groupId,
+        organizerId: input.organizerId,
+        venueId: input.venueId,
+        eventId: input.eventId,
+        tickets: input.tickets,
+        quote,
+        members: input.members.map((m, index) => ({ ...m, memberId: memberIdFor(groupId, index) })),
+        createdAt: context.now.toISOString(),
+        expiresAt: new Date(now + ttlMs).toISOString(),
+        ...(reminderMs > 0 && reminderMs < ttlMs ? { remindAt: new Date(now + reminderMs).toISOString() } : {}),
+      },
+    },
+    context,
+  );
+}
+
+/**
+ * `POST /api/v1/group-payments/:groupId/contribute/:memberId`: records the member's card (the
+ * group process manager asks the gateway for a hold of their share), then waits up to `waitMs`
+ * for the gateway's answer.
+ */
+export async function contribute(
+  store: EventStore,
+  input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; waitMs: number },
+  context: CommandContext,
+): Promise<GroupPaymentState> {
+  const submitted = await executeGroupCommand(
+    store,
+    input.groupId,
+    {
+      type: 'SubmitContribution',
+      data: {
+        memberId: input.memberId,
+        payerId: input.payerId,
+        paymentMethodId: input.paymentMethodId,
+        idempotencyKey: derivedId(context.commandId, 'hold'),
+        now: context.now.toISOString(),
+      },
+    },
+    context,
+  );
+  return waitForMember(store, input.groupId, input.memberId, input.waitMs, submitted.state);
+}
+
+/** Follows the group's stream until the member's contribution is no longer with the gateway. */
+async function waitForMember(store: EventStore, groupId: string, memberId: string, timeoutMs: number, from: GroupPaymentState): Promise<GroupPaymentState> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = (state: GroupPaymentState) => state.members.find((m) => m.memberId === memberId)?.status === 'submitted';
+  let state = from;
+  while (pending(state) && Date.now() < deadline) {
+    await store.waitForStream(groupPaymentStreamId(groupId), Math.min(deadline - Date.now(), 100));
+    state = (await loadGroup(store, groupId)).state;
+  }
+  return state;
+}

@@ -1,0 +1,115 @@
+import { Counter } from 'prom-client';
+import type { GroupPaymentState } from '../aggregates/group-payment.js';
+import type { CommandContext } from '../commands/handle-command.js';
+import type { Config } from '../config.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import type { Logger } from '../logger.js';
+import type { PaymentsModule } from '../payments/payments-module.js';
+import { startSubscription, type Subscription } from '../eventstore/subscription.js';
+import { groupMetricsProjector } from './group-metrics.js';
+import { contribute, createGroupPayment, executeGroupCommand, requireGroup, type CreateGroupPaymentInput } from './group-commands.js';
+import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess, paymentLink } from './group-process.js';
+import { logMailer, type Mailer } from './mailer.js';
+
+type GroupsConfig = Pick<
+  Config,
+  'GROUP_PAYMENT_TTL_MS' | 'GROUP_PAYMENT_REMINDER_MS' | 'GROUP_PAYMENT_LINK_BASE' | 'GAS_DEFAULT_CHAIN' | 'PAYMENT_WAIT_MS'
+>;
+
+export interface GroupsModuleDeps {
+  readonly store: EventStore;
+  readonly config: GroupsConfig;
+  /** Gives the gateway, the venue volume, and runs this module's process manager and deadlines. */
+  readonly payments: PaymentsModule;
+  readonly mailer?: Mailer;
+  readonly logger?: Logger;
+  readonly clock?: () => Date;
+  /** Idle wait of the module's subscription (tests shorten it). */
+  readonly idleWaitMs?: number;
+}
+
+export interface PaymentLink {
+  readonly memberId: string;
+  readonly email: string;
+  readonly amount: number;
+  readonly link: string;
+}
+
+export interface GroupServices {
+  create(input: CreateGroupPaymentInput, context: CommandContext): Promise<{ state: GroupPaymentState; links: PaymentLink[]; replayed: boolean }>;
+  contribute(input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string }, context: CommandContext): Promise<GroupPaymentState>;
+  cancel(input: { groupId: string; userId: string; admin: boolean; reason: string }, context: CommandContext): Promise<GroupPaymentState>;
+  status(groupId: string): Promise<GroupPaymentState>;
+  links(state: GroupPaymentState): PaymentLink[];
+  /** `group_payment_reminders_total` (from the events, once each), unregistered: the route module puts it on the app's registry. */
+  readonly reminders: Counter;
+}
+
+export interface GroupsModule {
+  readonly services: GroupServices;
+  /** Starts the reminder counter's subscription (the process manager runs in the payments module). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
+  const { store, config, payments } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const reminders = new Counter({ name: 'group_payment_reminders_total', help: 'Reminders sent to unpaid members of group payments', registers: [] });
+  payments.extend({
+    processManagers: [
+      groupPaymentProcess({
+        store,
+        gateway: payments.gateway,
+        deadlines: payments.deadlines,
+        mailer: deps.mailer ?? logMailer(deps.logger),
+        linkBase: config.GROUP_PAYMENT_LINK_BASE,
+        clock,
+      }),
+    ],
+    deadlineHandlers: {
+      [GROUP_PAYMENT_EXPIRY]: groupDeadlineHandler(store, 'expire', clock),
+      [GROUP_PAYMENT_REMINDER]: groupDeadlineHandler(store, 'remind', clock),
+    },
+  });
+  const links = (state: GroupPaymentState): PaymentLink[] =>
+    state.members.map((m) => ({
+      memberId: m.memberId,
+      email: m.email,
+      amount: m.amountDue,
+      link: paymentLink(config.GROUP_PAYMENT_LINK_BASE, state.group!.groupId, m.memberId),
+    }));
+  const settings = { ttlMs: config.GROUP_PAYMENT_TTL_MS, reminderMs: config.GROUP_PAYMENT_REMINDER_MS, defaultChain: config.GAS_DEFAULT_CHAIN };
+  let counter: Subscription | undefined;
+  return {
+    start() {
+      counter ??= startSubscription(store, groupMetricsProjector(store, reminders), {
+        ...(deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs }),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+    },
+    async stop() {
+      await counter?.stop();
+      counter = undefined;
+    },
+    services: {
+      async create(input, context) {
+        const result = await createGroupPayment({ store, volume: payments.volume, settings }, input, context);
+        return { state: result.state, links: links(result.state), replayed: result.replayed };
+      },
+      contribute: (input, context) => contribute(store, { ...input, waitMs: config.PAYMENT_WAIT_MS }, context),
+      async cancel(input, context) {
+        const result = await executeGroupCommand(
+          store,
+          input.groupId,
+          { type: 'CancelGroupPayment', data: { requestedBy: { userId: input.userId, admin: input.admin }, reason: input.reason } },
+          context,
+        );
+        return result.state;
+      },
+      status: (groupId) => requireGroup(store, groupId),
+      links,
+      reminders,
+    },
+  };
+}

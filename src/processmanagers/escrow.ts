@@ -1,0 +1,236 @@
+import type { EscrowState } from '../aggregates/escrow.js';
+import { contextFromEvent } from '../commands/payment-commands.js';
+import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/resale-commands.js';
+import type { CommandContext } from '../commands/handle-command.js';
+import { derivedId } from '../domain/ids.js';
+import { isTesseraError } from '../errors.js';
+import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
+import type { EscrowCreated, EscrowFunded, EscrowRefunded, EscrowReleased, EscrowFundingFailed } from '../events/resale-events.js';
+import type { PaymentGateway } from '../gateways/gateway.js';
+import type { Minter } from '../minting/minter.js';
+import type { DeadlineHandler, Deadlines } from './deadlines.js';
+import type { ProcessManager } from './process-manager.js';
+import { PermanentFailure } from './retry.js';
+
+export const ESCROW_RELEASE = 'escrow-release';
+export const ESCROW_TRANSFER_CHECK = 'escrow-transfer-check';
+
+export const releaseDeadlineId = (escrowId: string): string => `${ESCROW_RELEASE}:${escrowId}`;
+const transferCheckId = (escrowId: string, check: number): string => `${ESCROW_TRANSFER_CHECK}:${escrowId}:${check}`;
+
+export interface EscrowProcessDeps {
+  readonly store: EventStore;
+  readonly gateway: PaymentGateway;
+  readonly minter: Minter;
+  readonly deadlines: Pick<Deadlines, 'schedule'>;
+  /** How often the NFT transfer's confirmation is looked for. */
+  readonly transferCheckMs: number;
+  readonly clock?: () => Date;
+}
+
+const ACTOR = 'system:escrow';
+
+/** Refusals that mean the listing is not this buyer's to have: the escrow fails without a charge. */
+const LISTING_GONE = new Set(['LISTING_NOT_AVAILABLE', 'LISTING_NOT_FOUND', 'CANNOT_BUY_OWN_LISTING']);
+
+interface TransferCheck {
+  readonly escrowId: string;
+  readonly txHash: string;
+  readonly check: number;
+  readonly tenantId: string;
+  readonly correlationId: string;
+}
+
+/**
+ * The resale: escrow created -> listing reserved -> buyer charged (funded) -> NFT transfer
+ * submitted, its confirmation looked for by a durable deadline every `transferCheckMs` ->
+ * released once confirmed. The release deadline (durable, `releaseTimeoutMs` after funding)
+ * refunds the buyer if the release has not happened by then. Every gateway and chain call is
+ * keyed by the triggering event, every command's id derives from it, so a step run twice has
+ * one effect.
+ */
+export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
+  const clock = deps.clock ?? (() => new Date());
+  const context = (cause: RecordedEvent, step: string) => contextFromEvent(cause, step, ACTOR, clock());
+
+  async function onCreated(event: RecordedEvent): Promise<void> {
+    const terms = event.data as EscrowCreated['data'];
+    const { state } = await loadEscrow(deps.store, terms.escrowId);
+    if (state.status !== 'created') return;
+    const fail = (code: string, reason: string, declineCode?: string) =>
+      executeEscrowCommand(
+        deps.store,
+        terms.escrowId,
+        { type: 'RecordFundingFailure', data: { code, reason, ...(declineCode ? { declineCode } : {}) } },
+        context(event, 'outcome'),
+      );
+    try {
+      await executeListingCommand(
+        deps.store,
+        terms.listingId,
+        { type: 'ReserveListing', data: { escrowId: terms.escrowId, buyerId: terms.buyerId } },
+        context(event, 'reserve'),
+      );
+    } catch (error) {
+      if (isTesseraError(error) && LISTING_GONE.has(error.code)) {
+        await fail('listing_unavailable', error.message);
+        return;
+      }
+      throw error;
+    }
+    const result = await deps.gateway.charge({
+      idempotencyKey: derivedId(event.id, 'charge'),
+      amount: terms.amount,
+      currency: terms.currency,
+      paymentMethodId: terms.paymentMethodId,
+      metadata: { escrowId: terms.escrowId, listingId: terms.listingId },
+    });
+    switch (result.kind) {
+      case 'succeeded':
+        await executeEscrowCommand(
+          deps.store,
+          terms.escrowId,
+          { type: 'RecordFunding', data: { gateway: deps.gateway.name, gatewayReference: result.reference, fundedAt: clock().toISOString() } },
+          context(event, 'outcome'),
+        );
+        return;
+      case 'declined':
+        await fail(result.code, result.message, result.declineCode);
+        return;
+      case 'requires_action': {
+        // Resale takes no 3-D Secure round trip: the intent is cancelled and the purchase fails.
+        await deps.gateway.void({ idempotencyKey: derivedId(event.id, 'void'), reference: result.reference });
+        await fail('authentication_required', 'the card needs authentication, which resale purchases do not support');
+        return;
+      }
+      default: {
+        const unknown: never = result;
+        throw new Error(`unknown gateway result ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  async function onFunded(event: RecordedEvent): Promise<void> {
+    const data = event.data as EscrowFunded['data'];
+    const { state } = await loadEscrow(deps.store, data.escrowId);
+    const terms = state.terms!;
+    const payload = { escrowId: data.escrowId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId };
+    await deps.deadlines.schedule({ id: releaseDeadlineId(data.escrowId), kind: ESCROW_RELEASE, dueAt: new Date(data.releaseDeadline), payload });
+    if (state.status !== 'funded') return;
+    const transfer = await deps.minter.transfer({
+      idempotencyKey: derivedId(event.id, 'transfer'),
+      chain: terms.chain,
+      ticketId: terms.ticketId,
+      fromOwnerId: terms.sellerId,
+      toOwnerId: terms.buyerId,
+    });
+    const check: TransferCheck = { ...payload, txHash: transfer.txHash, check: 1 };
+    await deps.deadlines.schedule({
+      id: transferCheckId(data.escrowId, 1),
+      kind: ESCROW_TRANSFER_CHECK,
+      dueAt: new Date(clock().getTime() + deps.transferCheckMs),
+      payload: { ...check },
+    });
+  }
+
+  async function onReleased(event: RecordedEvent): Promise<void> {
+    const data = event.data as EscrowReleased['data'];
+    const { state } = await loadEscrow(deps.store, data.escrowId);
+    await executeListingCommand(deps.store, state.terms!.listingId, { type: 'CompleteSale', data: { escrowId: data.escrowId } }, context(event, 'sold'));
+  }
+
+  async function onRefunded(event: RecordedEvent): Promise<void> {
+    const data = event.data as EscrowRefunded['data'];
+    const { state } = await loadEscrow(deps.store, data.escrowId);
+    await reopen(event, state, data.reason);
+    if (state.refundPaid) return;
+    const result = await deps.gateway.refund({
+      idempotencyKey: derivedId(event.id, 'gateway-refund'),
+      reference: state.gatewayReference!,
+      amount: data.amount,
+      metadata: { escrowId: data.escrowId },
+    });
+    if (result.kind === 'failed') throw new PermanentFailure(`refund of escrow ${data.escrowId} refused: ${result.code} ${result.message}`);
+    await executeEscrowCommand(deps.store, data.escrowId, { type: 'RecordRefundPaid', data: { gatewayReference: result.reference } }, context(event, 'refund-paid'));
+  }
+
+  async function onFundingFailed(event: RecordedEvent): Promise<void> {
+    const data = event.data as EscrowFundingFailed['data'];
+    const { state } = await loadEscrow(deps.store, data.escrowId);
+    await reopen(event, state, data.code);
+  }
+
+  const reopen = (event: RecordedEvent, state: EscrowState, reason: string) =>
+    executeListingCommand(
+      deps.store,
+      state.terms!.listingId,
+      { type: 'ReopenListing', data: { escrowId: state.terms!.escrowId, reason } },
+      context(event, 'reopen'),
+    );
+
+  const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
+    EscrowCreated: onCreated,
+    EscrowFunded: onFunded,
+    EscrowReleased: onReleased,
+    EscrowRefunded: onRefunded,
+    EscrowFundingFailed: onFundingFailed,
+  };
+  return { name: 'escrow', handles: new Set(Object.keys(steps)), handle: (event) => steps[event.type]!(event) };
+}
+
+function deadlineContext(deadlineId: string, step: string, payload: { tenantId: string; correlationId: string }, now: Date, actor: string): CommandContext {
+  return {
+    commandId: derivedId(deadlineId, step),
+    now,
+    actor,
+    tenantId: payload.tenantId,
+    correlationId: payload.correlationId,
+    causationId: derivedId(deadlineId, 'deadline'),
+  };
+}
+
+/**
+ * Looks for the transfer's confirmation: confirmed releases the escrow; still pending looks
+ * again later (a new deadline, until the escrow is no longer funded or its release deadline has
+ * passed); a transfer the chain refused waits for the release deadline to refund the buyer.
+ */
+export function transferCheckHandler(deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'transferCheckMs' | 'clock'>): DeadlineHandler {
+  const clock = deps.clock ?? (() => new Date());
+  return async (deadline) => {
+    const payload = deadline.payload as unknown as TransferCheck;
+    const { state } = await loadEscrow(deps.store, payload.escrowId);
+    if (state.status !== 'funded') return;
+    const status = await deps.minter.status(payload.txHash);
+    const now = clock();
+    if (status === 'confirmed') {
+      await executeEscrowCommand(
+        deps.store,
+        payload.escrowId,
+        { type: 'ReleaseEscrow', data: { transferTxHash: payload.txHash, releasedAt: now.toISOString() } },
+        deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-transfer-check'),
+      );
+      return;
+    }
+    if (status === 'failed' || now.getTime() >= Date.parse(state.releaseDeadline!)) return;
+    await deps.deadlines.schedule({
+      id: transferCheckId(payload.escrowId, payload.check + 1),
+      kind: ESCROW_TRANSFER_CHECK,
+      dueAt: new Date(now.getTime() + deps.transferCheckMs),
+      payload: { ...payload, check: payload.check + 1 },
+    });
+  };
+}
+
+/** The release deadline: a still-funded escrow (transfer never confirmed) is refunded to the buyer. */
+export function escrowReleaseDeadlineHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
+  return async (deadline) => {
+    const payload = deadline.payload as { escrowId: string; tenantId: string; correlationId: string };
+    const now = clock();
+    await executeEscrowCommand(
+      store,
+      payload.escrowId,
+      { type: 'RefundEscrow', data: { reason: 'transfer_not_confirmed', refundedAt: now.toISOString() } },
+      deadlineContext(deadline.id, 'refund', payload, now, 'system:escrow-release'),
+    );
+  };
+}

@@ -1,0 +1,295 @@
+import { sql as kysql, type Kysely } from 'kysely';
+import type { EscrowState } from '../aggregates/escrow.js';
+import type { ListingStatus } from '../aggregates/listing.js';
+import { escrowDecider } from '../aggregates/escrow.js';
+import type { CommandContext } from '../commands/handle-command.js';
+import {
+  escrowIdFor,
+  executeEscrowCommand,
+  executeListingCommand,
+  listingIdFor,
+  loadEscrow,
+  loadListing,
+} from '../commands/resale-commands.js';
+import type { Config } from '../config.js';
+import { priceInfo, splitResale, type PriceInfo, type ResaleRules } from '../domain/resale.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import { escrowStreamId, type ListingTerms } from '../events/resale-events.js';
+import type { PaymentGateway } from '../gateways/gateway.js';
+import { venueRoyaltyAccount } from '../ledger/rules/resale-rules.js';
+import type { Minter } from '../minting/minter.js';
+import type { Deadlines } from '../processmanagers/deadlines.js';
+import type { PaymentsModule } from '../payments/payments-module.js';
+import {
+  ESCROW_RELEASE,
+  ESCROW_TRANSFER_CHECK,
+  escrowProcess,
+  escrowReleaseDeadlineHandler,
+  transferCheckHandler,
+} from '../processmanagers/escrow.js';
+import type { ProcessManager } from '../processmanagers/process-manager.js';
+import { findTicket } from './tickets.js';
+
+type ResaleConfig = Pick<
+  Config,
+  | 'RESALE_MAX_PRICE_BPS'
+  | 'RESALE_MIN_PRICE_BPS'
+  | 'RESALE_VENUE_ROYALTY_BPS'
+  | 'RESALE_ARTIST_ROYALTY_BPS'
+  | 'RESALE_PLATFORM_FEE_BPS'
+  | 'RESALE_VENUE_RULES'
+  | 'ESCROW_RELEASE_TIMEOUT_MS'
+  | 'ESCROW_TRANSFER_CHECK_MS'
+  | 'PAYMENT_WAIT_MS'
+>;
+
+export interface ResaleModuleDeps {
+  readonly store: EventStore;
+  /** The read models (tickets, ledger). */
+  readonly readDb: Kysely<object>;
+  readonly config: ResaleConfig;
+  readonly gateway: PaymentGateway;
+  readonly minter: Minter;
+  readonly deadlines: Pick<Deadlines, 'schedule'>;
+  /** The payments module's `extend`: it runs the escrow process manager and deadlines with its retries and parking. */
+  readonly extend: PaymentsModule['extend'];
+  readonly clock?: () => Date;
+}
+
+export interface Listing {
+  readonly id: string;
+  readonly ticketId: string;
+  readonly sellerId: string;
+  readonly price: number;
+  readonly originalPrice: number;
+  readonly status: ListingStatus;
+}
+
+export interface RoyaltyReport {
+  readonly totalRoyalties: number;
+  readonly transactionCount: number;
+  readonly averageRoyalty: number;
+  readonly byEvent: { eventId: string; eventName: string | null; royalties: number; transactions: number }[];
+}
+
+export interface ResaleServices {
+  createListing(
+    input: { ticketId: string; venueId: string; price: number; sellerId: string },
+    context: CommandContext,
+  ): Promise<{ listing: Listing; priceInfo: PriceInfo }>;
+  /** Creates the escrow and waits (up to PAYMENT_WAIT_MS) for the charge's outcome. */
+  purchaseListing(
+    input: { listingId: string; paymentMethodId: string; buyerId: string },
+    context: CommandContext,
+    options?: { waitMs?: number },
+  ): Promise<EscrowState>;
+  getEscrow(escrowId: string): Promise<EscrowState>;
+  /** Buyer or seller disputes a funded escrow: its money stays held for an operator. */
+  disputeEscrow(input: { escrowId: string; reason: string; userId: string; admin: boolean }, context: CommandContext): Promise<EscrowState>;
+  royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
+  /** The caps and split rates that apply at a venue (config, overridden per venue). */
+  rulesFor(venueId: string): ResaleRules;
+}
+
+export interface ResaleModule {
+  readonly services: ResaleServices;
+  readonly process: ProcessManager;
+}
+
+export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
+  const { store, config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const process = escrowProcess({
+    store,
+    gateway: deps.gateway,
+    minter: deps.minter,
+    deadlines: deps.deadlines,
+    transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS,
+    clock,
+  });
+  deps.extend({
+    processManagers: [process],
+    deadlineHandlers: {
+      [ESCROW_RELEASE]: escrowReleaseDeadlineHandler(store, clock),
+      [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
+    },
+  });
+
+  function rulesFor(venueId: string): ResaleRules {
+    const venue = config.RESALE_VENUE_RULES[venueId] ?? {};
+    return {
+      maxPriceBps: venue.maxPriceBps ?? config.RESALE_MAX_PRICE_BPS,
+      minPriceBps: venue.minPriceBps ?? config.RESALE_MIN_PRICE_BPS,
+      venueRoyaltyBps: venue.venueRoyaltyBps ?? config.RESALE_VENUE_ROYALTY_BPS,
+      artistRoyaltyBps: venue.artistRoyaltyBps ?? config.RESALE_ARTIST_ROYALTY_BPS,
+      platformFeeBps: config.RESALE_PLATFORM_FEE_BPS,
+      ...(venue.artistId === undefined ? {} : { artistId: venue.artistId }),
+    };
+  }
+
+  const services: ResaleServices = {
+    rulesFor,
+    async createListing(input, context) {
+      const ticket = await findTicket(deps.readDb, input.ticketId);
+      if (!ticket || ticket.status === 'void') {
+        throw new TesseraError('TICKET_NOT_FOUND', `ticket ${input.ticketId} not found`, { ticketId: input.ticketId });
+      }
+      if (ticket.ownerId !== input.sellerId) throw new TesseraError('FORBIDDEN', 'only the ticket\'s owner may list it');
+      if (ticket.venueId !== input.venueId) {
+        throw new TesseraError('VALIDATION_ERROR', 'Validation failed', { errors: [{ field: 'venueId', message: "is not the ticket's venue" }] });
+      }
+      if (ticket.status !== 'active' || ticket.refunded > 0) {
+        throw new TesseraError('TICKET_NOT_RESELLABLE', 'only a paid ticket with no refund may be resold', {
+          ticketId: ticket.ticketId,
+          expose: { status: ticket.refunded > 0 ? 'refunded' : ticket.status },
+        });
+      }
+      const rules = rulesFor(input.venueId);
+      const info = priceInfo(input.price, ticket.faceValue, rules);
+      if (!info.valid) {
+        throw new TesseraError('PRICE_OUTSIDE_LIMITS', `price must be between ${info.minAllowedPrice} and ${info.maxAllowedPrice} cents`, {
+          expose: { price: input.price, originalPrice: info.originalPrice, minAllowedPrice: info.minAllowedPrice, maxAllowedPrice: info.maxAllowedPrice },
+        });
+      }
+      const listingId = listingIdFor(ticket.ticketId, ticket.resales);
+      const terms: ListingTerms = {
+        listingId,
+        ticketId: ticket.ticketId,
+        sellerId: input.sellerId,
+        venueId: ticket.venueId,
+        eventId: ticket.eventId,
+        currency: ticket.currency,
+        chain: ticket.chain,
+        price: input.price,
+        priceInfo: info,
+      };
+      const result = await executeListingCommand(
+        store,
+        listingId,
+        { type: 'CreateListing', data: { ...terms, listedAt: context.now.toISOString() } },
+        context,
+      );
+      const listed = result.state.terms!;
+      return {
+        listing: {
+          id: listingId,
+          ticketId: listed.ticketId,
+          sellerId: listed.sellerId,
+          price: listed.price,
+          originalPrice: listed.priceInfo.originalPrice,
+          status: result.state.status as ListingStatus,
+        },
+        priceInfo: listed.priceInfo,
+      };
+    },
+
+    async purchaseListing(input, context, options) {
+      const escrowId = escrowIdFor(context.commandId);
+      const existing = await loadEscrow(store, escrowId);
+      if (existing.state.status === 'none') {
+        const { state: listing } = await loadListing(store, input.listingId);
+        const terms = listing.terms;
+        if (!terms) throw new TesseraError('LISTING_NOT_FOUND', `listing ${input.listingId} not found`, { listingId: input.listingId });
+        if (terms.sellerId === input.buyerId) throw new TesseraError('CANNOT_BUY_OWN_LISTING', 'a seller cannot buy their own listing');
+        if (listing.status !== 'active') {
+          throw new TesseraError('LISTING_NOT_AVAILABLE', `listing is ${listing.status}`, { expose: { listingId: terms.listingId, status: listing.status } });
+        }
+        // The seller may have had the ticket refunded since listing it: such a ticket is not theirs to sell.
+        const ticket = await findTicket(deps.readDb, terms.ticketId);
+        if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
+          throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
+        }
+        await executeEscrowCommand(
+          store,
+          escrowId,
+          {
+            type: 'CreateEscrow',
+            data: {
+              escrowId,
+              listingId: terms.listingId,
+              ticketId: terms.ticketId,
+              buyerId: input.buyerId,
+              sellerId: terms.sellerId,
+              venueId: terms.venueId,
+              eventId: terms.eventId,
+              chain: terms.chain,
+              currency: terms.currency,
+              amount: terms.price,
+              split: splitResale(terms.price, rulesFor(terms.venueId)),
+              paymentMethodId: input.paymentMethodId,
+              releaseTimeoutMs: config.ESCROW_RELEASE_TIMEOUT_MS,
+              createdAt: context.now.toISOString(),
+            },
+          },
+          context,
+        );
+      }
+      return waitForFunding(store, escrowId, options?.waitMs ?? config.PAYMENT_WAIT_MS);
+    },
+
+    async getEscrow(escrowId) {
+      const { state } = await loadEscrow(store, escrowId);
+      if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
+      return state;
+    },
+
+    async disputeEscrow(input, context) {
+      const state = await services.getEscrow(input.escrowId);
+      const terms = state.terms!;
+      if (!input.admin && input.userId !== terms.buyerId && input.userId !== terms.sellerId) {
+        throw new TesseraError('FORBIDDEN', 'only the buyer or the seller may dispute a resale');
+      }
+      const result = await executeEscrowCommand(
+        store,
+        input.escrowId,
+        { type: 'DisputeEscrow', data: { reason: input.reason, raisedBy: context.actor } },
+        context,
+      );
+      return result.state;
+    },
+
+    royaltyReport: (venueId, range) => royaltyReport(deps.readDb, venueId, range),
+  };
+
+  return { services, process };
+}
+
+/** Follows the escrow's stream until the charge has an outcome (funded or failed) or time runs out. */
+async function waitForFunding(store: EventStore, escrowId: string, timeoutMs: number): Promise<EscrowState> {
+  const deadline = Date.now() + timeoutMs;
+  const stream = escrowStreamId(escrowId);
+  let state = escrowDecider.initialState();
+  let next = 0;
+  for (;;) {
+    for (const event of await store.readStream(stream, { fromRevision: next })) {
+      if (escrowDecider.isEvent(event)) state = escrowDecider.evolve(state, event);
+      next = event.revision + 1;
+    }
+    const left = deadline - Date.now();
+    if (state.status !== 'created' || left <= 0) return state;
+    await store.waitForStream(stream, Math.min(left, 100));
+  }
+}
+
+/** Half-up integer division of non-negative amounts. */
+const divideHalfUp = (total: number, count: number): number => (count === 0 ? 0 : Math.floor((2 * total + count) / (2 * count)));
+
+/**
+ * The venue's resale royalties from the ledger: the credits to `royalty:venue:<id>` booked by
+ * escrow releases in [startDate, endDate), by event. Tessera keeps no event names, so
+ * `eventName` is null.
+ */
+async function royaltyReport(db: Kysely<object>, venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport> {
+  const from = range.startDate ? kysql`AND p.occurred_at >= ${range.startDate}` : kysql``;
+  const to = range.endDate ? kysql`AND p.occurred_at < ${range.endDate}` : kysql``;
+  const { rows } = await kysql<{ event_id: string; royalties: string; transactions: number }>`
+    SELECT e.metadata->>'eventId' AS event_id, (-sum(p.amount))::text AS royalties, count(*)::int AS transactions
+      FROM ledger_postings p JOIN ledger_entries e ON e.entry_id = p.entry_id
+     WHERE p.account = ${venueRoyaltyAccount(venueId)} AND p.amount < 0 ${from} ${to}
+     GROUP BY 1 ORDER BY sum(p.amount), 1`.execute(db);
+  const byEvent = rows.map((row) => ({ eventId: row.event_id, eventName: null, royalties: Number(row.royalties), transactions: row.transactions }));
+  const totalRoyalties = byEvent.reduce((sum, e) => sum + e.royalties, 0);
+  const transactionCount = byEvent.reduce((sum, e) => sum + e.transactions, 0);
+  return { totalRoyalties, transactionCount, averageRoyalty: divideHalfUp(totalRoyalties, transactionCount), byEvent };
+}

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
+import { accountBalance } from '../../../src/ledger/queries.js';
+import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
+import { signToken, testApp, type TestApp } from '../../support/app.js';
+import { completedPurchase, refund, venueAt } from '../../support/payments-http.js';
+import { eventually } from '../../support/poll.js';
+
+const SELLER = 'seller-1';
+const BUYER = 'buyer-2';
+
+const as = async (sub: string) => ({ authorization: `Bearer ${await signToken({ role: 'user', sub })}` });
+
+/** A ticket bought at face value `price` by SELLER, once the tickets read model shows it paid. */
+async function ownedTicket(t: TestApp, venueId: string, price = 10_000): Promise<string> {
+  return (await paidTicket(t, venueId, price)).ticketId;
+}
+
+async function paidTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
+  const payment = await completedPurchase(t, venueId, { price, headers: await as(SELLER) });
+  const ticketId = ticketIdFor(payment.id, 0);
+  await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.status === 'active' ? true : undefined));
+  return { ticketId, paymentId: payment.id };
+}
+
+async function list(t: TestApp, body: Record<string, unknown>, sub = SELLER) {
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/marketplace/listings',
+    headers: { ...(await as(sub)), 'idempotency-key': randomUUID() },
+    payload: body,
+  });
+}
+
+async function buy(t: TestApp, listingId: string, sub = BUYER) {
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/marketplace/purchase',
+    headers: { ...(await as(sub)), 'idempotency-key': randomUUID() },
+    payload: { listingId, paymentMethodId: 'pm_card_visa' },
+  });
+}
+
+async function escrowStatus(t: TestApp, escrowId: string): Promise<string> {
+  const response = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/escrows/${escrowId}`, headers: await as(BUYER) });
+  return response.json<{ escrow: { status: string } }>().escrow.status;
+}
+
+/** An account's balance in USD as the ledger has it (credit negative), 0 when it has none. */
+async function balance(t: TestApp, account: string): Promise<bigint> {
+  const found = await accountBalance(t.modules.readSide.db, account).catch(() => null);
+  return found?.balances.find((b) => b.currency === 'USD')?.balance ?? 0n;
+}
+
+const fast = {
+  DEADLINE_POLL_MS: '10',
+  ESCROW_TRANSFER_CHECK_MS: '20',
+  MINT_POLL_MS: '20',
+  PM_RETRY_INITIAL_MS: '10',
+};
+
+describe('Resale through escrow: list, buy, transfer confirmed, released', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '50' } });
+  });
+  afterAll(() => t.close());
+
+  it('releases the escrow to seller, venue and platform once the transfer is confirmed, and the escrow account ends at zero', async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+
+    const listed = await list(t, { ticketId, price: 15_000, venueId });
+    expect(listed.statusCode, listed.body).toBe(201);
+    const listing = listed.json<{ listing: { id: string; status: string }; priceInfo: unknown }>();
+    expect(listing.listing).toMatchObject({ ticketId, sellerId: SELLER, price: 15_000, originalPrice: 10_000, status: 'active' });
+    expect(listing.priceInfo).toEqual({ valid: true, originalPrice: 10_000, maxAllowedPrice: 25_000, minAllowedPrice: 5_000 });
+
+    const bought = await buy(t, listing.listing.id);
+    expect(bought.statusCode, bought.body).toBe(200);
+    const { escrow } = bought.json<{ escrow: { id: string; status: string } }>();
+    expect(escrow).toMatchObject({ amount: 15_000, sellerPayout: 12_750, venueRoyalty: 1_500, artistRoyalty: 0, platformFee: 750, status: 'funded' });
+
+    await eventually(async () => ((await escrowStatus(t, escrow.id)) === 'released' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await balance(t, `seller:${SELLER}:payable`)) === -12_750n ? true : undefined), { timeoutMs: 10_000 });
+    expect(await balance(t, `escrow:${escrow.id}`)).toBe(0n);
+    expect(await balance(t, `royalty:venue:${venueId}`)).toBe(-1_500n);
+    const escrowAccount = await accountBalance(t.modules.readSide.db, `escrow:${escrow.id}`);
+    expect(escrowAccount.balances[0]).toMatchObject({ debits: 15_000n, credits: 15_000n });
+
+    await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.ownerId === BUYER ? true : undefined));
+    expect((await loadListing(t.storage.eventStore, listing.listing.id)).state.status).toBe('sold');
+
+    const manager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
+    const report = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties?startDate=2000-01-01`, headers: manager });
+    expect(report.statusCode, report.body).toBe(200);
+    expect(report.json()).toEqual({
+      totalRoyalties: 1_500,
+      transactionCount: 1,
+      averageRoyalty: 1_500,
+      byEvent: [{ eventId: '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b', eventName: null, royalties: 1_500, transactions: 1 }],
+    });
+    const outsider = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties`, headers: { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'm2', venues: [] })}` } });
+    expect(outsider.statusCode).toBe(403);
+
+    // The tickets read model and the ledger rebuild from the events to the same rows.
+    expect((await t.modules.readSide.verify()).ok).toBe(true);
+  });
+
+  it('refuses a price above or below the caps with the allowed range, and writes nothing', async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    for (const price of [25_001, 4_999]) {
+      const refused = await list(t, { ticketId, price, venueId });
+      expect(refused.statusCode, refused.body).toBe(422);
+      expect(refused.json()).toMatchObject({
+        code: 'PRICE_OUTSIDE_LIMITS',
+        path: '/api/v1/marketplace/listings',
+        details: { price, originalPrice: 10_000, minAllowedPrice: 5_000, maxAllowedPrice: 25_000 },
+      });
+    }
+    expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
+  });
+
+  it("refuses to list someone else's ticket, a ticket twice, and a seller buying their own listing", async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    expect((await list(t, { ticketId, price: 12_000, venueId }, BUYER)).statusCode).toBe(403);
+    const first = await list(t, { ticketId, price: 12_000, venueId });
+    expect(first.statusCode).toBe(201);
+    expect((await list(t, { ticketId, price: 13_000, venueId })).json()).toMatchObject({ code: 'LISTING_ALREADY_EXISTS' });
+    const own = await buy(t, first.json<{ listing: { id: string } }>().listing.id, SELLER);
+    expect(own.json()).toMatchObject({ code: 'CANNOT_BUY_OWN_LISTING' });
+    expect(own.statusCode).toBe(422);
+  });
+
+  it('refuses to sell a listed ticket whose purchase was refunded since', async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await paidTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    expect((await refund(t, paymentId, { headers: await as(SELLER) })).statusCode).toBe(200);
+    await eventually(async () => (((await findTicket(t.modules.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
+    const refused = await buy(t, listingId);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
+    expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+  });
+});
+
+async function dispute(t: TestApp, escrowId: string, sub: string) {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/marketplace/escrows/${escrowId}/dispute`,
+    headers: { ...(await as(sub)), 'idempotency-key': randomUUID() },
+    payload: { reason: 'ticket never arrived' },
+  });
+}
+
+describe('Resale through escrow: the transfer is never confirmed', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '600000', ESCROW_RELEASE_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(() => t.close());
+
+  it('refunds the buyer when the release deadline passes, empties the escrow account and reopens the listing', async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 9_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const bought = await buy(t, listingId);
+    expect(bought.statusCode, bought.body).toBe(200);
+    const escrowId = bought.json<{ escrow: { id: string } }>().escrow.id;
+
+    await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
+    expect(await escrowStatus(t, escrowId)).toBe('refunded');
+    await eventually(async () => {
+      const escrowAccount = await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`).catch(() => null);
+      return escrowAccount?.balances[0]?.debits === 9_000n ? escrowAccount : undefined;
+    });
+    await eventually(async () => ((await balance(t, `customer:${BUYER}:refunds`)) === 0n && (await balance(t, `escrow:${escrowId}`)) === 0n ? true : undefined));
+    expect(await balance(t, `seller:${SELLER}:payable`)).toBe(0n);
+    expect(await balance(t, `royalty:venue:${venueId}`)).toBe(0n);
+    expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
+    await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));
+    expect((await dispute(t, escrowId, BUYER)).json()).toMatchObject({ code: 'INVALID_STATE_TRANSITION' });
+  });
+
+  it('holds a disputed escrow past its deadline: neither released nor refunded, the money still in escrow', async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 11_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
+    expect((await dispute(t, escrowId, 'stranger')).statusCode).toBe(403);
+    const disputed = await dispute(t, escrowId, BUYER);
+    expect(disputed.statusCode, disputed.body).toBe(200);
+    expect(disputed.json()).toMatchObject({ escrow: { status: 'disputed' } });
+
+    const deadline = await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`);
+    await eventually(async () => ((await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`))?.firedAt ? true : undefined), { timeoutMs: 10_000 });
+    expect(deadline).toBeDefined();
+    expect(await escrowStatus(t, escrowId)).toBe('disputed');
+    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === -11_000n ? true : undefined));
+  });
+});

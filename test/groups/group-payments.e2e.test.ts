@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamEntries } from '../../src/ledger/queries.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { openTestStorage, testApp, type TestApp } from '../support/app.js';
+import { authAs, venueAt } from '../support/payments-http.js';
+import { eventually } from '../support/poll.js';
+
+const FAST = { DEADLINE_POLL_MS: '20', PM_RETRY_INITIAL_MS: '5', PM_RETRY_MAX_MS: '20', PM_MAX_ATTEMPTS: '3' };
+const EVENT = '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b';
+const TICKET_TYPE = 'c2f1f2a4-0c5e-4d37-9a0d-2f4f0d1c9b11';
+
+interface Created {
+  groupPayment: { id: string; totalAmount: number; status: string; members: { memberId: string; amountDue: number }[] };
+  paymentLinks: { memberId: string; email: string; amount: number; link: string }[];
+}
+
+async function createGroup(t: TestApp, venueId: string, tickets: number[], organizer = 'organizer-1') {
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/group-payments/create',
+    headers: { ...(await authAs('user', organizer)), 'idempotency-key': randomUUID() },
+    payload: {
+      venueId,
+      eventId: EVENT,
+      ticketSelections: [{ ticketTypeId: TICKET_TYPE, quantity: tickets.reduce((a, b) => a + b, 0), price: 5_000 }],
+      members: tickets.map((ticketCount, i) => ({ email: `friend${i}@example.com`, name: `Friend ${i}`, ticketCount })),
+    },
+  });
+}
+
+async function contribute(t: TestApp, groupId: string, memberId: string, paymentMethodId = 'pm_card_visa') {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/group-payments/${groupId}/contribute/${memberId}`,
+    headers: { ...(await authAs('user', `payer-${memberId}`)), 'idempotency-key': randomUUID() },
+    payload: { paymentMethodId },
+  });
+}
+
+async function status(t: TestApp, groupId: string) {
+  const response = await t.app.inject({ method: 'GET', url: `/api/v1/group-payments/${groupId}/status`, headers: await authAs('user', 'organizer-1') });
+  return response.json<{ group: { status: string; members: { status: string }[] }; summary: Record<string, number> }>();
+}
+
+async function intentsOf(t: TestApp, groupId: string) {
+  const { rows } = await t.storage.sql.query<{ amount: string; captured: string; status: string }>(
+    `SELECT amount::text AS amount, captured::text AS captured, status FROM sandbox_gateway_intents WHERE metadata->>'groupId' = $1`,
+    [groupId],
+  );
+  return rows.map((r) => ({ amount: Number(r.amount), captured: Number(r.captured), status: r.status }));
+}
+
+async function ledgerEntriesOf(t: TestApp, groupId: string) {
+  const head = await t.storage.eventStore.headPosition();
+  expect(await t.modules.readSide.waitFor('ledger', head!, 15_000)).toBe(true);
+  return streamEntries(t.modules.readSide.db, groupPaymentStreamId(groupId));
+}
+
+describe('group payments over HTTP', () => {
+  let t: TestApp;
+  let venueId: string;
+
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { ...FAST, GROUP_PAYMENT_TTL_MS: '1500', GROUP_PAYMENT_REMINDER_MS: '300' } });
+    venueId = await venueAt(t);
+  });
+  afterAll(() => t.close());
+
+  it('completes one purchase when all three members pay, each charged their share', async () => {
+    const created = await createGroup(t, venueId, [2, 1, 1]);
+    expect(created.statusCode).toBe(201);
+    const { groupPayment, paymentLinks } = created.json<Created>();
+    expect(paymentLinks).toHaveLength(3);
+    expect(paymentLinks.reduce((sum, l) => sum + l.amount, 0)).toBe(groupPayment.totalAmount);
+    expect(paymentLinks[0]!.link).toContain(`/${groupPayment.id}/${paymentLinks[0]!.memberId}`);
+
+    for (const link of paymentLinks) {
+      const paid = await contribute(t, groupPayment.id, link.memberId);
+      expect(paid.statusCode).toBe(200);
+    }
+    const done = await eventually(async () => {
+      const s = await status(t, groupPayment.id);
+      return s.group.status === 'completed' ? s : undefined;
+    });
+    expect(done.summary).toMatchObject({ totalMembers: 3, paidMembers: 3, percentageCollected: 100 });
+    const intents = await intentsOf(t, groupPayment.id);
+    expect(intents.map((i) => i.captured).sort()).toEqual(paymentLinks.map((l) => l.amount).sort());
+    expect(intents.every((i) => i.status === 'succeeded')).toBe(true);
+    const entries = await ledgerEntriesOf(t, groupPayment.id);
+    expect(entries.filter((e) => e.entryType === 'sale')).toHaveLength(1);
+    const sale = entries.find((e) => e.entryType === 'sale')!;
+    expect(sale.postings.find((p) => p.account === 'gateway:clearing')!.amount).toBe(BigInt(groupPayment.totalAmount));
+  });
+
+  it('releases every hold when a member never pays, and the ledger shows nothing captured', async () => {
+    const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1, 1])).json<Created>();
+    for (const link of paymentLinks.slice(0, 2)) expect((await contribute(t, groupPayment.id, link.memberId)).statusCode).toBe(200);
+    await eventually(async () => ((await status(t, groupPayment.id)).group.members.filter((m) => m.status === 'released').length === 2 ? true : undefined), {
+      timeoutMs: 8_000,
+    });
+    expect((await status(t, groupPayment.id)).group.status).toBe('expired');
+    const intents = await intentsOf(t, groupPayment.id);
+    expect(intents).toHaveLength(2);
+    expect(intents.every((i) => i.status === 'canceled' && i.captured === 0)).toBe(true);
+    expect(await ledgerEntriesOf(t, groupPayment.id)).toEqual([]);
+    const late = await contribute(t, groupPayment.id, paymentLinks[2]!.memberId);
+    expect(late.statusCode).toBe(409);
+    expect(late.json<{ code: string }>().code).toBe('GROUP_PAYMENT_CLOSED');
+  });
+
+  it('reminds unpaid members through the mailer and counts the reminders', async () => {
+    const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1])).json<Created>();
+    await contribute(t, groupPayment.id, paymentLinks[0]!.memberId);
+    const remindedOf = async () =>
+      (await t.storage.eventStore.readStream(groupPaymentStreamId(groupPayment.id)))
+        .filter((e) => e.type === 'MemberReminded')
+        .map((e) => (e.data as { memberId: string }).memberId);
+    const reminded = await eventually(async () => ((await remindedOf()).length > 0 ? remindedOf() : undefined));
+    expect(reminded).toEqual([paymentLinks[1]!.memberId]);
+    const counted = await eventually(async () => {
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+      return /group_payment_reminders_total [1-9]/.test(metrics.body) ? true : undefined;
+    });
+    expect(counted).toBe(true);
+  });
+
+  it('lets only the organizer cancel, and cancelling releases the holds', async () => {
+    const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1])).json<Created>();
+    await contribute(t, groupPayment.id, paymentLinks[0]!.memberId);
+    const cancel = async (who: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/v1/group-payments/${groupPayment.id}/cancel`,
+        headers: { ...(await authAs('user', who)), 'idempotency-key': randomUUID() },
+        payload: { reason: 'plans changed' },
+      });
+    expect((await cancel('someone-else')).statusCode).toBe(403);
+    const cancelled = await cancel('organizer-1');
+    expect(cancelled.statusCode).toBe(200);
+    await eventually(async () => ((await status(t, groupPayment.id)).group.members[0]!.status === 'released' ? true : undefined));
+    expect((await intentsOf(t, groupPayment.id)).map((i) => i.status)).toEqual(['canceled']);
+  });
+
+  it('refuses a group whose members do not take every ticket, writing nothing', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/group-payments/create',
+      headers: { ...(await authAs('user', 'organizer-1')), 'idempotency-key': randomUUID() },
+      payload: {
+        venueId,
+        eventId: EVENT,
+        ticketSelections: [{ ticketTypeId: TICKET_TYPE, quantity: 3, price: 5_000 }],
+        members: [{ email: 'a@example.com', name: 'A', ticketCount: 1 }],
+      },
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json<{ code: string }>().code).toBe('VALIDATION_ERROR');
+  });
+
+  it('answers 402 for a declined card and lets the member pay with another', async () => {
+    const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1])).json<Created>();
+    const declined = await contribute(t, groupPayment.id, paymentLinks[0]!.memberId, 'pm_card_chargeDeclined');
+    expect(declined.statusCode).toBe(402);
+    expect((await contribute(t, groupPayment.id, paymentLinks[0]!.memberId)).statusCode).toBe(200);
+  });
+});
+
+describe('a restart during collection', () => {
+  it('keeps the expiry deadline: the next process releases the holds', async () => {
+    const shared = await openTestStorage('pglite');
+    const env = { ...FAST, GROUP_PAYMENT_TTL_MS: '1500', GROUP_PAYMENT_REMINDER_MS: '0' };
+    try {
+      const first = await testApp({ background: true, env, shared });
+      const venueId = await venueAt(first);
+      const { groupPayment, paymentLinks } = (await createGroup(first, venueId, [1, 1])).json<Created>();
+      expect((await contribute(first, groupPayment.id, paymentLinks[0]!.memberId)).statusCode).toBe(200);
+      await first.close();
+
+      const second = await testApp({ background: true, env, shared });
+      try {
+        await eventually(async () => ((await status(second, groupPayment.id)).group.members[0]!.status === 'released' ? true : undefined), {
+          timeoutMs: 8_000,
+        });
+        expect((await status(second, groupPayment.id)).group.status).toBe('expired');
+        expect((await intentsOf(second, groupPayment.id)).map((i) => i.status)).toEqual(['canceled']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await shared.cleanup();
+    }
+  });
+});

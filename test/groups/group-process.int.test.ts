@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { RecordedEvent } from '../../src/eventstore/event-store.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { executeGroupCommand } from '../../src/groups/group-commands.js';
+import { createLogger } from '../../src/logger.js';
+import { createModules, type TesseraModules } from '../../src/modules.js';
+import type { ProcessManager } from '../../src/processmanagers/process-manager.js';
+import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
+import { context, NASHVILLE } from '../support/payments.js';
+
+/**
+ * The group process manager's steps run by hand (no background work), each twice, as a restart
+ * between a gateway call and the append would run them: money moves once.
+ */
+describe('group payment process manager', () => {
+  let opened: TestStorage;
+  let modules: TesseraModules;
+  let pm: ProcessManager;
+
+  beforeAll(async () => {
+    opened = await openTestStorage('pglite');
+    modules = createModules({ config: loadConfig(testEnv()), logger: createLogger({ level: 'silent' }), storage: opened.storage });
+    pm = modules.payments.processManagers.find((p) => p.name === 'group-payment')!;
+  });
+  afterAll(() => opened.cleanup());
+
+  const eventsOf = (groupId: string) => opened.storage.eventStore.readStream(groupPaymentStreamId(groupId));
+  const last = async (groupId: string, type: string): Promise<RecordedEvent> => (await eventsOf(groupId)).filter((e) => e.type === type).at(-1)!;
+  const twice = async (event: RecordedEvent) => {
+    await pm.handle(event);
+    await pm.handle(event);
+  };
+
+  async function openGroup() {
+    const venueId = crypto.randomUUID();
+    await modules.payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+    const { state } = await modules.groups.services.create(
+      {
+        organizerId: 'organizer-1',
+        venueId,
+        eventId: crypto.randomUUID(),
+        tickets: [{ ticketTypeId: crypto.randomUUID(), quantity: 2, unitPrice: 5_000 }],
+        members: [
+          { email: 'a@example.com', name: 'A', ticketCount: 1 },
+          { email: 'b@example.com', name: 'B', ticketCount: 1 },
+        ],
+      },
+      context(),
+    );
+    return state;
+  }
+
+  async function hold(groupId: string, memberId: string) {
+    const submitted = await executeGroupCommand(
+      opened.storage.eventStore,
+      groupId,
+      { type: 'SubmitContribution', data: { memberId, payerId: 'p', paymentMethodId: 'pm_card_visa', idempotencyKey: crypto.randomUUID(), now: new Date().toISOString() } },
+      context(),
+    );
+    expect(submitted.events).toHaveLength(1);
+    await twice(await last(groupId, 'ContributionSubmitted'));
+  }
+
+  const intents = async (groupId: string) =>
+    (
+      await opened.storage.sql.query<{ status: string; captured: string }>(
+        `SELECT status, captured::text AS captured FROM sandbox_gateway_intents WHERE metadata->>'groupId' = $1`,
+        [groupId],
+      )
+    ).rows;
+
+  it('holds each share once and captures each once when the steps run twice', async () => {
+    const group = await openGroup();
+    const groupId = group.group!.groupId;
+    for (const member of group.members) await hold(groupId, member.memberId);
+    expect((await intents(groupId)).map((i) => i.status)).toEqual(['requires_capture', 'requires_capture']);
+    await twice(await last(groupId, 'GroupPaymentFunded'));
+    const types = (await eventsOf(groupId)).map((e) => e.type);
+    expect(types.filter((t) => t === 'ContributionCaptured')).toHaveLength(2);
+    expect(types.filter((t) => t === 'GroupPaymentCompleted')).toHaveLength(1);
+    expect((await intents(groupId)).map((i) => Number(i.captured)).sort()).toEqual(group.members.map((m) => m.amountDue).sort());
+  });
+
+  it('releases the holds of a cancelled group once', async () => {
+    const group = await openGroup();
+    const groupId = group.group!.groupId;
+    await hold(groupId, group.members[0]!.memberId);
+    await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
+    await twice(await last(groupId, 'GroupPaymentCancelled'));
+    expect((await eventsOf(groupId)).filter((e) => e.type === 'ContributionReleased')).toHaveLength(1);
+    expect((await intents(groupId)).map((i) => i.status)).toEqual(['canceled']);
+  });
+
+  it('declines a card offered to a group that closed before the gateway was asked', async () => {
+    const group = await openGroup();
+    const groupId = group.group!.groupId;
+    await executeGroupCommand(
+      opened.storage.eventStore,
+      groupId,
+      { type: 'SubmitContribution', data: { memberId: group.members[0]!.memberId, payerId: 'p', paymentMethodId: 'pm_card_visa', idempotencyKey: crypto.randomUUID(), now: new Date().toISOString() } },
+      context(),
+    );
+    await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
+    await twice(await last(groupId, 'ContributionSubmitted'));
+    expect(await last(groupId, 'ContributionDeclined')).toMatchObject({ data: { code: 'group_closed' } });
+    expect(await intents(groupId)).toEqual([]);
+  });
+});

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { balancesUnder } from '../../src/ledger/queries.js';
+import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
+import { projections } from '../../src/projections/all.js';
+import { findPayment, refundsOf, taxCollectionsBetween } from '../../src/projections/payment-queries.js';
+import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
+import { backends, type Backend } from '../support/backends.js';
+import { lastPositionOf } from '../support/payment-records.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+
+for (const backend of backends()) {
+  describe(`the payments and tax read models on ${backend.name}`, () => {
+    let db: Backend;
+    let payments: PaymentsModule;
+    let readSide: ReadSide;
+    const venueId = randomUUID();
+    const paymentIds: string[] = [];
+
+    beforeAll(async () => {
+      db = await backend.open();
+      payments = createPaymentsModule({ store: db.store, sql: db.sql, config: testConfig(), idleWaitMs: 20 });
+      readSide = createReadSide({ sql: db.sql, store: db.store, logger: createLogger({ level: 'silent' }), projections, idleWaitMs: 20, batchSize: 7 });
+      payments.start();
+      await readSide.start();
+      await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
+      for (const method of ['pm_card_visa', 'pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_visa']) {
+        paymentIds.push((await payments.services.processPayment(purchaseInput(venueId, method), context())).paymentId);
+      }
+      for (const [paymentId, amount] of [[paymentIds[0]!, 3_000], [paymentIds[1]!, undefined]] as const) {
+        await payments.services.refundPayment(
+          { paymentId, reason: 'changed plans', requester: { userId: 'buyer-1', role: 'user' }, ...(amount === undefined ? {} : { amount }) },
+          context(),
+        );
+      }
+      // The refunds' gateway calls have happened once both payments say so.
+      await eventually(async () => {
+        const statuses = (await Promise.all(paymentIds.slice(0, 2).map((id) => payments.services.getPayment(id)))).map((p) => p.status);
+        return statuses.join() === 'partially_refunded,refunded' ? true : undefined;
+      });
+      const last = await lastPositionOf(db.store, paymentIds);
+      for (const projection of projections) expect(await readSide.waitFor(projection.name, last, 15_000)).toBe(true);
+    });
+    afterAll(async () => {
+      await Promise.all([payments.stop(), readSide.stop()]);
+      await db.close();
+    });
+
+    it('holds each payment with the status and amounts the write side has, in batches that split its events', async () => {
+      for (const id of paymentIds) {
+        const written = await payments.services.getPayment(id);
+        const read = await findPayment(readSide.db, id);
+        expect(read).toMatchObject({ status: written.status, captured: written.captured, refunded: written.refunded, amount: written.request!.quote.total });
+      }
+      const refunds = await refundsOf(readSide.db, paymentIds[0]!);
+      expect(refunds).toEqual([expect.objectContaining({ amount: 3_000, status: 'succeeded' })]);
+    });
+
+    it("agrees with the ledger: each tax's net collection is what its payable account owes", async () => {
+      const day = new Date().toISOString().slice(0, 10);
+      const report = await taxCollectionsBetween(readSide.db, { startDate: day, endDate: day });
+      const accounts = await balancesUnder(readSide.db, 'tax:');
+      expect(report.totals.map((t) => [`tax:${t.jurisdiction}.${t.kind}:payable`, t.net]).sort()).toEqual(
+        accounts.accounts.map((a) => [a.account, -Number(a.balance)]).sort(),
+      );
+      expect(report.totals.find((t) => t.kind === 'state')).toMatchObject({ collected: 2_100, transactions: 3 });
+    });
+
+    it('rebuilds into exactly the rows it holds live (verify)', async () => {
+      const report = await readSide.verify();
+      expect(report.projections.map((p) => p.name)).toEqual(projections.map(({ name }) => name));
+      expect(report.ok, JSON.stringify(report.projections)).toBe(true);
+      const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM payment_summaries`.execute(readSide.db);
+      expect(Number(rows[0]!.n)).toBe(paymentIds.length);
+    });
+
+    it('is caught by verify when a row is altered by hand', async () => {
+      await sql`UPDATE payment_summaries SET state = jsonb_set(state, '{captured}', '1') WHERE payment_id = ${paymentIds[3]!}::uuid`.execute(readSide.db);
+      const report = await readSide.verify();
+      expect(report.ok).toBe(false);
+      expect(report.projections.filter((p) => !p.ok).map((p) => p.name)).toEqual(['payments']);
+    });
+  });
+}

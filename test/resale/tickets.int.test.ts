@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { EventData } from '../../src/eventstore/event-store.js';
+import { paymentStreamId } from '../../src/events/payment-events.js';
+import type { ReadSide } from '../../src/projections/read-side.js';
+import { findTicket, ticketIdFor, ticketsProjection } from '../../src/resale/tickets.js';
+import { captured, requestData } from '../aggregates/payment-fixtures.js';
+import { metadata } from '../support/events.js';
+import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
+
+const event = (type: string, data: unknown): EventData => ({ id: randomUUID(), type, data, metadata: metadata() });
+
+onEveryDialect('the tickets read model', (open) => {
+  let db: ReadModelDatabase;
+  let readSide: ReadSide;
+  beforeAll(async () => {
+    db = await open();
+    readSide = db.readSide({ projections: [ticketsProjection] });
+    await readSide.start();
+  });
+  afterAll(() => db.close());
+
+  it('gives each paid unit a ticket with its face value, drops unpaid ones, follows resales and refunds, and rebuilds the same', async () => {
+    const paid = randomUUID();
+    const unpaid = randomUUID();
+    const tickets = [
+      { ticketTypeId: 'ga', quantity: 2, unitPrice: 5_000 },
+      { ticketTypeId: 'vip', quantity: 1, unitPrice: 8_000 },
+    ];
+    const capturedData = { ...(captured.data as object), paymentId: paid };
+    await db.store.append(
+      paymentStreamId(paid),
+      [event('PaymentRequested', { ...requestData, paymentId: paid, tickets }), event('PaymentCaptured', capturedData)],
+      { expected: 'no_stream' },
+    );
+    await db.store.append(
+      paymentStreamId(unpaid),
+      [event('PaymentRequested', { ...requestData, paymentId: unpaid }), event('PaymentFailed', { paymentId: unpaid, reason: 'declined', code: 'card_declined', gateway: 'sandbox' })],
+      { expected: 'no_stream' },
+    );
+    const released = { escrowId: randomUUID(), ticketId: ticketIdFor(paid, 2), buyerId: 'buyer-9', sellerId: 'buyer-1' };
+    await db.store.append(`escrow-${released.escrowId}`, [event('EscrowReleased', released)], { expected: 'any' });
+    const { position } = await db.store.append(
+      paymentStreamId(paid),
+      [event('RefundSucceeded', { paymentId: paid, allocation: { ticketPrice: 5_000 } })],
+      { expected: 'any' },
+    );
+    expect(await readSide.waitFor('tickets', position, 10_000)).toBe(true);
+
+    expect(await findTicket(readSide.db, ticketIdFor(paid, 0))).toMatchObject({ faceValue: 5_000, status: 'active', ownerId: 'buyer-1', refunded: 5_000, resales: 0 });
+    expect(await findTicket(readSide.db, ticketIdFor(paid, 2))).toMatchObject({ faceValue: 8_000, status: 'active', ownerId: 'buyer-9', resales: 1 });
+    expect(await findTicket(readSide.db, ticketIdFor(paid, 3))).toBeUndefined();
+    expect(await findTicket(readSide.db, ticketIdFor(unpaid, 0))).toMatchObject({ status: 'void' });
+    expect((await readSide.verify()).ok).toBe(true);
+  });
+});

@@ -15,7 +15,8 @@
  *    swaps the copies in, exactly as `tessera replay` does.
  * Prints one JSON line per measurement (events/s, Node and PostgreSQL CPU seconds, peak RSS from
  * sampling process.memoryUsage().rss and from resourceUsage().maxRSS) and one with the ratio of
- * rebuild to scan. Settings: --events (default 1,000,000), --page (default
+ * rebuild to scan. With --each, each projection is then rebuilt alone too. Settings: --events
+ * (default 1,000,000), --page (default
  * PROJECTION_REBUILD_BATCH_SIZE's default), BENCH_DATABASE_URL (else DATABASE_URL, else the local
  * server), BENCH_KEEP=1 keeps the database.
  */
@@ -32,7 +33,7 @@ import { createReadSide } from '../src/projections/read-side.js';
 import { HISTORY_VENUES, purchaseHistoryBatches } from '../test/support/purchase-history.js';
 import { dropDatabase, freshDatabase, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, page: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, page: { type: 'string' }, each: { type: 'boolean' } } });
 const target = Number(values.events ?? 1_000_000);
 const page = Number(values.page ?? loadConfig({}).PROJECTION_REBUILD_BATCH_SIZE);
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -184,6 +185,14 @@ async function main(): Promise<void> {
         targets: { eventsPerSecond: 50_000, met: rebuildRate >= 50_000, peakRssMb: 300, rssMet: Math.max(rebuild.peakRssMb, rebuild.maxRssMb) < 300 },
       }),
     );
+    // --each: what every projection costs alone (one more full pass over history per projection).
+    for (const projection of values.each ? projections : []) {
+      const alone = await measure(sql, () => readSide.rebuild(projection.name));
+      const { result, ...figures } = alone;
+      console.log(
+        JSON.stringify({ bench: 'replay', measure: `rebuild ${projection.name} alone`, events: result.events, eventsPerSecond: round(result.events / alone.seconds, 0), ...rounded(figures) }),
+      );
+    }
     await readSide.stop();
     await store.close();
   } finally {

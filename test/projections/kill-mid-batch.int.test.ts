@@ -10,6 +10,7 @@ import { projections } from '../../src/projections/all.js';
 import { createReadSide } from '../../src/projections/read-side.js';
 import { freshPgliteDataDir } from '../support/cli.js';
 import { env, freshPostgresSchema } from '../support/databases.js';
+import { eventually } from '../support/payments.js';
 import { appendPurchaseHistory } from '../support/purchase-history.js';
 import { silentLogger } from '../support/read-model-databases.js';
 import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../support/tally-projection.js';
@@ -123,7 +124,7 @@ async function restartRealAndCompare(sql: SqlClient, store: EventStore, events: 
     else expect(ledger.checkpoint).toBeNull();
 
     await readSide.start();
-    const head = (await store.headPosition())!;
+    const head = await eventually(async () => (await store.headPosition()) ?? undefined);
     for (const { name } of projections) expect(await readSide.waitFor(name, head, 20_000)).toBe(true);
     const resumed = await contents(readSide.db);
     expect(resumed.ledger_entries!.length).toBeGreaterThan(PAYMENTS);

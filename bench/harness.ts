@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import type { SqlClient } from '../src/db/sql-client.js';
 
 /** Drives `operation` from `concurrency` workers for `seconds` and reports throughput and latency. */
 export interface RunResult {
@@ -131,3 +133,31 @@ export const benchMetadata = (paymentId: string) => ({
   occurredAt: new Date().toISOString(),
   schemaVersion: 1,
 });
+
+/**
+ * CPU seconds used so far by each client backend serving `sql`'s database, by process id, when
+ * the server runs on this machine (read from /proc); null otherwise.
+ */
+export async function serverCpuSeconds(sql: SqlClient): Promise<Map<number, number> | null> {
+  const { rows } = await sql.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+  );
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
+    const fields = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return new Map(rows.map(({ pid }) => [pid, (Number(fields(pid)[11]) + Number(fields(pid)[12])) / 100]));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The server CPU seconds spent between two readings: backends present in both count their
+ * difference, new ones all they used (a backend that exited meanwhile is not counted).
+ */
+export function serverCpuBetween(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (!before || !after) return null;
+  let seconds = 0;
+  for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0);
+  return round(seconds, 2);
+}

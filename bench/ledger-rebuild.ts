@@ -14,7 +14,6 @@
  * Settings: BENCH_DATABASE_URL (else DATABASE_URL, else the local server), BENCH_EVENTS
  * (default 300000), BENCH_PAGE (events per page and transaction, default 2000).
  */
-import { readFileSync } from 'node:fs';
 import { sql as raw } from 'kysely';
 import { connectPostgres } from '../src/db/sql-client.js';
 import { migrate } from '../src/db/migrate.js';
@@ -24,7 +23,7 @@ import { credit, debit } from '../src/ledger/journal.js';
 import { ledgerProjection } from '../src/ledger/ledger-projection.js';
 import { createLogger } from '../src/logger.js';
 import { createReadSide } from '../src/projections/read-side.js';
-import { benchMetadata, dropDatabase, freshDatabase, purchaseEvents, round } from './harness.js';
+import { benchMetadata, dropDatabase, freshDatabase, purchaseEvents, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const events = Number(process.env.BENCH_EVENTS ?? 300_000);
@@ -74,18 +73,6 @@ async function seed(url: string): Promise<void> {
   await sql.close();
 }
 
-/** CPU seconds used so far by the server processes serving `url`'s database, if they run here. */
-async function serverCpuSeconds(sql: ReturnType<typeof connectPostgres>): Promise<number | null> {
-  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
-  try {
-    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
-    const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
-    return round(ticks.reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0) / 100, 2);
-  } catch {
-    return null;
-  }
-}
-
 function report(measure: string, count: number, ms: number, cpu: NodeJS.CpuUsage, extra: Record<string, unknown> = {}): void {
   const peakRssMb = round(process.resourceUsage().maxRSS / 1024, 0);
   const nodeCpuSeconds = round((cpu.user + cpu.system) / 1e6, 2);
@@ -121,7 +108,7 @@ async function main(): Promise<void> {
     const rebuilt = await readSide.rebuild('ledger');
     cpu = process.cpuUsage(cpu);
     const serverAfter = await serverCpuSeconds(sql);
-    const postgresCpuSeconds = serverBefore === null || serverAfter === null ? null : round(serverAfter - serverBefore, 2);
+    const postgresCpuSeconds = serverCpuBetween(serverBefore, serverAfter);
     const { rows } = await raw<{ entries: string; postings: string }>`
       SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings`.execute(readSide.db);
     report('rebuild ledger', rebuilt.events, performance.now() - started, cpu, { postgresCpuSeconds, page, ...rows[0] });

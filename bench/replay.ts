@@ -19,7 +19,6 @@
  * PROJECTION_REBUILD_BATCH_SIZE's default), BENCH_DATABASE_URL (else DATABASE_URL, else the local
  * server), BENCH_KEEP=1 keeps the database.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sql as raw } from 'kysely';
 import { loadConfig } from '../src/config.js';
@@ -31,7 +30,7 @@ import { createLogger } from '../src/logger.js';
 import { projections } from '../src/projections/all.js';
 import { createReadSide } from '../src/projections/read-side.js';
 import { HISTORY_VENUES, purchaseHistoryBatches } from '../test/support/purchase-history.js';
-import { dropDatabase, freshDatabase, round } from './harness.js';
+import { dropDatabase, freshDatabase, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, page: { type: 'string' } } });
 const target = Number(values.events ?? 1_000_000);
@@ -98,18 +97,6 @@ async function generate(sql: PostgresSqlClient): Promise<{ events: number; payme
   return { events, payments };
 }
 
-/** CPU seconds used so far by the server processes of this database, when they run on this machine. */
-async function serverCpuSeconds(sql: PostgresSqlClient): Promise<number | null> {
-  const { rows } = await sql.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = $$client backend$$');
-  try {
-    // Fields 14 and 15 of /proc/<pid>/stat: user and system time in clock ticks (100 per second).
-    const ticks = rows.map(({ pid }) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '));
-    return ticks.reduce((sum, f) => sum + Number(f[11]) + Number(f[12]), 0) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /** Runs `work`, measuring wall time, this process's CPU, the server's CPU and the peak RSS. */
 async function measure<T>(sql: PostgresSqlClient, work: () => Promise<T>) {
   let sampledPeak = process.memoryUsage().rss;
@@ -126,7 +113,7 @@ async function measure<T>(sql: PostgresSqlClient, work: () => Promise<T>) {
       result,
       seconds,
       nodeCpuSeconds: round((used.user + used.system) / 1e6, 2),
-      postgresCpuSeconds: serverBefore === null || serverAfter === null ? null : round(serverAfter - serverBefore, 2),
+      postgresCpuSeconds: serverCpuBetween(serverBefore, serverAfter),
       peakRssMb: round(Math.max(sampledPeak, process.memoryUsage().rss) / 2 ** 20, 0),
       maxRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
     };
@@ -161,7 +148,16 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ bench: 'replay', measure: 'scan $all', page, events: scanned, eventsPerSecond: round(scanRate, 0), ...rounded(scanFigures) }));
 
     const readSide = createReadSide({ sql, store, logger: createLogger({ level: 'warn' }), projections, rebuildBatchSize: page });
-    const rebuild = await measure(sql, () => readSide.rebuild());
+    // Seconds spent in each phase: replaying history, then making the copies durable and indexed.
+    const phases: Record<string, number> = {};
+    let phase = { name: 'preparing', since: performance.now() };
+    const rebuild = await measure(sql, () =>
+      readSide.rebuild(undefined, (progress) => {
+        if (progress.phase === phase.name) return;
+        phases[phase.name] = round((performance.now() - phase.since) / 1000, 2);
+        phase = { name: progress.phase, since: performance.now() };
+      }),
+    );
     const { result: report, ...rebuildFigures } = rebuild;
     const rebuildRate = report.events / rebuild.seconds;
     const { rows } = await raw<{ entries: string; postings: string; balances: string }>`
@@ -176,6 +172,7 @@ async function main(): Promise<void> {
         events: report.events,
         eventsPerSecond: round(rebuildRate, 0),
         ...rounded(rebuildFigures),
+        phases,
         ledger: rows[0],
       }),
     );

@@ -8,6 +8,7 @@ import {
   type GroupPaymentEvent,
 } from '../events/group-payment-events.js';
 import type { Decider } from './decider.js';
+import { withoutUndefined } from './payment.js';
 
 /**
  * The GroupPayment aggregate: collecting -> funded (every share held, capturing) -> completed;
@@ -278,10 +279,6 @@ const closed = (state: GroupPaymentState) =>
 const invalid = (message: string) => new TesseraError('INVALID_STATE_TRANSITION', message);
 
 const validation = (field: string, message: string) => new TesseraError('VALIDATION_ERROR', message, { errors: [{ field, message }] });
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
 
 export const groupPaymentDecider: Decider<GroupPaymentState, GroupPaymentCommand, GroupPaymentEvent> = {
   initialState: initialGroupPaymentState,

@@ -527,7 +527,8 @@ const invalid = (message: string) => new TesseraError('INVALID_STATE_TRANSITION'
 /** A fact arrived before the one it builds on (webhooks are unordered): try again later. */
 const notYet = (message: string) => new TesseraError('INVALID_STATE_TRANSITION', message, { retryable: true });
 
-function withoutUndefined<T extends object>(value: T): T {
+/** The object without its undefined properties (events never store them). */
+export function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 

@@ -98,17 +98,18 @@ export interface PaymentsModule {
   stop(): Promise<void>;
 }
 
+/** The Stripe SDK client the settings describe (GATEWAY=stripe). */
+export function stripeClientFromConfig(config: Pick<PaymentsConfig, 'STRIPE_SECRET_KEY' | 'STRIPE_API_HOST' | 'STRIPE_API_PORT' | 'STRIPE_API_PROTOCOL'>) {
+  return createStripeClient({
+    secretKey: config.STRIPE_SECRET_KEY!,
+    ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
+    ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
+    ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
+  });
+}
+
 export function gatewayFromConfig(config: PaymentsConfig, sql: SqlClient): PaymentGateway {
-  if (config.GATEWAY === 'stripe') {
-    return createStripeGateway(
-      createStripeClient({
-        secretKey: config.STRIPE_SECRET_KEY!,
-        ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
-        ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
-        ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
-      }),
-    );
-  }
+  if (config.GATEWAY === 'stripe') return createStripeGateway(stripeClientFromConfig(config));
   return createSandboxGateway(sql, { latencyMs: config.SANDBOX_LATENCY_MS, failureRate: config.SANDBOX_FAILURE_RATE });
 }
 

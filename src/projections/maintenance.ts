@@ -20,7 +20,7 @@ export interface MaintenanceContext {
   pause(names: readonly string[]): Promise<() => Promise<void>>;
 }
 
-export type MaintenancePhase = 'preparing' | 'replaying' | 'catching-up' | 'swapping' | 'comparing' | 'done';
+export type MaintenancePhase = 'preparing' | 'replaying' | 'indexing' | 'catching-up' | 'swapping' | 'comparing' | 'done';
 
 /** What a progress bar needs: how many events have been replayed of about how many. */
 export interface MaintenanceProgress {

@@ -53,7 +53,8 @@ export function rebuildProjections(
     progress.phase('replaying');
     await replay();
     // Durable and indexed before the pause, so the live runners stop only for the last events.
-    await finishScratch(ctx.db, scratch);
+    progress.phase('indexing');
+    await finishScratch(ctx.db, scratch, ctx.dialect);
     await pauseRunners();
     for (let attempt = 1; ; attempt++) {
       progress.phase('catching-up');

@@ -6,8 +6,8 @@ import type { EventStore } from '../eventstore/event-store.js';
 import type { VenuePayoutRequested } from '../events/venue-account-events.js';
 import type { PayoutGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
-import { createStripeClient, createStripePayoutGateway } from '../gateways/stripe.js';
-import type { PaymentsModule } from '../payments/payments-module.js';
+import { createStripePayoutGateway } from '../gateways/stripe.js';
+import { stripeClientFromConfig, type PaymentsModule } from '../payments/payments-module.js';
 import { derivedId } from '../domain/ids.js';
 import type { RefundPolicySet } from '../events/refund-policy-events.js';
 import { payoutProcess } from './payout-process.js';
@@ -56,16 +56,7 @@ export interface VenueServices {
 }
 
 export function payoutGatewayFromConfig(config: VenuesConfig, sql: SqlClient): PayoutGateway {
-  if (config.GATEWAY === 'stripe') {
-    return createStripePayoutGateway(
-      createStripeClient({
-        secretKey: config.STRIPE_SECRET_KEY!,
-        ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
-        ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
-        ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
-      }),
-    );
-  }
+  if (config.GATEWAY === 'stripe') return createStripePayoutGateway(stripeClientFromConfig(config));
   return createSandboxGateway(sql, { latencyMs: config.SANDBOX_LATENCY_MS, failureRate: config.SANDBOX_FAILURE_RATE });
 }
 

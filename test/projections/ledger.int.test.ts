@@ -6,6 +6,7 @@ import { createPaymentsModule, type PaymentsModule } from '../../src/payments/pa
 import { projections } from '../../src/projections/all.js';
 import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
 import { backends, type Backend } from '../support/backends.js';
+import { lastPositionOf } from '../support/payment-records.js';
 import { context, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
 
 for (const backend of backends()) {
@@ -28,16 +29,17 @@ for (const backend of backends()) {
       await db.close();
     });
 
-    const settled = async () => {
-      const head = await db.store.headPosition();
-      expect(await readSide.waitFor('ledger', head!, 15_000)).toBe(true);
+    // Up to the payment's own last event: the store's head can lag behind it while any transaction
+    // on the server (another test's) still runs.
+    const settled = async (paymentId: string) => {
+      expect(await readSide.waitFor('ledger', await lastPositionOf(db.store, [paymentId]), 15_000)).toBe(true);
     };
     const balanceOf = async (account: string) => Number((await accountBalance(readSide.db, account)).balances[0]!.balance);
 
     it('books a purchase, then a partial refund in two steps, and stays balanced', async () => {
       const purchase = await payments.services.processPayment(purchaseInput(venueId), context());
       expect(purchase.status).toBe('completed');
-      await settled();
+      await settled(purchase.paymentId);
       expect(await balanceOf(`venue:${venueId}:pending`)).toBe(-9_900);
       expect(await balanceOf('tax:tn-nashville.entertainment:payable')).toBe(-100);
 
@@ -49,7 +51,7 @@ for (const backend of backends()) {
       await expect.poll(async () => (await payments.services.getPayment(purchase.paymentId)).status, { timeout: 15_000 }).toBe(
         'partially_refunded',
       );
-      await settled();
+      await settled(purchase.paymentId);
 
       // The refund was paid, so nothing is left owed to the buyer.
       expect(await balanceOf('customer:buyer-1:refunds')).toBe(0);

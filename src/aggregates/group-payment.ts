@@ -25,6 +25,8 @@ export type MemberStatus = 'unpaid' | 'submitted' | 'declined' | 'authorized' | 
 export interface MemberState extends GroupMember {
   readonly status: MemberStatus;
   readonly gatewayReference?: string;
+  /** The user whose card offered the share last: the owner of the member's tickets. */
+  readonly payerId?: string;
   readonly reminders: number;
   readonly lastDecline?: { readonly code: string; readonly reason: string; readonly declineCode?: string };
 }
@@ -96,7 +98,7 @@ export function evolveGroupPayment(state: GroupPaymentState, event: GroupPayment
     case 'GroupPaymentCreated':
       return { status: 'collecting', group: event.data, members: event.data.members.map((m) => ({ ...m, status: 'unpaid', reminders: 0 })) };
     case 'ContributionSubmitted':
-      return updateMember(state, event.data.memberId, (m) => ({ ...m, status: 'submitted' }));
+      return updateMember(state, event.data.memberId, (m) => ({ ...m, status: 'submitted', payerId: event.data.payerId }));
     case 'ContributionAuthorized':
       return updateMember({ ...state, gateway: event.data.gateway }, event.data.memberId, (m) => ({
         ...m,
@@ -261,7 +263,13 @@ function capture(
         gateway: data.gateway,
         processingCost: sumMinor(after.members.map((m) => cardProcessingCost(m.amountDue).amount)),
         quote,
-        contributions: after.members.map((m) => ({ memberId: m.memberId, amount: m.amountDue, gatewayReference: m.gatewayReference! })),
+        contributions: after.members.map((m) => ({
+          memberId: m.memberId,
+          amount: m.amountDue,
+          gatewayReference: m.gatewayReference!,
+          ticketCount: m.ticketCount,
+          payerId: m.payerId!,
+        })),
       },
     },
   ];

@@ -78,6 +78,14 @@ export interface ContributionCaptured {
   readonly data: { readonly groupId: string; readonly memberId: string; readonly amount: number; readonly gatewayReference: string };
 }
 
+export interface GroupContribution {
+  readonly memberId: string;
+  readonly amount: number;
+  readonly gatewayReference: string;
+  readonly ticketCount: number;
+  readonly payerId: string;
+}
+
 /** The purchase: every share captured. Carries what the ledger books, as PaymentCaptured does. */
 export interface GroupPaymentCompleted {
   readonly type: 'GroupPaymentCompleted';
@@ -93,7 +101,11 @@ export interface GroupPaymentCompleted {
     /** The card network's cost of the captures, one per member, by the quote's rule. */
     readonly processingCost: number;
     readonly quote: PurchaseQuote;
-    readonly contributions: readonly { readonly memberId: string; readonly amount: number; readonly gatewayReference: string }[];
+    /**
+     * Every share in member order. `ticketCount` and `payerId` (the user who paid the share) say
+     * whose the tickets are: the members' tickets in order, each run to its payer.
+     */
+    readonly contributions: readonly GroupContribution[];
   };
 }
 

@@ -2,11 +2,12 @@ import type { SqlClient } from '../db/sql-client.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { sqlCheckpointStore } from '../eventstore/sql-event-store.js';
 import type { SubscriptionConsumer } from '../eventstore/subscription.js';
+import type { GroupPaymentCompleted } from '../events/group-payment-events.js';
 import type { PaymentCaptured, RefundSucceeded } from '../events/payment-events.js';
 
 /**
- * A venue's trailing-30-day volume, which picks its fee tier: captured ticket price less
- * refunded ticket price, over the 30 days up to `asOf` (fees, gas and taxes do not count).
+ * A venue's trailing-30-day volume, which picks its fee tier: captured ticket price (a completed
+ * group purchase's too) less refunded ticket price, over the 30 days up to `asOf` (fees, gas and taxes do not count).
  * The read side may later answer this from the ledger; purchases only need the port.
  */
 export interface VenueVolume {
@@ -60,6 +61,10 @@ function volumeRow(event: RecordedEvent) {
   const base = { id: event.id, occurredAt: event.metadata.occurredAt };
   if (event.type === 'PaymentCaptured') {
     const data = event.data as PaymentCaptured['data'];
+    return [{ ...base, venueId: data.venueId, currency: data.currency, amount: data.ticketPrice }];
+  }
+  if (event.type === 'GroupPaymentCompleted') {
+    const data = event.data as GroupPaymentCompleted['data'];
     return [{ ...base, venueId: data.venueId, currency: data.currency, amount: data.ticketPrice }];
   }
   if (event.type === 'RefundSucceeded') {

@@ -1,9 +1,10 @@
 import { loadPayment, requirePayment } from '../commands/payment-commands.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
+import type { GroupPaymentCompleted } from '../events/group-payment-events.js';
 import type { PaymentCaptured } from '../events/payment-events.js';
 import { enqueueTickets, withdrawPayment, type MintPriority } from '../minting/mint-queue.js';
-import { ticketIdFor } from '../resale/tickets.js';
+import { groupTicketOwners, ticketIdFor } from '../resale/tickets.js';
 import type { ProcessManager } from './process-manager.js';
 
 export interface MintingProcessDeps {
@@ -17,7 +18,9 @@ export interface MintingProcessDeps {
 /**
  * Minting: a captured payment's tickets go into the minting queue (once: the ticket id is the
  * key), where the mint worker batches them onto the chain. A payment refunded in full has its
- * tickets withdrawn: not minted while still queued, marked for burn once minted.
+ * tickets withdrawn: not minted while still queued, marked for burn once minted. A completed group
+ * purchase's tickets are queued the same way, under the group id, each to the user who paid its
+ * member's share (group purchases have no refunds yet, so none is ever withdrawn).
  */
 export function mintingProcess(deps: MintingProcessDeps): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
@@ -39,6 +42,21 @@ export function mintingProcess(deps: MintingProcessDeps): ProcessManager {
     await enqueueTickets(deps.sql, tickets, clock(), state.status === 'refunded');
   }
 
+  async function onGroupCompleted(event: RecordedEvent): Promise<void> {
+    const data = event.data as GroupPaymentCompleted['data'];
+    const priority = deps.priorityFor(data.venueId);
+    const tickets = groupTicketOwners(data).map((ownerId, index) => ({
+      ticketId: ticketIdFor(data.groupId, index),
+      paymentId: data.groupId,
+      venueId: data.venueId,
+      eventId: data.eventId,
+      ownerId,
+      chain: data.quote.gas.chain,
+      priority,
+    }));
+    await enqueueTickets(deps.sql, tickets, clock());
+  }
+
   async function onMoneyReturned(event: RecordedEvent): Promise<void> {
     const { paymentId } = event.data as { paymentId: string };
     const { state } = await requirePayment(deps.store, paymentId);
@@ -47,6 +65,7 @@ export function mintingProcess(deps: MintingProcessDeps): ProcessManager {
 
   const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
     PaymentCaptured: onCaptured,
+    GroupPaymentCompleted: onGroupCompleted,
     RefundSucceeded: onMoneyReturned,
     DisputeClosed: onMoneyReturned,
   };

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
+import type { PurchaseQuote } from '../domain/purchase-quote.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
+import { isGroupPaymentEvent, type GroupPaymentEvent } from '../events/group-payment-events.js';
 import { isPaymentEvent, type PaymentEvent, type RefundAllocation, type RefundTaxLine } from '../events/payment-events.js';
 import { defineProjection } from './projection.js';
 import { sumByKey } from './sum-by-key.js';
@@ -7,12 +9,12 @@ import { sumByKey } from './sum-by-key.js';
 /**
  * Tax per jurisdiction, kind, currency and day (migrations/0005_read_models.sql), from the same
  * facts the ledger books into `tax:<jurisdiction>.<kind>:payable`: a capture collects each tax line
- * of its quote; a refund request or a lost dispute gives back its allocation's tax lines; a
+ * of its quote (a completed group purchase collects its quote's the same way); a refund request or a lost dispute gives back its allocation's tax lines; a
  * refund the gateway refused takes them back again. So a day's net equals the ledger's movement
  * of that account on that day (tested), and a report needs no scan of the journal.
  */
 export const TAX_COLLECTIONS_PROJECTION = 'tax-collections';
-export const TAX_COLLECTIONS_VERSION = 1;
+export const TAX_COLLECTIONS_VERSION = 2;
 
 export interface TaxMovement {
   readonly day: string;
@@ -29,10 +31,8 @@ export interface TaxMovement {
 export function taxMovements(event: PaymentEvent & { readonly metadata: { readonly occurredAt: string } }): TaxMovement[] {
   const day = event.metadata.occurredAt.slice(0, 10);
   switch (event.type) {
-    case 'PaymentCaptured': {
-      const { quote, currency } = event.data;
-      return movementsOf(day, currency, quote.taxes, (line) => ({ taxable: quote.ticketPrice, collected: line.amount, refunded: 0, transactions: 1 }));
-    }
+    case 'PaymentCaptured':
+      return collected(day, event.data);
     case 'RefundRequested':
       return givenBack(day, event.data.currency, event.data.allocation, 1);
     case 'RefundFailed':
@@ -56,6 +56,16 @@ export function taxMovements(event: PaymentEvent & { readonly metadata: { readon
       return unhandled;
     }
   }
+}
+
+/** What one group payment event does to the tax collections (pure): only the completed purchase moves tax. */
+export function groupTaxMovements(event: GroupPaymentEvent & { readonly metadata: { readonly occurredAt: string } }): TaxMovement[] {
+  return event.type === 'GroupPaymentCompleted' ? collected(event.metadata.occurredAt.slice(0, 10), event.data) : [];
+}
+
+/** A sale's tax lines, each collected once on the quote's ticket price. */
+function collected(day: string, { quote, currency }: { readonly quote: PurchaseQuote; readonly currency: string }): TaxMovement[] {
+  return movementsOf(day, currency, quote.taxes, (line) => ({ taxable: quote.ticketPrice, collected: line.amount, refunded: 0, transactions: 1 }));
 }
 
 /** A refund's tax lines, buyer-borne and venue-borne alike, as refunded (sign 1) or restored (-1). */
@@ -86,7 +96,13 @@ export const taxCollections = defineProjection<object>({
   indexesBuiltAfterReplay: ['tax_collections_jurisdiction_day_idx'],
   async handle(events, trx) {
     const movements = mergeMovements(
-      events.filter((e: RecordedEvent) => e.streamId.startsWith('payment-') && isPaymentEvent(e)).flatMap((e) => taxMovements(e as RecordedEvent & PaymentEvent)),
+      events.flatMap((e: RecordedEvent) =>
+        e.streamId.startsWith('payment-') && isPaymentEvent(e)
+          ? taxMovements(e)
+          : e.streamId.startsWith('group-payment-') && isGroupPaymentEvent(e)
+            ? groupTaxMovements(e)
+            : [],
+      ),
     );
     if (movements.length === 0) return;
     await sql`

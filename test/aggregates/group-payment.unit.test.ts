@@ -131,6 +131,11 @@ describe('GroupPayment decider: completing', () => {
     const last = decide([...funded, ...first], captureOf(B));
     expect(last.map((e) => e.type)).toEqual(['ContributionCaptured', 'GroupPaymentCompleted']);
     expect(last[1]).toMatchObject({ data: { amount: quote.total, venueId: 'venue-1', contributions: [{ memberId: A }, { memberId: B }] } });
+    // Whose the tickets are: each member's run, to the user who paid the share.
+    expect((last[1] as Extract<GroupPaymentEvent, { type: 'GroupPaymentCompleted' }>).data.contributions.map((c) => [c.ticketCount, c.payerId])).toEqual([
+      [quote.ticketCount - 1, 'payer'],
+      [1, 'payer'],
+    ]);
     expect(decide([...funded, ...first], captureOf(A))).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import type { ReadSide } from '../../src/projections/read-side.js';
 import { findTicket, ticketIdFor, ticketsProjection } from '../../src/resale/tickets.js';
 import { captured, requestData } from '../aggregates/payment-fixtures.js';
 import { metadata } from '../support/events.js';
+import { appendCompletedGroup } from '../support/group-purchase.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
 
 const event = (type: string, data: unknown): EventData => ({ id: randomUUID(), type, data, metadata: metadata() });
@@ -52,5 +53,49 @@ onEveryDialect('the tickets read model', (open) => {
     expect(await findTicket(readSide.db, ticketIdFor(paid, 3))).toBeUndefined();
     expect(await findTicket(readSide.db, ticketIdFor(unpaid, 0))).toMatchObject({ status: 'void' });
     expect((await readSide.verify()).ok).toBe(true);
+  });
+
+  it("gives a completed group purchase's tickets to the members in order, each run to the user who paid its share", async () => {
+    const groupId = randomUUID();
+    const { position } = await appendCompletedGroup(db.store, {
+      groupId,
+      venueId: 'venue-group',
+      unitPrice: 4_000,
+      members: [
+        { ticketCount: 2, payerId: 'payer-a' },
+        { ticketCount: 1, payerId: 'payer-b' },
+      ],
+    });
+    expect(await readSide.waitFor('tickets', position, 10_000)).toBe(true);
+
+    const owners = await Promise.all([0, 1, 2].map(async (i) => (await findTicket(readSide.db, ticketIdFor(groupId, i)))!));
+    expect(owners.map((t) => t.ownerId)).toEqual(['payer-a', 'payer-a', 'payer-b']);
+    expect(owners.every((t) => t.status === 'active' && t.faceValue === 4_000 && t.paymentId === groupId && t.venueId === 'venue-group')).toBe(true);
+    expect(await findTicket(readSide.db, ticketIdFor(groupId, 3))).toBeUndefined();
+    expect((await readSide.verify()).ok).toBe(true);
+  });
+
+  it("voids an expired group's tickets, which the organizer held while it collected", async () => {
+    const groupId = randomUUID();
+    const created = {
+      groupId,
+      organizerId: 'organizer-7',
+      venueId: 'venue-group',
+      eventId: 'event-group',
+      tickets: [{ ticketTypeId: 'ga', quantity: 1, unitPrice: 4_000 }],
+      quote: requestData.quote,
+      members: [{ memberId: randomUUID(), email: 'a@example.com', name: 'A', ticketCount: 1, amountDue: requestData.quote.total }],
+      createdAt: '2026-11-22T12:00:00.000Z',
+      expiresAt: '2026-11-22T12:10:00.000Z',
+    };
+    const stream = `group-payment-${groupId}`;
+    const open = await db.store.append(stream, [event('GroupPaymentCreated', created)], { expected: 'no_stream' });
+    expect(await readSide.waitFor('tickets', open.position, 10_000)).toBe(true);
+    expect(await findTicket(readSide.db, ticketIdFor(groupId, 0))).toMatchObject({ ownerId: 'organizer-7', status: 'pending' });
+    const { position } = await db.store.append(stream, [event('GroupPaymentExpired', { groupId, expiresAt: created.expiresAt, expiredAt: created.expiresAt })], {
+      expected: 'any',
+    });
+    expect(await readSide.waitFor('tickets', position, 10_000)).toBe(true);
+    expect(await findTicket(readSide.db, ticketIdFor(groupId, 0))).toMatchObject({ ownerId: 'organizer-7', status: 'void' });
   });
 });

@@ -10,6 +10,9 @@ import { createMintingModule, type MintingModule } from '../../src/minting/minti
 import { createSandboxChain, type SandboxChain } from '../../src/minting/sandbox-chain.js';
 import { sqlParking, type ParkedWork } from '../../src/processmanagers/parking.js';
 import { ticketIdFor } from '../../src/resale/tickets.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { mintingProcess } from '../../src/processmanagers/minting.js';
+import { appendCompletedGroup } from '../support/group-purchase.js';
 import { captured, requestData } from '../aggregates/payment-fixtures.js';
 import { backends, type Backend } from '../support/backends.js';
 import { metadata } from '../support/events.js';
@@ -212,6 +215,40 @@ for (const backend of backends()) {
       const counts = await createSandboxChain(db.sql).mintCounts();
       expect(counts.get(ticketIdFor(refundedFirst, 0))).toBeUndefined();
       expect(counts.get(ticketIdFor(mintedFirst, 0))).toBe(1);
+    });
+
+    it("mints each ticket of a completed group purchase once, for the user who paid its member's share", async () => {
+      const module = open(createSandboxChain(db.sql));
+      module.start();
+      const groupId = randomUUID();
+      await appendCompletedGroup(db.store, {
+        groupId,
+        venueId: URGENT_VENUE,
+        unitPrice: 3_000,
+        members: [
+          { ticketCount: 1, payerId: 'payer-a' },
+          { ticketCount: 2, payerId: 'payer-b' },
+        ],
+      });
+      const kysely = createKysely<object>(db.sql);
+      await eventually(async () => ((await nftStatusFor(kysely, groupId))?.status === 'completed' ? true : undefined));
+      // The completion seen again (a replay) queues nothing new.
+      const completed = (await db.store.readStream(groupPaymentStreamId(groupId))).find((e) => e.type === 'GroupPaymentCompleted')!;
+      await mintingProcess({ store: db.store, sql: db.sql, priorityFor: () => 'standard' }).handle(completed);
+      await module.worker.pollOnce();
+      await module.stop();
+
+      const tickets = [0, 1, 2].map((i) => ticketIdFor(groupId, i));
+      const { rows } = await db.sql.query<{ ticket_id: string; owner_id: string; status: string; priority: string }>(
+        'SELECT ticket_id, owner_id, status, priority FROM nft_mint_queue WHERE payment_id = $1 ORDER BY owner_id, ticket_id',
+        [groupId],
+      );
+      expect(rows.map((r) => r.owner_id)).toEqual(['payer-a', 'payer-b', 'payer-b']);
+      expect(new Set(rows.map((r) => r.ticket_id))).toEqual(new Set(tickets));
+      expect(rows.every((r) => r.status === 'minted' && r.priority === 'urgent')).toBe(true);
+      const counts = await createSandboxChain(db.sql).mintCounts();
+      expect(tickets.map((id) => counts.get(id))).toEqual([1, 1, 1]);
+      expect(await nftStatusFor(kysely, groupId)).toMatchObject({ status: 'completed', tickets: 3, jobId: `mint-${groupId}` });
     });
   });
 }

@@ -8,6 +8,7 @@ import { projections } from '../../src/projections/all.js';
 import { findPayment, refundsOf, taxCollectionsBetween } from '../../src/projections/payment-queries.js';
 import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
 import { backends, type Backend } from '../support/backends.js';
+import { appendCompletedGroup } from '../support/group-purchase.js';
 import { lastPositionOf } from '../support/payment-records.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
 
@@ -18,6 +19,7 @@ for (const backend of backends()) {
     let readSide: ReadSide;
     const venueId = randomUUID();
     const paymentIds: string[] = [];
+    let groupStateTax = 0;
 
     beforeAll(async () => {
       db = await backend.open();
@@ -40,8 +42,23 @@ for (const backend of backends()) {
         const statuses = (await Promise.all(paymentIds.slice(0, 2).map((id) => payments.services.getPayment(id)))).map((p) => p.status);
         return statuses.join() === 'partially_refunded,refunded' ? true : undefined;
       });
+      // A group purchase is a purchase too: its taxes are collected like a payment's.
+      const group = await appendCompletedGroup(db.store, {
+        groupId: randomUUID(),
+        venueId,
+        unitPrice: 5_000,
+        members: [
+          { ticketCount: 2, payerId: 'payer-a' },
+          { ticketCount: 1, payerId: 'payer-b' },
+        ],
+      });
+      const completed = group.events.find((e) => e.type === 'GroupPaymentCompleted')!;
+      groupStateTax = completed.type === 'GroupPaymentCompleted' ? completed.data.quote.taxes.find((t) => t.kind === 'state')!.amount : 0;
       const last = await lastPositionOf(db.store, paymentIds);
-      for (const projection of projections) expect(await readSide.waitFor(projection.name, last, 15_000)).toBe(true);
+      for (const projection of projections) {
+        expect(await readSide.waitFor(projection.name, last, 15_000)).toBe(true);
+        expect(await readSide.waitFor(projection.name, group.position, 15_000)).toBe(true);
+      }
     });
     afterAll(async () => {
       await Promise.all([payments.stop(), readSide.stop()]);
@@ -65,7 +82,8 @@ for (const backend of backends()) {
       expect(report.totals.map((t) => [`tax:${t.jurisdiction}.${t.kind}:payable`, t.net]).sort()).toEqual(
         accounts.accounts.map((a) => [a.account, -Number(a.balance)]).sort(),
       );
-      expect(report.totals.find((t) => t.kind === 'state')).toMatchObject({ collected: 2_100, transactions: 3 });
+      expect(groupStateTax).toBeGreaterThan(0);
+      expect(report.totals.find((t) => t.kind === 'state')).toMatchObject({ collected: 2_100 + groupStateTax, transactions: 4 });
     });
 
     it('rebuilds into exactly the rows it holds live (verify)', async () => {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toEventData } from '../../src/commands/handle-command.js';
-import { paymentStreamId, type PaymentEvent } from '../../src/events/payment-events.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { paymentStreamId, type PaymentCaptured, type PaymentEvent } from '../../src/events/payment-events.js';
 import { startSubscription } from '../../src/eventstore/subscription.js';
 import { sqlVenueVolume, venueVolumeProjector } from '../../src/payments/venue-volume.js';
 import { backends, type Backend } from '../support/backends.js';
@@ -38,12 +39,33 @@ for (const backend of backends()) {
       await db.close();
     });
 
-    it('sums captured ticket price less refunds over the trailing 30 days, counting each event once', async () => {
+    it('sums captured ticket price (group purchases too) less refunds over the trailing 30 days, counting each event once', async () => {
       const venueId = randomUUID();
       const day = (n: number) => new Date(Date.UTC(2026, 0, 1 + n));
       const append = (event: PaymentEvent, at: Date) => db.store.append(paymentStreamId(randomUUID()), toEventData([event], context({ now: at })), { expected: 'any' });
       await append(captured(venueId, 600_000), day(0));
       await append(captured(venueId, 500_000), day(20));
+      const { paymentId: _p, userId: _u, gatewayReference: _g, ...sale } = captured(venueId, 200_000).data as PaymentCaptured['data'];
+      const groupId = randomUUID();
+      // A completed group purchase counts its ticket price as a purchase does.
+      await db.store.append(
+        groupPaymentStreamId(groupId),
+        toEventData(
+          [
+            {
+              type: 'GroupPaymentCompleted',
+              data: {
+                ...sale,
+                groupId,
+                organizerId: 'organizer-1',
+                contributions: [{ memberId: 'm-0', amount: sale.amount, gatewayReference: 'pi_0', ticketCount: 1, payerId: 'payer-0' }],
+              },
+            },
+          ],
+          context({ now: day(22) }),
+        ),
+        { expected: 'any' },
+      );
       const last = await append(
         {
           type: 'RefundSucceeded',
@@ -74,8 +96,8 @@ for (const backend of backends()) {
       await second.stop();
 
       const volume = sqlVenueVolume(db.sql);
-      expect(await volume.trailing30Days(venueId, day(26))).toBe(1_000_000);
-      expect(await volume.trailing30Days(venueId, day(35))).toBe(400_000);
+      expect(await volume.trailing30Days(venueId, day(26))).toBe(1_200_000);
+      expect(await volume.trailing30Days(venueId, day(35))).toBe(600_000);
       expect(await volume.trailing30Days(venueId, day(10))).toBe(600_000);
       expect(await volume.trailing30Days(randomUUID(), day(26))).toBe(0);
     });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mergeMovements, taxMovements } from '../../src/projections/tax-collections.js';
+import type { GroupPaymentEvent } from '../../src/events/group-payment-events.js';
+import type { PaymentCaptured } from '../../src/events/payment-events.js';
+import { groupTaxMovements, mergeMovements, taxMovements } from '../../src/projections/tax-collections.js';
 import { paid } from '../aggregates/payment-fixtures.js';
 import { decide, record } from '../support/payment-records.js';
 
@@ -33,6 +35,31 @@ describe('the tax collections', () => {
       ['tn-nashville', 'local', 225, 10_000],
       ['tn-nashville', 'entertainment', 100, 10_000],
     ]);
+  });
+
+  it("collects a completed group purchase's taxes as a capture of the same quote, and nothing before it completes", () => {
+    const capture = record(paid)[3]!;
+    const { quote, venueId, eventId, currency, amount, ticketPrice, processingCost } = (capture as unknown as PaymentCaptured).data;
+    const groupId = 'group-1';
+    const at = (event: GroupPaymentEvent) => ({ ...event, metadata: { occurredAt: capture.metadata.occurredAt } });
+    const completed: GroupPaymentEvent = {
+      type: 'GroupPaymentCompleted',
+      data: {
+        groupId,
+        organizerId: 'organizer-1',
+        venueId,
+        eventId,
+        currency,
+        amount,
+        ticketPrice,
+        gateway: 'sandbox',
+        processingCost,
+        quote,
+        contributions: [{ memberId: 'm-0', amount, gatewayReference: 'pi_0', ticketCount: quote.ticketCount, payerId: 'payer-0' }],
+      },
+    };
+    expect(groupTaxMovements(at(completed))).toEqual(taxMovements(capture));
+    expect(groupTaxMovements(at({ type: 'GroupPaymentFunded', data: { groupId, total: amount } }))).toEqual([]);
   });
 
   it('moves no tax for events that move no money', () => {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamEntries } from '../../src/ledger/queries.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { createSandboxChain } from '../../src/minting/sandbox-chain.js';
+import { findTicket, ticketIdFor } from '../../src/resale/tickets.js';
 import { openTestStorage, testApp, type TestApp } from '../support/app.js';
 import { authAs, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
 
-const FAST = { DEADLINE_POLL_MS: '20', PM_RETRY_INITIAL_MS: '5', PM_RETRY_MAX_MS: '20', PM_MAX_ATTEMPTS: '3' };
+const FAST = { MINT_POLL_MS: '20', DEADLINE_POLL_MS: '20', PM_RETRY_INITIAL_MS: '5', PM_RETRY_MAX_MS: '20', PM_MAX_ATTEMPTS: '3' };
 const EVENT = '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b';
 const TICKET_TYPE = 'c2f1f2a4-0c5e-4d37-9a0d-2f4f0d1c9b11';
 
@@ -40,7 +42,7 @@ async function contribute(t: TestApp, groupId: string, memberId: string, payment
 
 async function status(t: TestApp, groupId: string) {
   const response = await t.app.inject({ method: 'GET', url: `/api/v1/group-payments/${groupId}/status`, headers: await authAs('user', 'organizer-1') });
-  return response.json<{ group: { status: string; members: { status: string }[] }; summary: Record<string, number> }>();
+  return response.json<{ group: { status: string; members: { status: string }[] }; summary: Record<string, number>; nftStatus?: { status: string } }>();
 }
 
 async function intentsOf(t: TestApp, groupId: string) {
@@ -91,6 +93,23 @@ describe('group payments over HTTP', () => {
     expect(entries.filter((e) => e.entryType === 'sale')).toHaveLength(1);
     const sale = entries.find((e) => e.entryType === 'sale')!;
     expect(sale.postings.find((p) => p.account === 'gateway:clearing')!.amount).toBe(BigInt(groupPayment.totalAmount));
+
+    // A purchase everywhere: its tickets go to the users who paid each member's share, in member
+    // order by ticket count, and each is minted once; the status answers the group's nftStatus.
+    const tickets = [0, 1, 2, 3].map((i) => ticketIdFor(groupPayment.id, i));
+    const payers = paymentLinks.map((l) => `payer-${l.memberId}`);
+    const minted = await eventually(async () => {
+      const s = await status(t, groupPayment.id);
+      return s.nftStatus?.status === 'completed' ? s.nftStatus : undefined;
+    }, { timeoutMs: 10_000 });
+    expect(minted).toMatchObject({ jobId: `mint-${groupPayment.id}`, progress: 100 });
+    const counts = await createSandboxChain(t.storage.sql).mintCounts();
+    expect(tickets.map((id) => counts.get(id))).toEqual([1, 1, 1, 1]);
+    const head = await t.storage.eventStore.headPosition();
+    expect(await t.modules.readSide.waitFor('tickets', head!, 15_000)).toBe(true);
+    const owned = await Promise.all(tickets.map((id) => findTicket(t.modules.readSide.db, id)));
+    expect(owned.map((ticket) => [ticket?.ownerId, ticket?.status])).toEqual([payers[0], payers[0], payers[1], payers[2]].map((owner) => [owner, 'active']));
+    expect((await t.modules.readSide.verify()).ok).toBe(true);
   });
 
   it('releases every hold when a member never pays, and the ledger shows nothing captured', async () => {

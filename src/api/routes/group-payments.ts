@@ -6,6 +6,7 @@ import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
 import { blockchain, ticketPrice } from './payment-schemas.js';
+import { nftStatus } from './payment-queries.js';
 
 const MAX_TICKETS = 10;
 
@@ -163,10 +164,13 @@ export const groupPaymentRoutes: RouteModule = {
       tags: ['group-payments'],
       auth: 'user',
       params: groupParams,
-      response: z.object({ group, summary }),
+      response: z.object({ group, summary, nftStatus: nftStatus.optional().describe("A completed group's tickets on the chain, as a payment's") }),
       handler: async ({ params, principal }) => {
         const state = await groups.status(params.groupId);
-        return { group: groupView(state, principal), summary: groupTotals(state) };
+        const view = { group: groupView(state, principal), summary: groupTotals(state) };
+        if (state.status !== 'completed') return view;
+        // The group's tickets are minted under its id, so the payment's source answers for it.
+        return { ...view, nftStatus: await api.services.nftStatus.nftStatusFor({ paymentId: params.groupId, status: 'completed' }) };
       },
     });
 

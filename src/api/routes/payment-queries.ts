@@ -46,7 +46,7 @@ const refund = z.object({
   failureReason: z.string().nullable(),
 });
 
-const nftStatus = z
+export const nftStatus = z
   .object({ status: z.string(), jobId: z.string().optional(), progress: z.number().optional(), transactionHash: z.string().optional() })
   .describe('`not_minted` or `pending` until minting exists; then the minter\'s job');
 

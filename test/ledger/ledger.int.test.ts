@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Position } from '../../src/eventstore/event-store.js';
 import { LedgerConflictError } from '../../src/ledger/errors.js';
 import { credit, debit, type JournalEntry } from '../../src/ledger/journal.js';
 import { postEntries } from '../../src/ledger/post-entries.js';
@@ -19,9 +20,9 @@ onEveryDialect('the ledger', (open) => {
   });
   afterEach(() => db.close());
 
-  async function project(events: Parameters<typeof appendAll>[1]) {
+  async function project(events: Parameters<typeof appendAll>[1], appended?: Position) {
     // The last append's own position: the store's head lags while another test's transaction runs.
-    const position = events.length > 0 ? await appendAll(db, events) : (await db.store.headPosition())!;
+    const position = events.length > 0 ? await appendAll(db, events) : (appended ?? (await db.store.headPosition())!);
     const readSide = db.readSide({ projections: [testLedger()] });
     await readSide.start();
     expect(await readSide.waitFor('ledger', position, 10_000)).toBe(true);
@@ -99,8 +100,8 @@ onEveryDialect('the ledger', (open) => {
   it('lists the entries a stream booked, in stream order', async () => {
     const stream = `payment-${randomUUID()}`;
     const events = [sold('v4', 100), ledgerEvent('VenueFundsReleased', { venueId: 'v4', currency: 'USD', amount: 100 })];
-    await appendAll(db, events, () => stream);
-    const { db: q } = await project([]);
+    const appended = await appendAll(db, events, () => stream);
+    const { db: q } = await project([], appended);
     const entries = await streamEntries(q, stream);
     expect(entries.map((e) => [e.entryType, e.streamRevision, e.entryIndex, e.sourceEventId])).toEqual([
       ['TicketSold', 0, 0, events[0]!.id],

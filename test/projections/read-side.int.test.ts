@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { TesseraError } from '../../src/errors.js';
 import { registerProjectionMetrics } from '../../src/projections/metrics.js';
-import type { Position } from '../../src/eventstore/event-store.js';
+import { comparePositions, type Position } from '../../src/eventstore/event-store.js';
 import { uniqueStream } from '../support/events.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
 import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../support/tally-projection.js';
@@ -124,13 +124,13 @@ onEveryDialect('the read side runs projections', (open) => {
     const readSide = db.readSide({ projections: [tallyProjection()] });
     const registry = new Registry();
     const unsubscribe = registerProjectionMetrics(registry, readSide);
-    await appendTallies(db, 4);
+    const appended = await appendTallies(db, 4);
     // The head reaches the new events once no older transaction on the server is still open.
     await expect.poll(() => registry.metrics(), { timeout: 5000, interval: 100 }).toContain('tessera_projection_lag_events{projection="tally"} 4');
     const before = await registry.metrics();
     expect(before).toContain('tessera_projection_active{projection="tally"} 0');
     await readSide.start();
-    expect(await readSide.waitFor('tally', (await db.store.headPosition())!, 10_000)).toBe(true);
+    expect(await readSide.waitFor('tally', appended, 10_000)).toBe(true);
     // Scrapes share a status for a second; poll until a fresh one answers.
     await expect.poll(() => registry.metrics(), { timeout: 5000, interval: 100 }).toContain('tessera_projection_lag_events{projection="tally"} 0');
     const after = await registry.metrics();
@@ -225,6 +225,8 @@ onEveryDialect('the read side runs projections', (open) => {
     const empty = await readSide.rebuild();
     expect(empty).toMatchObject({ events: 0, projections: [{ name: 'tally', checkpoint: null }] });
     const position = await appendTallies(db, 9, 3, 2);
+    // A rebuild goes up to the head, which lags while another session's transaction is open.
+    await expect.poll(async () => { const head = await db.store.headPosition(); return head !== null && comparePositions(head, position) >= 0; }, { timeout: 10_000 }).toBe(true);
     const report = await readSide.rebuild(['tally']);
     expect(report.projections[0]!.checkpoint).toBe(`${position.commit}/${position.prepare}`);
     expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '18' }]);

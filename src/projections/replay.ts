@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
 import { comparePositions, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
 import { applySteps, applyStepsIn, type ProjectionStep } from './apply-batch.js';
@@ -46,6 +47,8 @@ export async function replayIntoScratch(
   };
   let pending = read(start);
   for (;;) {
+    // PGlite answers in microtasks without I/O: let timers and signals (Ctrl-C) in between pages.
+    await setImmediate();
     options.signal?.throwIfAborted();
     const page = await pending;
     if (page.length === 0) return;

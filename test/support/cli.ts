@@ -18,8 +18,11 @@ const CLI = join(import.meta.dirname, '../../src/cli.ts');
 /** Where the test's own environment must not lead the child: it gets only the stores `env` names. */
 const STORES = ['DATABASE_URL', 'EVENTSTORE_URL', 'REDIS_URL', 'DATA_DIR', 'PGOPTIONS'];
 
-/** Runs `tessera <args>` in a child process, as an operator would, with `env` on top of the test's. */
-export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+/**
+ * Runs `tessera <args>` in a child process, as an operator would, with `env` on top of the test's.
+ * With `interruptWhen`, sends it SIGINT (Ctrl-C) once its stderr so far satisfies the predicate.
+ */
+export function runCli(args: readonly string[], env: Record<string, string>, interruptWhen?: (stderr: string) => boolean): Promise<CliRun> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !STORES.includes(name)));
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     env: { ...inherited, NODE_ENV: 'test', ...env },
@@ -28,7 +31,11 @@ export function runCli(args: readonly string[], env: Record<string, string>): Pr
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let interrupted = false;
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (interruptWhen && !interrupted && interruptWhen(stderr)) interrupted = child.kill('SIGINT');
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));

@@ -389,10 +389,13 @@ function requestRefund(
   return [refundRequested(state, request, data.refundId, amount, data.reason, requesterName(data.requestedBy))];
 }
 
-/** What a buyer's refund may take under the policy: its share of the capture, less refunds so far. Admins are not bound. */
+/**
+ * What a buyer's refund may take under the policy: its share of the capture, less what went back
+ * already (refunds, pending refunds and lost chargebacks). Admins are not bound.
+ */
 function policyAllows(state: PaymentState, data: Extract<PaymentCommand, { type: 'RequestRefund' }>['data'], left: number): number {
   if (!data.policy || data.requestedBy.kind !== 'user') return left;
-  return Math.min(left, percentOf(state.captured, data.policy.refundBps) - state.refunded - state.refundPending);
+  return Math.min(left, percentOf(state.captured, data.policy.refundBps) - state.refunded - state.refundPending - state.chargedBack);
 }
 
 function refundRequested(

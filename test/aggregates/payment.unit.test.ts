@@ -276,6 +276,21 @@ describe('Payment decider: disputes', () => {
     given([...paid, opened, ...closed]).when(refundRequest('r1')).thenRefused('PAYMENT_NOT_REFUNDABLE');
   });
 
+  it('counts a lost partial dispute against what the refund policy still allows the buyer', () => {
+    const partial = { disputeId: 'dp_2', amount: 3_000, reason: 'fraudulent' };
+    const history = [...paid, ...given(paid).when({ type: 'OpenDispute', data: partial }).decided()];
+    const lost = [...history, ...given(history).when({ type: 'CloseDispute', data: { disputeId: 'dp_2', outcome: 'lost' } }).decided()];
+    expect(stateOf(lost)).toMatchObject({ chargedBack: 3_000 });
+    const half = Math.floor(TOTAL / 2);
+    const byPolicy = (amount: number): PaymentCommand => ({
+      type: 'RequestRefund',
+      data: { refundId: 'r-policy', reason: 'changed plans', requestedBy: { kind: 'user', userId: 'buyer-1' }, amount, policy: { refundBps: 5_000, source: 'event' } },
+    });
+    // Half the capture back under a 50% policy, of which the chargeback already returned 3,000.
+    given(lost).when(byPolicy(half - 3_000 + 1)).thenRefused('REFUND_POLICY_EXCEEDED', { refundable: half - 3_000 });
+    expect(given(lost).when(byPolicy(half - 3_000)).decided()[0]).toMatchObject({ type: 'RefundRequested', data: { amount: half - 3_000 } });
+  });
+
   it('holds the close of a dispute it has not seen open', () => {
     given(paid).when({ type: 'CloseDispute', data: { disputeId: 'dp_9', outcome: 'lost' } }).thenRefused('INVALID_STATE_TRANSITION', { retryable: true });
   });

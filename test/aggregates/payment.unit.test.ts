@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evolvePayment, initialPaymentState, paymentDecider, type PaymentCommand, type PaymentState } from '../../src/aggregates/payment.js';
+import { percentOf } from '../../src/domain/money.js';
 import { allocationTotal } from '../../src/domain/refund-allocation.js';
 import { thrownBy } from '../support/payments.js';
 import type { PaymentEvent, RefundRequested } from '../../src/events/payment-events.js';
@@ -281,13 +282,13 @@ describe('Payment decider: disputes', () => {
     const history = [...paid, ...given(paid).when({ type: 'OpenDispute', data: partial }).decided()];
     const lost = [...history, ...given(history).when({ type: 'CloseDispute', data: { disputeId: 'dp_2', outcome: 'lost' } }).decided()];
     expect(stateOf(lost)).toMatchObject({ chargedBack: 3_000 });
-    const half = Math.floor(TOTAL / 2);
+    const half = percentOf(TOTAL, 5_000);
     const byPolicy = (amount: number): PaymentCommand => ({
       type: 'RequestRefund',
       data: { refundId: 'r-policy', reason: 'changed plans', requestedBy: { kind: 'user', userId: 'buyer-1' }, amount, policy: { refundBps: 5_000, source: 'event' } },
     });
     // Half the capture back under a 50% policy, of which the chargeback already returned 3,000.
-    given(lost).when(byPolicy(half - 3_000 + 1)).thenRefused('REFUND_POLICY_EXCEEDED', { refundable: half - 3_000 });
+    given(lost).when(byPolicy(half - 3_000 + 1)).thenRefused('REFUND_POLICY_EXCEEDED', { expose: { refundable: half - 3_000, refundPercent: 50 } });
     expect(given(lost).when(byPolicy(half - 3_000)).decided()[0]).toMatchObject({ type: 'RefundRequested', data: { amount: half - 3_000 } });
   });
 

@@ -35,10 +35,12 @@ export interface AppliedRefundPolicy {
  * The policy a buyer's refund of a ticket to `eventId` meets at `now`: the event's tiers, else
  * its venue's, else the platform's default, counted back from the event's start. Without a
  * recorded start time no policy can apply (undefined): the refund is bounded only by what was paid.
+ * An event record written by another venue than the purchase's is not this purchase's event
+ * policy (a manager cannot bind the refunds of another venue's event) and is ignored.
  */
 export async function refundPolicyFor(store: EventStore, purchase: { eventId: string; venueId: string }, now: Date): Promise<AppliedRefundPolicy | undefined> {
   const event = await policyOf(store, 'event', purchase.eventId);
-  if (!event?.startsAt) return undefined;
+  if (!event?.startsAt || event.venueId !== purchase.venueId) return undefined;
   const venue = event.tiers ? undefined : await policyOf(store, 'venue', purchase.venueId);
   const [tiers, source] = event.tiers ? [event.tiers, 'event' as const] : venue?.tiers ? [venue.tiers, 'venue' as const] : [DEFAULT_REFUND_TIERS, 'default' as const];
   return { refundBps: refundShareAt(tiers, new Date(event.startsAt), now), tiers, startsAt: event.startsAt, source };

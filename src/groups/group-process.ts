@@ -32,7 +32,9 @@ export const paymentLink = (linkBase: string, groupId: string, memberId: string)
  * The group payment: created -> deadlines (expiry, reminder) and payment links mailed; each
  * submitted card -> a hold for the member's share; funded -> every hold captured (then the
  * aggregate completes the purchase); expired or cancelled -> every hold released. A hold the
- * gateway grants after the group ended is released as soon as it is recorded.
+ * gateway grants after the group ended is released as soon as it is recorded; a card submitted
+ * before the end is still authorized after it (by the submission's key, so a hold whose answer
+ * was lost is found again, never doubled) so that no hold is left behind unrecorded.
  *
  * Every gateway call carries a key derived from the event and member it serves, and every
  * command an id derived from the same, so a step run twice moves no money twice.
@@ -63,13 +65,8 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
     const data = event.data as ContributionSubmitted['data'];
     const state = await requireGroup(deps.store, data.groupId);
     if (memberOf(state, data.memberId).status !== 'submitted') return;
-    if (state.status !== 'collecting') {
-      await send(event, 'outcome', data.groupId, {
-        type: 'RecordContributionDeclined',
-        data: { memberId: data.memberId, code: 'group_closed', reason: `the group payment is ${state.status}` },
-      });
-      return;
-    }
+    // Asked even when the group has ended: an earlier try may have placed the hold and lost the
+    // answer. The same key returns that hold (or places one), it is recorded, and onAuthorized voids it.
     const result = await deps.gateway.authorize({
       idempotencyKey: data.idempotencyKey,
       amount: data.amount,

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import { executeGroupCommand } from '../../src/groups/group-commands.js';
+import { groupPaymentProcess } from '../../src/groups/group-process.js';
 import { createLogger } from '../../src/logger.js';
 import { createModules, type TesseraModules } from '../../src/modules.js';
 import type { ProcessManager } from '../../src/processmanagers/process-manager.js';
@@ -92,18 +94,46 @@ describe('group payment process manager', () => {
     expect((await intents(groupId)).map((i) => i.status)).toEqual(['canceled']);
   });
 
-  it('declines a card offered to a group that closed before the gateway was asked', async () => {
-    const group = await openGroup();
-    const groupId = group.group!.groupId;
-    await executeGroupCommand(
+  const submit = (groupId: string, memberId: string) =>
+    executeGroupCommand(
       opened.storage.eventStore,
       groupId,
-      { type: 'SubmitContribution', data: { memberId: group.members[0]!.memberId, payerId: 'p', paymentMethodId: 'pm_card_visa', idempotencyKey: crypto.randomUUID(), now: new Date().toISOString() } },
+      { type: 'SubmitContribution', data: { memberId, payerId: 'p', paymentMethodId: 'pm_card_visa', idempotencyKey: crypto.randomUUID(), now: new Date().toISOString() } },
       context(),
     );
+
+  it('releases at once a hold asked for a group that closed before the gateway was asked', async () => {
+    const group = await openGroup();
+    const groupId = group.group!.groupId;
+    await submit(groupId, group.members[0]!.memberId);
     await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
     await twice(await last(groupId, 'ContributionSubmitted'));
-    expect(await last(groupId, 'ContributionDeclined')).toMatchObject({ data: { code: 'group_closed' } });
-    expect(await intents(groupId)).toEqual([]);
+    // Whether the gateway was asked before is unknowable here: it is asked (once, by key) and the hold voided.
+    await twice(await last(groupId, 'ContributionAuthorized'));
+    expect((await eventsOf(groupId)).filter((e) => e.type === 'ContributionReleased')).toHaveLength(1);
+    expect((await intents(groupId)).map((i) => i.status)).toEqual(['canceled']);
+  });
+
+  it('voids the hold whose answer was lost when the group ends before the retry', async () => {
+    const group = await openGroup();
+    const groupId = group.group!.groupId;
+    // A gateway that places the hold and then loses its answer, as a timeout would.
+    const losing = groupPaymentProcess({
+      store: opened.storage.eventStore,
+      gateway: createSandboxGateway(opened.storage.sql, { failureRate: 1, random: () => 0.75 }),
+      deadlines: { schedule: () => Promise.resolve() },
+      mailer: { send: () => Promise.resolve() },
+      linkBase: 'https://pay.example',
+    });
+    await submit(groupId, group.members[0]!.memberId);
+    const submitted = await last(groupId, 'ContributionSubmitted');
+    await expect(losing.handle(submitted)).rejects.toThrow(/answer lost/);
+    expect((await intents(groupId)).map((i) => i.status)).toEqual(['requires_capture']);
+    await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
+    await twice(await last(groupId, 'GroupPaymentCancelled'));
+    await twice(submitted);
+    await twice(await last(groupId, 'ContributionAuthorized'));
+    expect((await eventsOf(groupId)).filter((e) => e.type === 'ContributionReleased')).toHaveLength(1);
+    expect((await intents(groupId)).map((i) => i.status)).toEqual(['canceled']);
   });
 });

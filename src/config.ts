@@ -153,6 +153,8 @@ export const configSchema = z.object({
   GROUP_PAYMENT_TTL_MS: integer(600_000, 1_000, 86_400_000),
   GROUP_PAYMENT_REMINDER_MS: integer(300_000, 0, 86_400_000),
   GROUP_PAYMENT_LINK_BASE: z.url().default('https://app.tickettoken.com/group-payment'),
+  // Payment links carry an HMAC token under this secret (required in production; fix-groups).
+  GROUP_PAYMENT_LINK_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
   SETTLEMENT_DELAY_MS: integer(172_800_000, 0, 90 * 86_400_000),
   VENUE_RESERVE_BPS: integer(1_000, 0, 10_000),
   VENUE_RESERVE_PERIOD_MS: integer(90 * 86_400_000, 0, 365 * 86_400_000),
@@ -192,6 +194,9 @@ export const configSchema = z.object({
   }
   if (!config.INTERNAL_SERVICE_SECRET) {
     context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRET'], message: 'required in production' });
+  }
+  if (!config.GROUP_PAYMENT_LINK_SECRET) {
+    context.addIssue({ code: 'custom', path: ['GROUP_PAYMENT_LINK_SECRET'], message: 'required in production' });
   }
 });
 

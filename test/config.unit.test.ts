@@ -46,8 +46,9 @@ describe('configuration', () => {
 
   it('refuses to start production without a JWT key or an internal secret, naming them', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_PUBLIC_KEY: required in production[\s\S]*INTERNAL_SERVICE_SECRET/);
-    const secrets = { JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32) };
+    const secrets = { JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32), GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32) };
     expect(loadConfig({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
+    expect(() => loadConfig({ NODE_ENV: 'production', ...secrets, GROUP_PAYMENT_LINK_SECRET: undefined })).toThrow(/GROUP_PAYMENT_LINK_SECRET: required in production/);
   });
 
   it('lets development run without keys (the server makes ephemeral ones)', () => {

@@ -9,6 +9,7 @@ import type { ProcessManager } from '../processmanagers/process-manager.js';
 import { PermanentFailure } from '../processmanagers/retry.js';
 import { executeGroupCommand, requireGroup } from './group-commands.js';
 import type { Mailer } from './mailer.js';
+import { paymentLink } from './payment-links.js';
 
 export const GROUP_PAYMENT_EXPIRY = 'group-payment-expiry';
 export const GROUP_PAYMENT_REMINDER = 'group-payment-reminder';
@@ -21,12 +22,12 @@ export interface GroupProcessDeps {
   readonly deadlines: Pick<Deadlines, 'schedule'>;
   readonly mailer: Mailer;
   readonly linkBase: string;
+  /** What the payment links' tokens are derived from (src/groups/payment-links.ts). */
+  readonly linkSecret: string;
   readonly clock?: () => Date;
 }
 
 const ACTOR = 'system:group-payment';
-
-export const paymentLink = (linkBase: string, groupId: string, memberId: string): string => `${linkBase}/${groupId}/${memberId}`;
 
 /**
  * The group payment: created -> deadlines (expiry, reminder) and payment links mailed; each
@@ -56,7 +57,7 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
         key: derivedId(event.id, `link:${member.memberId}`),
         to: member.email,
         subject: 'Your share of a group ticket purchase',
-        text: `Pay ${member.amountDue} cents by ${data.expiresAt}: ${paymentLink(deps.linkBase, data.groupId, member.memberId)}`,
+        text: `Pay ${member.amountDue} cents by ${data.expiresAt}: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, member.memberId)}`,
       });
     }
   }
@@ -142,7 +143,7 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
       key: event.id,
       to: data.email,
       subject: 'Reminder: your share of a group ticket purchase',
-      text: `Pay ${data.amountDue} cents soon: ${paymentLink(deps.linkBase, data.groupId, data.memberId)}`,
+      text: `Pay ${data.amountDue} cents soon: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, data.memberId)}`,
     });
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { GroupPaymentState } from '../aggregates/group-payment.js';
 import type { CommandContext } from '../commands/handle-command.js';
@@ -8,12 +9,18 @@ import type { PaymentsModule } from '../payments/payments-module.js';
 import { startSubscription, type Subscription } from '../eventstore/subscription.js';
 import { groupMetricsProjector } from './group-metrics.js';
 import { contribute, createGroupPayment, executeGroupCommand, requireGroup, type CreateGroupPaymentInput } from './group-commands.js';
-import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess, paymentLink } from './group-process.js';
+import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from './group-process.js';
+import { holdsLink, paymentLink } from './payment-links.js';
 import { logMailer, type Mailer } from './mailer.js';
 
 type GroupsConfig = Pick<
   Config,
-  'GROUP_PAYMENT_TTL_MS' | 'GROUP_PAYMENT_REMINDER_MS' | 'GROUP_PAYMENT_LINK_BASE' | 'GAS_DEFAULT_CHAIN' | 'PAYMENT_WAIT_MS'
+  | 'GROUP_PAYMENT_TTL_MS'
+  | 'GROUP_PAYMENT_REMINDER_MS'
+  | 'GROUP_PAYMENT_LINK_BASE'
+  | 'GROUP_PAYMENT_LINK_SECRET'
+  | 'GAS_DEFAULT_CHAIN'
+  | 'PAYMENT_WAIT_MS'
 >;
 
 export interface GroupsModuleDeps {
@@ -41,6 +48,8 @@ export interface GroupServices {
   cancel(input: { groupId: string; userId: string; admin: boolean; reason: string }, context: CommandContext): Promise<GroupPaymentState>;
   status(groupId: string): Promise<GroupPaymentState>;
   links(state: GroupPaymentState): PaymentLink[];
+  /** Whether `token` is the one in that member's payment link. */
+  holdsLink(groupId: string, memberId: string, token: string | undefined): boolean;
   /** `group_payment_reminders_total` (from the events, once each), unregistered: the route module puts it on the app's registry. */
   readonly reminders: Counter;
 }
@@ -55,6 +64,9 @@ export interface GroupsModule {
 export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
   const { store, config, payments } = deps;
   const clock = deps.clock ?? (() => new Date());
+  // Outside production (config requires it there) an unset secret is ephemeral: links live as long as the process.
+  const linkSecret = config.GROUP_PAYMENT_LINK_SECRET ?? randomBytes(32).toString('hex');
+  if (config.GROUP_PAYMENT_LINK_SECRET === undefined) deps.logger?.warn('no GROUP_PAYMENT_LINK_SECRET set: group payment links are signed with an ephemeral key');
   const reminders = new Counter({ name: 'group_payment_reminders_total', help: 'Reminders sent to unpaid members of group payments', registers: [] });
   payments.extend({
     processManagers: [
@@ -64,6 +76,7 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
         deadlines: payments.deadlines,
         mailer: deps.mailer ?? logMailer(deps.logger),
         linkBase: config.GROUP_PAYMENT_LINK_BASE,
+        linkSecret,
         clock,
       }),
     ],
@@ -77,7 +90,7 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
       memberId: m.memberId,
       email: m.email,
       amount: m.amountDue,
-      link: paymentLink(config.GROUP_PAYMENT_LINK_BASE, state.group!.groupId, m.memberId),
+      link: paymentLink(config.GROUP_PAYMENT_LINK_BASE, linkSecret, state.group!.groupId, m.memberId),
     }));
   const settings = { ttlMs: config.GROUP_PAYMENT_TTL_MS, reminderMs: config.GROUP_PAYMENT_REMINDER_MS, defaultChain: config.GAS_DEFAULT_CHAIN };
   let counter: Subscription | undefined;
@@ -109,6 +122,7 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
       },
       status: (groupId) => requireGroup(store, groupId),
       links,
+      holdsLink: (groupId, memberId, token) => holdsLink(linkSecret, groupId, memberId, token),
       reminders,
     },
   };

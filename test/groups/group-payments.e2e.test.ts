@@ -31,12 +31,17 @@ async function createGroup(t: TestApp, venueId: string, tickets: number[], organ
   });
 }
 
-async function contribute(t: TestApp, groupId: string, memberId: string, paymentMethodId = 'pm_card_visa') {
+type Link = Created['paymentLinks'][number];
+const tokenOf = (link: Link) => new URL(link.link).searchParams.get('token') ?? undefined;
+
+/** A member pays by their payment link: the link's token goes with the card. */
+async function contribute(t: TestApp, groupId: string, link: Link, paymentMethodId = 'pm_card_visa', options: { token?: string | null; user?: string } = {}) {
+  const token = options.token === undefined ? tokenOf(link) : (options.token ?? undefined);
   return t.app.inject({
     method: 'POST',
-    url: `/api/v1/group-payments/${groupId}/contribute/${memberId}`,
-    headers: { ...(await authAs('user', `payer-${memberId}`)), 'idempotency-key': randomUUID() },
-    payload: { paymentMethodId },
+    url: `/api/v1/group-payments/${groupId}/contribute/${link.memberId}`,
+    headers: { ...(await authAs('user', options.user ?? `payer-${link.memberId}`)), 'idempotency-key': randomUUID() },
+    payload: { paymentMethodId, ...(token ? { token } : {}) },
   });
 }
 
@@ -78,7 +83,7 @@ describe('group payments over HTTP', () => {
     expect(paymentLinks[0]!.link).toContain(`/${groupPayment.id}/${paymentLinks[0]!.memberId}`);
 
     for (const link of paymentLinks) {
-      const paid = await contribute(t, groupPayment.id, link.memberId);
+      const paid = await contribute(t, groupPayment.id, link);
       expect(paid.statusCode).toBe(200);
     }
     const done = await eventually(async () => {
@@ -115,7 +120,7 @@ describe('group payments over HTTP', () => {
 
   it('releases every hold when a member never pays, and the ledger shows nothing captured', async () => {
     const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1, 1])).json<Created>();
-    for (const link of paymentLinks.slice(0, 2)) expect((await contribute(t, groupPayment.id, link.memberId)).statusCode).toBe(200);
+    for (const link of paymentLinks.slice(0, 2)) expect((await contribute(t, groupPayment.id, link)).statusCode).toBe(200);
     await eventually(async () => ((await status(t, groupPayment.id)).group.members.filter((m) => m.status === 'released').length === 2 ? true : undefined), {
       timeoutMs: 8_000,
     });
@@ -124,14 +129,14 @@ describe('group payments over HTTP', () => {
     expect(intents).toHaveLength(2);
     expect(intents.every((i) => i.status === 'canceled' && i.captured === 0)).toBe(true);
     expect(await ledgerEntriesOf(t, groupPayment.id)).toEqual([]);
-    const late = await contribute(t, groupPayment.id, paymentLinks[2]!.memberId);
+    const late = await contribute(t, groupPayment.id, paymentLinks[2]!);
     expect(late.statusCode).toBe(409);
     expect(late.json<{ code: string }>().code).toBe('GROUP_PAYMENT_CLOSED');
   });
 
   it('reminds unpaid members through the mailer and counts the reminders', async () => {
     const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1])).json<Created>();
-    await contribute(t, groupPayment.id, paymentLinks[0]!.memberId);
+    await contribute(t, groupPayment.id, paymentLinks[0]!);
     const remindedOf = async () =>
       (await t.storage.eventStore.readStream(groupPaymentStreamId(groupPayment.id)))
         .filter((e) => e.type === 'MemberReminded')
@@ -147,7 +152,7 @@ describe('group payments over HTTP', () => {
 
   it('lets only the organizer cancel, and cancelling releases the holds', async () => {
     const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1])).json<Created>();
-    await contribute(t, groupPayment.id, paymentLinks[0]!.memberId);
+    await contribute(t, groupPayment.id, paymentLinks[0]!);
     const cancel = async (who: string) =>
       t.app.inject({
         method: 'POST',
@@ -160,6 +165,31 @@ describe('group payments over HTTP', () => {
     expect(cancelled.statusCode).toBe(200);
     await eventually(async () => ((await status(t, groupPayment.id)).group.members[0]!.status === 'released' ? true : undefined));
     expect((await intentsOf(t, groupPayment.id)).map((i) => i.status)).toEqual(['canceled']);
+  });
+
+  it("takes a share only with its payment link's token (or from the organizer), and shows the group only to its people", async () => {
+    const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1, 1, 1])).json<Created>();
+    const [first, second, third] = paymentLinks as [Link, Link, Link];
+    const look = async (user: string, token?: string) =>
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `/api/v1/group-payments/${groupPayment.id}/status${token ? `?token=${token}` : ''}`,
+          headers: await authAs('user', user),
+        })
+      ).statusCode;
+    // No token, or another member's: refused, and nothing held.
+    expect((await contribute(t, groupPayment.id, first, 'pm_card_visa', { token: null, user: 'stranger' })).statusCode).toBe(403);
+    expect((await contribute(t, groupPayment.id, first, 'pm_card_visa', { token: tokenOf(second)!, user: 'stranger' })).statusCode).toBe(403);
+    expect(await intentsOf(t, groupPayment.id)).toEqual([]);
+    expect(await look('stranger')).toBe(403);
+    expect(await look('stranger', 'not-a-token')).toBe(403);
+    // The link's holder pays and may look; so may whoever holds any member's link, and the organizer.
+    expect((await contribute(t, groupPayment.id, first, 'pm_card_visa', { user: 'friend-0' })).statusCode).toBe(200);
+    expect(await look('friend-0')).toBe(200);
+    expect(await look('friend-1', tokenOf(second))).toBe(200);
+    expect((await contribute(t, groupPayment.id, third, 'pm_card_visa', { token: null, user: 'organizer-1' })).statusCode).toBe(200);
+    expect(await look('organizer-1')).toBe(200);
   });
 
   it('refuses a group whose members do not take every ticket, writing nothing', async () => {
@@ -180,9 +210,9 @@ describe('group payments over HTTP', () => {
 
   it('answers 402 for a declined card and lets the member pay with another', async () => {
     const { groupPayment, paymentLinks } = (await createGroup(t, venueId, [1])).json<Created>();
-    const declined = await contribute(t, groupPayment.id, paymentLinks[0]!.memberId, 'pm_card_chargeDeclined');
+    const declined = await contribute(t, groupPayment.id, paymentLinks[0]!, 'pm_card_chargeDeclined');
     expect(declined.statusCode).toBe(402);
-    expect((await contribute(t, groupPayment.id, paymentLinks[0]!.memberId)).statusCode).toBe(200);
+    expect((await contribute(t, groupPayment.id, paymentLinks[0]!)).statusCode).toBe(200);
   });
 });
 
@@ -194,7 +224,7 @@ describe('a restart during collection', () => {
       const first = await testApp({ background: true, env, shared });
       const venueId = await venueAt(first);
       const { groupPayment, paymentLinks } = (await createGroup(first, venueId, [1, 1])).json<Created>();
-      expect((await contribute(first, groupPayment.id, paymentLinks[0]!.memberId)).statusCode).toBe(200);
+      expect((await contribute(first, groupPayment.id, paymentLinks[0]!)).statusCode).toBe(200);
       await first.close();
 
       const second = await testApp({ background: true, env, shared });

@@ -124,6 +124,7 @@ describe('group payment process manager', () => {
       deadlines: { schedule: () => Promise.resolve() },
       mailer: { send: () => Promise.resolve() },
       linkBase: 'https://pay.example',
+      linkSecret: 'a-test-secret-of-at-least-thirty-two-characters',
     });
     await submit(groupId, group.members[0]!.memberId);
     const submitted = await last(groupId, 'ContributionSubmitted');

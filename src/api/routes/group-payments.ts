@@ -81,6 +81,13 @@ function groupView(state: GroupPaymentState, principal: Principal): z.output<typ
 }
 
 const groupParams = z.object({ groupId: uuid });
+const linkToken = z.string().trim().min(1).max(200);
+
+/** Who may see a group: its organizer, admins, the users who paid a share, and holders of a member's payment link. */
+function mayView(state: GroupPaymentState, principal: Principal, holdsLink: (memberId: string) => boolean): boolean {
+  if (principal.role === 'admin' || principal.userId === state.group!.organizerId) return true;
+  return state.members.some((m) => m.payerId === principal.userId || holdsLink(m.memberId));
+}
 
 /**
  * Group payments (seed 003 #8-#10): the organizer opens a group, each member pays their share
@@ -129,15 +136,25 @@ export const groupPaymentRoutes: RouteModule = {
       description:
         '200 once the gateway holds the share; 202 when it has not answered within PAYMENT_WAIT_MS. A declined card ' +
         'is 402 PAYMENT_FAILED (the member may try another card); a group no longer collecting is 409 ' +
-        'GROUP_PAYMENT_CLOSED; a share already paid is 409 CONTRIBUTION_ALREADY_MADE.',
+        'GROUP_PAYMENT_CLOSED; a share already paid is 409 CONTRIBUTION_ALREADY_MADE. Without the token of the ' +
+        "member's payment link (or being the organizer) it is 403 FORBIDDEN.",
       tags: ['group-payments'],
       auth: 'user',
       idempotent: true,
       params: z.object({ groupId: uuid, memberId: uuid }),
-      body: z.object({ paymentMethodId: z.string().trim().min(1).max(255) }),
+      body: z.object({
+        paymentMethodId: z.string().trim().min(1).max(255),
+        token: linkToken.optional().describe("The `token` of the member's payment link; the organizer may pay a share without it"),
+      }),
       response: z.object({ success: z.literal(true), message: z.string(), groupStatus: summary }),
       otherStatuses: [202],
       handler: async ({ params, body, principal, idempotencyKey, correlationId, setStatus }) => {
+        if (!groups.holdsLink(params.groupId, params.memberId, body.token)) {
+          const group = await groups.status(params.groupId);
+          if (principal.userId !== group.group!.organizerId) {
+            throw new TesseraError('FORBIDDEN', "a member's share is paid through the member's payment link (its token is missing or wrong)");
+          }
+        }
         const state = await groups.contribute(
           { groupId: params.groupId, memberId: params.memberId, payerId: principal.userId, paymentMethodId: body.paymentMethodId },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
@@ -161,12 +178,17 @@ export const groupPaymentRoutes: RouteModule = {
       method: 'GET',
       url: '/api/v1/group-payments/:groupId/status',
       summary: 'A group payment with its members and what has been collected',
+      description: "For the organizer, admins, users who paid a share, and holders of a member's payment link (`?token=`); 403 otherwise.",
       tags: ['group-payments'],
       auth: 'user',
       params: groupParams,
+      query: z.object({ token: linkToken.optional().describe("The `token` of any member's payment link") }),
       response: z.object({ group, summary, nftStatus: nftStatus.optional().describe("A completed group's tickets on the chain, as a payment's") }),
-      handler: async ({ params, principal }) => {
+      handler: async ({ params, query, principal }) => {
         const state = await groups.status(params.groupId);
+        if (!mayView(state, principal, (memberId) => groups.holdsLink(params.groupId, memberId, query.token))) {
+          throw new TesseraError('FORBIDDEN', 'only the organizer, the members and admins may see this group payment');
+        }
         const view = { group: groupView(state, principal), summary: groupTotals(state) };
         if (state.status !== 'completed') return view;
         // The group's tickets are minted under its id, so the payment's source answers for it.

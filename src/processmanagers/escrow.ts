@@ -1,5 +1,5 @@
-import type { EscrowState } from '../aggregates/escrow.js';
-import { contextFromEvent } from '../commands/payment-commands.js';
+import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
+import { contextFromEvent, loadPayment } from '../commands/payment-commands.js';
 import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/resale-commands.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';
@@ -26,6 +26,8 @@ export interface EscrowProcessDeps {
   /** How often the NFT transfer's confirmation is looked for. */
   readonly transferCheckMs: number;
   readonly clock?: () => Date;
+  /** The payment that first sold the escrow's ticket (the tickets read model knows it). */
+  readonly sourcePaymentOf: (ticketId: string) => Promise<string | undefined>;
 }
 
 const ACTOR = 'system:escrow';
@@ -194,7 +196,9 @@ function deadlineContext(deadlineId: string, step: string, payload: { tenantId: 
  * again later (a new deadline, until the escrow is no longer funded or its release deadline has
  * passed); a transfer the chain refused waits for the release deadline to refund the buyer.
  */
-export function transferCheckHandler(deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'transferCheckMs' | 'clock'>): DeadlineHandler {
+export function transferCheckHandler(
+  deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'transferCheckMs' | 'clock' | 'sourcePaymentOf'>,
+): DeadlineHandler {
   const clock = deps.clock ?? (() => new Date());
   return async (deadline) => {
     const payload = deadline.payload as unknown as TransferCheck;
@@ -203,12 +207,7 @@ export function transferCheckHandler(deps: Pick<EscrowProcessDeps, 'store' | 'mi
     const status = await deps.minter.status(payload.txHash);
     const now = clock();
     if (status === 'confirmed') {
-      await executeEscrowCommand(
-        deps.store,
-        payload.escrowId,
-        { type: 'ReleaseEscrow', data: { transferTxHash: payload.txHash, releasedAt: now.toISOString() } },
-        deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-transfer-check'),
-      );
+      await releaseUnlessSourceRefunded(deps, state, payload.txHash, deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-transfer-check'));
       return;
     }
     if (status === 'failed' || now.getTime() >= Date.parse(state.releaseDeadline!)) return;
@@ -219,6 +218,30 @@ export function transferCheckHandler(deps: Pick<EscrowProcessDeps, 'store' | 'mi
       payload: { ...payload, check: payload.check + 1 },
     });
   };
+}
+
+/**
+ * Releases a funded escrow whose transfer is confirmed, unless the ticket's source payment has
+ * seen a refund (requested, paid or charged back): then the seller sold a ticket they were paid
+ * back for, and the resale's buyer is refunded instead (`source_payment_refunded`). The payment
+ * stream is read right before the escrow's append; the buyer's refund refuses a ticket whose
+ * listing exists (`src/commands/refund-payment.ts`), so a refund can only precede the listing.
+ */
+async function releaseUnlessSourceRefunded(
+  deps: Pick<EscrowProcessDeps, 'store' | 'sourcePaymentOf'>,
+  state: EscrowState,
+  txHash: string,
+  context: CommandContext,
+): Promise<void> {
+  const terms = state.terms!;
+  const paymentId = await deps.sourcePaymentOf(terms.ticketId);
+  if (!paymentId) throw new Error(`ticket ${terms.ticketId} of escrow ${terms.escrowId} has no known payment yet`);
+  const { state: payment } = await loadPayment(deps.store, paymentId);
+  const refunded = payment.refunded + payment.refundPending + payment.chargedBack > 0;
+  const command: EscrowCommand = refunded
+    ? { type: 'RefundEscrow', data: { reason: 'source_payment_refunded', refundedAt: context.now.toISOString() } }
+    : { type: 'ReleaseEscrow', data: { transferTxHash: txHash, releasedAt: context.now.toISOString() } };
+  await executeEscrowCommand(deps.store, terms.escrowId, command, context);
 }
 
 /** The release deadline: a still-funded escrow (transfer never confirmed) is refunded to the buyer. */

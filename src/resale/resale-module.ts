@@ -100,7 +100,9 @@ export interface ResaleModule {
 export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
   const { store, config } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const sourcePaymentOf = async (ticketId: string) => (await findTicket(deps.readDb, ticketId))?.paymentId;
   const process = escrowProcess({
+    sourcePaymentOf,
     store,
     gateway: deps.gateway,
     minter: deps.minter,
@@ -112,7 +114,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     processManagers: [process],
     deadlineHandlers: {
       [ESCROW_RELEASE]: escrowReleaseDeadlineHandler(store, clock),
-      [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
+      [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, sourcePaymentOf, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
     },
   });
 

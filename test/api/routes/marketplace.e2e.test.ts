@@ -4,7 +4,7 @@ import { listingIdFor, loadListing } from '../../../src/commands/resale-commands
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
 import { signToken, testApp, type TestApp } from '../../support/app.js';
-import { completedPurchase, refund, venueAt } from '../../support/payments-http.js';
+import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 
 const SELLER = 'seller-1';
@@ -139,12 +139,63 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     const venueId = await venueAt(t);
     const { ticketId, paymentId } = await paidTicket(t, venueId);
     const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
-    expect((await refund(t, paymentId, { headers: await as(SELLER) })).statusCode).toBe(200);
+    // The seller may not refund a listed ticket (below); an admin may, and the listing cannot then sell.
+    expect((await refund(t, paymentId, { headers: await authAs('admin') })).statusCode).toBe(200);
     await eventually(async () => (((await findTicket(t.modules.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
     const refused = await buy(t, listingId);
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
     expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+  });
+});
+
+describe('Resale: the seller cannot take back the purchase of a ticket they resell', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '1500', ESCROW_RELEASE_TIMEOUT_MS: '60000' } });
+  });
+  afterAll(() => t.close());
+
+  it("refuses the seller's refund while the ticket is listed, held in escrow, and after it was resold, and writes nothing", async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await paidTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const listed = await refund(t, paymentId, { headers: await as(SELLER) });
+    expect(listed.statusCode, listed.body).toBe(409);
+    expect(listed.json()).toMatchObject({ code: 'TICKET_IN_RESALE', details: { ticketId, listingId, status: 'active' } });
+
+    const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
+    const held = await refund(t, paymentId, { headers: await as(SELLER) });
+    expect(held.json()).toMatchObject({ code: 'TICKET_IN_RESALE', details: { status: 'reserved' } });
+
+    await eventually(async () => ((await escrowStatus(t, escrowId)) === 'released' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'sold' ? true : undefined));
+    const resold = await refund(t, paymentId, { headers: await as(SELLER) });
+    expect(resold.statusCode).toBe(409);
+    expect(resold.json()).toMatchObject({ code: 'TICKET_RESOLD', details: { ticketId, listingId } });
+    const payment = await paymentState(t, paymentId);
+    expect(Object.keys(payment.refunds)).toHaveLength(0);
+    expect(payment.status).toBe('completed');
+  });
+
+  it('refunds the resale buyer instead of releasing when the source payment was refunded while the ticket sat in escrow', async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await paidTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 12_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const bought = await buy(t, listingId);
+    expect(bought.statusCode, bought.body).toBe(200);
+    const escrowId = bought.json<{ escrow: { id: string } }>().escrow.id;
+    // An admin's refund is not refused: the transfer's confirmation then finds the payment refunded.
+    expect((await refund(t, paymentId, { headers: await authAs('admin') })).statusCode).toBe(200);
+
+    await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
+    const events = await t.storage.eventStore.readStream(`escrow-${escrowId}`);
+    expect(events.map((e) => e.type)).not.toContain('EscrowReleased');
+    expect(events.find((e) => e.type === 'EscrowRefunded')?.data).toMatchObject({ reason: 'source_payment_refunded' });
+    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === 0n && (await balance(t, `customer:${BUYER}:refunds`)) === 0n ? true : undefined));
+    // Emptied once, by the refund: nothing was paid out to the seller, venue or platform.
+    expect((await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`)).balances[0]).toMatchObject({ debits: 12_000n, credits: 12_000n });
+    expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
   });
 });
 

@@ -114,7 +114,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
   deps.extend({
     processManagers: [process],
     deadlineHandlers: {
-      [ESCROW_RELEASE]: escrowReleaseDeadlineHandler(store, clock),
+      [ESCROW_RELEASE]: escrowReleaseDeadlineHandler({ store, minter: deps.minter, deadlines: deps.deadlines, sourcePaymentOf, clock }),
       [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, sourcePaymentOf, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
     },
   });

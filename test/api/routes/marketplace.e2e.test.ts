@@ -230,7 +230,7 @@ async function dispute(t: TestApp, escrowId: string, sub: string) {
 describe('Resale through escrow: the transfer is never confirmed', () => {
   let t: TestApp;
   beforeAll(async () => {
-    // Mints confirm (a ticket must be minted to be listed); the transfer's confirmation is not looked for before the deadline.
+    // Mints confirm (a ticket must be minted to be listed); the transfer check never comes before the release deadline, which asks the chain itself.
     t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '50', ESCROW_TRANSFER_CHECK_MS: '600000', ESCROW_RELEASE_TIMEOUT_MS: '1000' } });
   });
   afterAll(() => t.close());
@@ -242,6 +242,9 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     const bought = await buy(t, listingId);
     expect(bought.statusCode, bought.body).toBe(200);
     const escrowId = bought.json<{ escrow: { id: string } }>().escrow.id;
+    // The chain reverts the transfer: the release deadline finds it failed and refunds.
+    const transfer = await eventually(async () => (await t.modules.resale.services.getEscrow(escrowId)).transfer, { timeoutMs: 10_000 });
+    await t.storage.sql.query('UPDATE sandbox_chain_transactions SET reverted = true WHERE tx_hash = $1', [transfer.txHash]);
 
     await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
     expect(await escrowStatus(t, escrowId)).toBe('refunded');

@@ -40,7 +40,7 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
   const refundId = refundIdFor(context.commandId);
   const { userId, role } = input.requester;
   const policy = role === 'admin' ? undefined : await policyOfPayment(store, input.paymentId, context.now);
-  if (role !== 'admin') await refuseResoldTickets(store, input.paymentId);
+  if (role !== 'admin') await refuseResoldTickets(store, input.paymentId, userId);
   const result = await executePaymentCommand(
     store,
     input.paymentId,
@@ -80,10 +80,13 @@ async function policyOfPayment(store: EventStore, paymentId: string, now: Date) 
  * listing is not offered). The escrow's release re-reads this payment's stream and refunds the
  * resale's buyer instead when a refund got in first (`src/processmanagers/escrow.ts`).
  */
-async function refuseResoldTickets(store: EventStore, paymentId: string): Promise<void> {
+async function refuseResoldTickets(store: EventStore, paymentId: string, userId: string): Promise<void> {
   const { state } = await loadPayment(store, paymentId);
-  for (const ticketId of ticketsOf(state)) {
-    const { state: listing } = await loadListing(store, listingIdFor(ticketId, 0));
+  // Anyone but the buyer is refused FORBIDDEN by the decider, and learns nothing of the listings.
+  if (state.request?.userId !== userId) return;
+  const tickets = ticketsOf(state);
+  const listings = await Promise.all(tickets.map(async (ticketId) => ({ ticketId, listing: (await loadListing(store, listingIdFor(ticketId, 0))).state })));
+  for (const { ticketId, listing } of listings) {
     if (listing.status === 'none') continue;
     const details = { ticketId, listingId: listing.terms!.listingId };
     if (listing.status === 'sold') {

@@ -182,6 +182,8 @@ describe('Resale: the seller cannot take back the purchase of a ticket they rese
     const listed = await refund(t, paymentId, { headers: await as(SELLER) });
     expect(listed.statusCode, listed.body).toBe(409);
     expect(listed.json()).toMatchObject({ code: 'TICKET_IN_RESALE', details: { ticketId, listingId, status: 'active' } });
+    // Someone else is refused as before, and told nothing of the listing.
+    expect((await refund(t, paymentId, { headers: await as(BUYER) })).json()).toMatchObject({ code: 'FORBIDDEN' });
 
     const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
     const held = await refund(t, paymentId, { headers: await as(SELLER) });

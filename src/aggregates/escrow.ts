@@ -21,6 +21,8 @@ export interface EscrowState {
   readonly refundPaid: boolean;
   readonly failure?: { readonly reason: string; readonly code: string; readonly declineCode?: string };
   readonly transferTxHash?: string;
+  /** The NFT transfer as submitted (its hash and gas), once recorded. */
+  readonly transfer?: { readonly txHash: string; readonly gasFee: number; readonly submittedAt: string };
 }
 
 export type EscrowCommand =
@@ -30,6 +32,10 @@ export type EscrowCommand =
       readonly data: { readonly gateway: string; readonly gatewayReference: string; readonly fundedAt: string };
     }
   | { readonly type: 'RecordFundingFailure'; readonly data: { readonly reason: string; readonly code: string; readonly declineCode?: string } }
+  | {
+      readonly type: 'RecordTransferSubmission';
+      readonly data: { readonly txHash: string; readonly gasFee: number; readonly currency: string; readonly submittedAt: string };
+    }
   | { readonly type: 'ReleaseEscrow'; readonly data: { readonly transferTxHash: string; readonly releasedAt: string } }
   | { readonly type: 'RefundEscrow'; readonly data: { readonly reason: string; readonly refundedAt: string } }
   | { readonly type: 'RecordRefundPaid'; readonly data: { readonly gatewayReference: string } }
@@ -47,6 +53,8 @@ export function evolveEscrow(state: EscrowState, event: EscrowEvent): EscrowStat
       const { escrowId: _id, ...failure } = event.data;
       return { ...state, status: 'failed', failure };
     }
+    case 'EscrowTransferSubmitted':
+      return { ...state, transfer: { txHash: event.data.txHash, gasFee: event.data.gasFee, submittedAt: event.data.submittedAt } };
     case 'EscrowReleased':
       return { ...state, status: 'released', transferTxHash: event.data.transferTxHash };
     case 'EscrowRefunded':
@@ -97,6 +105,14 @@ export function decideEscrow(command: EscrowCommand, state: EscrowState): Escrow
       if (state.status === 'failed') return [];
       if (state.status !== 'created') return refuse(state, 'fail');
       return [{ type: 'EscrowFundingFailed', data: { escrowId: terms.escrowId, ...command.data } }];
+    case 'RecordTransferSubmission':
+      // The gas was spent whatever the escrow became meanwhile (a deadline may have refunded it): it is recorded once.
+      if (state.transfer) {
+        if (state.transfer.txHash === command.data.txHash) return [];
+        return refuse(state, 'record a second transfer of');
+      }
+      if (state.status === 'created' || state.status === 'failed') return refuse(state, 'record a transfer of');
+      return [{ type: 'EscrowTransferSubmitted', data: { escrowId: terms.escrowId, ticketId: terms.ticketId, chain: terms.chain, ...command.data } }];
     case 'ReleaseEscrow':
       if (state.status === 'released') return [];
       if (state.status !== 'funded') return refuse(state, 'release');

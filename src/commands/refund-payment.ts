@@ -1,10 +1,13 @@
-import type { PaymentStatus } from '../aggregates/payment.js';
+import type { PaymentState, PaymentStatus } from '../aggregates/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { RefundAllocation } from '../events/payment-events.js';
+import { TesseraError } from '../errors.js';
+import { ticketIdFor } from '../resale/tickets.js';
 import type { CommandContext } from './handle-command.js';
 import { refundPolicyFor } from '../venues/refund-policies.js';
 import { executePaymentCommand, loadPayment } from './payment-commands.js';
+import { listingIdFor, loadListing } from './resale-commands.js';
 
 export interface RefundPaymentInput {
   readonly paymentId: string;
@@ -29,12 +32,15 @@ export const refundIdFor = (commandId: string): string => derivedId(commandId, '
  * `POST /api/v1/payments/transaction/:id/refund`: records the refund request (the refund
  * process manager takes it to the gateway) and answers `pending` as the seed does. Refusals:
  * PAYMENT_NOT_FOUND, FORBIDDEN (not the buyer nor an admin), PAYMENT_NOT_REFUNDABLE,
- * REFUND_EXCEEDS_ORIGINAL, and for a buyer REFUND_POLICY_EXCEEDED (the event's refund policy).
+ * REFUND_EXCEEDS_ORIGINAL, and for a buyer REFUND_POLICY_EXCEEDED (the event's refund policy),
+ * TICKET_RESOLD / TICKET_IN_RESALE (a ticket of the payment was resold, or is listed or held by
+ * an escrow: the buyer no longer has it to give back). Admins are bound by neither.
  */
 export async function refundPayment(store: EventStore, input: RefundPaymentInput, context: CommandContext): Promise<RefundReceipt> {
   const refundId = refundIdFor(context.commandId);
   const { userId, role } = input.requester;
   const policy = role === 'admin' ? undefined : await policyOfPayment(store, input.paymentId, context.now);
+  if (role !== 'admin') await refuseResoldTickets(store, input.paymentId, userId);
   const result = await executePaymentCommand(
     store,
     input.paymentId,
@@ -65,3 +71,35 @@ async function policyOfPayment(store: EventStore, paymentId: string, now: Date) 
   const { state } = await loadPayment(store, paymentId);
   return state.request ? refundPolicyFor(store, state.request, now) : undefined;
 }
+
+/**
+ * A buyer cannot refund a purchase whose ticket they have listed for resale: the ticket's first
+ * listing (`listingIdFor(ticket, 0)`, the buyer's own) is read from its stream, not a read
+ * model, so a listing made a moment ago counts. Sold -> TICKET_RESOLD; active or reserved by an
+ * escrow -> TICKET_IN_RESALE; reopened after a failed escrow it is active again (withdrawing a
+ * listing is not offered). The escrow's release re-reads this payment's stream and refunds the
+ * resale's buyer instead when a refund got in first (`src/processmanagers/escrow.ts`).
+ */
+async function refuseResoldTickets(store: EventStore, paymentId: string, userId: string): Promise<void> {
+  const { state } = await loadPayment(store, paymentId);
+  // Anyone but the buyer is refused FORBIDDEN by the decider, and learns nothing of the listings.
+  if (state.request?.userId !== userId) return;
+  const tickets = ticketsOf(state);
+  const listings = await Promise.all(tickets.map(async (ticketId) => ({ ticketId, listing: (await loadListing(store, listingIdFor(ticketId, 0))).state })));
+  for (const { ticketId, listing } of listings) {
+    if (listing.status === 'none') continue;
+    const details = { ticketId, listingId: listing.terms!.listingId };
+    if (listing.status === 'sold') {
+      throw new TesseraError('TICKET_RESOLD', `ticket ${ticketId} of this payment was resold; its purchase cannot be refunded`, { expose: details });
+    }
+    throw new TesseraError('TICKET_IN_RESALE', `ticket ${ticketId} of this payment is ${listing.status} for resale; its purchase cannot be refunded`, {
+      expose: { ...details, status: listing.status },
+    });
+  }
+}
+
+/** The payment's ticket ids, units in line order (as `src/resale/tickets.ts` names them). */
+const ticketsOf = (state: PaymentState): string[] => {
+  const count = (state.request?.tickets ?? []).reduce((sum, line) => sum + line.quantity, 0);
+  return Array.from({ length: count }, (_, index) => ticketIdFor(state.request!.paymentId, index));
+};

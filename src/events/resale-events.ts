@@ -99,6 +99,23 @@ export interface EscrowFundingFailed {
   readonly data: { readonly escrowId: string; readonly reason: string; readonly code: string; readonly declineCode?: string };
 }
 
+/**
+ * The NFT transfer was submitted to the chain (keyed by the funding event): its hash is what the
+ * release looks for, its gas the platform's cost (debit `platform:gas`, credit `gateway:clearing`).
+ */
+export interface EscrowTransferSubmitted {
+  readonly type: 'EscrowTransferSubmitted';
+  readonly data: {
+    readonly escrowId: string;
+    readonly ticketId: string;
+    readonly chain: Chain;
+    readonly txHash: string;
+    readonly gasFee: number;
+    readonly currency: string;
+    readonly submittedAt: string;
+  };
+}
+
 /** The NFT transfer was confirmed: escrow pays the seller, the royalties and the platform fee. */
 export interface EscrowReleased {
   readonly type: 'EscrowReleased';
@@ -127,6 +144,7 @@ export type EscrowEvent =
   | EscrowCreated
   | EscrowFunded
   | EscrowFundingFailed
+  | EscrowTransferSubmitted
   | EscrowReleased
   | EscrowRefunded
   | EscrowRefundPaid
@@ -138,6 +156,7 @@ export const ESCROW_EVENT_TYPES = [
   'EscrowCreated',
   'EscrowFunded',
   'EscrowFundingFailed',
+  'EscrowTransferSubmitted',
   'EscrowReleased',
   'EscrowRefunded',
   'EscrowRefundPaid',

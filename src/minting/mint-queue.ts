@@ -322,6 +322,12 @@ export interface NftStatusView {
   readonly tickets: number;
 }
 
+/** One ticket's row status in the queue (queued … minted, cancelled, burn_requested), undefined before it is queued. */
+export async function mintStatusOf(db: Kysely<object>, ticketId: string): Promise<string | undefined> {
+  const { rows } = await kysql<{ status: string }>`SELECT status FROM nft_mint_queue WHERE ticket_id = ${ticketId}`.execute(db);
+  return rows[0]?.status;
+}
+
 /**
  * The seed's `nftStatus` of a payment, for the transaction query: undefined when none of its
  * tickets was queued (yet). One status for the payment's tickets together.

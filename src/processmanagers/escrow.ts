@@ -1,5 +1,5 @@
-import type { EscrowState } from '../aggregates/escrow.js';
-import { contextFromEvent } from '../commands/payment-commands.js';
+import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
+import { contextFromEvent, loadPayment } from '../commands/payment-commands.js';
 import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/resale-commands.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';
@@ -7,7 +7,7 @@ import { isTesseraError } from '../errors.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { EscrowCreated, EscrowFunded, EscrowRefunded, EscrowReleased, EscrowFundingFailed } from '../events/resale-events.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
-import type { Minter } from '../minting/minter.js';
+import { TransientChainError, type Minter } from '../minting/minter.js';
 import type { DeadlineHandler, Deadlines } from './deadlines.js';
 import type { ProcessManager } from './process-manager.js';
 import { PermanentFailure } from './retry.js';
@@ -26,6 +26,8 @@ export interface EscrowProcessDeps {
   /** How often the NFT transfer's confirmation is looked for. */
   readonly transferCheckMs: number;
   readonly clock?: () => Date;
+  /** The payment that first sold the escrow's ticket (the tickets read model knows it). */
+  readonly sourcePaymentOf: (ticketId: string) => Promise<string | undefined>;
 }
 
 const ACTOR = 'system:escrow';
@@ -124,6 +126,13 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
       fromOwnerId: terms.sellerId,
       toOwnerId: terms.buyerId,
     });
+    // Recorded before it is looked for: the release deadline asks the chain about this hash, and the ledger books its gas.
+    await executeEscrowCommand(
+      deps.store,
+      data.escrowId,
+      { type: 'RecordTransferSubmission', data: { txHash: transfer.txHash, gasFee: transfer.gasFee, currency: transfer.currency, submittedAt: clock().toISOString() } },
+      context(event, 'transfer-submitted'),
+    );
     const check: TransferCheck = { ...payload, txHash: transfer.txHash, check: 1 };
     await deps.deadlines.schedule({
       id: transferCheckId(data.escrowId, 1),
@@ -190,28 +199,28 @@ function deadlineContext(deadlineId: string, step: string, payload: { tenantId: 
 }
 
 /**
- * Looks for the transfer's confirmation: confirmed releases the escrow; still pending looks
- * again later (a new deadline, until the escrow is no longer funded or its release deadline has
- * passed); a transfer the chain refused waits for the release deadline to refund the buyer.
+ * Looks for the transfer's confirmation: confirmed releases the escrow; still pending, or the
+ * chain not answering (a transient error), looks again later (a new deadline, until the escrow
+ * is no longer funded: a confirmation after the release deadline still releases while the
+ * deadline has pushed itself back); a transfer the chain refused waits for the release deadline
+ * to refund the buyer.
  */
-export function transferCheckHandler(deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'transferCheckMs' | 'clock'>): DeadlineHandler {
+export function transferCheckHandler(
+  deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'transferCheckMs' | 'clock' | 'sourcePaymentOf'>,
+): DeadlineHandler {
   const clock = deps.clock ?? (() => new Date());
   return async (deadline) => {
     const payload = deadline.payload as unknown as TransferCheck;
     const { state } = await loadEscrow(deps.store, payload.escrowId);
     if (state.status !== 'funded') return;
-    const status = await deps.minter.status(payload.txHash);
     const now = clock();
+    const status = await chainStatus(deps.minter, payload.txHash);
     if (status === 'confirmed') {
-      await executeEscrowCommand(
-        deps.store,
-        payload.escrowId,
-        { type: 'ReleaseEscrow', data: { transferTxHash: payload.txHash, releasedAt: now.toISOString() } },
-        deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-transfer-check'),
-      );
+      await releaseUnlessSourceRefunded(deps, state, payload.txHash, deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-transfer-check'));
       return;
     }
-    if (status === 'failed' || now.getTime() >= Date.parse(state.releaseDeadline!)) return;
+    // Pending or unanswered (a transient chain error): look again, while the escrow is funded; the release deadline decides the rest.
+    if (status === 'failed') return;
     await deps.deadlines.schedule({
       id: transferCheckId(payload.escrowId, payload.check + 1),
       kind: ESCROW_TRANSFER_CHECK,
@@ -221,16 +230,92 @@ export function transferCheckHandler(deps: Pick<EscrowProcessDeps, 'store' | 'mi
   };
 }
 
-/** The release deadline: a still-funded escrow (transfer never confirmed) is refunded to the buyer. */
-export function escrowReleaseDeadlineHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
+/**
+ * Releases a funded escrow whose transfer is confirmed, unless the ticket's source payment has
+ * seen a refund (requested, paid or charged back): then the seller sold a ticket they were paid
+ * back for, and the resale's buyer is refunded instead (`source_payment_refunded`). The payment
+ * stream is read right before the escrow's append; the buyer's refund refuses a ticket whose
+ * listing exists (`src/commands/refund-payment.ts`), so a refund can only precede the listing.
+ */
+async function releaseUnlessSourceRefunded(
+  deps: Pick<EscrowProcessDeps, 'store' | 'sourcePaymentOf'>,
+  state: EscrowState,
+  txHash: string,
+  context: CommandContext,
+): Promise<void> {
+  const terms = state.terms!;
+  const paymentId = await deps.sourcePaymentOf(terms.ticketId);
+  if (!paymentId) throw new Error(`ticket ${terms.ticketId} of escrow ${terms.escrowId} has no known payment yet`);
+  const { state: payment } = await loadPayment(deps.store, paymentId);
+  const refunded = payment.refunded + payment.refundPending + payment.chargedBack > 0;
+  const command: EscrowCommand = refunded
+    ? { type: 'RefundEscrow', data: { reason: 'source_payment_refunded', refundedAt: context.now.toISOString() } }
+    : { type: 'ReleaseEscrow', data: { transferTxHash: txHash, releasedAt: context.now.toISOString() } };
+  await executeEscrowCommand(deps.store, terms.escrowId, command, context);
+}
+
+/** How many times the release deadline is pushed back while the transfer is still pending. */
+export const MAX_RELEASE_EXTENSIONS = 3;
+
+interface ReleasePayload {
+  readonly escrowId: string;
+  readonly tenantId: string;
+  readonly correlationId: string;
+  /** Times this deadline was pushed back (absent on the first). */
+  readonly extension?: number;
+}
+
+/** The chain's answer for a transaction, `unknown` when it could not answer (a transient error). */
+async function chainStatus(minter: Pick<Minter, 'status'>, txHash: string): Promise<'confirmed' | 'pending' | 'failed' | 'unknown'> {
+  try {
+    return await minter.status(txHash);
+  } catch (error) {
+    if (error instanceof TransientChainError) return 'unknown';
+    throw error;
+  }
+}
+
+/**
+ * The release deadline of a still-funded escrow asks the chain about the recorded transfer:
+ * confirmed -> released (unless the source payment was refunded); pending or unanswered -> the
+ * deadline moves back by the escrow's release timeout, at most MAX_RELEASE_EXTENSIONS times;
+ * failed, never submitted, or still pending after the last extension -> the buyer is refunded.
+ * Past funded (released, refunded, disputed) there is nothing to decide.
+ */
+export function escrowReleaseDeadlineHandler(
+  deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'sourcePaymentOf' | 'clock'>,
+): DeadlineHandler {
+  const clock = deps.clock ?? (() => new Date());
   return async (deadline) => {
-    const payload = deadline.payload as { escrowId: string; tenantId: string; correlationId: string };
+    const payload = deadline.payload as unknown as ReleasePayload;
     const now = clock();
-    await executeEscrowCommand(
-      store,
-      payload.escrowId,
-      { type: 'RefundEscrow', data: { reason: 'transfer_not_confirmed', refundedAt: now.toISOString() } },
-      deadlineContext(deadline.id, 'refund', payload, now, 'system:escrow-release'),
-    );
+    const { state } = await loadEscrow(deps.store, payload.escrowId);
+    const refund = () =>
+      executeEscrowCommand(
+        deps.store,
+        payload.escrowId,
+        { type: 'RefundEscrow', data: { reason: 'transfer_not_confirmed', refundedAt: now.toISOString() } },
+        deadlineContext(deadline.id, 'refund', payload, now, 'system:escrow-release'),
+      );
+    if (state.status !== 'funded' || !state.transfer) {
+      await refund();
+      return;
+    }
+    const status = await chainStatus(deps.minter, state.transfer.txHash);
+    if (status === 'confirmed') {
+      await releaseUnlessSourceRefunded(deps, state, state.transfer.txHash, deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-release'));
+      return;
+    }
+    const extension = (payload.extension ?? 0) + 1;
+    if (status === 'failed' || extension > MAX_RELEASE_EXTENSIONS) {
+      await refund();
+      return;
+    }
+    await deps.deadlines.schedule({
+      id: `${releaseDeadlineId(payload.escrowId)}:${extension}`,
+      kind: ESCROW_RELEASE,
+      dueAt: new Date(now.getTime() + state.terms!.releaseTimeoutMs),
+      payload: { escrowId: payload.escrowId, tenantId: payload.tenantId, correlationId: payload.correlationId, extension },
+    });
   };
 }

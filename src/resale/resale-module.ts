@@ -18,6 +18,7 @@ import type { EventStore } from '../eventstore/event-store.js';
 import { escrowStreamId, type ListingTerms } from '../events/resale-events.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { venueRoyaltyAccount } from '../ledger/rules/resale-rules.js';
+import { mintStatusOf } from '../minting/mint-queue.js';
 import type { Minter } from '../minting/minter.js';
 import type { Deadlines } from '../processmanagers/deadlines.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
@@ -100,7 +101,9 @@ export interface ResaleModule {
 export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
   const { store, config } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const sourcePaymentOf = async (ticketId: string) => (await findTicket(deps.readDb, ticketId))?.paymentId;
   const process = escrowProcess({
+    sourcePaymentOf,
     store,
     gateway: deps.gateway,
     minter: deps.minter,
@@ -111,8 +114,8 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
   deps.extend({
     processManagers: [process],
     deadlineHandlers: {
-      [ESCROW_RELEASE]: escrowReleaseDeadlineHandler(store, clock),
-      [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
+      [ESCROW_RELEASE]: escrowReleaseDeadlineHandler({ store, minter: deps.minter, deadlines: deps.deadlines, sourcePaymentOf, clock }),
+      [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ store, sourcePaymentOf, minter: deps.minter, deadlines: deps.deadlines, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS, clock }),
     },
   });
 
@@ -143,6 +146,14 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         throw new TesseraError('TICKET_NOT_RESELLABLE', 'only a paid ticket with no refund may be resold', {
           ticketId: ticket.ticketId,
           expose: { status: ticket.refunded > 0 ? 'refunded' : ticket.status },
+        });
+      }
+      // The NFT must exist before it can change hands: a ticket listed before its mint would be minted to the seller.
+      const mintStatus = await mintStatusOf(deps.readDb, ticket.ticketId);
+      if (mintStatus !== 'minted') {
+        throw new TesseraError('TICKET_NOT_MINTED', "the ticket's NFT is not minted yet; list it once minting completes", {
+          ticketId: ticket.ticketId,
+          expose: { ticketId: ticket.ticketId, mintStatus: mintStatus ?? 'not_queued' },
         });
       }
       const rules = rulesFor(input.venueId);

@@ -141,3 +141,24 @@ describe('Escrow decider: release, refund and dispute', () => {
     given([created]).when(dispute).thenRefused('INVALID_STATE_TRANSITION');
   });
 });
+
+describe('Escrow decider: the NFT transfer submission', () => {
+  const submit: EscrowCommand = { type: 'RecordTransferSubmission', data: { txHash: '0xabc', gasFee: 3, currency: 'USD', submittedAt: FUNDED_AT } };
+  const submitted: EscrowEvent = {
+    type: 'EscrowTransferSubmitted',
+    data: { escrowId: ESCROW_ID, ticketId: terms.ticketId, chain: 'polygon', txHash: '0xabc', gasFee: 3, currency: 'USD', submittedAt: FUNDED_AT },
+  };
+
+  it('records the transfer of a funded escrow once, with its hash and gas', () => {
+    given([created, funded]).when(submit).then([submitted]);
+    expect(stateOf([created, funded, submitted]).transfer).toEqual({ txHash: '0xabc', gasFee: 3, submittedAt: FUNDED_AT });
+    given([created, funded, submitted]).when(submit).thenNothing();
+    given([created, funded, submitted]).when({ ...submit, data: { ...submit.data, txHash: '0xdef' } }).thenRefused('INVALID_STATE_TRANSITION');
+  });
+
+  it('records a transfer whose escrow was refunded meanwhile (its gas was spent), but none before funding', () => {
+    given([created, funded, refunded]).when(submit).then([submitted]);
+    given([created]).when(submit).thenRefused('INVALID_STATE_TRANSITION');
+    given([created, failed]).when(submit).thenRefused('INVALID_STATE_TRANSITION');
+  });
+});

@@ -26,6 +26,9 @@ const escrow = fc.record({
   platformFeeBps: fc.integer({ min: 0, max: 2_000 }),
   artist: fc.boolean(),
   outcome: fc.constantFrom('released' as const, 'refunded' as const, 'refunded_unpaid' as const),
+  /** The NFT transfer's gas, recorded before the outcome, after a refund (the deadline won the race), or never submitted. */
+  transferGas: fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: undefined }),
+  transferAfterRefund: fc.boolean(),
 });
 const gas = fc.record({ kind: fc.constant('gas' as const), gasFee: fc.integer({ min: 1, max: 100_000 }), tickets: fc.integer({ min: 1, max: 100 }), chain });
 const operation = fc.oneof(purchase, escrow, gas);
@@ -39,7 +42,7 @@ const append = async (db: ReadModelDatabase, stream: string, event: { type: stri
 };
 
 /** Runs one operation through the real deciders and events; answers the escrow id it made, if any. */
-async function run(db: ReadModelDatabase, run: string, op: Operation): Promise<{ escrowId: string; refundedUnpaid: boolean } | undefined> {
+async function run(db: ReadModelDatabase, run: string, op: Operation): Promise<{ escrowId: string; refundedUnpaid: boolean; gas: number } | undefined> {
   switch (op.kind) {
     case 'purchase': {
       const paymentId = randomUUID();
@@ -58,7 +61,7 @@ async function run(db: ReadModelDatabase, run: string, op: Operation): Promise<{
         data: { batchId, chain: op.chain, txHash: `0x${batchId}`, gasFee: op.gasFee, currency: 'USD', tickets: Array.from({ length: op.tickets }, () => ({ ticketId: randomUUID(), paymentId: randomUUID() })) },
       };
       await append(db, mintBatchStreamId(batchId), minted);
-      return undefined;
+      return { escrowId: '', refundedUnpaid: false, gas: op.gasFee };
     }
     case 'escrow': {
       const escrowId = randomUUID();
@@ -78,13 +81,19 @@ async function run(db: ReadModelDatabase, run: string, op: Operation): Promise<{
         data: { escrowId, listingId: randomUUID(), ticketId: randomUUID(), buyerId: run, sellerId: run, venueId: run, eventId: run, chain: 'polygon', currency: 'USD', amount: op.price, split, paymentMethodId: 'pm_card_visa', releaseTimeoutMs: 1_000, createdAt: '2026-11-22T12:00:00.000Z' },
       });
       await send({ type: 'RecordFunding', data: { gateway: 'sandbox', gatewayReference: `pi_${escrowId}`, fundedAt: '2026-11-22T12:00:01.000Z' } });
+      const submitTransfer = async () => {
+        if (op.transferGas === undefined) return;
+        await send({ type: 'RecordTransferSubmission', data: { txHash: `0x${escrowId}`, gasFee: op.transferGas, currency: 'USD', submittedAt: '2026-11-22T12:00:01.500Z' } });
+      };
+      if (op.outcome === 'released' || !op.transferAfterRefund) await submitTransfer();
       if (op.outcome === 'released') {
         await send({ type: 'ReleaseEscrow', data: { transferTxHash: '0x1', releasedAt: '2026-11-22T12:00:02.000Z' } });
       } else {
         await send({ type: 'RefundEscrow', data: { reason: 'transfer_not_confirmed', refundedAt: '2026-11-22T12:00:02.000Z' } });
         if (op.outcome === 'refunded') await send({ type: 'RecordRefundPaid', data: { gatewayReference: `re_${escrowId}` } });
+        if (op.transferAfterRefund) await submitTransfer();
       }
-      return { escrowId, refundedUnpaid: op.outcome === 'refunded_unpaid' };
+      return { escrowId, refundedUnpaid: op.outcome === 'refunded_unpaid', gas: op.transferGas ?? 0 };
     }
     default: {
       const unknown: never = op;
@@ -107,14 +116,17 @@ onEveryDialect('resale ledger properties', (open, dialect) => {
   });
   afterAll(() => db.close());
 
-  it('keeps the trial balance at zero with purchases, escrows and gas mixed, and empties every escrow account', async () => {
+  it('keeps the trial balance at zero with purchases, escrows and gas mixed, empties every escrow account, and books every mint and transfer gas', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 8 }), async (operations) => {
         const runId = randomUUID().slice(0, 8);
         const escrows = [];
+        const gasBefore = (await balanceOf(readSide, 'platform:gas'))?.debits ?? 0n;
+        let gas = 0n;
         for (const op of operations) {
           const made = await run(db, runId, op);
-          if (made) escrows.push({ ...made, price: (op as { price: number }).price });
+          gas += BigInt(made?.gas ?? 0);
+          if (made && op.kind === 'escrow') escrows.push({ ...made, price: op.price });
         }
         expect(await readSide.waitFor('ledger', last!, 20_000)).toBe(true);
         const trial = await trialBalance(readSide.db);
@@ -127,6 +139,8 @@ onEveryDialect('resale ledger properties', (open, dialect) => {
         // What a refund owes the buyer is still owed only where the gateway has not paid it.
         const owed = escrows.filter((e) => e.refundedUnpaid).reduce((sum, e) => sum + BigInt(e.price), 0n);
         expect((await balanceOf(readSide, `customer:${runId}:refunds`))?.balance ?? 0n).toBe(-owed);
+        // Every gas paid on chain, the mint batches' and the escrow transfers', is the platform's cost.
+        expect(((await balanceOf(readSide, 'platform:gas'))?.debits ?? 0n) - gasBefore).toBe(gas);
       }),
       { numRuns: dialect === 'pglite' ? 10 : 15 },
     );

@@ -11,7 +11,7 @@ import type { PostingRules } from '../ledger-projection.js';
  *   and the platform's fee, exactly as the split recorded at creation says.
  * - Refund moves it from `escrow:<id>` to the buyer's `customer:<id>:refunds`; when the gateway
  *   has paid the buyer, it leaves clearing. Either way the escrow account ends at zero.
- * - A confirmed mint batch's gas is the platform's cost: booked against `platform:gas` (where
+ * - An escrow's NFT transfer's gas (`EscrowTransferSubmitted`) and a confirmed mint batch's gas is the platform's cost: booked against `platform:gas` (where
  *   the buyers' gas charges were credited), paid out of clearing.
  */
 export const escrowAccount = (escrowId: string): string => `escrow:${escrowId}`;
@@ -24,6 +24,13 @@ export const resalePostingRules: PostingRules<EscrowEvent | MintingEvent> = {
     description: `resale escrow ${data.escrowId} funded by the buyer`,
     postings: [debit('gateway:clearing', data.currency, data.amount), credit(escrowAccount(data.escrowId), data.currency, data.amount)],
     metadata: { escrowId: data.escrowId, buyerId: data.buyerId, venueId: data.venueId, eventId: data.eventId, gatewayReference: data.gatewayReference },
+  }),
+
+  EscrowTransferSubmitted: ({ data }) => ({
+    entryType: 'escrow_transfer_gas',
+    description: `gas of the NFT transfer of resale escrow ${data.escrowId} on ${data.chain}`,
+    postings: [debit('platform:gas', data.currency, data.gasFee), credit('gateway:clearing', data.currency, data.gasFee)],
+    metadata: { escrowId: data.escrowId, ticketId: data.ticketId, chain: data.chain, txHash: data.txHash },
   }),
 
   EscrowReleased: ({ data }) => {

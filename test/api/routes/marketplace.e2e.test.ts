@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
 import { accountBalance } from '../../../src/ledger/queries.js';
+import { mintStatusOf } from '../../../src/minting/mint-queue.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
 import { signToken, testApp, type TestApp } from '../../support/app.js';
-import { completedPurchase, refund, venueAt } from '../../support/payments-http.js';
+import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 
 const SELLER = 'seller-1';
@@ -14,7 +15,7 @@ const as = async (sub: string) => ({ authorization: `Bearer ${await signToken({ 
 
 /** A ticket bought at face value `price` by SELLER, once the tickets read model shows it paid. */
 async function ownedTicket(t: TestApp, venueId: string, price = 10_000): Promise<string> {
-  return (await paidTicket(t, venueId, price)).ticketId;
+  return (await mintedTicket(t, venueId, price)).ticketId;
 }
 
 async function paidTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
@@ -22,6 +23,13 @@ async function paidTicket(t: TestApp, venueId: string, price = 10_000): Promise<
   const ticketId = ticketIdFor(payment.id, 0);
   await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.status === 'active' ? true : undefined));
   return { ticketId, paymentId: payment.id };
+}
+
+/** A paid ticket whose NFT is minted: only such a ticket may be listed. */
+async function mintedTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
+  const ticket = await paidTicket(t, venueId, price);
+  await eventually(async () => ((await mintStatusOf(t.modules.readSide.db, ticket.ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
+  return ticket;
 }
 
 async function list(t: TestApp, body: Record<string, unknown>, sub = SELLER) {
@@ -137,14 +145,78 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
 
   it('refuses to sell a listed ticket whose purchase was refunded since', async () => {
     const venueId = await venueAt(t);
-    const { ticketId, paymentId } = await paidTicket(t, venueId);
+    const { ticketId, paymentId } = await mintedTicket(t, venueId);
     const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
-    expect((await refund(t, paymentId, { headers: await as(SELLER) })).statusCode).toBe(200);
+    // The seller may not refund a listed ticket (below); an admin may, and the listing cannot then sell.
+    expect((await refund(t, paymentId, { headers: await authAs('admin') })).statusCode).toBe(200);
     await eventually(async () => (((await findTicket(t.modules.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
     const refused = await buy(t, listingId);
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
     expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+  });
+});
+
+describe('Resale: the seller cannot take back the purchase of a ticket they resell', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '1500', ESCROW_RELEASE_TIMEOUT_MS: '60000' } });
+  });
+  afterAll(() => t.close());
+
+  it('refuses to list a ticket whose NFT is not minted yet, and lists it once minted', async () => {
+    const venueId = await venueAt(t);
+    const { ticketId } = await paidTicket(t, venueId);
+    const early = await list(t, { ticketId, price: 10_000, venueId });
+    expect(early.statusCode, early.body).toBe(409);
+    expect(early.json()).toMatchObject({ code: 'TICKET_NOT_MINTED', details: { ticketId } });
+    expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
+    await eventually(async () => ((await mintStatusOf(t.modules.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
+    expect((await list(t, { ticketId, price: 10_000, venueId })).statusCode).toBe(201);
+  });
+
+  it("refuses the seller's refund while the ticket is listed, held in escrow, and after it was resold, and writes nothing", async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await mintedTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const listed = await refund(t, paymentId, { headers: await as(SELLER) });
+    expect(listed.statusCode, listed.body).toBe(409);
+    expect(listed.json()).toMatchObject({ code: 'TICKET_IN_RESALE', details: { ticketId, listingId, status: 'active' } });
+    // Someone else is refused as before, and told nothing of the listing.
+    expect((await refund(t, paymentId, { headers: await as(BUYER) })).json()).toMatchObject({ code: 'FORBIDDEN' });
+
+    const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
+    const held = await refund(t, paymentId, { headers: await as(SELLER) });
+    expect(held.json()).toMatchObject({ code: 'TICKET_IN_RESALE', details: { status: 'reserved' } });
+
+    await eventually(async () => ((await escrowStatus(t, escrowId)) === 'released' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'sold' ? true : undefined));
+    const resold = await refund(t, paymentId, { headers: await as(SELLER) });
+    expect(resold.statusCode).toBe(409);
+    expect(resold.json()).toMatchObject({ code: 'TICKET_RESOLD', details: { ticketId, listingId } });
+    const payment = await paymentState(t, paymentId);
+    expect(Object.keys(payment.refunds)).toHaveLength(0);
+    expect(payment.status).toBe('completed');
+  });
+
+  it('refunds the resale buyer instead of releasing when the source payment was refunded while the ticket sat in escrow', async () => {
+    const venueId = await venueAt(t);
+    const { ticketId, paymentId } = await mintedTicket(t, venueId);
+    const listingId = (await list(t, { ticketId, price: 12_000, venueId })).json<{ listing: { id: string } }>().listing.id;
+    const bought = await buy(t, listingId);
+    expect(bought.statusCode, bought.body).toBe(200);
+    const escrowId = bought.json<{ escrow: { id: string } }>().escrow.id;
+    // An admin's refund is not refused: the transfer's confirmation then finds the payment refunded.
+    expect((await refund(t, paymentId, { headers: await authAs('admin') })).statusCode).toBe(200);
+
+    await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
+    const events = await t.storage.eventStore.readStream(`escrow-${escrowId}`);
+    expect(events.map((e) => e.type)).not.toContain('EscrowReleased');
+    expect(events.find((e) => e.type === 'EscrowRefunded')?.data).toMatchObject({ reason: 'source_payment_refunded' });
+    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === 0n && (await balance(t, `customer:${BUYER}:refunds`)) === 0n ? true : undefined));
+    // Emptied once, by the refund: nothing was paid out to the seller, venue or platform.
+    expect((await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`)).balances[0]).toMatchObject({ debits: 12_000n, credits: 12_000n });
+    expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
   });
 });
 
@@ -160,7 +232,8 @@ async function dispute(t: TestApp, escrowId: string, sub: string) {
 describe('Resale through escrow: the transfer is never confirmed', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '600000', ESCROW_RELEASE_TIMEOUT_MS: '1000' } });
+    // Mints confirm (a ticket must be minted to be listed); the transfer check never comes before the release deadline, which asks the chain itself.
+    t = await testApp({ background: true, env: { ...fast, CHAIN_CONFIRM_DELAY_MS: '50', ESCROW_TRANSFER_CHECK_MS: '600000', ESCROW_RELEASE_TIMEOUT_MS: '1000' } });
   });
   afterAll(() => t.close());
 
@@ -171,6 +244,9 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     const bought = await buy(t, listingId);
     expect(bought.statusCode, bought.body).toBe(200);
     const escrowId = bought.json<{ escrow: { id: string } }>().escrow.id;
+    // The chain reverts the transfer: the release deadline finds it failed and refunds.
+    const transfer = await eventually(async () => (await t.modules.resale.services.getEscrow(escrowId)).transfer, { timeoutMs: 10_000 });
+    await t.storage.sql.query('UPDATE sandbox_chain_transactions SET reverted = true WHERE tx_hash = $1', [transfer.txHash]);
 
     await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
     expect(await escrowStatus(t, escrowId)).toBe('refunded');

@@ -104,6 +104,7 @@ async function tesseraApp(storage: Storage, prefix: string): Promise<FastifyInst
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     JWT_SECRET: jwtSecret,
     INTERNAL_SERVICE_SECRET: randomBytes(32).toString('hex'),
+    GROUP_PAYMENT_LINK_SECRET: randomBytes(32).toString('hex'),
     REDIS_KEY_PREFIX: prefix,
     RATE_LIMIT_GLOBAL_MAX: '1000000000',
     RATE_LIMIT_USER_MAX: '1000000000',

@@ -42,3 +42,22 @@ export const errorBody = z
   .describe('Error');
 
 export type ErrorBody = z.output<typeof errorBody>;
+
+/**
+ * The years a date or date-time query parameter may name. z.iso accepts year 0000, which
+ * PostgreSQL has no such year for: its cast would fail and answer 500 instead of 422.
+ */
+export const MIN_YEAR = 1970;
+export const MAX_YEAR = 9999;
+
+const yearInRange = (text: string): boolean => {
+  const year = Number(text.slice(0, 4));
+  return year >= MIN_YEAR && year <= MAX_YEAR;
+};
+const yearRangeError = { error: `the year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
+
+/** An ISO-8601 date-time with an offset, e.g. 2026-11-22T12:00:00Z, in years MIN_YEAR..MAX_YEAR. */
+export const isoDateTime = (error: string) => z.iso.datetime({ offset: true, error }).refine(yearInRange, yearRangeError);
+
+/** An ISO-8601 calendar date, YYYY-MM-DD, in years MIN_YEAR..MAX_YEAR. */
+export const isoDate = (error: string) => z.iso.date({ error }).refine(yearInRange, yearRangeError);

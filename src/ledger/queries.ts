@@ -1,4 +1,5 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
+import { z } from 'zod';
 import { TesseraError } from '../errors.js';
 import type { JournalEntry } from './journal.js';
 
@@ -274,14 +275,38 @@ interface Cursor {
 
 const encodeCursor = (cursor: Cursor): string => Buffer.from(JSON.stringify([cursor.occurredAt, cursor.entryId])).toString('base64url');
 
+/**
+ * A time as occurred_at::text gives it (2026-11-22 12:00:00.123456+00), checked field by field so
+ * that PostgreSQL's ::timestamptz cast cannot fail on it: a real calendar date in 1970..9999, a real
+ * time of day and an offset within ±15:59. It stays text, keeping the microseconds a Date would drop.
+ */
+function isCursorTime(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)?$/.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match.slice(1).map((part) => Number(part ?? 0)) as [
+    number, number, number, number, number, number, number, number,
+  ];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  return (
+    year >= 1970 &&
+    year <= 9999 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60 &&
+    offsetHours < 16 &&
+    offsetMinutes < 60
+  );
+}
+
 function decodeCursor(text: string): Cursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
       const [occurredAt, entryId] = value as [string, string];
-      if (/^\d{4}-\d{2}-\d{2}[ T][\d:.]+(?:Z|[+-]\d{2}(?::?\d{2})?)?$/.test(occurredAt) && /^[0-9a-f-]{36}$/.test(entryId)) {
-        return { occurredAt, entryId };
-      }
+      if (isCursorTime(occurredAt) && z.uuid().safeParse(entryId).success) return { occurredAt, entryId };
     }
   } catch {
     // falls through to the error below

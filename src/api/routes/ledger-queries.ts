@@ -6,14 +6,13 @@ import { ledger } from '../../projections/ledger.js';
 import { requireVenueAccess, type Principal } from '../auth/principal.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
-import { uuid } from '../schemas.js';
+import { isoDateTime, uuid } from '../schemas.js';
 
 const LEDGER = ledger.name;
 
 const amount = z.number().int();
 
-const asOfParam = z.iso
-  .datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2026-11-22T12:00:00Z' })
+const asOfParam = isoDateTime('must be an ISO-8601 date-time, e.g. 2026-11-22T12:00:00Z')
   .optional()
   .describe('Point in time (business time) to read balances at; now when omitted');
 

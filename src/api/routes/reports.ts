@@ -5,11 +5,12 @@ import { PAYMENTS_PROJECTION } from '../../projections/payments.js';
 import { TAX_COLLECTIONS_PROJECTION } from '../../projections/tax-collections.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
+import { isoDate, isoDateTime } from '../schemas.js';
 
 const count = z.number().int();
 const amount = z.number().int();
-const date = z.iso.date({ error: 'must be a date, YYYY-MM-DD' });
-const dateTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' });
+const date = isoDate('must be a date, YYYY-MM-DD');
+const dateTime = isoDateTime('must be an ISO-8601 date-time');
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The longest period one tax report or metrics query may span. */
@@ -62,7 +63,8 @@ export const reportRoutes: RouteModule = {
           position: positionParam,
         })
         .refine((q) => q.startDate <= q.endDate, { error: 'must not be before startDate', path: ['endDate'] })
-        .refine((q) => Date.parse(q.endDate) - Date.parse(q.startDate) <= MAX_PERIOD_DAYS * DAY_MS, {
+        // Both ends count: 2026-01-01..2026-12-31 is 365 days, so the difference stays below MAX_PERIOD_DAYS.
+        .refine((q) => Date.parse(q.endDate) - Date.parse(q.startDate) < MAX_PERIOD_DAYS * DAY_MS, {
           error: `a report spans at most ${MAX_PERIOD_DAYS} days`,
           path: ['endDate'],
         }),

@@ -89,6 +89,39 @@ describe.each(sqlBackends())('ledger queries over HTTP (%s)', (backend) => {
     expect(never.json()).toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
   });
 
+  it('answers an asOf in a year PostgreSQL cannot read (0000) or before 1970 with 422 VALIDATION_ERROR on every ledger route', async () => {
+    for (const url of [
+      `/api/v1/ledger/accounts/platform:fees?asOf=0000-01-01T00:00:00Z`,
+      `/api/v1/venues/${venueId}/balance?asOf=0000-01-01T00:00:00Z`,
+      '/api/v1/ledger/trial-balance?asOf=0000-01-01T00:00:00Z',
+      '/api/v1/ledger/trial-balance?asOf=1969-12-31T23:59:59Z',
+    ]) {
+      const response = await get(url);
+      expect(response.statusCode, url).toBe(422);
+      expect(response.json(), url).toMatchObject({ code: 'VALIDATION_ERROR', errors: [{ field: 'query.asOf' }] });
+    }
+    expect((await get('/api/v1/ledger/trial-balance?asOf=1970-01-01T00:00:00Z')).statusCode).toBe(200);
+  });
+
+  it('answers a cursor whose time or entry id PostgreSQL cannot cast with 422 VALIDATION_ERROR, not 500', async () => {
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const after of [
+      cursor(['2026-13-45 99:99:99', randomUUID()]),
+      cursor(['2026-02-30 12:00:00+00', randomUUID()]),
+      cursor(['0000-01-01 00:00:00+00', randomUUID()]),
+      cursor(['2026-11-22 12:00:00+99', randomUUID()]),
+      cursor(['2026-11-22 12:00:00+00', '-'.repeat(36)]),
+      cursor(['2026-11-22 12:00:00+00', 'not json']),
+      'not-a-cursor',
+    ]) {
+      const response = await get(`/api/v1/ledger/accounts/platform:fees?after=${after}`);
+      expect(response.statusCode, after).toBe(422);
+      expect(response.json(), after).toMatchObject({ code: 'VALIDATION_ERROR', errors: [{ field: 'after' }] });
+    }
+    const wellFormed = await get(`/api/v1/ledger/accounts/platform:fees?after=${cursor(['2026-11-22 12:00:00.123456+00', randomUUID()])}`);
+    expect(wellFormed.statusCode).toBe(200);
+  });
+
   it('answers the trial balance to admins: balanced, debits equal credits per currency', async () => {
     const response = await get(`/api/v1/ledger/trial-balance?position=${position}`);
     expect(response.statusCode).toBe(200);

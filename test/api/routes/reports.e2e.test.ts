@@ -69,6 +69,23 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
     expect(backwards.json()).toMatchObject({ code: 'VALIDATION_ERROR', errors: [{ field: 'query.endDate' }] });
   });
 
+  it('answers a tax period of 366 days counting both ends, and refuses 367 days with 422', async () => {
+    expect((await get('/api/v1/tax/collections?startDate=2028-01-01&endDate=2028-12-31')).statusCode).toBe(200);
+    expect((await get('/api/v1/tax/collections?startDate=2026-01-01&endDate=2027-01-01')).statusCode).toBe(200);
+    const tooLong = await get('/api/v1/tax/collections?startDate=2026-01-01&endDate=2027-01-02');
+    expect(tooLong.statusCode).toBe(422);
+    expect(tooLong.json()).toMatchObject({ code: 'VALIDATION_ERROR', errors: [{ field: 'query.endDate' }] });
+  });
+
+  it('answers dates in a year PostgreSQL cannot read (0000) with 422 VALIDATION_ERROR, not 500', async () => {
+    const tax = await get('/api/v1/tax/collections?startDate=0000-01-01&endDate=0000-01-31');
+    expect(tax.statusCode).toBe(422);
+    expect(tax.json()).toMatchObject({ code: 'VALIDATION_ERROR', errors: expect.arrayContaining([expect.objectContaining({ field: 'query.startDate' })]) as unknown });
+    const metrics = await get('/api/v1/payments/metrics?from=0000-01-01T00:00:00Z&to=0000-01-02T00:00:00Z');
+    expect(metrics.statusCode).toBe(422);
+    expect(metrics.json()).toMatchObject({ code: 'VALIDATION_ERROR', errors: expect.arrayContaining([expect.objectContaining({ field: 'query.from' })]) as unknown });
+  });
+
   it("answers /admin/stats with the last 24 hours' payments by outcome and their revenue", async () => {
     const response = await get(`/admin/stats?position=${paymentsPosition}`);
     expect(response.statusCode).toBe(200);

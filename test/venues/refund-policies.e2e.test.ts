@@ -50,6 +50,17 @@ describe('refund policies over HTTP', () => {
     expect(byAdmin.statusCode).toBe(200);
   });
 
+  it('refuses an event start without an offset or outside the years 1970-9999 with 422, writing nothing', async () => {
+    const headers = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
+    const event = randomUUID();
+    for (const startsAt of ['0000-01-01T00:00:00Z', '2026-12-01T20:00:00', 'tomorrow']) {
+      const response = await t.app.inject({ method: 'PUT', url: `/api/v1/events/${event}/refund-policy`, headers, payload: { venueId, startsAt } });
+      expect(response.statusCode, startsAt).toBe(422);
+      expect(response.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
+    }
+    expect(await t.storage.eventStore.readStream(`refund-policy-event-${event}`)).toEqual([]);
+  });
+
   it('follows the venue tiers when the event has none, and refuses a manager of another venue', async () => {
     const tiers = await t.app.inject({
       method: 'PUT',

@@ -4,7 +4,7 @@ import { positionToString } from '../../eventstore/event-store.js';
 import { requireVenueAccess } from '../auth/principal.js';
 import { callerCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
-import { uuid } from '../schemas.js';
+import { isoDateTime, uuid } from '../schemas.js';
 
 const tiers = z
   .array(
@@ -73,7 +73,7 @@ export const refundPolicyRoutes: RouteModule = {
       auth: { roles: ['venue_manager', 'admin'] },
       idempotent: false,
       params: z.object({ eventId: uuid }),
-      body: z.object({ venueId: uuid, startsAt: z.iso.datetime({ offset: true }), tiers: tiers.optional() }),
+      body: z.object({ venueId: uuid, startsAt: isoDateTime('startsAt must be an ISO-8601 date-time with an offset'), tiers: tiers.optional() }),
       response: policy,
       handler: async ({ params, body, principal, correlationId }) => {
         requireVenueAccess(principal, body.venueId);

@@ -15,6 +15,8 @@ import type { Config } from '../config.js';
 import { priceInfo, splitResale, type PriceInfo, type ResaleRules } from '../domain/resale.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore } from '../eventstore/event-store.js';
+import { groupPaymentStreamId } from '../events/group-payment-events.js';
+import { paymentStreamId } from '../events/payment-events.js';
 import { escrowStreamId, type ListingTerms } from '../events/resale-events.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { venueRoyaltyAccount } from '../ledger/rules/resale-rules.js';
@@ -74,20 +76,35 @@ export interface RoyaltyReport {
   readonly byEvent: { eventId: string; eventName: string | null; royalties: number; transactions: number }[];
 }
 
+/**
+ * Who asks: a user of a tenant, or an admin. Tickets, listings and escrows belong to the tenant
+ * whose user wrote their stream's first event (the ticket's payment, the listing, the escrow).
+ */
+export interface ResaleCaller {
+  readonly userId: string;
+  readonly tenantId: string;
+  readonly admin: boolean;
+}
+
 export interface ResaleServices {
+  /** The seller is the caller, who must own the ticket in its tenant (admins too: they become the seller). */
   createListing(
-    input: { ticketId: string; venueId: string; price: number; sellerId: string },
+    input: { ticketId: string; venueId: string; price: number },
+    caller: ResaleCaller,
     context: CommandContext,
   ): Promise<{ listing: Listing; priceInfo: PriceInfo }>;
   /** Creates the escrow and waits (up to PAYMENT_WAIT_MS) for the charge's outcome. */
   purchaseListing(
-    input: { listingId: string; paymentMethodId: string; buyerId: string },
+    input: { listingId: string; paymentMethodId: string },
+    caller: ResaleCaller,
     context: CommandContext,
     options?: { waitMs?: number },
   ): Promise<EscrowState>;
   getEscrow(escrowId: string): Promise<EscrowState>;
-  /** Buyer or seller disputes a funded escrow: its money stays held for an operator. */
-  disputeEscrow(input: { escrowId: string; reason: string; userId: string; admin: boolean }, context: CommandContext): Promise<EscrowState>;
+  /** The escrow as its buyer or seller (in its tenant) or an admin may read it; anyone else is FORBIDDEN. */
+  escrowFor(escrowId: string, caller: ResaleCaller): Promise<EscrowState>;
+  /** Buyer or seller (in the escrow's tenant) or an admin disputes a funded escrow: its money stays held for an operator. */
+  disputeEscrow(input: { escrowId: string; reason: string }, caller: ResaleCaller, context: CommandContext): Promise<EscrowState>;
   royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
   /** The caps and split rates that apply at a venue (config, overridden per venue). */
   rulesFor(venueId: string): ResaleRules;
@@ -131,14 +148,37 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     };
   }
 
+  /** The tenant of a stream: that of its first event, written by a user's command. */
+  async function tenantOfStream(streamId: string): Promise<string | undefined> {
+    const [first] = await store.readStream(streamId, { maxCount: 1 });
+    return first?.metadata.tenantId;
+  }
+  /** A ticket's tenant: its purchase's, a single payment or a group's (resales stay within the tenant). */
+  const tenantOfTicket = async (paymentId: string) =>
+    (await tenantOfStream(paymentStreamId(paymentId))) ?? (await tenantOfStream(groupPaymentStreamId(paymentId)));
+
+  /** The escrow's buyer or seller in its tenant, or an admin. */
+  async function loadEscrowFor(escrowId: string, caller: ResaleCaller): Promise<EscrowState> {
+    const { state, events } = await loadEscrow(store, escrowId);
+    if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
+    const terms = state.terms!;
+    const party = caller.userId === terms.buyerId || caller.userId === terms.sellerId;
+    if (!caller.admin && (!party || events[0]?.metadata.tenantId !== caller.tenantId)) {
+      throw new TesseraError('FORBIDDEN', 'No access to this resource');
+    }
+    return state;
+  }
+
   const services: ResaleServices = {
     rulesFor,
-    async createListing(input, context) {
+    async createListing(input, caller, context) {
       const ticket = await findTicket(deps.readDb, input.ticketId);
       if (!ticket || ticket.status === 'void') {
         throw new TesseraError('TICKET_NOT_FOUND', `ticket ${input.ticketId} not found`, { ticketId: input.ticketId });
       }
-      if (ticket.ownerId !== input.sellerId) throw new TesseraError('FORBIDDEN', 'only the ticket\'s owner may list it');
+      if (ticket.ownerId !== caller.userId || (await tenantOfTicket(ticket.paymentId)) !== caller.tenantId) {
+        throw new TesseraError('FORBIDDEN', 'only the ticket\'s owner may list it');
+      }
       if (ticket.venueId !== input.venueId) {
         throw new TesseraError('VALIDATION_ERROR', 'Validation failed', { errors: [{ field: 'venueId', message: "is not the ticket's venue" }] });
       }
@@ -167,7 +207,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       const terms: ListingTerms = {
         listingId,
         ticketId: ticket.ticketId,
-        sellerId: input.sellerId,
+        sellerId: caller.userId,
         venueId: ticket.venueId,
         eventId: ticket.eventId,
         currency: ticket.currency,
@@ -195,14 +235,18 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       };
     },
 
-    async purchaseListing(input, context, options) {
+    async purchaseListing(input, caller, context, options) {
       const escrowId = escrowIdFor(context.commandId);
       const existing = await loadEscrow(store, escrowId);
       if (existing.state.status === 'none') {
-        const { state: listing } = await loadListing(store, input.listingId);
+        const { state: listing, events } = await loadListing(store, input.listingId);
         const terms = listing.terms;
         if (!terms) throw new TesseraError('LISTING_NOT_FOUND', `listing ${input.listingId} not found`, { listingId: input.listingId });
-        if (terms.sellerId === input.buyerId) throw new TesseraError('CANNOT_BUY_OWN_LISTING', 'a seller cannot buy their own listing');
+        // The buyer becomes the ticket's owner in the listing's tenant: only a user of that tenant may buy (admins too).
+        if (events[0]?.metadata.tenantId !== caller.tenantId) {
+          throw new TesseraError('FORBIDDEN', "only users of the listing's tenant may buy it");
+        }
+        if (terms.sellerId === caller.userId) throw new TesseraError('CANNOT_BUY_OWN_LISTING', 'a seller cannot buy their own listing');
         if (listing.status !== 'active') {
           throw new TesseraError('LISTING_NOT_AVAILABLE', `listing is ${listing.status}`, { expose: { listingId: terms.listingId, status: listing.status } });
         }
@@ -220,7 +264,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
               escrowId,
               listingId: terms.listingId,
               ticketId: terms.ticketId,
-              buyerId: input.buyerId,
+              buyerId: caller.userId,
               sellerId: terms.sellerId,
               venueId: terms.venueId,
               eventId: terms.eventId,
@@ -245,12 +289,10 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       return state;
     },
 
-    async disputeEscrow(input, context) {
-      const state = await services.getEscrow(input.escrowId);
-      const terms = state.terms!;
-      if (!input.admin && input.userId !== terms.buyerId && input.userId !== terms.sellerId) {
-        throw new TesseraError('FORBIDDEN', 'only the buyer or the seller may dispute a resale');
-      }
+    escrowFor: loadEscrowFor,
+
+    async disputeEscrow(input, caller, context) {
+      await loadEscrowFor(input.escrowId, caller);
       const result = await executeEscrowCommand(
         store,
         input.escrowId,

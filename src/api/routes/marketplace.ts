@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EscrowState } from '../../aggregates/escrow.js';
 import { TesseraError } from '../../errors.js';
-import { requireOwnerOrAdmin, requireVenueAccess } from '../auth/principal.js';
+import { requireVenueAccess, type Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { positiveCents, uuid } from '../schemas.js';
@@ -80,10 +80,14 @@ function fundingError(state: EscrowState): TesseraError {
   });
 }
 
+/** A date (YYYY-MM-DD) or a date-time with its offset, in years 1970 to 9999. */
 const isoDate = z
-  .string()
-  .refine((value) => !Number.isNaN(Date.parse(value)), { error: 'must be an ISO-8601 date or date-time' })
+  .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'must be an ISO-8601 date or date-time' })
+  .refine((value) => Number(value.slice(0, 4)) >= 1970, { error: 'must be in the years 1970 to 9999' })
   .transform((value) => new Date(value));
+
+/** The caller as the marketplace checks it: the user, their tenant, and whether they are an admin. */
+const callerOf = (principal: Principal) => ({ userId: principal.userId, tenantId: principal.tenantId, admin: principal.role === 'admin' });
 
 /**
  * The marketplace (seed 003 #5-#7): resale listings with price caps, purchases through escrow,
@@ -100,7 +104,7 @@ export const marketplaceRoutes: RouteModule = {
       url: '/api/v1/marketplace/listings',
       summary: 'List a ticket for resale, within the price caps of its face value',
       description:
-        "The caller must own the ticket (403 FORBIDDEN). The price must lie within the venue's caps (default 50% to " +
+        "The caller must own the ticket, in the ticket's tenant (403 FORBIDDEN). The price must lie within the venue's caps (default 50% to " +
         '250% of face value), else 422 PRICE_OUTSIDE_LIMITS with the allowed range in `details`. A ticket already ' +
         'listed is 409 LISTING_ALREADY_EXISTS; an unpaid or refunded one 409 TICKET_NOT_RESELLABLE.',
       tags: ['marketplace'],
@@ -111,7 +115,8 @@ export const marketplaceRoutes: RouteModule = {
       response: listed,
       handler: async ({ body, principal, idempotencyKey, correlationId }) => {
         const { listing, priceInfo: info } = await resale.createListing(
-          { ...body, sellerId: principal.userId },
+          body,
+          callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         return { success: true as const, listing, priceInfo: info };
@@ -125,7 +130,7 @@ export const marketplaceRoutes: RouteModule = {
       description:
         'Answers 200 once the charge has an outcome (`funded`), or 202 with `created` when PAYMENT_WAIT_MS ran out ' +
         'first. A declined card is 402 PAYMENT_FAILED; a listing sold or held by another buyer 409 ' +
-        'LISTING_NOT_AVAILABLE; your own listing 422 CANNOT_BUY_OWN_LISTING.',
+        'LISTING_NOT_AVAILABLE; your own listing 422 CANNOT_BUY_OWN_LISTING; a listing of another tenant 403 FORBIDDEN.',
       tags: ['marketplace'],
       auth: 'user',
       idempotent: true,
@@ -134,7 +139,8 @@ export const marketplaceRoutes: RouteModule = {
       otherStatuses: [202],
       handler: async ({ body, principal, idempotencyKey, correlationId, setStatus }) => {
         const state = await resale.purchaseListing(
-          { ...body, buyerId: principal.userId },
+          body,
+          callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         if (state.status === 'failed') throw fundingError(state);
@@ -146,15 +152,13 @@ export const marketplaceRoutes: RouteModule = {
     api.route({
       method: 'GET',
       url: '/api/v1/marketplace/escrows/:escrowId',
-      summary: 'An escrow as it stands (buyer, seller or admin)',
+      summary: "An escrow as it stands (buyer or seller in the escrow's tenant, or admin)",
       tags: ['marketplace'],
       auth: 'user',
       params: z.object({ escrowId: uuid }),
       response: z.object({ escrow: escrowView }),
       handler: async ({ params, principal }) => {
-        const state = await resale.getEscrow(params.escrowId);
-        const terms = state.terms!;
-        if (principal.userId !== terms.sellerId) requireOwnerOrAdmin(principal, terms.buyerId);
+        const state = await resale.escrowFor(params.escrowId, callerOf(principal));
         return { escrow: viewOf(state) };
       },
     });
@@ -164,7 +168,7 @@ export const marketplaceRoutes: RouteModule = {
       url: '/api/v1/marketplace/escrows/:escrowId/dispute',
       summary: 'Dispute a funded resale: the money stays in escrow until an operator decides',
       description:
-        'Buyer, seller or admin. Only a funded escrow can be disputed (409 INVALID_STATE_TRANSITION otherwise); ' +
+        "Buyer or seller in the escrow's tenant, or admin. Only a funded escrow can be disputed (409 INVALID_STATE_TRANSITION otherwise); " +
         'a disputed escrow is neither released nor refunded by its deadline.',
       tags: ['marketplace'],
       auth: 'user',
@@ -174,7 +178,8 @@ export const marketplaceRoutes: RouteModule = {
       response: z.object({ escrow: escrowView }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         const state = await resale.disputeEscrow(
-          { escrowId: params.escrowId, reason: body.reason, userId: principal.userId, admin: principal.role === 'admin' },
+          { escrowId: params.escrowId, reason: body.reason },
+          callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         return { escrow: viewOf(state) };

@@ -12,6 +12,9 @@ const SELLER = 'seller-1';
 const BUYER = 'buyer-2';
 
 const as = async (sub: string) => ({ authorization: `Bearer ${await signToken({ role: 'user', sub })}` });
+/** The same user id in another tenant: a different person, who must see nothing of tenant-1's resales. */
+const OTHER_TENANT = 'tenant-2';
+const inOtherTenant = async (sub: string) => ({ authorization: `Bearer ${await signToken({ role: 'user', sub, tenantId: OTHER_TENANT })}` });
 
 /** A ticket bought at face value `price` by SELLER, once the tickets read model shows it paid. */
 async function ownedTicket(t: TestApp, venueId: string, price = 10_000): Promise<string> {
@@ -141,6 +144,58 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     const own = await buy(t, first.json<{ listing: { id: string } }>().listing.id, SELLER);
     expect(own.json()).toMatchObject({ code: 'CANNOT_BUY_OWN_LISTING' });
     expect(own.statusCode).toBe(422);
+  });
+
+  it("refuses a same-id user of another tenant: listing the seller's ticket, buying its listing, reading and disputing its escrow", async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    const listAs = async (headers: Record<string, string>) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/marketplace/listings', headers: { ...headers, 'idempotency-key': randomUUID() }, payload: { ticketId, price: 12_000, venueId } });
+    const foreignList = await listAs(await inOtherTenant(SELLER));
+    expect(foreignList.statusCode, foreignList.body).toBe(403);
+    expect(foreignList.json()).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
+
+    const listingId = (await listAs(await as(SELLER))).json<{ listing: { id: string } }>().listing.id;
+    const foreignBuy = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/marketplace/purchase',
+      headers: { ...(await inOtherTenant(BUYER)), 'idempotency-key': randomUUID() },
+      payload: { listingId, paymentMethodId: 'pm_card_visa' },
+    });
+    expect(foreignBuy.statusCode, foreignBuy.body).toBe(403);
+    expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+
+    const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
+    for (const sub of [BUYER, SELLER]) {
+      const read = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/escrows/${escrowId}`, headers: await inOtherTenant(sub) });
+      expect(read.statusCode, read.body).toBe(403);
+      const disputed = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/marketplace/escrows/${escrowId}/dispute`,
+        headers: { ...(await inOtherTenant(sub)), 'idempotency-key': randomUUID() },
+        payload: { reason: 'not mine' },
+      });
+      expect(disputed.statusCode, disputed.body).toBe(403);
+    }
+    expect((await t.modules.resale.services.getEscrow(escrowId)).status).not.toBe('disputed');
+    // The buyer and an admin of any tenant still read it.
+    const own = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/escrows/${escrowId}`, headers: await as(BUYER) });
+    expect(own.statusCode, own.body).toBe(200);
+    const admin = { authorization: `Bearer ${await signToken({ role: 'admin', sub: 'admin-9', tenantId: OTHER_TENANT })}` };
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/escrows/${escrowId}`, headers: admin })).statusCode).toBe(200);
+  });
+
+  it('refuses royalty report dates that are not ISO-8601 dates in the years 1970 to 9999', async () => {
+    const venueId = await venueAt(t);
+    const manager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
+    const report = (query: string) => t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties?${query}`, headers: manager });
+    for (const query of ['startDate=1', 'startDate=0000-01-01', 'endDate=1969-12-31', 'endDate=2020-01-01T00:00:00']) {
+      const refused = await report(query);
+      expect(refused.statusCode, `${query}: ${refused.body}`).toBe(422);
+      expect(refused.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
+    }
+    expect((await report('startDate=1970-01-01&endDate=2020-01-01T00:00:00%2B02:00')).statusCode).toBe(200);
   });
 
   it('refuses to sell a listed ticket whose purchase was refunded since', async () => {

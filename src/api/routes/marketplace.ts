@@ -4,7 +4,7 @@ import { TesseraError } from '../../errors.js';
 import { requireVenueAccess, type Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
-import { positiveCents, uuid } from '../schemas.js';
+import { isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
 
 const priceInfo = z.object({
   valid: z.boolean(),
@@ -81,9 +81,10 @@ function fundingError(state: EscrowState): TesseraError {
 }
 
 /** A date (YYYY-MM-DD) or a date-time with its offset, in years 1970 to 9999. */
-const isoDate = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'must be an ISO-8601 date or date-time' })
-  .refine((value) => Number(value.slice(0, 4)) >= 1970, { error: 'must be in the years 1970 to 9999' })
+const dateOrDateTime = z
+  .union([isoDate('must be an ISO-8601 date'), isoDateTime('must be an ISO-8601 date-time with an offset')], {
+    error: 'must be an ISO-8601 date or date-time',
+  })
   .transform((value) => new Date(value));
 
 /** The caller as the marketplace checks it: the user, their tenant, and whether they are an admin. */
@@ -194,7 +195,7 @@ export const marketplaceRoutes: RouteModule = {
       tags: ['marketplace'],
       auth: { roles: ['venue_manager', 'admin'] },
       params: z.object({ venueId: uuid }),
-      query: z.object({ startDate: isoDate.optional(), endDate: isoDate.optional() }),
+      query: z.object({ startDate: dateOrDateTime.optional(), endDate: dateOrDateTime.optional() }),
       response: z.object({
         totalRoyalties: z.number().int(),
         transactionCount: z.number().int(),

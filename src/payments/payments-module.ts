@@ -29,25 +29,23 @@ import { sqlGatewayReferences } from './gateway-references.js';
 import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } from './payment-metrics.js';
 import { sqlVenueVolume, venueVolumeProjector, type VenueVolume } from './venue-volume.js';
 
-type PaymentsConfig = Pick<
-  Config,
-  | 'GATEWAY'
-  | 'SANDBOX_LATENCY_MS'
-  | 'SANDBOX_FAILURE_RATE'
-  | 'STRIPE_SECRET_KEY'
-  | 'STRIPE_API_HOST'
-  | 'STRIPE_API_PORT'
-  | 'STRIPE_API_PROTOCOL'
-  | 'PAYMENT_CAPTURE_MODE'
-  | 'PAYMENT_WAIT_MS'
-  | 'PENDING_PAYMENT_TTL_MS'
-  | 'PM_MAX_ATTEMPTS'
-  | 'PM_RETRY_INITIAL_MS'
-  | 'PM_RETRY_MAX_MS'
-  | 'PM_CONCURRENCY'
-  | 'DEADLINE_POLL_MS'
-  | 'GAS_DEFAULT_CHAIN'
->;
+/** The settings that pick and reach the payment gateway (payments and payouts share them). */
+export type GatewayConfig = Pick<Config, 'GATEWAY' | 'SANDBOX_LATENCY_MS' | 'SANDBOX_FAILURE_RATE' | StripeConfigKey>;
+type StripeConfigKey = 'STRIPE_SECRET_KEY' | 'STRIPE_API_HOST' | 'STRIPE_API_PORT' | 'STRIPE_API_PROTOCOL';
+
+type PaymentsConfig = GatewayConfig &
+  Pick<
+    Config,
+    | 'PAYMENT_CAPTURE_MODE'
+    | 'PAYMENT_WAIT_MS'
+    | 'PENDING_PAYMENT_TTL_MS'
+    | 'PM_MAX_ATTEMPTS'
+    | 'PM_RETRY_INITIAL_MS'
+    | 'PM_RETRY_MAX_MS'
+    | 'PM_CONCURRENCY'
+    | 'DEADLINE_POLL_MS'
+    | 'GAS_DEFAULT_CHAIN'
+  >;
 
 export interface PaymentsModuleDeps {
   readonly store: EventStore;
@@ -99,7 +97,7 @@ export interface PaymentsModule {
 }
 
 /** The Stripe SDK client the settings describe (GATEWAY=stripe). */
-export function stripeClientFromConfig(config: Pick<PaymentsConfig, 'STRIPE_SECRET_KEY' | 'STRIPE_API_HOST' | 'STRIPE_API_PORT' | 'STRIPE_API_PROTOCOL'>) {
+export function stripeClientFromConfig(config: Pick<Config, StripeConfigKey>) {
   return createStripeClient({
     secretKey: config.STRIPE_SECRET_KEY!,
     ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),

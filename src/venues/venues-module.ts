@@ -7,7 +7,7 @@ import type { VenuePayoutRequested } from '../events/venue-account-events.js';
 import type { PayoutGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
 import { createStripePayoutGateway } from '../gateways/stripe.js';
-import { stripeClientFromConfig, type PaymentsModule } from '../payments/payments-module.js';
+import { stripeClientFromConfig, type GatewayConfig, type PaymentsModule } from '../payments/payments-module.js';
 import { derivedId } from '../domain/ids.js';
 import type { RefundPolicySet } from '../events/refund-policy-events.js';
 import { payoutProcess } from './payout-process.js';
@@ -15,19 +15,7 @@ import { setRefundPolicy } from './refund-policies.js';
 import { reserveReleaseHandler, settlementHandler, settlementProcess, VENUE_RESERVE_RELEASE, VENUE_SETTLEMENT } from './settlement.js';
 import { executeVenueAccountCommand, loadVenueAccount } from './venue-account-commands.js';
 
-type VenuesConfig = Pick<
-  Config,
-  | 'GATEWAY'
-  | 'SANDBOX_LATENCY_MS'
-  | 'SANDBOX_FAILURE_RATE'
-  | 'STRIPE_SECRET_KEY'
-  | 'STRIPE_API_HOST'
-  | 'STRIPE_API_PORT'
-  | 'STRIPE_API_PROTOCOL'
-  | 'SETTLEMENT_DELAY_MS'
-  | 'VENUE_RESERVE_BPS'
-  | 'VENUE_RESERVE_PERIOD_MS'
->;
+type VenuesConfig = GatewayConfig & Pick<Config, 'SETTLEMENT_DELAY_MS' | 'VENUE_RESERVE_BPS' | 'VENUE_RESERVE_PERIOD_MS'>;
 
 export interface VenuesModuleDeps {
   readonly store: EventStore;

@@ -4,7 +4,6 @@ import {
   CompiledQuery,
   Kysely,
   PostgresAdapter,
-  PostgresDialect,
   PostgresIntrospector,
   PostgresQueryCompiler,
   type DatabaseConnection,
@@ -13,6 +12,8 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import type pg from 'pg';
+import { copyFromStdin, CopyPayload, copyStatement } from './copy.js';
 import { quoteIdentifier, type SqlClient, type SqlExecutor } from './sql-client.js';
 
 /**
@@ -22,14 +23,28 @@ import { quoteIdentifier, type SqlClient, type SqlExecutor } from './sql-client.
  * passes through a float and code need not care which database it runs on.
  *
  * The Kysely instance borrows the client's connections: destroying it leaves the pool or the
- * PGlite database open, and closing the SqlClient is what releases them.
+ * PGlite database open, and closing the SqlClient is what releases them. Both dialects are our
+ * own so that `copyInto` can bulk-load over the very connection of a transaction.
  */
 export function createKysely<DB>(sql: SqlClient): Kysely<DB> {
   if (sql.dialect === 'pglite') return new Kysely<DB>({ dialect: new PgliteDialect(sql.db) });
-  const pool = sql.pool;
-  return new Kysely<DB>({
-    dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: () => Promise.resolve() } }),
-  });
+  return new Kysely<DB>({ dialect: new PostgresPoolDialect(sql.pool) });
+}
+
+/**
+ * Appends rows to `table` with COPY, in `db`'s transaction when it is one; answers how many.
+ * `rows` is COPY text (src/db/copy.ts): a line per row, its fields in `columns` order.
+ */
+export async function copyInto(db: QueryRunner, table: string, columns: readonly string[], rows: string): Promise<number> {
+  if (rows.length === 0) return 0;
+  const result = await db.executeQuery(CompiledQuery.raw(copyStatement(table, columns), [new CopyPayload(rows)]));
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/** The COPY payload of a query, when it is a `copyInto`. */
+function copyPayloadOf(query: CompiledQuery): CopyPayload | undefined {
+  const [first] = query.parameters;
+  return query.parameters.length === 1 && first instanceof CopyPayload ? first : undefined;
 }
 
 /** What a Kysely instance or transaction offers for running compiled SQL. */
@@ -58,6 +73,101 @@ export function sqlExecutorOf(db: QueryRunner): SqlExecutor {
       await db.executeQuery(CompiledQuery.raw(script));
     },
   };
+}
+
+/** Kysely over a node-postgres pool (what kysely's PostgresDialect does, plus COPY). */
+class PostgresPoolDialect implements Dialect {
+  constructor(private readonly pool: pg.Pool) {}
+
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver(): Driver {
+    return new PostgresPoolDriver(this.pool);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new PostgresIntrospector(db);
+  }
+}
+
+class PostgresPoolDriver implements Driver {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new PostgresPoolConnection(await this.pool.connect());
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const mode = [
+      settings.isolationLevel && `isolation level ${settings.isolationLevel}`,
+      settings.accessMode,
+    ].filter(Boolean);
+    await connection.executeQuery(CompiledQuery.raw(mode.length > 0 ? `start transaction ${mode.join(', ')}` : 'begin'));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdentifier(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdentifier(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdentifier(name)}`));
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as PostgresPoolConnection).release();
+    return Promise.resolve();
+  }
+
+  /** The pool belongs to the SqlClient, which closes it. */
+  async destroy(): Promise<void> {}
+}
+
+const ROW_COUNTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'COPY']);
+
+class PostgresPoolConnection implements DatabaseConnection {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const copy = copyPayloadOf(query);
+    try {
+      if (copy) return { rows: [], numAffectedRows: BigInt(await copyFromStdin(this.client, query.sql, copy.text)) };
+      const { command, rowCount, rows } = await this.client.query<R & pg.QueryResultRow>(query.sql, [...query.parameters]);
+      return {
+        rows: rows ?? [],
+        ...(ROW_COUNTING.has(command) && rowCount !== null ? { numAffectedRows: BigInt(rowCount) } : {}),
+      };
+    } catch (error) {
+      // node-postgres errors carry the socket's stack; add the caller's, as kysely's own dialect does.
+      if (error instanceof Error) error.stack = `${error.stack ?? error.message}\n${new Error().stack?.split('\n').slice(1).join('\n') ?? ''}`;
+      throw error;
+    }
+  }
+
+  /** Refused, as on PGlite: page with LIMIT and a keyset. */
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming queries are not supported; page with LIMIT and a keyset instead');
+  }
+
+  release(): void {
+    this.client.release();
+  }
 }
 
 /** node-postgres returns int8 and numeric as strings; PGlite turns int8 into numbers. Align. */
@@ -145,6 +255,13 @@ class PgliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const target = this.#tx ?? this.db;
+    const copy = copyPayloadOf(query);
+    if (copy) {
+      // PGlite reads COPY data from the virtual file /dev/blob, filled from the query's blob.
+      const statement = query.sql.replace(/FROM STDIN$/, "FROM '/dev/blob'");
+      const copied = await target.query(statement, [], { ...PG_COMPATIBLE, blob: new Blob([copy.text]) });
+      return { rows: [], numAffectedRows: BigInt(copied.affectedRows ?? 0) };
+    }
     const result: Results<R> | undefined =
       query.parameters.length === 0
         ? ((await target.exec(query.sql, PG_COMPATIBLE)).at(-1) as Results<R> | undefined)

@@ -1,6 +1,7 @@
 import { sql as raw, type ColumnType, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKysely, sqlExecutorOf } from '../../src/db/kysely.js';
+import { copyField, copyNullable } from '../../src/db/copy.js';
+import { copyInto, createKysely, sqlExecutorOf } from '../../src/db/kysely.js';
 import { sqlErrorInfo, type SqlClient } from '../../src/db/sql-client.js';
 import { env, freshPglite, freshPostgresSchema } from '../support/databases.js';
 
@@ -131,6 +132,36 @@ function kyselyContract(name: string, open: () => Promise<{ sql: SqlClient; clos
         })
         .catch(() => undefined);
       expect(await count(db, 'joined-')).toBe(0);
+    });
+
+    it('bulk-loads rows with COPY in the transaction, every character and NULL coming back as written', async () => {
+      const notes = ['tab\there', 'two\nlines', 'back\\slash \\N', 'carriage\rreturn', 'ünïcødé ✓ 😀', '', '\\N'];
+      const rows = notes.map((note, i) => `copy-${i}\t${i}\t${copyField(note)}\n`).join('') + `copy-null\t${2n ** 62n}\t${copyNullable(null)}\n`;
+      const copied = await db.transaction().execute((trx) => copyInto(trx, 'probe', ['id', 'amount', 'note'], rows));
+      expect(copied).toBe(notes.length + 1);
+      const stored = await db.selectFrom('probe').selectAll().where('id', 'like', 'copy-%').orderBy('id').execute();
+      expect(stored).toEqual([
+        ...notes.map((note, i) => ({ id: `copy-${i}`, amount: String(i), note })),
+        { id: 'copy-null', amount: String(2n ** 62n), note: null },
+      ]);
+    });
+
+    it('keeps nothing of a COPY whose transaction rolls back, and refuses a malformed row, staying usable', async () => {
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          await copyInto(trx, 'probe', ['id', 'amount'], 'copy-undone\t1\n');
+          throw new Error('changed my mind');
+        })
+        .catch(() => undefined);
+      expect(await count(db, 'copy-undone')).toBe(0);
+      const failed = await db
+        .transaction()
+        .execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], 'copy-bad-1\t1\ncopy-bad-2\tnot a number\n'))
+        .catch((error: unknown) => error);
+      expect(sqlErrorInfo(failed).code).toBe('22P02');
+      expect(await count(db, 'copy-bad')).toBe(0);
+      expect(await db.transaction().execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], 'copy-after\t3\n'))).toBe(1);
     });
 
     it('leaves the SqlClient open when a Kysely instance over it is destroyed', async () => {

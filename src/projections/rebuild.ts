@@ -48,8 +48,15 @@ export function rebuildProjections(
 ): Promise<RebuildReport> {
   const started = performance.now();
   return inScratchSession(ctx, 'rebuild', projections, options, async ({ scratch, progress, signal, pauseRunners }) => {
-    const targets: ReplayTarget[] = projections.map((projection) => ({ projection, position: null, until: 'head' }));
-    const replay = () => replayIntoScratch(ctx.db, ctx.store, scratch, targets, { pageSize: ctx.pageSize, signal, onPage: progress.page });
+    const targets: ReplayTarget[] = projections.map((projection) => ({ projection, position: null, until: null }));
+    // Each pass replays up to the head as it was when the pass began, not a head that moves on:
+    // with appends coming faster than a replay applies them, chasing the head would never end.
+    // What is appended after the last pass, the live runners apply once the copies are in.
+    const replay = async () => {
+      const head = await ctx.store.headPosition();
+      for (const target of targets) target.until = head;
+      await replayIntoScratch(ctx.db, ctx.store, scratch, targets, { pageSize: ctx.pageSize, signal, onPage: progress.page });
+    };
     progress.phase('replaying');
     await replay();
     // Durable and indexed before the pause, so the live runners stop only for the last events.

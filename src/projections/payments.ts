@@ -1,12 +1,16 @@
 import { sql, type QueryExecutorProvider, type Transaction } from 'kysely';
-import type { PaymentState } from '../aggregates/payment.js';
+import type { PaymentStatus } from '../aggregates/payment.js';
+import { textArrayLiteral } from '../db/array-literal.js';
+import { copyField, copyNullable } from '../db/copy.js';
+import { copyInto } from '../db/kysely.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
-import { isPaymentEvent, type PaymentEvent } from '../events/payment-events.js';
+import { isPaymentEvent } from '../events/payment-events.js';
 import {
   evolveRefund,
   evolveSummary,
   mergeStats,
   summaryColumns,
+  type PaymentRecordedEvent,
   type PaymentSummary,
   type RefundRow,
   type StatsDelta,
@@ -14,91 +18,216 @@ import {
 import { defineProjection } from './projection.js';
 
 /**
- * The payments read model (migrations/0005_read_models.sql): a row per payment with its status
- * and amounts, its refunds, and outcome counts per hour for /admin/stats and the payment
- * metrics. A batch loads the rows its events touch, folds the events in memory
- * (payment-rows.ts) and writes each touched row once, in three statements.
+ * The payments read model (migrations/0005_read_models.sql, 0007_lean_read_models.sql): a row per
+ * payment with its status and amounts, its refunds, and outcome counts per hour for /admin/stats
+ * and the payment metrics. A batch loads the rows its events touch, folds the events in memory
+ * (payment-rows.ts), then appends the rows it created with COPY and updates the ones it loaded:
+ * replaying history, nearly every row is new, so a batch costs the server little more than
+ * parsing its rows once.
  */
 export const PAYMENTS_PROJECTION = 'payments';
 
 /** Bump it whenever the rows it writes change: the read model is then rebuilt beside the live one. */
-export const PAYMENTS_VERSION = 1;
+export const PAYMENTS_VERSION = 2;
 
 export const payments = defineProjection<object>({
   name: PAYMENTS_PROJECTION,
   version: PAYMENTS_VERSION,
   tables: ['payment_summaries', 'payment_refunds', 'payment_stats_hourly'],
-  // The handler looks rows up by payment_summaries_pkey and payment_refunds_payment_id_idx and
-  // upserts on the stats' primary key; the rest only serve queries.
+  // The handler looks rows up by payment_summaries_pkey and payment_refunds_pkey and upserts on
+  // the stats' primary key; the rest only serve queries.
   indexesBuiltAfterReplay: [
     'payment_summaries_created_at_idx',
     'payment_summaries_user_id_created_at_idx',
     'payment_summaries_venue_id_created_at_idx',
+    'payment_refunds_payment_id_idx',
   ],
   async handle(events, trx) {
     const paymentEvents = events.filter(isPaymentRecord);
     if (paymentEvents.length === 0) return;
-    const ids = [...new Set(paymentEvents.map((e) => e.data.paymentId))];
-    const summaries = await loadSummaries(trx, ids);
-    const refunds = await loadRefunds(trx, ids);
-    const touchedSummaries = new Set<string>();
-    const touchedRefunds = new Set<string>();
+    const summaries = await loadSummaries(trx, distinct(paymentEvents.map((e) => e.data.paymentId)));
+    const refunds = await loadRefunds(trx, distinct(paymentEvents.flatMap(refundIdsToLoad)));
+    const known = { summaries: new Set(summaries.keys()), refunds: new Set(refunds.keys()) };
+    const touched = { summaries: new Set<string>(), refunds: new Set<string>() };
     const stats: StatsDelta[] = [];
     for (const event of paymentEvents) {
       const change = evolveSummary(summaries.get(event.data.paymentId), event);
       if (!change) continue;
       summaries.set(event.data.paymentId, change.summary);
-      touchedSummaries.add(event.data.paymentId);
+      touched.summaries.add(event.data.paymentId);
       stats.push(...change.stats);
       if ('refundId' in event.data) {
         const refund = evolveRefund(refunds.get(event.data.refundId), event);
         if (refund) {
           refunds.set(refund.refundId, refund);
-          touchedRefunds.add(refund.refundId);
+          touched.refunds.add(refund.refundId);
         }
       }
     }
-    await saveSummaries(trx, [...touchedSummaries].map((id) => summaries.get(id)!));
-    await saveRefunds(trx, [...touchedRefunds].map((id) => refunds.get(id)!));
+    const [newSummaries, changedSummaries] = split(touched.summaries, known.summaries, summaries);
+    const [newRefunds, changedRefunds] = split(touched.refunds, known.refunds, refunds);
+    await copyInto(trx, 'payment_summaries', SUMMARY_COLUMNS, newSummaries.map(summaryLine).join(''));
+    await updateSummaries(trx, changedSummaries);
+    await copyInto(trx, 'payment_refunds', REFUND_COLUMNS, newRefunds.map(refundLine).join(''));
+    await updateRefunds(trx, changedRefunds);
     await addStats(trx, mergeStats(stats));
   },
 });
 
-type PaymentRecord = RecordedEvent<PaymentEvent['type'], PaymentEvent['data']> & PaymentEvent;
+const isPaymentRecord = (event: RecordedEvent): event is PaymentRecordedEvent => event.streamId.startsWith('payment-') && isPaymentEvent(event);
 
-const isPaymentRecord = (event: RecordedEvent): event is PaymentRecord => event.streamId.startsWith('payment-') && isPaymentEvent(event);
+const distinct = (ids: readonly string[]): string[] => [...new Set(ids)];
+
+/** A refund's outcome names a refund that an earlier batch may have recorded. */
+const refundIdsToLoad = (event: PaymentRecordedEvent): string[] =>
+  event.type === 'RefundSucceeded' || event.type === 'RefundFailed' ? [event.data.refundId] : [];
+
+/** The touched rows that were not stored before this batch, and the ones that were. */
+function split<Row>(touched: ReadonlySet<string>, known: ReadonlySet<string>, rows: ReadonlyMap<string, Row>): [Row[], Row[]] {
+  const created: Row[] = [];
+  const changed: Row[] = [];
+  for (const id of touched) (known.has(id) ? changed : created).push(rows.get(id)!);
+  return [created, changed];
+}
 
 interface SummaryRow {
   payment_id: string;
   tenant_id: string;
-  revision: string;
-  state: PaymentState | string;
+  user_id: string;
+  venue_id: string;
+  event_id: string;
+  status: string;
+  currency: string;
+  amount: string;
+  ticket_count: number;
+  ticket_price: string;
+  platform_fee: string;
+  gas: string;
+  state_tax: string;
+  local_tax: string;
+  venue_tax: string;
+  captured: string;
+  refunded: string;
+  refund_pending: string;
+  charged_back: string;
+  dispute_open: boolean;
+  payment_method: string;
+  gateway: string | null;
+  gateway_reference: string | null;
+  failure_reason: string | null;
+  failure_code: string | null;
+  decline_code: string | null;
+  requested_at: Date;
   created_at: Date;
   updated_at: Date;
   settled_at: Date | null;
   processing_ms: string | null;
+  revision: string;
 }
 
 async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, PaymentSummary>> {
   const { rows } = await sql<SummaryRow>`
-    SELECT payment_id::text AS payment_id, tenant_id, revision::text AS revision, state, created_at, updated_at, settled_at,
-           processing_ms::text AS processing_ms
-      FROM payment_summaries WHERE payment_id = ANY (${ids}::uuid[])`.execute(trx);
-  return new Map(
-    rows.map((row) => [
-      row.payment_id,
-      {
-        paymentId: row.payment_id,
-        tenantId: row.tenant_id,
-        revision: Number(row.revision),
-        state: typeof row.state === 'string' ? (JSON.parse(row.state) as PaymentState) : row.state,
-        createdAt: row.created_at.toISOString(),
-        updatedAt: row.updated_at.toISOString(),
-        settledAt: row.settled_at?.toISOString() ?? null,
-        processingMs: row.processing_ms === null ? null : Number(row.processing_ms),
-      },
-    ]),
+    SELECT payment_id::text AS payment_id, tenant_id, user_id, venue_id, event_id, status, currency, amount, ticket_count,
+           ticket_price, platform_fee, gas, state_tax, local_tax, venue_tax, captured, refunded, refund_pending, charged_back,
+           dispute_open, payment_method, gateway, gateway_reference, failure_reason, failure_code, decline_code,
+           requested_at, created_at, updated_at, settled_at, processing_ms, revision
+      FROM payment_summaries WHERE payment_id = ANY (${textArrayLiteral(ids)}::text::uuid[])`.execute(trx);
+  return new Map(rows.map((row) => [row.payment_id, summaryFromRow(row)]));
+}
+
+const summaryFromRow = (row: SummaryRow): PaymentSummary => ({
+  paymentId: row.payment_id,
+  tenantId: row.tenant_id,
+  userId: row.user_id,
+  venueId: row.venue_id,
+  eventId: row.event_id,
+  status: row.status as PaymentStatus,
+  currency: row.currency,
+  amount: Number(row.amount),
+  ticketCount: row.ticket_count,
+  ticketPrice: Number(row.ticket_price),
+  platformFee: Number(row.platform_fee),
+  gas: Number(row.gas),
+  stateTax: Number(row.state_tax),
+  localTax: Number(row.local_tax),
+  venueTax: Number(row.venue_tax),
+  captured: Number(row.captured),
+  refunded: Number(row.refunded),
+  refundPending: Number(row.refund_pending),
+  chargedBack: Number(row.charged_back),
+  disputeOpen: row.dispute_open,
+  paymentMethod: row.payment_method,
+  gateway: row.gateway,
+  gatewayReference: row.gateway_reference,
+  failureReason: row.failure_reason,
+  failureCode: row.failure_code,
+  declineCode: row.decline_code,
+  requestedAt: row.requested_at.toISOString(),
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+  settledAt: row.settled_at?.toISOString() ?? null,
+  processingMs: row.processing_ms === null ? null : Number(row.processing_ms),
+  revision: Number(row.revision),
+});
+
+const SUMMARY_COLUMNS = [
+  'payment_id',
+  'tenant_id',
+  'user_id',
+  'venue_id',
+  'event_id',
+  'status',
+  'currency',
+  'amount',
+  'ticket_count',
+  'ticket_price',
+  'platform_fee',
+  'gas',
+  'state_tax',
+  'local_tax',
+  'venue_tax',
+  'captured',
+  'refunded',
+  'refund_pending',
+  'charged_back',
+  'dispute_open',
+  'payment_method',
+  'gateway',
+  'gateway_reference',
+  'failure_reason',
+  'failure_code',
+  'decline_code',
+  'requested_at',
+  'created_at',
+  'updated_at',
+  'settled_at',
+  'processing_ms',
+  'revision',
+] as const;
+
+/** A summary as a COPY line, its fields in SUMMARY_COLUMNS order. */
+function summaryLine(s: PaymentSummary): string {
+  return (
+    `${s.paymentId}\t${copyField(s.tenantId)}\t${copyField(s.userId)}\t${copyField(s.venueId)}\t${copyField(s.eventId)}\t${s.status}\t` +
+    `${copyField(s.currency)}\t${s.amount}\t${s.ticketCount}\t${s.ticketPrice}\t${s.platformFee}\t${s.gas}\t${s.stateTax}\t${s.localTax}\t` +
+    `${s.venueTax}\t${s.captured}\t${s.refunded}\t${s.refundPending}\t${s.chargedBack}\t${s.disputeOpen ? 't' : 'f'}\t` +
+    `${copyField(s.paymentMethod)}\t${copyNullable(s.gateway)}\t${copyNullable(s.gatewayReference)}\t${copyNullable(s.failureReason)}\t` +
+    `${copyNullable(s.failureCode)}\t${copyNullable(s.declineCode)}\t${copyField(s.requestedAt)}\t${copyField(s.createdAt)}\t` +
+    `${copyField(s.updatedAt)}\t${copyNullable(s.settledAt)}\t${s.processingMs ?? '\\N'}\t${s.revision}\n`
   );
+}
+
+/** Rows this batch changed that earlier batches wrote: every column but the key, from the fold. */
+async function updateSummaries(trx: Transaction<object>, rows: readonly PaymentSummary[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    UPDATE payment_summaries s SET
+      status = v.status, captured = v.captured, refunded = v.refunded, refund_pending = v.refund_pending,
+      charged_back = v.charged_back, dispute_open = v.dispute_open, gateway = v.gateway, gateway_reference = v.gateway_reference,
+      failure_reason = v.failure_reason, failure_code = v.failure_code, decline_code = v.decline_code,
+      updated_at = v.updated_at, settled_at = v.settled_at, processing_ms = v.processing_ms, revision = v.revision
+      FROM json_populate_recordset(NULL::payment_summaries, ${JSON.stringify(rows.map(summaryColumns))}::json) v
+     WHERE s.payment_id = v.payment_id`.execute(trx);
 }
 
 interface StoredRefund {
@@ -116,16 +245,18 @@ interface StoredRefund {
   failure_code: string | null;
 }
 
-async function loadRefunds(trx: Transaction<object>, paymentIds: readonly string[]): Promise<Map<string, RefundRow>> {
-  return new Map((await readRefunds(trx, paymentIds)).map((refund) => [refund.refundId, refund]));
+const REFUND_SELECT = sql`SELECT refund_id, payment_id::text AS payment_id, currency, amount::text AS amount, status, reason, requested_by,
+                                  requested_at, completed_at, gateway_reference, failure_reason, failure_code FROM payment_refunds`;
+
+async function loadRefunds(trx: Transaction<object>, refundIds: readonly string[]): Promise<Map<string, RefundRow>> {
+  if (refundIds.length === 0) return new Map();
+  const { rows } = await sql<StoredRefund>`${REFUND_SELECT} WHERE refund_id = ANY (${textArrayLiteral(refundIds)}::text::text[])`.execute(trx);
+  return new Map(rows.map((row) => [row.refund_id, refundFromRow(row)]));
 }
 
 /** The refunds of some payments, oldest first. */
 export async function readRefunds(db: QueryExecutorProvider, paymentIds: readonly string[]): Promise<RefundRow[]> {
-  const { rows } = await sql<StoredRefund>`
-    SELECT refund_id, payment_id::text AS payment_id, currency, amount::text AS amount, status, reason, requested_by,
-           requested_at, completed_at, gateway_reference, failure_reason, failure_code
-      FROM payment_refunds WHERE payment_id = ANY (${paymentIds}::uuid[]) ORDER BY requested_at, refund_id`.execute(db);
+  const { rows } = await sql<StoredRefund>`${REFUND_SELECT} WHERE payment_id = ANY (${paymentIds}::uuid[]) ORDER BY requested_at, refund_id`.execute(db);
   return rows.map(refundFromRow);
 }
 
@@ -144,43 +275,49 @@ const refundFromRow = (row: StoredRefund): RefundRow => ({
   failureCode: row.failure_code,
 });
 
-async function saveSummaries(trx: Transaction<object>, rows: readonly PaymentSummary[]): Promise<void> {
-  if (rows.length === 0) return;
-  // One jsonb parameter, expanded server-side: the statement's size and plan do not depend on the batch.
-  await sql`
-    INSERT INTO payment_summaries AS s
-    SELECT * FROM jsonb_populate_recordset(NULL::payment_summaries, ${JSON.stringify(rows.map(summaryColumns))}::jsonb)
-    ON CONFLICT (payment_id) DO UPDATE SET
-      status = excluded.status, captured = excluded.captured, refunded = excluded.refunded,
-      refund_pending = excluded.refund_pending, charged_back = excluded.charged_back, gateway = excluded.gateway,
-      gateway_reference = excluded.gateway_reference, failure_reason = excluded.failure_reason,
-      failure_code = excluded.failure_code, decline_code = excluded.decline_code, updated_at = excluded.updated_at,
-      settled_at = excluded.settled_at, processing_ms = excluded.processing_ms, revision = excluded.revision,
-      state = excluded.state`.execute(trx);
-}
+const refundColumns = (r: RefundRow) => ({
+  refund_id: r.refundId,
+  payment_id: r.paymentId,
+  currency: r.currency,
+  amount: r.amount,
+  status: r.status,
+  reason: r.reason,
+  requested_by: r.requestedBy,
+  requested_at: r.requestedAt,
+  completed_at: r.completedAt,
+  gateway_reference: r.gatewayReference,
+  failure_reason: r.failureReason,
+  failure_code: r.failureCode,
+});
 
-async function saveRefunds(trx: Transaction<object>, rows: readonly RefundRow[]): Promise<void> {
+const REFUND_COLUMNS = [
+  'refund_id',
+  'payment_id',
+  'currency',
+  'amount',
+  'status',
+  'reason',
+  'requested_by',
+  'requested_at',
+  'completed_at',
+  'gateway_reference',
+  'failure_reason',
+  'failure_code',
+] as const;
+
+const refundLine = (r: RefundRow): string =>
+  `${copyField(r.refundId)}\t${r.paymentId}\t${copyField(r.currency)}\t${r.amount}\t${r.status}\t${copyField(r.reason)}\t` +
+  `${copyField(r.requestedBy)}\t${copyField(r.requestedAt)}\t${copyNullable(r.completedAt)}\t${copyNullable(r.gatewayReference)}\t` +
+  `${copyNullable(r.failureReason)}\t${copyNullable(r.failureCode)}\n`;
+
+async function updateRefunds(trx: Transaction<object>, rows: readonly RefundRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const records = rows.map((r) => ({
-    refund_id: r.refundId,
-    payment_id: r.paymentId,
-    currency: r.currency,
-    amount: r.amount,
-    status: r.status,
-    reason: r.reason,
-    requested_by: r.requestedBy,
-    requested_at: r.requestedAt,
-    completed_at: r.completedAt,
-    gateway_reference: r.gatewayReference,
-    failure_reason: r.failureReason,
-    failure_code: r.failureCode,
-  }));
   await sql`
-    INSERT INTO payment_refunds
-    SELECT * FROM jsonb_populate_recordset(NULL::payment_refunds, ${JSON.stringify(records)}::jsonb)
-    ON CONFLICT (refund_id) DO UPDATE SET
-      status = excluded.status, completed_at = excluded.completed_at, gateway_reference = excluded.gateway_reference,
-      failure_reason = excluded.failure_reason, failure_code = excluded.failure_code`.execute(trx);
+    UPDATE payment_refunds r SET
+      status = v.status, completed_at = v.completed_at, gateway_reference = v.gateway_reference,
+      failure_reason = v.failure_reason, failure_code = v.failure_code
+      FROM json_populate_recordset(NULL::payment_refunds, ${JSON.stringify(rows.map(refundColumns))}::json) v
+     WHERE r.refund_id = v.refund_id`.execute(trx);
 }
 
 async function addStats(trx: Transaction<object>, deltas: readonly StatsDelta[]): Promise<void> {
@@ -198,7 +335,7 @@ async function addStats(trx: Transaction<object>, deltas: readonly StatsDelta[])
   }));
   await sql`
     INSERT INTO payment_stats_hourly AS h
-    SELECT * FROM jsonb_populate_recordset(NULL::payment_stats_hourly, ${JSON.stringify(records)}::jsonb)
+    SELECT * FROM json_populate_recordset(NULL::payment_stats_hourly, ${JSON.stringify(records)}::json)
     ON CONFLICT (hour, currency, method, outcome, reason) DO UPDATE SET
       count = h.count + excluded.count, amount = h.amount + excluded.amount,
       processing_ms = h.processing_ms + excluded.processing_ms,

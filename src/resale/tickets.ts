@@ -1,4 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { textArrayLiteral } from '../db/array-literal.js';
+import { copyField } from '../db/copy.js';
+import { copyInto } from '../db/kysely.js';
 import type { Chain } from '../domain/fees.js';
 import { uuidV5 } from '../domain/ids.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
@@ -78,23 +81,23 @@ function purchaseOf(event: RecordedEvent): Purchase | undefined {
   return undefined;
 }
 
-function ticketRows(data: Purchase, at: string) {
+function ticketRows(data: Purchase, at: string): TicketRow[] {
   const units = data.tickets.flatMap((line) => Array.from({ length: line.quantity }, () => line));
   return units.map((line, index) => ({
-    ticket_id: ticketIdFor(data.paymentId, index),
-    payment_id: data.paymentId,
-    ticket_index: index,
-    venue_id: data.venueId,
-    event_id: data.eventId,
-    ticket_type_id: line.ticketTypeId,
-    owner_id: data.ownerId,
-    face_value: line.unitPrice,
+    ticketId: ticketIdFor(data.paymentId, index),
+    paymentId: data.paymentId,
+    ticketIndex: index,
+    venueId: data.venueId,
+    eventId: data.eventId,
+    ticketTypeId: line.ticketTypeId,
+    ownerId: data.ownerId,
+    faceValue: line.unitPrice,
     currency: data.quote.currency,
     chain: data.quote.gas.chain,
     status: 'pending',
     refunded: 0,
     resales: 0,
-    updated_at: at,
+    updatedAt: at,
   }));
 }
 
@@ -106,70 +109,222 @@ export function groupTicketOwners(data: Pick<GroupPaymentCompleted['data'], 'con
   return data.contributions.flatMap((c) => Array.from({ length: c.ticketCount }, () => c.payerId));
 }
 
-const INSERT_CHUNK = 2_000;
+interface TicketRow {
+  readonly ticketId: string;
+  readonly paymentId: string;
+  readonly ticketIndex: number;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly ticketTypeId: string;
+  ownerId: string;
+  readonly faceValue: number;
+  readonly currency: string;
+  readonly chain: string;
+  status: TicketStatus;
+  refunded: number;
+  resales: number;
+  updatedAt: string;
+}
+
+/** The tickets a batch works on: those stored before it, loaded, and those it creates (keyed by lowercase ids). */
+class TicketSet {
+  readonly byId = new Map<string, TicketRow>();
+  readonly byPayment = new Map<string, TicketRow[]>();
+  /** Stored before this batch: written back with UPDATE; the rest are new and appended. */
+  readonly stored = new Set<string>();
+  readonly changed = new Set<string>();
+
+  add(row: TicketRow, stored: boolean): void {
+    const id = row.ticketId.toLowerCase();
+    if (this.byId.has(id)) return;
+    this.byId.set(id, row);
+    const payment = row.paymentId.toLowerCase();
+    const siblings = this.byPayment.get(payment);
+    if (siblings) siblings.push(row);
+    else this.byPayment.set(payment, [row]);
+    (stored ? this.stored : this.changed).add(id);
+  }
+
+  get(ticketId: string): TicketRow | undefined {
+    return this.byId.get(ticketId.toLowerCase());
+  }
+
+  ofPayment(paymentId: string): readonly TicketRow[] {
+    return this.byPayment.get(paymentId.toLowerCase()) ?? [];
+  }
+
+  touch(row: TicketRow): void {
+    this.changed.add(row.ticketId.toLowerCase());
+  }
+}
 
 /**
- * Applies a batch in a few statements: every new ticket first (a payment's request precedes its
- * outcome), then each status change, then refunds and resales in event order. The statuses
- * commute (a payment is either captured or ended unpaid, and both only move `pending`).
+ * Applies a batch: loads the stored tickets its events name, folds the events onto them in order
+ * in memory (a ticket created by a purchase in the same batch included), then appends the new
+ * tickets with COPY and writes back the stored ones that changed. A ticket that exists already is
+ * never created again, and a payment's outcome moves only its tickets still `pending`.
  */
 async function applyBatch(events: readonly RecordedEvent[], trx: Trx): Promise<void> {
-  const rows = events.flatMap((e) => {
-    const purchase = purchaseOf(e);
-    return purchase ? ticketRows(purchase, e.metadata.occurredAt) : [];
-  });
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await trx.insertInto('resale_tickets').values(rows.slice(i, i + INSERT_CHUNK)).onConflict((oc) => oc.column('ticket_id').doNothing()).execute();
+  const relevant = events.filter((e) => HANDLED.has(e.type));
+  if (relevant.length === 0) return;
+  const tickets = await loadTickets(trx, relevant);
+  for (const event of relevant) applyEvent(tickets, event);
+  const created: TicketRow[] = [];
+  const updated: TicketRow[] = [];
+  for (const id of tickets.changed) (tickets.stored.has(id) ? updated : created).push(tickets.byId.get(id)!);
+  await copyInto(trx, 'resale_tickets', TICKET_COLUMNS, created.map(ticketLine).join(''));
+  await updateTickets(trx, updated);
+}
+
+function applyEvent(tickets: TicketSet, event: RecordedEvent): void {
+  const at = event.metadata.occurredAt;
+  const purchase = purchaseOf(event);
+  if (purchase) {
+    for (const row of ticketRows(purchase, at)) tickets.add(row, false);
+    return;
   }
-  const outcomes = events.flatMap((event) => {
-    const status: TicketStatus | undefined = PAID.has(event.type) ? 'active' : ENDED_UNPAID.has(event.type) ? 'void' : undefined;
+  const status: TicketStatus | undefined = PAID.has(event.type) ? 'active' : ENDED_UNPAID.has(event.type) ? 'void' : undefined;
+  if (status) {
     const { paymentId, groupId } = event.data as Partial<PaymentCaptured['data'] & { groupId: string }>;
-    return status ? [sql`(${paymentId ?? groupId}::uuid, ${status}, ${event.metadata.occurredAt}::timestamptz)`] : [];
-  });
-  if (outcomes.length > 0) {
-    await sql`UPDATE resale_tickets t SET status = v.status, updated_at = v.at
-                FROM (VALUES ${sql.join(outcomes)}) AS v(payment_id, status, at)
-               WHERE t.payment_id = v.payment_id AND t.status = 'pending'`.execute(trx);
-  }
-  const owners = events.flatMap((event) => {
-    if (event.type !== 'GroupPaymentCompleted') return [];
-    const { groupId } = event.data as GroupPaymentCompleted['data'];
-    return groupTicketOwners(event.data as GroupPaymentCompleted['data']).map((ownerId, index) => sql`(${ticketIdFor(groupId, index)}::uuid, ${ownerId})`);
-  });
-  for (let i = 0; i < owners.length; i += INSERT_CHUNK) {
-    await sql`UPDATE resale_tickets t SET owner_id = v.owner_id
-                FROM (VALUES ${sql.join(owners.slice(i, i + INSERT_CHUNK))}) AS v(ticket_id, owner_id)
-               WHERE t.ticket_id = v.ticket_id`.execute(trx);
-  }
-  for (const event of events) {
-    const at = event.metadata.occurredAt;
-    if (event.type === 'RefundSucceeded') {
-      const data = event.data as RefundSucceeded['data'];
-      await trx
-        .updateTable('resale_tickets')
-        .set({ refunded: sql`refunded + ${data.allocation.ticketPrice}`, updated_at: at })
-        .where('payment_id', '=', data.paymentId)
-        .execute();
-    } else if (event.type === 'EscrowReleased') {
-      const data = event.data as EscrowReleased['data'];
-      await trx
-        .updateTable('resale_tickets')
-        .set({ owner_id: data.buyerId, resales: sql`resales + 1`, updated_at: at })
-        .where('ticket_id', '=', data.ticketId)
-        .execute();
+    for (const row of tickets.ofPayment((paymentId ?? groupId)!)) {
+      if (row.status !== 'pending') continue;
+      row.status = status;
+      row.updatedAt = at;
+      tickets.touch(row);
     }
   }
+  if (event.type === 'GroupPaymentCompleted') {
+    const data = event.data as GroupPaymentCompleted['data'];
+    groupTicketOwners(data).forEach((ownerId, index) => {
+      const row = tickets.get(ticketIdFor(data.groupId, index));
+      if (!row) return;
+      row.ownerId = ownerId;
+      tickets.touch(row);
+    });
+  } else if (event.type === 'RefundSucceeded') {
+    const data = event.data as RefundSucceeded['data'];
+    for (const row of tickets.ofPayment(data.paymentId)) {
+      row.refunded += data.allocation.ticketPrice;
+      row.updatedAt = at;
+      tickets.touch(row);
+    }
+  } else if (event.type === 'EscrowReleased') {
+    const data = event.data as EscrowReleased['data'];
+    const row = tickets.get(data.ticketId);
+    if (!row) return;
+    row.ownerId = data.buyerId;
+    row.resales += 1;
+    row.updatedAt = at;
+    tickets.touch(row);
+  }
+}
+
+interface StoredTicket {
+  ticket_id: string;
+  payment_id: string;
+  ticket_index: number;
+  venue_id: string;
+  event_id: string;
+  ticket_type_id: string;
+  owner_id: string;
+  face_value: string;
+  currency: string;
+  chain: string;
+  status: TicketStatus;
+  refunded: string;
+  resales: number;
+  updated_at: Date;
+}
+
+/** The stored tickets of the payments and groups the events name, and of the tickets they resell. */
+async function loadTickets(trx: Trx, events: readonly RecordedEvent[]): Promise<TicketSet> {
+  const payments = new Set<string>();
+  const resold = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'EscrowReleased') resold.add((event.data as EscrowReleased['data']).ticketId);
+    else {
+      const { paymentId, groupId } = event.data as { paymentId?: string; groupId?: string };
+      payments.add((event.type.startsWith('Group') ? groupId : paymentId)!);
+    }
+  }
+  const { rows } = await sql<StoredTicket>`
+    SELECT ticket_id::text AS ticket_id, payment_id::text AS payment_id, ticket_index, venue_id, event_id, ticket_type_id, owner_id,
+           face_value::text AS face_value, currency, chain, status, refunded::text AS refunded, resales, updated_at
+      FROM resale_tickets
+     WHERE payment_id = ANY (${textArrayLiteral([...payments])}::text::uuid[]) OR ticket_id = ANY (${textArrayLiteral([...resold])}::text::uuid[])
+     ORDER BY payment_id, ticket_index`.execute(trx);
+  const tickets = new TicketSet();
+  for (const row of rows) {
+    tickets.add(
+      {
+        ticketId: row.ticket_id,
+        paymentId: row.payment_id,
+        ticketIndex: row.ticket_index,
+        venueId: row.venue_id,
+        eventId: row.event_id,
+        ticketTypeId: row.ticket_type_id,
+        ownerId: row.owner_id,
+        faceValue: Number(row.face_value),
+        currency: row.currency,
+        chain: row.chain,
+        status: row.status,
+        refunded: Number(row.refunded),
+        resales: row.resales,
+        updatedAt: row.updated_at.toISOString(),
+      },
+      true,
+    );
+  }
+  return tickets;
+}
+
+const TICKET_COLUMNS = [
+  'ticket_id',
+  'payment_id',
+  'ticket_index',
+  'venue_id',
+  'event_id',
+  'ticket_type_id',
+  'owner_id',
+  'face_value',
+  'currency',
+  'chain',
+  'status',
+  'refunded',
+  'resales',
+  'updated_at',
+] as const;
+
+const ticketLine = (t: TicketRow): string =>
+  `${t.ticketId}\t${t.paymentId}\t${t.ticketIndex}\t${copyField(t.venueId)}\t${copyField(t.eventId)}\t${copyField(t.ticketTypeId)}\t` +
+  `${copyField(t.ownerId)}\t${t.faceValue}\t${copyField(t.currency)}\t${copyField(t.chain)}\t${t.status}\t${t.refunded}\t${t.resales}\t` +
+  `${copyField(t.updatedAt)}\n`;
+
+/** Writes back what the batch changed of tickets stored before it. */
+async function updateTickets(trx: Trx, rows: readonly TicketRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const changes = rows.map((t) => ({ ticket_id: t.ticketId, owner_id: t.ownerId, status: t.status, refunded: t.refunded, resales: t.resales, updated_at: t.updatedAt }));
+  await sql`
+    UPDATE resale_tickets t SET owner_id = v.owner_id, status = v.status, refunded = v.refunded, resales = v.resales, updated_at = v.updated_at
+      FROM json_to_recordset(${JSON.stringify(changes)}::json)
+           AS v(ticket_id uuid, owner_id text, status text, refunded bigint, resales integer, updated_at timestamptz)
+     WHERE t.ticket_id = v.ticket_id`.execute(trx);
 }
 
 const PAID = new Set(['PaymentCaptured', 'GroupPaymentCompleted']);
 const ENDED_UNPAID = new Set(['PaymentFailed', 'PaymentExpired', 'PaymentCancelled', 'GroupPaymentExpired', 'GroupPaymentCancelled']);
+/** Every event type the projection acts on. */
+const HANDLED = new Set(['PaymentRequested', 'GroupPaymentCreated', 'RefundSucceeded', 'EscrowReleased', ...PAID, ...ENDED_UNPAID]);
 
 export const TICKETS_PROJECTION = 'tickets';
 
 export const ticketsProjection = defineProjection<TicketsTables>({
   name: TICKETS_PROJECTION,
-  version: 2,
+  // 3: tickets are folded in memory per batch and appended with COPY.
+  version: 3,
   tables: ['resale_tickets'],
+  // The handler finds stored tickets by payment_id and ticket_id; owner_id only serves queries.
+  indexesBuiltAfterReplay: ['resale_tickets_owner_id_idx'],
   handle: applyBatch,
 });
 

@@ -48,19 +48,21 @@ function commandsOf(i: number, paymentId: string): PaymentCommand[] {
     { type: 'RecordCapture', data: outcome },
   ];
   const requestedBy = { kind: 'user', userId: `buyer-${i % 5}` } as const;
+  // Refund ids are unique per payment, as the refund command derives them from its own id.
+  const refundId = `r-${paymentId}`;
   if (i % 3 === 1) {
     return [
       ...purchase,
-      { type: 'RequestRefund', data: { refundId: `r-${i}`, amount: 1_000, reason: 'cannot make it', requestedBy } },
-      { type: 'RecordRefundSuccess', data: { refundId: `r-${i}`, gatewayReference: `re_${i}` } },
+      { type: 'RequestRefund', data: { refundId, amount: 1_000, reason: 'cannot make it', requestedBy } },
+      { type: 'RecordRefundSuccess', data: { refundId, gatewayReference: `re_${i}` } },
     ];
   }
   if (i % 3 === 2) {
     const settle: PaymentCommand =
       i % 5 === 0
-        ? { type: 'RecordRefundFailure', data: { refundId: `r-${i}`, reason: 'refused', code: 'refund_failed' } }
-        : { type: 'RecordRefundSuccess', data: { refundId: `r-${i}`, gatewayReference: `re_${i}` } };
-    return [...purchase, { type: 'RequestRefund', data: { refundId: `r-${i}`, reason: 'event cancelled', requestedBy } }, settle];
+        ? { type: 'RecordRefundFailure', data: { refundId, reason: 'refused', code: 'refund_failed' } }
+        : { type: 'RecordRefundSuccess', data: { refundId, gatewayReference: `re_${i}` } };
+    return [...purchase, { type: 'RequestRefund', data: { refundId, reason: 'event cancelled', requestedBy } }, settle];
   }
   return purchase;
 }

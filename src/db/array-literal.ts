@@ -3,6 +3,10 @@
  * the literal as one text parameter (`${literal}::text::text[]`) saves node-postgres escaping
  * every element on its own, which dominates the client's cost of a large batch. Both drivers
  * send a text parameter as is.
+ *
+ * To filter by one, wrap the cast in a scalar subquery, `col = ANY ((SELECT ${literal}::text::uuid[])::uuid[])`:
+ * it is then parsed once, where a bare cast in a filter is parsed again for every row a scan
+ * visits (1.1 s for a 1,250-id lookup that scanned 1,250 rows).
  */
 const NEEDS_ESCAPE = /[\\"]/;
 

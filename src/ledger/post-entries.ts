@@ -59,7 +59,7 @@ const postingsKey = (entry: { readonly postings: readonly { account: string; cur
 async function alreadyBooked(db: QueryExecutorProvider, entries: readonly IdentifiedEntry[]): Promise<Set<string>> {
   const { rows } = await sql<{ entry_id: string }>`
     SELECT entry_id::text AS entry_id FROM ledger_entries
-     WHERE entry_id = ANY (${textArrayLiteral(entries.map((e) => e.entryId))}::text::uuid[])`.execute(db);
+     WHERE entry_id = ANY ((SELECT ${textArrayLiteral(entries.map((e) => e.entryId))}::text::uuid[])::uuid[])`.execute(db);
   return new Set(rows.map((row) => row.entry_id));
 }
 

@@ -3,7 +3,8 @@ import { sqlExecutorOf } from '../db/kysely.js';
 import type { Position, RecordedEvent } from '../eventstore/event-store.js';
 import { sqlCheckpointStore } from '../eventstore/sql-event-store.js';
 import { subscriptionName, type Projection } from './projection.js';
-import { redirectToScratch, type ScratchSchema } from './scratch-schema.js';
+import { quoteIdentifier } from '../db/sql-client.js';
+import type { ScratchSchema } from './scratch-schema.js';
 
 /** One projection's share of a batch: its events and the checkpoint move they amount to. */
 export interface ProjectionStep {
@@ -17,23 +18,43 @@ export interface ProjectionStep {
  * Applies the steps in `trx` and moves each projection's checkpoint with compare-and-set in the
  * same transaction, so rows and checkpoint commit together or not at all (effectively exactly
  * once), and a consumer that lost its lock fails on the checkpoint instead of writing twice.
- * With `scratch`, the same handlers write the scratch copies and their checkpoints instead.
+ * With `scratch`, the same handlers write the scratch copies and their checkpoints instead; the
+ * redirection lasts until the transaction ends, or until the steps are applied when `trx` is a
+ * longer transaction of the caller's (`restore`).
  */
-export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema): Promise<void> {
-  // Batch statements unnest arrays the planner cannot see into; it overestimates their rows by
-  // orders of magnitude and JIT-compiles them, which cost more than the statement itself (0.8 s
-  // of a 0.9 s ledger batch of 5,000 events in bench:replay). Off for this transaction only.
-  await sql`SELECT set_config('jit', 'off', true)`.execute(trx);
-  const restore = scratch ? await redirectToScratch(trx, scratch) : undefined;
+export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema, restore = false): Promise<void> {
+  const previousPath = await prepareBatch(trx, scratch);
   const checkpoints = sqlCheckpointStore(sqlExecutorOf(trx));
   for (const { projection, events, previous, next } of steps) {
     if (events.length > 0) await projection.handle(events, trx);
     await checkpoints.store(subscriptionName(projection.name), next, previous);
   }
-  await restore?.();
+  if (restore && previousPath !== undefined) await sql`SELECT set_config('search_path', ${previousPath}, true)`.execute(trx);
 }
 
 /** applyStepsIn, in a transaction of its own. */
 export function applySteps(db: Kysely<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema): Promise<void> {
   return db.transaction().execute((trx) => applyStepsIn(trx, steps, scratch));
+}
+
+/**
+ * Settings for this transaction, in one round trip; answers the search_path it replaced.
+ *
+ * - `jit` off: batch statements unnest arrays the planner cannot see into; it overestimates their
+ *   rows by orders of magnitude and JIT-compiles them, which cost more than the statement itself
+ *   (0.8 s of a 0.9 s ledger batch of 5,000 events in bench:replay).
+ * - With a scratch schema: the schema first on the search_path, so the handlers write the copies;
+ *   and `synchronous_commit` off, as a crash loses the scratch copies anyway (a rebuild starts
+ *   over), so a page's commit need not wait for the write-ahead log to reach the disk.
+ */
+async function prepareBatch(trx: Transaction<object>, scratch: ScratchSchema | undefined): Promise<string | undefined> {
+  if (!scratch) {
+    await sql`SELECT set_config('jit', 'off', true)`.execute(trx);
+    return undefined;
+  }
+  const { rows } = await sql<{ previous: string }>`
+    SELECT s.previous, set_config('jit', 'off', true), set_config('synchronous_commit', 'off', true),
+           set_config('search_path', ${quoteIdentifier(scratch.schema)} || ', ' || s.previous, true)
+      FROM (SELECT current_setting('search_path') AS previous) s`.execute(trx);
+  return rows[0]!.previous;
 }

@@ -123,7 +123,7 @@ export async function inScratchSession<T>(
   let resume: (() => Promise<void>) | undefined;
   try {
     progress.total(await estimateTotal(ctx.store));
-    scratch = await createScratchSchema(ctx.db, projections, operation);
+    scratch = await createScratchSchema(ctx.db, projections, operation, { logged: operation === 'rebuild' });
     return await work({
       scratch,
       progress,

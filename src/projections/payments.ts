@@ -131,7 +131,7 @@ async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): 
            ticket_price, platform_fee, gas, state_tax, local_tax, venue_tax, captured, refunded, refund_pending, charged_back,
            dispute_open, payment_method, gateway, gateway_reference, failure_reason, failure_code, decline_code,
            requested_at, created_at, updated_at, settled_at, processing_ms, revision
-      FROM payment_summaries WHERE payment_id = ANY (${textArrayLiteral(ids)}::text::uuid[])`.execute(trx);
+      FROM payment_summaries WHERE payment_id = ANY ((SELECT ${textArrayLiteral(ids)}::text::uuid[])::uuid[])`.execute(trx);
   return new Map(rows.map((row) => [row.payment_id, summaryFromRow(row)]));
 }
 
@@ -250,7 +250,7 @@ const REFUND_SELECT = sql`SELECT refund_id, payment_id::text AS payment_id, curr
 
 async function loadRefunds(trx: Transaction<object>, refundIds: readonly string[]): Promise<Map<string, RefundRow>> {
   if (refundIds.length === 0) return new Map();
-  const { rows } = await sql<StoredRefund>`${REFUND_SELECT} WHERE refund_id = ANY (${textArrayLiteral(refundIds)}::text::text[])`.execute(trx);
+  const { rows } = await sql<StoredRefund>`${REFUND_SELECT} WHERE refund_id = ANY ((SELECT ${textArrayLiteral(refundIds)}::text::text[])::text[])`.execute(trx);
   return new Map(rows.map((row) => [row.refund_id, refundFromRow(row)]));
 }
 

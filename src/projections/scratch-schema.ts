@@ -20,6 +20,11 @@ export interface ScratchSchema {
   readonly tables: readonly ScratchTable[];
   /** The live checkpoints table, schema-qualified and quoted. */
   readonly liveCheckpoints: string;
+  /**
+   * Copies written to the write-ahead log as they are filled (a rebuild's, which go live), or
+   * unlogged (a verify's, which are thrown away) and made logged only if they are to go live.
+   */
+  readonly logged: boolean;
 }
 
 export interface ScratchTable {
@@ -28,8 +33,21 @@ export interface ScratchTable {
   /** Schema-qualified, quoted names of the live table and of its copy. */
   readonly live: string;
   readonly copy: string;
-  /** Statements that build the copy's indexes left out until the replay is done. */
-  readonly deferredIndexes: readonly string[];
+  /** The copy's indexes left out until the replay is done, and how to build them. */
+  readonly deferredIndexes: readonly DeferredIndex[];
+  /** The columns that lead the indexes the copy keeps while replaying (quoted): what lookups use. */
+  readonly lookupColumns: readonly string[];
+}
+
+/**
+ * An index a copy goes without while replaying. `build` creates it; `attach`, when the index
+ * backs a primary key or unique constraint, turns it into that constraint afterwards (quick: the
+ * index is there). Builds of one table can then run side by side, where ADD CONSTRAINT would
+ * lock the table for each in turn.
+ */
+export interface DeferredIndex {
+  readonly build: string;
+  readonly attach?: string;
 }
 
 /** A projection's tables cannot be copied and swapped safely; the message says what to change. */
@@ -72,25 +90,39 @@ async function copyProblems(trx: Transaction<object>, live: string): Promise<str
 
 /**
  * Drops the named indexes of a copy (and the primary key or unique constraint an index backs),
- * answering the statements that build them again.
+ * answering how to build them again.
  */
-async function deferIndexes(trx: Transaction<object>, schema: string, copy: string, names: readonly string[]): Promise<string[]> {
+async function deferIndexes(trx: Transaction<object>, schema: string, copy: string, names: readonly string[]): Promise<DeferredIndex[]> {
   if (names.length === 0) return [];
-  const { rows } = await sql<{ name: string; index_def: string; constraint_def: string | null }>`
-    SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS index_def, pg_get_constraintdef(k.oid) AS constraint_def
+  const { rows } = await sql<{ name: string; index_def: string; constraint_def: string | null; kind: string | null; deferrable: boolean | null }>`
+    SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS index_def, pg_get_constraintdef(k.oid) AS constraint_def,
+           k.contype::text AS kind, k.condeferrable AS deferrable
       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid
      WHERE i.indrelid = ${copy}::regclass AND c.relname = ANY (${names}::text[])`.execute(trx);
-  const builds: string[] = [];
-  for (const { name, index_def, constraint_def } of rows) {
+  const deferred: DeferredIndex[] = [];
+  for (const { name, index_def, constraint_def, kind, deferrable } of rows) {
+    const constraint = quoteIdentifier(name);
     if (constraint_def === null) {
-      builds.push(index_def);
+      deferred.push({ build: index_def });
       await sql.raw(`DROP INDEX ${qualified(schema, name)}`).execute(trx);
-    } else {
-      builds.push(`ALTER TABLE ${copy} ADD CONSTRAINT ${quoteIdentifier(name)} ${constraint_def}`);
-      await sql.raw(`ALTER TABLE ${copy} DROP CONSTRAINT ${quoteIdentifier(name)}`).execute(trx);
+      continue;
     }
+    const attachable = !deferrable && (kind === 'p' || kind === 'u');
+    deferred.push(
+      attachable
+        ? { build: index_def, attach: `ALTER TABLE ${copy} ADD CONSTRAINT ${constraint} ${kind === 'p' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${constraint}` }
+        : { build: `ALTER TABLE ${copy} ADD CONSTRAINT ${constraint} ${constraint_def}` },
+    );
+    await sql.raw(`ALTER TABLE ${copy} DROP CONSTRAINT ${constraint}`).execute(trx);
   }
-  return builds;
+  return deferred;
+}
+
+async function leadingColumns(trx: Transaction<object>, table: string): Promise<string[]> {
+  const { rows } = await sql<{ column: string }>`
+    SELECT DISTINCT a.attname AS column FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+     WHERE i.indrelid = ${table}::regclass ORDER BY 1`.execute(trx);
+  return rows.map((row) => quoteIdentifier(row.column));
 }
 
 async function indexNames(trx: Transaction<object>, table: string): Promise<string[]> {
@@ -101,7 +133,13 @@ async function indexNames(trx: Transaction<object>, table: string): Promise<stri
 }
 
 /** Creates the scratch schema with empty copies of every table the projections own. */
-export async function createScratchSchema(db: Kysely<object>, projections: readonly Projection[], purpose: string): Promise<ScratchSchema> {
+export async function createScratchSchema(
+  db: Kysely<object>,
+  projections: readonly Projection[],
+  purpose: string,
+  options: { readonly logged?: boolean } = {},
+): Promise<ScratchSchema> {
+  const logged = options.logged ?? false;
   return db.transaction().execute(async (trx) => {
     const checkpointsSchema = await liveSchemaOf(trx, 'tessera_checkpoints');
     const schema = `${checkpointsSchema.slice(0, 30)}_${purpose}_${randomBytes(4).toString('hex')}`;
@@ -110,7 +148,7 @@ export async function createScratchSchema(db: Kysely<object>, projections: reado
     await sql.raw(`CREATE UNLOGGED TABLE ${qualified(schema, 'tessera_checkpoints')} (LIKE ${liveCheckpoints} INCLUDING ALL)`).execute(trx);
     const tables: ScratchTable[] = [];
     for (const projection of projections) {
-      const deferred: string[] = [];
+      const deferred: DeferredIndex[] = [];
       for (const name of projection.tables) {
         const liveSchema = await liveSchemaOf(trx, name);
         const [live, copy] = [qualified(liveSchema, name), qualified(schema, name)];
@@ -118,7 +156,7 @@ export async function createScratchSchema(db: Kysely<object>, projections: reado
         if (problems.length > 0) {
           throw new ProjectionTableError(`table ${name} cannot be rebuilt beside itself: it has ${problems.join(', ')}`);
         }
-        await sql.raw(`CREATE UNLOGGED TABLE ${copy} (LIKE ${live} INCLUDING ALL)`).execute(trx);
+        await sql.raw(`CREATE ${logged ? '' : 'UNLOGGED '}TABLE ${copy} (LIKE ${live} INCLUDING ALL)`).execute(trx);
         const [liveIndexes, copyIndexes] = [await indexNames(trx, live), await indexNames(trx, copy)];
         if (liveIndexes.join() !== copyIndexes.join()) {
           throw new ProjectionTableError(
@@ -128,49 +166,54 @@ export async function createScratchSchema(db: Kysely<object>, projections: reado
         }
         const deferredIndexes = await deferIndexes(trx, schema, copy, projection.indexesBuiltAfterReplay);
         deferred.push(...deferredIndexes);
-        tables.push({ name, liveSchema, live, copy, deferredIndexes });
+        tables.push({ name, liveSchema, live, copy, deferredIndexes, lookupColumns: await leadingColumns(trx, copy) });
       }
       const unknown = projection.indexesBuiltAfterReplay.length - deferred.length;
       if (unknown > 0) {
         throw new ProjectionTableError(`projection ${projection.name}: indexesBuiltAfterReplay names ${unknown} index(es) its tables do not have`);
       }
     }
-    return { schema, tables, liveCheckpoints };
+    return { schema, tables, liveCheckpoints, logged };
   });
-}
-
-/**
- * Makes `trx` read and write the scratch copies (and their checkpoints) first, until the
- * returned function puts the search_path back (or the transaction ends).
- */
-export async function redirectToScratch(trx: Transaction<object>, scratch: ScratchSchema): Promise<() => Promise<void>> {
-  const { rows } = await sql<{ previous: string }>`
-    SELECT s.previous, set_config('search_path', ${quoteIdentifier(scratch.schema)} || ', ' || s.previous, true)
-      FROM (SELECT current_setting('search_path') AS previous) s`.execute(trx);
-  const previous = rows[0]!.previous;
-  return async () => void (await sql`SELECT set_config('search_path', ${previous}, true)`.execute(trx));
 }
 
 /** Sort memory for building a copy's deferred indexes on PostgreSQL (its default is 64 MB). */
 const INDEX_BUILD_MEMORY = '256MB';
 
+/** Index builds at once on PostgreSQL: each works one core, and the server has few. */
+const INDEX_BUILDS_AT_ONCE = 3;
+
 /**
- * Readies the copies to go live: written to the write-ahead log (SET LOGGED), their deferred
- * indexes built, and fresh planner statistics, so queries plan well from the moment of the swap.
- * On PostgreSQL each table is readied in a transaction of its own, all at once on separate
- * connections (the server then works on several cores), with more sort memory for its indexes;
- * PGlite has one connection, and its memory is the process's, so there they go one by one.
+ * Readies the copies to go live: written to the write-ahead log (SET LOGGED, unless they were
+ * logged from the start), their deferred indexes built, and fresh planner statistics, so queries
+ * plan well from the moment of the swap. On PostgreSQL the indexes are built side by side on
+ * separate connections, a few at a time, each with more sort memory; then the constraints are
+ * attached to theirs. PGlite has one connection, and its memory is the process's, so there
+ * everything goes one by one.
  */
 export async function finishScratch(db: Kysely<object>, scratch: ScratchSchema, dialect: 'postgres' | 'pglite'): Promise<void> {
-  const finish = (table: ScratchTable) =>
+  const run = (statement: string, memory = false) =>
     db.transaction().execute(async (trx) => {
-      if (dialect === 'postgres') await sql`SELECT set_config('maintenance_work_mem', ${INDEX_BUILD_MEMORY}, true)`.execute(trx);
-      await sql.raw(`ALTER TABLE ${table.copy} SET LOGGED`).execute(trx);
-      for (const definition of table.deferredIndexes) await sql.raw(definition).execute(trx);
-      await sql.raw(`ANALYZE ${table.copy}`).execute(trx);
+      if (memory && dialect === 'postgres') await sql`SELECT set_config('maintenance_work_mem', ${INDEX_BUILD_MEMORY}, true)`.execute(trx);
+      await sql.raw(statement).execute(trx);
     });
-  if (dialect === 'postgres') await Promise.all(scratch.tables.map(finish));
-  else for (const table of scratch.tables) await finish(table);
+  const concurrency = dialect === 'postgres' ? INDEX_BUILDS_AT_ONCE : 1;
+  if (!scratch.logged) await inParallel(scratch.tables.map((t) => () => run(`ALTER TABLE ${t.copy} SET LOGGED`)), concurrency);
+  const indexes = scratch.tables.flatMap((t) => t.deferredIndexes);
+  await inParallel(indexes.map((index) => () => run(index.build, true)), concurrency);
+  for (const index of indexes) if (index.attach) await run(index.attach);
+  await inParallel(scratch.tables.map((t) => () => run(`ANALYZE ${t.copy}`)), concurrency);
+}
+
+/** Runs the tasks, at most `limit` at a time; rejects with the first failure once all have settled. */
+async function inParallel(tasks: readonly (() => Promise<unknown>)[], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**

@@ -247,11 +247,17 @@ async function loadTickets(trx: Trx, events: readonly RecordedEvent[]): Promise<
       payments.add((event.type.startsWith('Group') ? groupId : paymentId)!);
     }
   }
+  // Two index lookups: with OR between them the planner scans the whole table instead.
   const { rows } = await sql<StoredTicket>`
     SELECT ticket_id::text AS ticket_id, payment_id::text AS payment_id, ticket_index, venue_id, event_id, ticket_type_id, owner_id,
            face_value::text AS face_value, currency, chain, status, refunded::text AS refunded, resales, updated_at
       FROM resale_tickets
-     WHERE payment_id = ANY (${textArrayLiteral([...payments])}::text::uuid[]) OR ticket_id = ANY (${textArrayLiteral([...resold])}::text::uuid[])
+     WHERE payment_id = ANY ((SELECT ${textArrayLiteral([...payments])}::text::uuid[])::uuid[])
+    UNION
+    SELECT ticket_id::text, payment_id::text, ticket_index, venue_id, event_id, ticket_type_id, owner_id,
+           face_value::text, currency, chain, status, refunded::text, resales, updated_at
+      FROM resale_tickets
+     WHERE ticket_id = ANY ((SELECT ${textArrayLiteral([...resold])}::text::uuid[])::uuid[])
      ORDER BY payment_id, ticket_index`.execute(trx);
   const tickets = new TicketSet();
   for (const row of rows) {

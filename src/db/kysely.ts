@@ -13,6 +13,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type pg from 'pg';
+import type { BinaryCopyWriter } from './binary-copy.js';
 import { copyFromStdin, CopyPayload, copyStatement } from './copy.js';
 import { quoteIdentifier, type SqlClient, type SqlExecutor } from './sql-client.js';
 
@@ -33,11 +34,12 @@ export function createKysely<DB>(sql: SqlClient): Kysely<DB> {
 
 /**
  * Appends rows to `table` with COPY, in `db`'s transaction when it is one; answers how many.
- * `rows` is COPY text (src/db/copy.ts): a line per row, its fields in `columns` order.
+ * `rows` holds them in binary COPY format, each row's fields in `columns` order
+ * (src/db/binary-copy.ts); it is finished here.
  */
-export async function copyInto(db: QueryRunner, table: string, columns: readonly string[], rows: string): Promise<number> {
-  if (rows.length === 0) return 0;
-  const result = await db.executeQuery(CompiledQuery.raw(copyStatement(table, columns), [new CopyPayload(rows)]));
+export async function copyInto(db: QueryRunner, table: string, columns: readonly string[], rows: BinaryCopyWriter): Promise<number> {
+  if (rows.rows === 0) return 0;
+  const result = await db.executeQuery(CompiledQuery.raw(copyStatement(table, columns), [new CopyPayload(rows.finish())]));
   return Number(result.numAffectedRows ?? 0n);
 }
 
@@ -147,7 +149,7 @@ class PostgresPoolConnection implements DatabaseConnection {
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const copy = copyPayloadOf(query);
     try {
-      if (copy) return { rows: [], numAffectedRows: BigInt(await copyFromStdin(this.client, query.sql, copy.text)) };
+      if (copy) return { rows: [], numAffectedRows: BigInt(await copyFromStdin(this.client, query.sql, copy.data)) };
       const { command, rowCount, rows } = await this.client.query<R & pg.QueryResultRow>(query.sql, [...query.parameters]);
       return {
         rows: rows ?? [],
@@ -258,8 +260,8 @@ class PgliteConnection implements DatabaseConnection {
     const copy = copyPayloadOf(query);
     if (copy) {
       // PGlite reads COPY data from the virtual file /dev/blob, filled from the query's blob.
-      const statement = query.sql.replace(/FROM STDIN$/, "FROM '/dev/blob'");
-      const copied = await target.query(statement, [], { ...PG_COMPATIBLE, blob: new Blob([copy.text]) });
+      const statement = query.sql.replace(/ FROM STDIN/, " FROM '/dev/blob'");
+      const copied = await target.query(statement, [], { ...PG_COMPATIBLE, blob: new Blob([copy.data]) });
       return { rows: [], numAffectedRows: BigInt(copied.affectedRows ?? 0) };
     }
     const result: Results<R> | undefined =

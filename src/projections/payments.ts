@@ -1,7 +1,7 @@
 import { sql, type QueryExecutorProvider, type Transaction } from 'kysely';
 import type { PaymentStatus } from '../aggregates/payment.js';
 import { textArrayLiteral } from '../db/array-literal.js';
-import { copyField, copyNullable } from '../db/copy.js';
+import { BinaryCopyWriter } from '../db/binary-copy.js';
 import { copyInto } from '../db/kysely.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { isPaymentEvent } from '../events/payment-events.js';
@@ -66,9 +66,9 @@ export const payments = defineProjection<object>({
     }
     const [newSummaries, changedSummaries] = split(touched.summaries, known.summaries, summaries);
     const [newRefunds, changedRefunds] = split(touched.refunds, known.refunds, refunds);
-    await copyInto(trx, 'payment_summaries', SUMMARY_COLUMNS, newSummaries.map(summaryLine).join(''));
+    await copyInto(trx, 'payment_summaries', SUMMARY_COLUMNS, summaryRows(newSummaries));
     await updateSummaries(trx, changedSummaries);
-    await copyInto(trx, 'payment_refunds', REFUND_COLUMNS, newRefunds.map(refundLine).join(''));
+    await copyInto(trx, 'payment_refunds', REFUND_COLUMNS, refundRows(newRefunds));
     await updateRefunds(trx, changedRefunds);
     await addStats(trx, mergeStats(stats));
   },
@@ -205,16 +205,47 @@ const SUMMARY_COLUMNS = [
   'revision',
 ] as const;
 
-/** A summary as a COPY line, its fields in SUMMARY_COLUMNS order. */
-function summaryLine(s: PaymentSummary): string {
-  return (
-    `${s.paymentId}\t${copyField(s.tenantId)}\t${copyField(s.userId)}\t${copyField(s.venueId)}\t${copyField(s.eventId)}\t${s.status}\t` +
-    `${copyField(s.currency)}\t${s.amount}\t${s.ticketCount}\t${s.ticketPrice}\t${s.platformFee}\t${s.gas}\t${s.stateTax}\t${s.localTax}\t` +
-    `${s.venueTax}\t${s.captured}\t${s.refunded}\t${s.refundPending}\t${s.chargedBack}\t${s.disputeOpen ? 't' : 'f'}\t` +
-    `${copyField(s.paymentMethod)}\t${copyNullable(s.gateway)}\t${copyNullable(s.gatewayReference)}\t${copyNullable(s.failureReason)}\t` +
-    `${copyNullable(s.failureCode)}\t${copyNullable(s.declineCode)}\t${copyField(s.requestedAt)}\t${copyField(s.createdAt)}\t` +
-    `${copyField(s.updatedAt)}\t${copyNullable(s.settledAt)}\t${s.processingMs ?? '\\N'}\t${s.revision}\n`
-  );
+/** New summaries as binary COPY rows, their fields in SUMMARY_COLUMNS order. */
+function summaryRows(summaries: readonly PaymentSummary[]): BinaryCopyWriter {
+  const rows = new BinaryCopyWriter(summaries.length * 400);
+  for (const s of summaries) {
+    rows
+      .row(SUMMARY_COLUMNS.length)
+      .uuid(s.paymentId)
+      .text(s.tenantId)
+      .text(s.userId)
+      .text(s.venueId)
+      .text(s.eventId)
+      .text(s.status)
+      .text(s.currency)
+      .int8(s.amount)
+      .int4(s.ticketCount)
+      .int8(s.ticketPrice)
+      .int8(s.platformFee)
+      .int8(s.gas)
+      .int8(s.stateTax)
+      .int8(s.localTax)
+      .int8(s.venueTax)
+      .int8(s.captured)
+      .int8(s.refunded)
+      .int8(s.refundPending)
+      .int8(s.chargedBack)
+      .bool(s.disputeOpen)
+      .text(s.paymentMethod)
+      .textOrNull(s.gateway)
+      .textOrNull(s.gatewayReference)
+      .textOrNull(s.failureReason)
+      .textOrNull(s.failureCode)
+      .textOrNull(s.declineCode)
+      .timestamptz(s.requestedAt)
+      .timestamptz(s.createdAt)
+      .timestamptz(s.updatedAt)
+      .timestamptzOrNull(s.settledAt);
+    if (s.processingMs === null) rows.null();
+    else rows.int8(s.processingMs);
+    rows.int8(s.revision);
+  }
+  return rows;
 }
 
 /** Rows this batch changed that earlier batches wrote: every column but the key, from the fold. */
@@ -305,10 +336,27 @@ const REFUND_COLUMNS = [
   'failure_code',
 ] as const;
 
-const refundLine = (r: RefundRow): string =>
-  `${copyField(r.refundId)}\t${r.paymentId}\t${copyField(r.currency)}\t${r.amount}\t${r.status}\t${copyField(r.reason)}\t` +
-  `${copyField(r.requestedBy)}\t${copyField(r.requestedAt)}\t${copyNullable(r.completedAt)}\t${copyNullable(r.gatewayReference)}\t` +
-  `${copyNullable(r.failureReason)}\t${copyNullable(r.failureCode)}\n`;
+/** New refunds as binary COPY rows, their fields in REFUND_COLUMNS order. */
+function refundRows(refunds: readonly RefundRow[]): BinaryCopyWriter {
+  const rows = new BinaryCopyWriter(refunds.length * 200);
+  for (const r of refunds) {
+    rows
+      .row(REFUND_COLUMNS.length)
+      .text(r.refundId)
+      .uuid(r.paymentId)
+      .text(r.currency)
+      .int8(r.amount)
+      .text(r.status)
+      .text(r.reason)
+      .text(r.requestedBy)
+      .timestamptz(r.requestedAt)
+      .timestamptzOrNull(r.completedAt)
+      .textOrNull(r.gatewayReference)
+      .textOrNull(r.failureReason)
+      .textOrNull(r.failureCode);
+  }
+  return rows;
+}
 
 async function updateRefunds(trx: Transaction<object>, rows: readonly RefundRow[]): Promise<void> {
   if (rows.length === 0) return;

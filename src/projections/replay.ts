@@ -24,7 +24,7 @@ export interface ReplayOptions {
 }
 
 /** Pages read ahead of the slowest projection: what a replay holds in memory, at most. */
-const PAGES_AHEAD = 3;
+const PAGES_AHEAD = 2;
 
 /**
  * Replays `$all` into the scratch copies of several projections at once. Each page of events is

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { textArrayLiteral } from '../db/array-literal.js';
-import { copyField } from '../db/copy.js';
+import { BinaryCopyWriter } from '../db/binary-copy.js';
 import { copyInto } from '../db/kysely.js';
 import type { Chain } from '../domain/fees.js';
 import { uuidV5 } from '../domain/ids.js';
@@ -172,7 +172,7 @@ async function applyBatch(events: readonly RecordedEvent[], trx: Trx): Promise<v
   const created: TicketRow[] = [];
   const updated: TicketRow[] = [];
   for (const id of tickets.changed) (tickets.stored.has(id) ? updated : created).push(tickets.byId.get(id)!);
-  await copyInto(trx, 'resale_tickets', TICKET_COLUMNS, created.map(ticketLine).join(''));
+  await copyInto(trx, 'resale_tickets', TICKET_COLUMNS, ticketCopyRows(created));
   await updateTickets(trx, updated);
 }
 
@@ -301,10 +301,29 @@ const TICKET_COLUMNS = [
   'updated_at',
 ] as const;
 
-const ticketLine = (t: TicketRow): string =>
-  `${t.ticketId}\t${t.paymentId}\t${t.ticketIndex}\t${copyField(t.venueId)}\t${copyField(t.eventId)}\t${copyField(t.ticketTypeId)}\t` +
-  `${copyField(t.ownerId)}\t${t.faceValue}\t${copyField(t.currency)}\t${copyField(t.chain)}\t${t.status}\t${t.refunded}\t${t.resales}\t` +
-  `${copyField(t.updatedAt)}\n`;
+/** New tickets as binary COPY rows, their fields in TICKET_COLUMNS order. */
+function ticketCopyRows(tickets: readonly TicketRow[]): BinaryCopyWriter {
+  const rows = new BinaryCopyWriter(tickets.length * 250);
+  for (const t of tickets) {
+    rows
+      .row(TICKET_COLUMNS.length)
+      .uuid(t.ticketId)
+      .uuid(t.paymentId)
+      .int4(t.ticketIndex)
+      .text(t.venueId)
+      .text(t.eventId)
+      .text(t.ticketTypeId)
+      .text(t.ownerId)
+      .int8(t.faceValue)
+      .text(t.currency)
+      .text(t.chain)
+      .text(t.status)
+      .int8(t.refunded)
+      .int4(t.resales)
+      .timestamptz(t.updatedAt);
+  }
+  return rows;
+}
 
 /** Writes back what the batch changed of tickets stored before it. */
 async function updateTickets(trx: Trx, rows: readonly TicketRow[]): Promise<void> {

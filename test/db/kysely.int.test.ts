@@ -1,6 +1,6 @@
 import { sql as raw, type ColumnType, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyField, copyNullable } from '../../src/db/copy.js';
+import { BinaryCopyWriter } from '../../src/db/binary-copy.js';
 import { copyInto, createKysely, sqlExecutorOf } from '../../src/db/kysely.js';
 import { sqlErrorInfo, type SqlClient } from '../../src/db/sql-client.js';
 import { env, freshPglite, freshPostgresSchema } from '../support/databases.js';
@@ -134,34 +134,57 @@ function kyselyContract(name: string, open: () => Promise<{ sql: SqlClient; clos
       expect(await count(db, 'joined-')).toBe(0);
     });
 
-    it('bulk-loads rows with COPY in the transaction, every character and NULL coming back as written', async () => {
-      const notes = ['tab\there', 'two\nlines', 'back\\slash \\N', 'carriage\rreturn', 'ünïcødé ✓ 😀', '', '\\N'];
-      const rows = notes.map((note, i) => `copy-${i}\t${i}\t${copyField(note)}\n`).join('') + `copy-null\t${2n ** 62n}\t${copyNullable(null)}\n`;
-      const copied = await db.transaction().execute((trx) => copyInto(trx, 'probe', ['id', 'amount', 'note'], rows));
+    it('bulk-loads rows with binary COPY in the transaction, every type and NULL coming back as written', async () => {
+      await sql.exec(`CREATE TABLE copy_types (id uuid, small integer, big bigint, flag boolean, note text, doc jsonb, at timestamptz)`);
+      const notes = ['tab\there', 'two\nlines', 'back\\slash \\N', 'ünïcødé ✓ 😀', ''];
+      const rows = new BinaryCopyWriter(16);
+      notes.forEach((note, i) =>
+        rows
+          .row(7)
+          .uuid(`00000000-0000-4000-8000-00000000000${i}`)
+          .int4(-(2 ** 31) + i)
+          .int8(i === 0 ? 2n ** 62n : -Number.MAX_SAFE_INTEGER + i)
+          .bool(i % 2 === 0)
+          .text(note)
+          .jsonb(JSON.stringify({ note, n: i }))
+          .timestamptz(`2026-01-01T12:00:0${i}.12345${i}Z`),
+      );
+      rows.row(7).uuid('AAAAAAAA-AAAA-4AAA-8AAA-AAAAAAAAAAAA').null().null().null().textOrNull(null).null().timestamptzOrNull(null);
+      const copied = await db.transaction().execute((trx) => copyInto(trx, 'copy_types', ['id', 'small', 'big', 'flag', 'note', 'doc', 'at'], rows));
       expect(copied).toBe(notes.length + 1);
-      const stored = await db.selectFrom('probe').selectAll().where('id', 'like', 'copy-%').orderBy('id').execute();
+      const { rows: stored } = await raw<Record<string, unknown>>`
+        SELECT id::text, small, big::text, flag, note, doc, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at FROM copy_types ORDER BY id`.execute(db);
       expect(stored).toEqual([
-        ...notes.map((note, i) => ({ id: `copy-${i}`, amount: String(i), note })),
-        { id: 'copy-null', amount: String(2n ** 62n), note: null },
+        ...notes.map((note, i) => ({
+          id: `00000000-0000-4000-8000-00000000000${i}`,
+          small: -(2 ** 31) + i,
+          big: i === 0 ? String(2n ** 62n) : String(-Number.MAX_SAFE_INTEGER + i),
+          flag: i % 2 === 0,
+          note,
+          doc: { note, n: i },
+          at: `2026-01-01 12:00:0${i}.12345${i}`,
+        })),
+        { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', small: null, big: null, flag: null, note: null, doc: null, at: null },
       ]);
     });
 
-    it('keeps nothing of a COPY whose transaction rolls back, and refuses a malformed row, staying usable', async () => {
+    it('keeps nothing of a COPY whose transaction rolls back, and refuses a malformed payload, staying usable', async () => {
+      const probe = (id: string, amount: number, fields = 2) => new BinaryCopyWriter().row(fields).text(id).int8(amount);
       await db
         .transaction()
         .execute(async (trx) => {
-          await copyInto(trx, 'probe', ['id', 'amount'], 'copy-undone\t1\n');
+          await copyInto(trx, 'probe', ['id', 'amount'], probe('copy-undone', 1));
           throw new Error('changed my mind');
         })
         .catch(() => undefined);
       expect(await count(db, 'copy-undone')).toBe(0);
       const failed = await db
         .transaction()
-        .execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], 'copy-bad-1\t1\ncopy-bad-2\tnot a number\n'))
+        .execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], probe('copy-bad', 1, 3)))
         .catch((error: unknown) => error);
-      expect(sqlErrorInfo(failed).code).toBe('22P02');
+      expect(sqlErrorInfo(failed).code).toBe('22P04');
       expect(await count(db, 'copy-bad')).toBe(0);
-      expect(await db.transaction().execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], 'copy-after\t3\n'))).toBe(1);
+      expect(await db.transaction().execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], probe('copy-after', 3)))).toBe(1);
     });
 
     it('leaves the SqlClient open when a Kysely instance over it is destroyed', async () => {

@@ -1,0 +1,174 @@
+/**
+ * Rows in COPY's binary format (PostgreSQL's "FORMAT binary"), written straight into one
+ * growing buffer: no text to build, escape and encode on this side, and on the server each value
+ * is taken as it is stored (a uuid as its 16 bytes, a time as its microseconds) instead of being
+ * parsed out of text. Used by `copyInto` for the rows projections append.
+ *
+ * A row is `row(n)` followed by exactly n values in the table's column order given to copyInto.
+ * Numbers must be safe integers and times parseable, or the writer throws before anything is
+ * sent (a bad row must fail its batch, never write a wrong value).
+ */
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** Microseconds from the Unix epoch to PostgreSQL's (2000-01-01T00:00:00Z). */
+const PG_EPOCH_MICROS = 946_684_800_000_000;
+const TWO_32 = 2 ** 32;
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+export class BinaryCopyWriter {
+  #buffer: Buffer;
+  #at = 0;
+  #rows = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(initialBytes, 64));
+    this.#at = SIGNATURE.copy(this.#buffer, 0);
+    this.#at = this.#buffer.writeInt32BE(0, this.#at); // flags
+    this.#at = this.#buffer.writeInt32BE(0, this.#at); // header extension length
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Starts a row of `fields` values. */
+  row(fields: number): this {
+    this.#room(2);
+    this.#at = this.#buffer.writeInt16BE(fields, this.#at);
+    this.#rows++;
+    return this;
+  }
+
+  null(): this {
+    this.#room(4);
+    this.#at = this.#buffer.writeInt32BE(-1, this.#at);
+    return this;
+  }
+
+  /** A uuid from its text form (any case). */
+  uuid(value: string): this {
+    this.#room(20);
+    const buffer = this.#buffer;
+    let at = buffer.writeInt32BE(16, this.#at);
+    let nibbles = 0;
+    let byte = 0;
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (code === 45 && (i === 8 || i === 13 || i === 18 || i === 23)) continue; // '-'
+      const nibble = code < 128 ? HEX[code]! : -1;
+      if (nibble < 0 || nibbles === 32) throw new RangeError(`not a uuid: ${value}`);
+      byte = (byte << 4) | nibble;
+      if (++nibbles % 2 === 0) buffer[at++] = byte & 0xff;
+    }
+    if (nibbles !== 32 || value.length !== 36) throw new RangeError(`not a uuid: ${value}`);
+    this.#at = at;
+    return this;
+  }
+
+  int4(value: number): this {
+    if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw new RangeError(`not a 32-bit integer: ${value}`);
+    this.#room(8);
+    this.#at = this.#buffer.writeInt32BE(4, this.#at);
+    this.#at = this.#buffer.writeInt32BE(value, this.#at);
+    return this;
+  }
+
+  int8(value: number | bigint): this {
+    this.#room(12);
+    this.#at = this.#buffer.writeInt32BE(8, this.#at);
+    if (typeof value === 'bigint') {
+      this.#at = this.#buffer.writeBigInt64BE(value, this.#at);
+      return this;
+    }
+    if (!Number.isSafeInteger(value)) throw new RangeError(`not a safe integer: ${value}`);
+    return this.#int64(value);
+  }
+
+  bool(value: boolean): this {
+    this.#room(5);
+    this.#at = this.#buffer.writeInt32BE(1, this.#at);
+    this.#buffer[this.#at++] = value ? 1 : 0;
+    return this;
+  }
+
+  text(value: string): this {
+    return this.#utf8(value, false);
+  }
+
+  textOrNull(value: string | null | undefined): this {
+    return value == null ? this.null() : this.text(value);
+  }
+
+  /** A jsonb value from its JSON text. */
+  jsonb(json: string): this {
+    return this.#utf8(json, true);
+  }
+
+  /** A timestamptz from an ISO-8601 time, to the microsecond it names. */
+  timestamptz(iso: string): this {
+    return this.timestamptzMicros(isoMicros(iso));
+  }
+
+  timestamptzOrNull(iso: string | null | undefined): this {
+    return iso == null ? this.null() : this.timestamptz(iso);
+  }
+
+  /** A timestamptz from microseconds since the Unix epoch. */
+  timestamptzMicros(micros: number): this {
+    this.#room(12);
+    this.#at = this.#buffer.writeInt32BE(8, this.#at);
+    return this.#int64(micros - PG_EPOCH_MICROS);
+  }
+
+  /** The finished payload (the writer must not be used afterwards). */
+  finish(): Buffer {
+    this.#room(2);
+    this.#at = this.#buffer.writeInt16BE(-1, this.#at);
+    return this.#buffer.subarray(0, this.#at);
+  }
+
+  #int64(value: number): this {
+    const high = Math.floor(value / TWO_32);
+    this.#at = this.#buffer.writeInt32BE(high, this.#at);
+    this.#at = this.#buffer.writeUInt32BE(value - high * TWO_32, this.#at);
+    return this;
+  }
+
+  #utf8(value: string, jsonb: boolean): this {
+    // UTF-16 code units never take more than 3 bytes each in UTF-8.
+    this.#room(5 + value.length * 3);
+    const start = this.#at + 4;
+    let at = start;
+    if (jsonb) this.#buffer[at++] = 1; // jsonb's binary format version
+    at += this.#buffer.write(value, at, 'utf8');
+    this.#buffer.writeInt32BE(at - start, this.#at);
+    this.#at = at;
+    return this;
+  }
+
+  #room(bytes: number): void {
+    if (this.#at + bytes <= this.#buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#at + bytes + 1024));
+    this.#buffer.copy(grown, 0, 0, this.#at);
+    this.#buffer = grown;
+  }
+}
+
+const FRACTION = /\.(\d+)/;
+
+/**
+ * Microseconds since the Unix epoch of an ISO-8601 time. Date.parse keeps milliseconds; digits
+ * past them are added back, so a time with microseconds is stored as PostgreSQL would parse it.
+ */
+export function isoMicros(iso: string): number {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new RangeError(`not a time: ${iso}`);
+  const fraction = FRACTION.exec(iso)?.[1];
+  if (fraction === undefined || fraction.length <= 3) return ms * 1000;
+  // Date.parse keeps the first three digits (the millisecond, floored); the next three are
+  // microseconds, and PostgreSQL rounds anything finer to the nearest one.
+  return ms * 1000 + Math.round(Number(`0.${fraction.slice(3)}`) * 1000);
+}

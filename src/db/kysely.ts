@@ -1,4 +1,4 @@
-import { types, type PGlite, type QueryOptions, type Results, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import type { PGlite, QueryOptions, Results, Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import {
   type ColumnType,
   CompiledQuery,
@@ -176,10 +176,17 @@ class PostgresPoolConnection implements DatabaseConnection {
 const INT8 = 20;
 const INT8_ARRAY = 1016;
 const asText = (value: string) => value;
+
+/** A one-dimensional int8[] (`{1,-2,NULL}`) as node-postgres hands it back: strings and nulls. */
+function int8ArrayAsText(value: string): (string | null)[] {
+  if (value.startsWith('{{')) throw new Error('multi-dimensional int8 arrays are not supported');
+  const inner = value.slice(1, -1);
+  return inner === '' ? [] : inner.split(',').map((item) => (item === 'NULL' ? null : item));
+}
 const PG_COMPATIBLE: QueryOptions = {
   parsers: {
     [INT8]: asText,
-    [INT8_ARRAY]: (value: string): unknown => types.arrayParser(value, asText, INT8_ARRAY),
+    [INT8_ARRAY]: int8ArrayAsText,
   },
 };
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 
@@ -124,6 +124,8 @@ export async function openPglite(options: PgliteOptions): Promise<PgliteSqlClien
     // PGlite is single-process: a second process on the same files would corrupt them.
     lock = acquireDirectoryLock(dataDir);
   }
+  // Loaded only when asked for: the module alone is some 40 MB of a server's memory.
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = dataDir.startsWith('memory://')
     ? await PGlite.create(options.template ? { loadDataDir: options.template } : {})
     : await PGlite.create(`${dataDir}/pgdata`);

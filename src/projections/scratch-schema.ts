@@ -37,6 +37,8 @@ export interface ScratchTable {
   readonly deferredIndexes: readonly DeferredIndex[];
   /** The columns that lead the indexes the copy keeps while replaying (quoted): what lookups use. */
   readonly lookupColumns: readonly string[];
+  /** The columns planner statistics are gathered for (quoted): all but JSON documents. */
+  readonly statisticsColumns: readonly string[];
 }
 
 /**
@@ -125,6 +127,18 @@ async function leadingColumns(trx: Transaction<object>, table: string): Promise<
   return rows.map((row) => quoteIdentifier(row.column));
 }
 
+/**
+ * Every column but JSON documents: no query plans on what is inside them, and their statistics
+ * cost the most to gather (ANALYZE of ledger_entries took seconds for its metadata).
+ */
+async function statisticsColumns(trx: Transaction<object>, table: string): Promise<string[]> {
+  const { rows } = await sql<{ column: string }>`
+    SELECT attname AS column FROM pg_attribute
+     WHERE attrelid = ${table}::regclass AND attnum > 0 AND NOT attisdropped AND atttypid NOT IN ('json'::regtype, 'jsonb'::regtype)
+     ORDER BY attnum`.execute(trx);
+  return rows.map((row) => quoteIdentifier(row.column));
+}
+
 async function indexNames(trx: Transaction<object>, table: string): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
     SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -166,7 +180,15 @@ export async function createScratchSchema(
         }
         const deferredIndexes = await deferIndexes(trx, schema, copy, projection.indexesBuiltAfterReplay);
         deferred.push(...deferredIndexes);
-        tables.push({ name, liveSchema, live, copy, deferredIndexes, lookupColumns: await leadingColumns(trx, copy) });
+        tables.push({
+          name,
+          liveSchema,
+          live,
+          copy,
+          deferredIndexes,
+          lookupColumns: await leadingColumns(trx, copy),
+          statisticsColumns: await statisticsColumns(trx, copy),
+        });
       }
       const unknown = projection.indexesBuiltAfterReplay.length - deferred.length;
       if (unknown > 0) {
@@ -186,33 +208,52 @@ const INDEX_BUILDS_AT_ONCE = 3;
 /**
  * Readies the copies to go live: written to the write-ahead log (SET LOGGED, unless they were
  * logged from the start), their deferred indexes built, and fresh planner statistics, so queries
- * plan well from the moment of the swap. On PostgreSQL the indexes are built side by side on
- * separate connections, a few at a time, each with more sort memory; then the constraints are
- * attached to theirs. PGlite has one connection, and its memory is the process's, so there
+ * plan well from the moment of the swap. Each table is readied on its own, its indexes side by
+ * side (then its constraints attached to theirs), then analyzed; on PostgreSQL the tables go at
+ * once, at most INDEX_BUILDS_AT_ONCE statements at a time on separate connections, index builds
+ * with more sort memory. PGlite has one connection, and its memory is the process's, so there
  * everything goes one by one.
  */
 export async function finishScratch(db: Kysely<object>, scratch: ScratchSchema, dialect: 'postgres' | 'pglite'): Promise<void> {
+  const limit = limiter(dialect === 'postgres' ? INDEX_BUILDS_AT_ONCE : 1);
   const run = (statement: string, memory = false) =>
-    db.transaction().execute(async (trx) => {
-      if (memory && dialect === 'postgres') await sql`SELECT set_config('maintenance_work_mem', ${INDEX_BUILD_MEMORY}, true)`.execute(trx);
-      await sql.raw(statement).execute(trx);
-    });
-  const concurrency = dialect === 'postgres' ? INDEX_BUILDS_AT_ONCE : 1;
-  if (!scratch.logged) await inParallel(scratch.tables.map((t) => () => run(`ALTER TABLE ${t.copy} SET LOGGED`)), concurrency);
-  const indexes = scratch.tables.flatMap((t) => t.deferredIndexes);
-  await inParallel(indexes.map((index) => () => run(index.build, true)), concurrency);
-  for (const index of indexes) if (index.attach) await run(index.attach);
-  await inParallel(scratch.tables.map((t) => () => run(`ANALYZE ${t.copy}`)), concurrency);
+    limit(() =>
+      db.transaction().execute(async (trx) => {
+        if (memory && dialect === 'postgres') await sql`SELECT set_config('maintenance_work_mem', ${INDEX_BUILD_MEMORY}, true)`.execute(trx);
+        await sql.raw(statement).execute(trx);
+      }),
+    );
+  const ready = async (table: ScratchTable) => {
+    if (!scratch.logged) await run(`ALTER TABLE ${table.copy} SET LOGGED`);
+    await settleAll(table.deferredIndexes.map((index) => run(index.build, true)));
+    for (const index of table.deferredIndexes) if (index.attach) await run(index.attach);
+    const columns = table.statisticsColumns.length > 0 ? ` (${table.statisticsColumns.join(', ')})` : '';
+    await run(`ANALYZE ${table.copy}${columns}`);
+  };
+  await settleAll(scratch.tables.map(ready));
 }
 
-/** Runs the tasks, at most `limit` at a time; rejects with the first failure once all have settled. */
-async function inParallel(tasks: readonly (() => Promise<unknown>)[], limit: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
+/** Runs what it is given at most `slots` at a time, in the order given. */
+function limiter(slots: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (task) => {
+    // A slot freed goes straight to the next in line, so none is taken twice.
+    if (running < slots) running++;
+    else await new Promise<void>((resolve) => queue.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else running--;
+    }
   };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  const failed = outcomes.find((o) => o.status === 'rejected');
+}
+
+/** Waits for all; rejects with the first failure once every one has settled. */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected');
   if (failed) throw failed.reason;
 }
 

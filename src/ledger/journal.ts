@@ -37,24 +37,36 @@ const JOURNAL_NAMESPACE = 'a3c5e0f2-54b1-4d0c-9f3e-7c1b2d8e6a40';
 export const journalEntryId = (sourceEventId: string, entryIndex: number): string =>
   uuidV5(`${sourceEventId.toLowerCase()}/${entryIndex}`, JOURNAL_NAMESPACE);
 
-function minorUnits(amount: bigint | number, what: string): bigint {
-  if (typeof amount === 'bigint') return amount;
-  if (!Number.isSafeInteger(amount)) throw new RangeError(`${what} must be an integer number of minor units, got ${amount}`);
-  return BigInt(amount);
+/** An amount as given: a bigint, or a number that must be a safe integer (kept a number: cheaper). */
+function minorUnits(amount: bigint | number, what: string): bigint | number {
+  if (typeof amount === 'number' && !Number.isSafeInteger(amount)) throw new RangeError(`${what} must be an integer number of minor units, got ${amount}`);
+  return amount;
+}
+
+/**
+ * The exact sum of two amounts: a number while both are numbers and the sum is a safe integer, a
+ * bigint otherwise, so sums stay exact without allocating a bigint for every posting.
+ */
+export function addUnits(a: bigint | number, b: bigint | number): bigint | number {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const sum = a + b;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  return BigInt(a) + BigInt(b);
 }
 
 /** A debit of `amount` (≥ 0) minor units to `account`. */
 export function debit(account: string, currency: string, amount: bigint | number): Posting {
   const units = minorUnits(amount, 'a debit');
-  if (units < 0n) throw new RangeError(`a debit must not be negative (${account} ${units})`);
+  if (units < 0) throw new RangeError(`a debit must not be negative (${account} ${units})`);
   return { account, currency, amount: units };
 }
 
 /** A credit of `amount` (≥ 0) minor units to `account` (stored as a negative amount). */
 export function credit(account: string, currency: string, amount: bigint | number): Posting {
   const units = minorUnits(amount, 'a credit');
-  if (units < 0n) throw new RangeError(`a credit must not be negative (${account} ${units})`);
-  return { account, currency, amount: -units };
+  if (units < 0) throw new RangeError(`a credit must not be negative (${account} ${units})`);
+  return { account, currency, amount: units === 0 ? 0 : -units };
 }
 
 /**
@@ -69,17 +81,18 @@ export function checkEntry(entry: JournalEntry): void {
   if (!Number.isSafeInteger(entry.entryIndex) || entry.entryIndex < 0) refuse('malformed_entry', `entry index ${entry.entryIndex}`);
   if (Number.isNaN(Date.parse(entry.occurredAt))) refuse('malformed_entry', `occurredAt "${entry.occurredAt}" is not a time`);
   if (entry.postings.length === 0) refuse('no_postings', 'it has no postings');
-  const sums = new Map<string, bigint>();
-  for (const [index, { account, currency, amount }] of entry.postings.entries()) {
+  const sums = new Map<string, bigint | number>();
+  for (let index = 0; index < entry.postings.length; index++) {
+    const { account, currency, amount } = entry.postings[index]!;
     if (!accountShape(account)) refuse('malformed_account', `posting ${index}: "${account}" is not an account of the chart`, { account });
     if (!CURRENCY.test(currency)) refuse('invalid_currency', `posting ${index}: "${currency}" is not a currency code`, { currency });
     const valid = typeof amount === 'bigint' || Number.isSafeInteger(amount);
     if (!valid || amount === 0 || amount === 0n) {
       refuse('invalid_amount', `posting ${index}: amount ${String(amount)} is not a non-zero integer of minor units`, { account, amount: String(amount) });
     }
-    sums.set(currency, (sums.get(currency) ?? 0n) + BigInt(amount));
+    sums.set(currency, addUnits(sums.get(currency) ?? 0, amount));
   }
-  const off = [...sums].filter(([, sum]) => sum !== 0n);
+  const off = [...sums].filter(([, sum]) => sum !== 0 && sum !== 0n);
   if (off.length > 0) {
     refuse('unbalanced', `debits and credits differ: ${off.map(([c, sum]) => `${c} by ${sum}`).join(', ')}`, {
       imbalance: Object.fromEntries(off.map(([c, sum]) => [c, sum.toString()])),

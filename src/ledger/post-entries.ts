@@ -1,9 +1,9 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
 import { integerArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
-import { BinaryCopyWriter, isoMicros } from '../db/binary-copy.js';
+import { BinaryCopyWriter, isoMicros, uuidBytes } from '../db/binary-copy.js';
 import { copyInto, type QueryRunner } from '../db/kysely.js';
 import { LedgerConflictError } from './errors.js';
-import { checkEntry, journalEntryId, type JournalEntry } from './journal.js';
+import { addUnits, checkEntry, journalEntryId, type JournalEntry } from './journal.js';
 
 export interface PostResult {
   /** Entries written now. */
@@ -83,9 +83,9 @@ const POSTING_COLUMNS = ['entry_id', 'posting_index', 'account', 'currency', 'am
 interface BalanceChange {
   readonly account: string;
   readonly currency: string;
-  balance: bigint;
-  debits: bigint;
-  credits: bigint;
+  balance: bigint | number;
+  debits: bigint | number;
+  credits: bigint | number;
   postings: number;
 }
 
@@ -94,11 +94,13 @@ function copyRowsOf(entries: readonly IdentifiedEntry[]) {
   const entryRows = new BinaryCopyWriter(entries.length * 700);
   const postingRows = new BinaryCopyWriter(entries.length * 5 * 120);
   const balances = new Map<string, Map<string, BalanceChange>>();
+  const id = new Uint8Array(16);
   for (const e of entries) {
     const occurred = isoMicros(e.occurredAt);
+    uuidBytes(e.entryId, id);
     entryRows
       .row(ENTRY_COLUMNS.length)
-      .uuid(e.entryId)
+      .uuidFromBytes(id)
       .uuid(e.sourceEventId)
       .int4(e.entryIndex)
       .text(e.streamId)
@@ -112,15 +114,14 @@ function copyRowsOf(entries: readonly IdentifiedEntry[]) {
       .jsonb(JSON.stringify(e.metadata));
     for (let index = 0; index < e.postings.length; index++) {
       const { account, currency, amount } = e.postings[index]!;
-      postingRows.row(POSTING_COLUMNS.length).uuid(e.entryId).int4(index).text(account).text(currency).int8(amount).timestamptzMicros(occurred);
+      postingRows.row(POSTING_COLUMNS.length).uuidFromBytes(id).int4(index).text(account).text(currency).int8(amount).timestamptzMicros(occurred);
       let byCurrency = balances.get(account);
       if (!byCurrency) balances.set(account, (byCurrency = new Map<string, BalanceChange>()));
       let change = byCurrency.get(currency);
-      if (!change) byCurrency.set(currency, (change = { account, currency, balance: 0n, debits: 0n, credits: 0n, postings: 0 }));
-      const units = BigInt(amount);
-      change.balance += units;
-      if (units > 0n) change.debits += units;
-      else change.credits -= units;
+      if (!change) byCurrency.set(currency, (change = { account, currency, balance: 0, debits: 0, credits: 0, postings: 0 }));
+      change.balance = addUnits(change.balance, amount);
+      if (amount > 0) change.debits = addUnits(change.debits, amount);
+      else change.credits = addUnits(change.credits, -amount);
       change.postings += 1;
     }
   }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { accountPrefixSchema, accountSchema, accountShape, CHART_OF_ACCOUNTS, normalSide } from '../../src/ledger/accounts.js';
 import { UnbalancedEntryError } from '../../src/ledger/errors.js';
-import { checkEntry, credit, debit, journalEntryId, type JournalEntry, type Posting } from '../../src/ledger/journal.js';
+import { addUnits, checkEntry, credit, debit, journalEntryId, type JournalEntry, type Posting } from '../../src/ledger/journal.js';
 
 function entry(postings: readonly Posting[], overrides: Partial<JournalEntry> = {}): JournalEntry {
   return {
@@ -65,7 +65,8 @@ describe('journal entries', () => {
   it('refuses negative or fractional amounts in debit and credit', () => {
     expect(() => debit('gateway:clearing', 'USD', -1)).toThrow(RangeError);
     expect(() => credit('platform:fees', 'USD', 0.1)).toThrow(RangeError);
-    expect(credit('platform:fees', 'USD', 7)).toEqual({ account: 'platform:fees', currency: 'USD', amount: -7n });
+    expect(credit('platform:fees', 'USD', 7)).toEqual({ account: 'platform:fees', currency: 'USD', amount: -7 });
+    expect(credit('platform:fees', 'USD', 7n)).toEqual({ account: 'platform:fees', currency: 'USD', amount: -7n });
   });
 
   it('gives each entry of an event an id that every replay derives again', () => {
@@ -128,5 +129,14 @@ describe('the chart of accounts', () => {
     expect(accountPrefixSchema.safeParse('tax:').success).toBe(true);
     expect(accountPrefixSchema.safeParse('venue:7f').success).toBe(false);
     expect(accountPrefixSchema.safeParse('venue:%:').success).toBe(false);
+  });
+});
+
+describe('adding amounts', () => {
+  it('stays exact past 2^53, turning to bigint only when a number would not be', () => {
+    expect(addUnits(2, 3)).toBe(5);
+    expect(addUnits(Number.MAX_SAFE_INTEGER, 1)).toBe(2n ** 53n);
+    expect(addUnits(Number.MAX_SAFE_INTEGER, 2)).toBe(2n ** 53n + 1n);
+    expect(addUnits(5n, -7)).toBe(-2n);
   });
 });

@@ -2,7 +2,7 @@ import { sql, type QueryExecutorProvider } from 'kysely';
 import type { PaymentStatus } from '../aggregates/payment.js';
 import type { SeedFees } from '../domain/purchase-quote.js';
 import { readRefunds } from './payments.js';
-import type { RefundRow } from './payment-rows.js';
+import type { RefundRow, StoredSummary } from './payment-rows.js';
 import { sumByKey } from './sum-by-key.js';
 import type { TaxMovement } from './tax-collections.js';
 
@@ -33,37 +33,8 @@ export interface PaymentView {
   readonly processingMs: number | null;
 }
 
-interface PaymentRow {
-  payment_id: string;
-  tenant_id: string;
-  user_id: string;
-  venue_id: string;
-  event_id: string;
-  status: PaymentStatus;
-  currency: string;
-  amount: string;
-  ticket_count: number;
-  ticket_price: string;
-  platform_fee: string;
-  gas: string;
-  state_tax: string;
-  local_tax: string;
-  venue_tax: string;
-  captured: string;
-  refunded: string;
-  refund_pending: string;
-  charged_back: string;
-  payment_method: string;
-  gateway: string | null;
-  gateway_reference: string | null;
-  failure_reason: string | null;
-  failure_code: string | null;
-  decline_code: string | null;
-  created_at: Date;
-  updated_at: Date;
-  settled_at: Date | null;
-  processing_ms: string | null;
-}
+/** What the queries read of a row: all but the fold's own bookkeeping. */
+type PaymentRow = Omit<StoredSummary, 'dispute_open' | 'requested_at' | 'revision'>;
 
 /** A payment as the read model holds it, or null when it has no row (unknown, or not projected yet). */
 export async function findPayment(db: QueryExecutorProvider, paymentId: string): Promise<PaymentView | null> {

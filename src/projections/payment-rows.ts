@@ -52,6 +52,42 @@ export interface PaymentSummary {
   readonly revision: number;
 }
 
+/** A payment_summaries row as read back: int8 columns as text, as both drivers hand them over. */
+export interface StoredSummary {
+  payment_id: string;
+  tenant_id: string;
+  user_id: string;
+  venue_id: string;
+  event_id: string;
+  status: PaymentStatus;
+  currency: string;
+  amount: string;
+  ticket_count: number;
+  ticket_price: string;
+  platform_fee: string;
+  gas: string;
+  state_tax: string;
+  local_tax: string;
+  venue_tax: string;
+  captured: string;
+  refunded: string;
+  refund_pending: string;
+  charged_back: string;
+  dispute_open: boolean;
+  payment_method: string;
+  gateway: string | null;
+  gateway_reference: string | null;
+  failure_reason: string | null;
+  failure_code: string | null;
+  decline_code: string | null;
+  requested_at: Date;
+  created_at: Date;
+  updated_at: Date;
+  settled_at: Date | null;
+  processing_ms: string | null;
+  revision: string;
+}
+
 export interface RefundRow {
   readonly refundId: string;
   readonly paymentId: string;

@@ -1,5 +1,4 @@
 import { sql, type QueryExecutorProvider, type Transaction } from 'kysely';
-import type { PaymentStatus } from '../aggregates/payment.js';
 import { textArrayLiteral } from '../db/array-literal.js';
 import { BinaryCopyWriter } from '../db/binary-copy.js';
 import { copyInto } from '../db/kysely.js';
@@ -14,6 +13,7 @@ import {
   type PaymentSummary,
   type RefundRow,
   type StatsDelta,
+  type StoredSummary,
 } from './payment-rows.js';
 import { defineProjection } from './projection.js';
 
@@ -90,43 +90,9 @@ function split<Row>(touched: ReadonlySet<string>, known: ReadonlySet<string>, ro
   return [created, changed];
 }
 
-interface SummaryRow {
-  payment_id: string;
-  tenant_id: string;
-  user_id: string;
-  venue_id: string;
-  event_id: string;
-  status: string;
-  currency: string;
-  amount: string;
-  ticket_count: number;
-  ticket_price: string;
-  platform_fee: string;
-  gas: string;
-  state_tax: string;
-  local_tax: string;
-  venue_tax: string;
-  captured: string;
-  refunded: string;
-  refund_pending: string;
-  charged_back: string;
-  dispute_open: boolean;
-  payment_method: string;
-  gateway: string | null;
-  gateway_reference: string | null;
-  failure_reason: string | null;
-  failure_code: string | null;
-  decline_code: string | null;
-  requested_at: Date;
-  created_at: Date;
-  updated_at: Date;
-  settled_at: Date | null;
-  processing_ms: string | null;
-  revision: string;
-}
 
 async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, PaymentSummary>> {
-  const { rows } = await sql<SummaryRow>`
+  const { rows } = await sql<StoredSummary>`
     SELECT payment_id::text AS payment_id, tenant_id, user_id, venue_id, event_id, status, currency, amount, ticket_count,
            ticket_price, platform_fee, gas, state_tax, local_tax, venue_tax, captured, refunded, refund_pending, charged_back,
            dispute_open, payment_method, gateway, gateway_reference, failure_reason, failure_code, decline_code,
@@ -135,13 +101,13 @@ async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): 
   return new Map(rows.map((row) => [row.payment_id, summaryFromRow(row)]));
 }
 
-const summaryFromRow = (row: SummaryRow): PaymentSummary => ({
+const summaryFromRow = (row: StoredSummary): PaymentSummary => ({
   paymentId: row.payment_id,
   tenantId: row.tenant_id,
   userId: row.user_id,
   venueId: row.venue_id,
   eventId: row.event_id,
-  status: row.status as PaymentStatus,
+  status: row.status,
   currency: row.currency,
   amount: Number(row.amount),
   ticketCount: row.ticket_count,

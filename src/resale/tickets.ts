@@ -219,22 +219,13 @@ function applyEvent(tickets: TicketSet, event: RecordedEvent): void {
   }
 }
 
-interface StoredTicket {
-  ticket_id: string;
-  payment_id: string;
-  ticket_index: number;
-  venue_id: string;
-  event_id: string;
-  ticket_type_id: string;
-  owner_id: string;
+/** A stored ticket as the loading query reads it: int8 columns as text, the status one of ours. */
+type StoredTicket = Omit<TicketsTables['resale_tickets'], 'face_value' | 'refunded' | 'status' | 'updated_at'> & {
   face_value: string;
-  currency: string;
-  chain: string;
-  status: TicketStatus;
   refunded: string;
-  resales: number;
+  status: TicketStatus;
   updated_at: Date;
-}
+};
 
 /** The stored tickets of the payments and groups the events name, and of the tickets they resell. */
 async function loadTickets(trx: Trx, events: readonly RecordedEvent[]): Promise<TicketSet> {

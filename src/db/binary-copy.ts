@@ -113,10 +113,15 @@ export class BinaryCopyWriter {
     return iso == null ? this.null() : this.timestamptz(iso);
   }
 
-  /** A timestamptz from microseconds since the Unix epoch. */
-  timestamptzMicros(micros: number): this {
+  /** A timestamptz from microseconds since the Unix epoch (an integer). */
+  timestamptzMicros(micros: number | bigint): this {
     this.#room(12);
     this.#at = this.#buffer.writeInt32BE(8, this.#at);
+    if (typeof micros === 'bigint') {
+      this.#at = this.#buffer.writeBigInt64BE(micros - BigInt(PG_EPOCH_MICROS), this.#at);
+      return this;
+    }
+    if (!Number.isSafeInteger(micros)) throw new RangeError(`not a time in microseconds: ${micros}`);
     return this.#int64(micros - PG_EPOCH_MICROS);
   }
 
@@ -167,19 +172,30 @@ function writeShort(value: string, buffer: Buffer, at: number): number {
   return at;
 }
 
+/**
+ * Writes a uuid in any text form PostgreSQL's uuid input takes: 32 hex digits of either case,
+ * optionally in braces, with a hyphen allowed after any group of four digits.
+ */
 function writeUuid(value: string, buffer: Uint8Array, start: number): number {
+  const braced = value.charCodeAt(0) === 123; // '{'
+  if (braced !== (value.charCodeAt(value.length - 1) === 125)) throw new RangeError(`not a uuid: ${value}`);
   let at = start;
   let nibbles = 0;
   let byte = 0;
-  for (let i = 0; i < value.length; i++) {
+  let hyphen = false;
+  for (let i = braced ? 1 : 0, end = braced ? value.length - 1 : value.length; i < end; i++) {
     const code = value.charCodeAt(i);
-    if (code === 45 && (i === 8 || i === 13 || i === 18 || i === 23)) continue; // '-'
+    if (code === 45 && !hyphen && nibbles > 0 && nibbles < 32 && nibbles % 4 === 0) {
+      hyphen = true; // '-'
+      continue;
+    }
     const nibble = code < 128 ? HEX[code]! : -1;
     if (nibble < 0 || nibbles === 32) throw new RangeError(`not a uuid: ${value}`);
+    hyphen = false;
     byte = (byte << 4) | nibble;
     if (++nibbles % 2 === 0) buffer[at++] = byte & 0xff;
   }
-  if (nibbles !== 32 || value.length !== 36) throw new RangeError(`not a uuid: ${value}`);
+  if (nibbles !== 32 || hyphen) throw new RangeError(`not a uuid: ${value}`);
   return at;
 }
 
@@ -189,18 +205,42 @@ export function uuidBytes(value: string, into: Uint8Array = new Uint8Array(16)):
   return into;
 }
 
-const FRACTION = /\.(\d+)/;
+/** ISO-8601 as PostgreSQL and JavaScript both read it alike: a date, a time, an offset. */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
 /**
- * Microseconds since the Unix epoch of an ISO-8601 time. Date.parse keeps milliseconds; digits
- * past them are added back, so a time with microseconds is stored as PostgreSQL would parse it.
+ * Microseconds since the Unix epoch of an ISO-8601 time with an offset (`Z`, `±hh:mm`, `±hh`), as
+ * PostgreSQL reads it: the fraction rounded to the microsecond half to even (its `rint`). Any
+ * other form throws, rather than leave the time zone or the rounding to this process. Answers a
+ * bigint beyond 2^53 microseconds (after the year 2255).
  */
-export function isoMicros(iso: string): number {
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new RangeError(`not a time: ${iso}`);
-  const fraction = FRACTION.exec(iso)?.[1];
-  if (fraction === undefined || fraction.length <= 3) return ms * 1000;
-  // Date.parse keeps the first three digits (the millisecond, floored); the next three are
-  // microseconds, and PostgreSQL rounds anything finer to the nearest one.
-  return ms * 1000 + Math.round(Number(`0.${fraction.slice(3)}`) * 1000);
+export function isoMicros(iso: string): number | bigint {
+  const match = ISO.exec(iso);
+  if (!match) throw new RangeError(`not an ISO-8601 time with an offset: ${iso}`);
+  const [, year, month, day, hour, minute, second, fraction, offset] = match as unknown as string[];
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  date.setUTCHours(Number(hour), Number(minute), Number(second), 0);
+  const valid =
+    date.getUTCFullYear() === Number(year) && date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day) &&
+    date.getUTCHours() === Number(hour) && date.getUTCMinutes() === Number(minute) && date.getUTCSeconds() === Number(second);
+  if (!valid) throw new RangeError(`not a time: ${iso}`);
+  const seconds = date.getTime() / 1000 - offsetSeconds(offset!);
+  const micros = fraction === undefined ? 0 : roundHalfEven(Number(`0.${fraction}`) * 1e6);
+  const total = seconds * 1e6 + micros;
+  return Number.isSafeInteger(total) ? total : BigInt(seconds) * 1_000_000n + BigInt(micros);
+}
+
+function offsetSeconds(offset: string): number {
+  if (offset === 'Z' || offset === 'z') return 0;
+  const digits = offset.replace(':', '');
+  const sign = digits[0] === '-' ? -1 : 1;
+  return sign * (Number(digits.slice(1, 3)) * 3600 + Number(digits.slice(3, 5) || '0') * 60);
+}
+
+function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const rest = value - floor;
+  if (rest !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
 }

@@ -14,7 +14,11 @@ export class CopyPayload {
 export const copyStatement = (table: string, columns: readonly string[]): string =>
   `COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT binary)`;
 
-/** What node-postgres hands a submittable query (its socket is not in @types/pg). */
+/**
+ * What node-postgres hands a submittable query. Its socket (`stream`) is not in @types/pg: the
+ * COPY data goes straight onto it, as pg-copy-streams does, so `pg` is pinned to an exact
+ * version and test/db/kysely.int.test.ts exercises COPY, its failure and the client after it.
+ */
 interface CopyConnection {
   query(text: string): void;
   readonly stream: { write(chunk: Buffer): boolean; cork(): void; uncork(): void };

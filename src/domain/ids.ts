@@ -13,19 +13,20 @@ export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** Namespace and name bytes, hashed in one call: ids are derived by the hundred thousand in a replay. */
 let scratch = Buffer.allocUnsafe(256);
-let scratchNamespace = '';
+const namespaces = new Map<string, Buffer>();
 
 export function uuidV5(name: string, namespace: string = TESSERA_NAMESPACE): string {
-  if (namespace !== scratchNamespace) {
+  let bytes = namespaces.get(namespace);
+  if (!bytes) {
     if (!isUuid(namespace)) throw new RangeError(`namespace must be a UUID, got ${namespace}`);
-    scratch.write(namespace.replaceAll('-', ''), 0, 'hex');
-    scratchNamespace = namespace;
+    bytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+    if (namespaces.size < 64) namespaces.set(namespace, bytes);
   }
+  scratch.set(bytes, 0);
   const length = 16 + Buffer.byteLength(name, 'utf8');
   if (length > scratch.length) {
-    const grown = Buffer.allocUnsafe(length * 2);
-    scratch.copy(grown, 0, 0, 16);
-    scratch = grown;
+    scratch = Buffer.allocUnsafe(length * 2);
+    scratch.set(bytes, 0);
   }
   scratch.write(name, 16, 'utf8');
   const digest = hash('sha1', scratch.subarray(0, length), 'buffer') as unknown as Buffer;

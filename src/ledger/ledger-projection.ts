@@ -53,8 +53,8 @@ export function ledgerProjection<Events extends { readonly type: string; readonl
     name: options.name ?? 'ledger',
     version: options.version,
     tables: LEDGER_TABLES,
-    // postEntries relies only on the entries' primary key (ON CONFLICT); replay into an empty
-    // copy never conflicts, so the rest are built once the copy is full.
+    // postEntries relies on the entries' primary key alone: its lookup of ids already booked,
+    // and the guard against booking one twice. The rest are built once the copy is full.
     indexesBuiltAfterReplay: [
       'ledger_entries_stream_id_stream_revision_idx',
       'ledger_postings_pkey',

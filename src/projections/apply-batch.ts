@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { sqlExecutorOf } from '../db/kysely.js';
 import type { Position, RecordedEvent } from '../eventstore/event-store.js';
+import { CheckpointConflictError } from '../eventstore/errors.js';
 import { sqlCheckpointStore } from '../eventstore/sql-event-store.js';
 import { subscriptionName, type Projection } from './projection.js';
 import { quoteIdentifier } from '../db/sql-client.js';
@@ -24,6 +25,7 @@ export interface ProjectionStep {
  */
 export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema, restore = false): Promise<void> {
   const previousPath = await prepareBatch(trx, scratch);
+  await holdCheckpoints(trx, steps);
   const checkpoints = sqlCheckpointStore(sqlExecutorOf(trx));
   for (const { projection, events, previous, next } of steps) {
     if (events.length > 0) await projection.handle(events, trx);
@@ -35,6 +37,28 @@ export async function applyStepsIn(trx: Transaction<object>, steps: readonly Pro
 /** applyStepsIn, in a transaction of its own. */
 export function applySteps(db: Kysely<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema): Promise<void> {
   return db.transaction().execute((trx) => applyStepsIn(trx, steps, scratch));
+}
+
+/**
+ * Locks the checkpoints the steps move and checks each is still where its step starts, before
+ * anything is written: of two runners that overlap (one lost its lock), the second waits here
+ * for the first to commit, then fails with CheckpointConflictError and hands over, instead of
+ * failing later on a row the first appended (rows go in with COPY, which knows no ON CONFLICT).
+ * A checkpoint not stored yet has no row to lock; its insert at the end is the check.
+ */
+async function holdCheckpoints(trx: Transaction<object>, steps: readonly ProjectionStep[]): Promise<void> {
+  const held = steps.filter((step) => step.previous !== null);
+  if (held.length === 0) return;
+  const names = held.map((step) => subscriptionName(step.projection.name));
+  const { rows } = await sql<{ subscription: string; commit_pos: string; prepare_pos: string }>`
+    SELECT subscription, commit_pos::text AS commit_pos, prepare_pos::text AS prepare_pos FROM tessera_checkpoints
+     WHERE subscription = ANY (${names}::text[]) ORDER BY subscription FOR UPDATE`.execute(trx);
+  const stored = new Map(rows.map((row) => [row.subscription, row]));
+  for (const [i, step] of held.entries()) {
+    const row = stored.get(names[i]!);
+    const { commit, prepare } = step.previous!;
+    if (row?.commit_pos !== commit.toString() || row.prepare_pos !== prepare.toString()) throw new CheckpointConflictError(names[i]!);
+  }
 }
 
 /**

@@ -328,7 +328,7 @@ export function evolveRefund(current: RefundRow | undefined, event: PaymentRecor
   }
 }
 
-/** The row as payment_summaries' columns (migrations/0005_read_models.sql, 0007_lean_read_models.sql). */
+/** The row as payment_summaries' columns (migrations/0005_read_models.sql, 0007_lean_payment_summaries.sql). */
 export function summaryColumns(summary: PaymentSummary) {
   return {
     payment_id: summary.paymentId,

@@ -18,7 +18,7 @@ import {
 import { defineProjection } from './projection.js';
 
 /**
- * The payments read model (migrations/0005_read_models.sql, 0007_lean_read_models.sql): a row per
+ * The payments read model (migrations/0005_read_models.sql, 0007_lean_payment_summaries.sql): a row per
  * payment with its status and amounts, its refunds, and outcome counts per hour for /admin/stats
  * and the payment metrics. A batch loads the rows its events touch, folds the events in memory
  * (payment-rows.ts), then appends the rows it created with COPY and updates the ones it loaded:
@@ -78,9 +78,13 @@ const isPaymentRecord = (event: RecordedEvent): event is PaymentRecordedEvent =>
 
 const distinct = (ids: readonly string[]): string[] => [...new Set(ids)];
 
-/** A refund's outcome names a refund that an earlier batch may have recorded. */
+/**
+ * The refunds an earlier batch may have recorded: those a refund event names. (A request's id is
+ * new but for a replay, or a clash of ids across payments: loading it keeps either from
+ * stopping the projection on the refunds' primary key.)
+ */
 const refundIdsToLoad = (event: PaymentRecordedEvent): string[] =>
-  event.type === 'RefundSucceeded' || event.type === 'RefundFailed' ? [event.data.refundId] : [];
+  event.type === 'RefundRequested' || event.type === 'RefundSucceeded' || event.type === 'RefundFailed' ? [event.data.refundId] : [];
 
 /** The touched rows that were not stored before this batch, and the ones that were. */
 function split<Row>(touched: ReadonlySet<string>, known: ReadonlySet<string>, rows: ReadonlyMap<string, Row>): [Row[], Row[]] {
@@ -89,7 +93,6 @@ function split<Row>(touched: ReadonlySet<string>, known: ReadonlySet<string>, ro
   for (const id of touched) (known.has(id) ? changed : created).push(rows.get(id)!);
   return [created, changed];
 }
-
 
 async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, PaymentSummary>> {
   const { rows } = await sql<StoredSummary>`

@@ -50,6 +50,7 @@ export async function replayIntoScratch(
   const pages = new PageWindow(store, start, consumers, {
     pageSize: options.pageSize,
     wanted: (after) => targets.some((t) => wantsMore(t, after)),
+    ...(targets.every((t) => t.until !== 'head') ? { until: latest(targets.map((t) => t.until as Position | null)) } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onPage ? { onPassed: options.onPage } : {}),
   });
@@ -90,6 +91,8 @@ interface PageWindowOptions {
   readonly pageSize: number;
   /** Whether any projection wants events after this position. */
   readonly wanted: (after: Position | null) => boolean;
+  /** Where every projection stops, when each has a fixed end: pages are cut there. */
+  readonly until?: Position | null;
   readonly signal?: AbortSignal;
   /** Called for each page, in order, once every consumer is past it. */
   readonly onPassed?: (events: number, last: Position) => void;
@@ -180,15 +183,16 @@ class PageWindow {
         // PGlite answers in microtasks without I/O: let timers and signals (Ctrl-C) in between pages.
         await setImmediate();
         this.options.signal?.throwIfAborted();
-        const { pageSize } = this.options;
-        const events = await this.store.readAll({ after: this.#after ?? 'start', maxCount: pageSize });
+        const { pageSize, until } = this.options;
+        const read = await this.store.readAll({ after: this.#after ?? 'start', maxCount: pageSize });
+        const events = until === undefined ? read : read.filter((e) => until !== null && comparePositions(e.position, until) <= 0);
         const last = events.at(-1)?.position;
         if (last) {
           this.#pages.set(this.#read.length, { events, last });
           this.#read.push({ events: events.length, last });
           this.#after = last;
         }
-        if (events.length < pageSize || !this.options.wanted(this.#after)) this.#ended = true;
+        if (read.length < pageSize || events.length < read.length || !this.options.wanted(this.#after)) this.#ended = true;
       } catch (error) {
         this.#failure ??= { error };
       } finally {
@@ -244,6 +248,13 @@ function stepFor(target: ReplayTarget, page: readonly RecordedEvent[]): Projecti
   }
   if (events.length === 0) return [];
   return [{ projection: target.projection, events, previous: position, next: events[events.length - 1]!.position }];
+}
+
+/** The latest of some positions (null when every one is null). */
+function latest(positions: readonly (Position | null)[]): Position | null {
+  let max: Position | null = null;
+  for (const p of positions) if (p !== null && (max === null || comparePositions(p, max) > 0)) max = p;
+  return max;
 }
 
 function earliest(positions: readonly (Position | null)[]): Position | null {

@@ -10,10 +10,11 @@ import type { Projection } from './projection.js';
  * unchanged handler against the copies: that is how rebuild and verify replay history beside
  * the live tables.
  *
- * Copies are filled as a bulk load: they are UNLOGGED (no write-ahead log while replaying; a
- * crash loses only the scratch work), and the indexes a projection lists in
- * `indexesBuiltAfterReplay` are built once at the end instead of maintained row by row.
- * `finishScratch` makes the copies durable and complete before they are swapped in.
+ * Copies are filled as a bulk load: a rebuild's are logged from the start (they go live; written
+ * once, where SET LOGGED at the end would rewrite them), a verify's are UNLOGGED (thrown away),
+ * and the indexes a projection lists in `indexesBuiltAfterReplay` are built once at the end
+ * instead of maintained row by row. `finishScratch` makes the copies complete (and durable,
+ * when unlogged) before they are swapped in.
  */
 export interface ScratchSchema {
   readonly schema: string;
@@ -37,7 +38,7 @@ export interface ScratchTable {
   readonly deferredIndexes: readonly DeferredIndex[];
   /** The columns that lead the indexes the copy keeps while replaying (quoted): what lookups use. */
   readonly lookupColumns: readonly string[];
-  /** The columns planner statistics are gathered for (quoted): all but JSON documents. */
+  /** The columns planner statistics are gathered for (quoted): all but JSON documents; none listed: all. */
   readonly statisticsColumns: readonly string[];
 }
 
@@ -132,6 +133,9 @@ async function leadingColumns(trx: Transaction<object>, table: string): Promise<
  * cost the most to gather (ANALYZE of ledger_entries took seconds for its metadata).
  */
 async function statisticsColumns(trx: Transaction<object>, table: string): Promise<string[]> {
+  // An expression index's statistics are gathered only by an ANALYZE of the whole table.
+  const expressions = await sql`SELECT 1 FROM pg_index WHERE indrelid = ${table}::regclass AND indexprs IS NOT NULL`.execute(trx);
+  if (expressions.rows.length > 0) return [];
   const { rows } = await sql<{ column: string }>`
     SELECT attname AS column FROM pg_attribute
      WHERE attrelid = ${table}::regclass AND attnum > 0 AND NOT attisdropped AND atttypid NOT IN ('json'::regtype, 'jsonb'::regtype)

@@ -215,6 +215,48 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[
  * bigint beyond 2^53 microseconds (after the year 2255).
  */
 export function isoMicros(iso: string): number | bigint {
+  return canonicalIsoMicros(iso) ?? anyIsoMicros(iso);
+}
+
+/** Days in each month of a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The value of the `length` ASCII digits of `s` at `at`, or -1 if one is not a digit. */
+function digitsAt(s: string, at: number, length: number): number {
+  let value = 0;
+  for (let i = at; i < at + length; i++) {
+    const digit = s.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * isoMicros of the form `Date#toISOString` writes, `YYYY-MM-DDTHH:MM:SS.sssZ` (what events carry),
+ * read without a regular expression or a Date; undefined for any other form or anything out of
+ * range, which the general reading then answers or refuses.
+ */
+function canonicalIsoMicros(iso: string): number | undefined {
+  if (iso.length !== 24 || iso.charCodeAt(23) !== 90 /* Z */ || iso.charCodeAt(10) !== 84 /* T */) return undefined;
+  if (iso[4] !== '-' || iso[7] !== '-' || iso[13] !== ':' || iso[16] !== ':' || iso[19] !== '.') return undefined;
+  const year = digitsAt(iso, 0, 4);
+  const month = digitsAt(iso, 5, 2);
+  const day = digitsAt(iso, 8, 2);
+  const hour = digitsAt(iso, 11, 2);
+  const minute = digitsAt(iso, 14, 2);
+  const second = digitsAt(iso, 17, 2);
+  const millis = digitsAt(iso, 20, 3);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) {
+    return undefined;
+  }
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > MONTH_DAYS[month - 1]! + (month === 2 && leap ? 1 : 0)) return undefined;
+  const micros = Date.UTC(year, month - 1, day, hour, minute, second, millis) * 1000;
+  return Number.isSafeInteger(micros) ? micros : undefined;
+}
+
+function anyIsoMicros(iso: string): number | bigint {
   const match = ISO.exec(iso);
   if (!match) throw new RangeError(`not an ISO-8601 time with an offset: ${iso}`);
   const [, year, month, day, hour, minute, second, fraction, offset] = match as unknown as string[];

@@ -38,12 +38,12 @@ const JOURNAL_NAMESPACE = 'a3c5e0f2-54b1-4d0c-9f3e-7c1b2d8e6a40';
 export const journalEntryId = (sourceEventId: string, entryIndex: number): string =>
   uuidV5(`${sourceEventId.toLowerCase()}/${entryIndex}`, JOURNAL_NAMESPACE);
 
-function isTime(value: string): boolean {
+/** The time in microseconds since the epoch, or undefined if it is not an ISO-8601 time with an offset. */
+function timeMicros(value: string): number | bigint | undefined {
   try {
-    isoMicros(value);
-    return true;
+    return isoMicros(value);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -82,14 +82,16 @@ export function credit(account: string, currency: string, amount: bigint | numbe
 /**
  * Throws UnbalancedEntryError unless the entry has postings, each to an account of the chart, in
  * a currency code, of a non-zero integer amount, and they sum to zero in every currency.
+ * Answers the entry's occurredAt in microseconds since the epoch, as the ledger stores it.
  */
-export function checkEntry(entry: JournalEntry): void {
+export function checkEntry(entry: JournalEntry): number | bigint {
   const refuse = (problem: EntryProblem, reason: string, details: Record<string, unknown> = {}): never => {
     const entryId = Number.isSafeInteger(entry.entryIndex) ? journalEntryId(entry.sourceEventId, entry.entryIndex) : '(none)';
     throw new UnbalancedEntryError(problem, { ...entry, entryId }, details, reason);
   };
   if (!Number.isSafeInteger(entry.entryIndex) || entry.entryIndex < 0) refuse('malformed_entry', `entry index ${entry.entryIndex}`);
-  if (!isTime(entry.occurredAt)) refuse('malformed_entry', `occurredAt "${entry.occurredAt}" is not an ISO-8601 time with an offset`);
+  const occurred = timeMicros(entry.occurredAt);
+  if (occurred === undefined) return refuse('malformed_entry', `occurredAt "${entry.occurredAt}" is not an ISO-8601 time with an offset`);
   if (entry.postings.length === 0) refuse('no_postings', 'it has no postings');
   const sums = new Map<string, bigint | number>();
   for (let index = 0; index < entry.postings.length; index++) {
@@ -108,4 +110,5 @@ export function checkEntry(entry: JournalEntry): void {
       imbalance: Object.fromEntries(off.map(([c, sum]) => [c, sum.toString()])),
     });
   }
+  return occurred;
 }

@@ -53,9 +53,10 @@ export function ledgerProjection<Events extends { readonly type: string; readonl
     name: options.name ?? 'ledger',
     version: options.version,
     tables: LEDGER_TABLES,
-    // postEntries relies on the entries' primary key alone: its lookup of ids already booked,
-    // and the guard against booking one twice. The rest are built once the copy is full.
+    // All built once the copy is full: postEntries looks nothing up while no entry conflicts,
+    // and an entry id booked twice fails the primary key's build (see postEntries).
     indexesBuiltAfterReplay: [
+      'ledger_entries_pkey',
       'ledger_entries_stream_id_stream_revision_idx',
       'ledger_postings_pkey',
       'ledger_postings_account_occurred_at_entry_id_idx',

@@ -1,6 +1,7 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
 import { integerArrayLiteral, textArrayLiteral } from '../db/array-literal.js';
-import { BinaryCopyWriter, isoMicros, uuidBytes } from '../db/binary-copy.js';
+import { BinaryCopyWriter, uuidBytes } from '../db/binary-copy.js';
+import { sqlErrorInfo } from '../db/sql-client.js';
 import { copyInto, type QueryRunner } from '../db/kysely.js';
 import { LedgerConflictError } from './errors.js';
 import { addUnits, checkEntry, journalEntryId, type JournalEntry } from './journal.js';
@@ -19,27 +20,56 @@ export interface PostResult {
  * transaction rolls back.
  *
  * An entry id that is already booked is skipped, so a replayed event cannot book twice; if it
- * was booked with different postings, LedgerConflictError. The new entries and their postings
- * are appended with binary COPY, and the batch's balance changes, summed here, are added in one
+ * was booked with different postings, LedgerConflictError. The projection never hands over a
+ * batch twice (its checkpoint moves with the rows), so none is expected: the entries are
+ * appended with binary COPY straight away, behind a savepoint, and only should the entries'
+ * primary key refuse one does the batch go back to the savepoint, look up which are booked and
+ * append the rest. Then the postings (COPY) and the batch's balance changes, summed here, in one
  * statement: four round trips however large the batch, and the server parses nothing but JSON.
+ *
+ * A rebuild's copy of ledger_entries gets its primary key only once it is full
+ * (ledgerProjection's indexesBuiltAfterReplay): there, nothing is looked up, and an id booked
+ * twice would fail the key's build at the end, loudly, rather than go unnoticed.
  */
 export async function postEntries(db: QueryExecutorProvider & QueryRunner, entries: readonly JournalEntry[]): Promise<PostResult> {
-  for (const entry of entries) checkEntry(entry);
-  const unique = distinctEntries(entries.map((entry) => ({ ...entry, entryId: journalEntryId(entry.sourceEventId, entry.entryIndex) })));
+  const unique = distinctEntries(entries.map((entry) => ({ ...entry, entryId: journalEntryId(entry.sourceEventId, entry.entryIndex), occurred: checkEntry(entry) })));
   if (unique.length === 0) return { booked: 0, alreadyBooked: 0 };
+  const rows = copyRowsOf(unique);
+  await sql`SAVEPOINT ledger_post_entries`.execute(db);
+  try {
+    await copyInto(db, 'ledger_entries', ENTRY_COLUMNS, rows.entryRows);
+  } catch (error) {
+    const { code, constraint } = sqlErrorInfo(error);
+    if (code !== UNIQUE_VIOLATION || constraint !== 'ledger_entries_pkey') throw error;
+    await sql`ROLLBACK TO SAVEPOINT ledger_post_entries`.execute(db);
+    return postSomeBooked(db, unique);
+  }
+  await appendPostings(db, rows);
+  return { booked: unique.length, alreadyBooked: 0 };
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** postEntries where some of the entries are booked already: those are compared, the rest booked. */
+async function postSomeBooked(db: QueryExecutorProvider & QueryRunner, unique: readonly IdentifiedEntry[]): Promise<PostResult> {
   const booked = await alreadyBooked(db, unique);
-  const fresh = booked.size === 0 ? unique : unique.filter((entry) => !booked.has(entry.entryId));
-  if (booked.size > 0) await assertBookedAlike(db, unique.filter((entry) => booked.has(entry.entryId)));
+  const fresh = unique.filter((entry) => !booked.has(entry.entryId));
+  await assertBookedAlike(db, unique.filter((entry) => booked.has(entry.entryId)));
   if (fresh.length > 0) {
-    const { entryRows, postingRows, balances } = copyRowsOf(fresh);
-    await copyInto(db, 'ledger_entries', ENTRY_COLUMNS, entryRows);
-    await copyInto(db, 'ledger_postings', POSTING_COLUMNS, postingRows);
-    await addToBalances(db, balances);
+    const rows = copyRowsOf(fresh);
+    await copyInto(db, 'ledger_entries', ENTRY_COLUMNS, rows.entryRows);
+    await appendPostings(db, rows);
   }
   return { booked: fresh.length, alreadyBooked: unique.length - fresh.length };
 }
 
-type IdentifiedEntry = JournalEntry & { readonly entryId: string };
+async function appendPostings(db: QueryExecutorProvider & QueryRunner, rows: ReturnType<typeof copyRowsOf>): Promise<void> {
+  await copyInto(db, 'ledger_postings', POSTING_COLUMNS, rows.postingRows);
+  await addToBalances(db, rows.balances);
+}
+
+/** An entry with its id and its occurredAt in microseconds, both derived once. */
+type IdentifiedEntry = JournalEntry & { readonly entryId: string; readonly occurred: number | bigint };
 
 /** One entry per id; the same id twice with different postings is a conflict. */
 function distinctEntries(entries: readonly IdentifiedEntry[]): IdentifiedEntry[] {
@@ -96,7 +126,7 @@ function copyRowsOf(entries: readonly IdentifiedEntry[]) {
   const balances = new Map<string, Map<string, BalanceChange>>();
   const id = new Uint8Array(16);
   for (const e of entries) {
-    const occurred = isoMicros(e.occurredAt);
+    const occurred = e.occurred;
     uuidBytes(e.entryId, id);
     entryRows
       .row(ENTRY_COLUMNS.length)

@@ -184,6 +184,12 @@ function kyselyContract(name: string, open: () => Promise<{ sql: SqlClient; clos
         .catch((error: unknown) => error);
       expect(sqlErrorInfo(failed).code).toBe('22P04');
       expect(await count(db, 'copy-bad')).toBe(0);
+      // The data follows the statement unasked: where the statement itself fails, it is skipped.
+      const nowhere = await db
+        .transaction()
+        .execute((trx) => copyInto(trx, 'no_such_table', ['id', 'amount'], probe('copy-nowhere', 1)))
+        .catch((error: unknown) => error);
+      expect(sqlErrorInfo(nowhere).code).toBe('42P01');
       expect(await db.transaction().execute((trx) => copyInto(trx, 'probe', ['id', 'amount'], probe('copy-after', 3)))).toBe(1);
     });
 

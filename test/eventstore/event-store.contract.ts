@@ -118,7 +118,7 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         expect((await store.append(stream, [event('B'), event('C')], { expected: 'any' })).nextExpectedRevision).toBe(2);
       });
 
-      it('refuses an append with no events, a malformed id or missing metadata, writing nothing', async () => {
+      it('refuses an append with no events, a malformed id, missing metadata or an unreadable occurredAt, writing nothing', async () => {
         const stream = uniqueStream('order');
         await expect(store.append(stream, [], { expected: 'any' })).rejects.toBeInstanceOf(InvalidAppendError);
         await expect(store.append(stream, [event('A', {}, { id: 'not-a-uuid' })], { expected: 'any' })).rejects.toBeInstanceOf(
@@ -128,6 +128,11 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         await expect(
           store.append(stream, [{ ...bad, metadata: { ...bad.metadata, tenantId: '' } }], { expected: 'any' }),
         ).rejects.toThrow(/tenantId/);
+        for (const occurredAt of ['yesterday', '2026-02-30T10:00:00Z', '2026-01-01T10:00:00']) {
+          await expect(
+            store.append(stream, [event('A'), { ...bad, metadata: { ...bad.metadata, occurredAt } }], { expected: 'any' }),
+          ).rejects.toThrow(/occurredAt/);
+        }
         expect(await store.readStream(stream)).toEqual([]);
       });
     });

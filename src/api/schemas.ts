@@ -13,8 +13,12 @@ export const cents = z
 /** An amount that must be above zero, such as a payment or payout. */
 export const positiveCents = cents.positive({ error: 'must be more than zero' });
 
-/** An RFC 9562 UUID in its canonical text form. */
-export const uuid = z.uuid({ error: 'must be a UUID' });
+/**
+ * An RFC 9562 UUID, read in either case and handed on in lower case (its canonical text form),
+ * so the same id names the same payment, venue or stream on every route: streams, accounts and
+ * token claims compare ids as text.
+ */
+export const uuid = z.uuid({ error: 'must be a UUID' }).overwrite((value) => value.toLowerCase());
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 

@@ -24,7 +24,8 @@ export const tokenClaims = z.object({
 export const principalFromClaims = (claims: z.output<typeof tokenClaims>): Principal => ({
   userId: claims.sub,
   role: claims.role,
-  venues: claims.venues,
+  // Venue ids are UUIDs, compared as text with the lower-case ids routes hand on.
+  venues: claims.venues.map((venue) => venue.toLowerCase()),
   tenantId: claims.tenant_id,
 });
 

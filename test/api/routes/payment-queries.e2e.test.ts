@@ -132,6 +132,16 @@ describe.each(sqlBackends())('transaction queries over HTTP (%s)', (backend) => 
     });
   });
 
+  it('answers a transaction and its audit trail by an id in upper case as by the same id in lower case', async () => {
+    const upper = paid.id.toUpperCase();
+    const summary = await get(`/api/v1/payments/transaction/${upper}?position=${paid.position}`);
+    expect(summary.statusCode).toBe(200);
+    expect(summary.json()).toMatchObject({ transaction: { id: paid.id } });
+    const trail = await get(`/api/v1/payments/transaction/${upper}/events`);
+    expect(trail.statusCode).toBe(200);
+    expect(trail.json()).toMatchObject({ transactionId: paid.id, streamId: `payment-${paid.id}` });
+  });
+
   it('refuses the audit trail to another user (403) and answers an unknown one 404', async () => {
     expect((await get(`/api/v1/payments/transaction/${paid.id}/events`, await authAs('user', 'someone-else'))).statusCode).toBe(403);
     expect((await get(`/api/v1/payments/transaction/${paid.id}/events`, await authAs('admin'))).statusCode).toBe(200);

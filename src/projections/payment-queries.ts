@@ -171,8 +171,13 @@ export async function paymentMetrics(db: QueryExecutorProvider, from: Date, to: 
   const outcomes = { completed: total('completed'), failed: total('failed'), expired: total('expired'), cancelled: total('cancelled') };
   const ended = outcomes.completed + outcomes.failed + outcomes.expired + outcomes.cancelled;
   const rate = (n: number) => (ended === 0 ? null : round4(n / ended));
+  // Every way a payment ends unpaid has a reason, so the reasons' rates add up to failureRate: a
+  // decline's code, or `expired` or `cancelled`.
   const reasons = new Map<string, number>();
-  for (const row of rows) if (row.outcome === 'failed') reasons.set(row.reason, (reasons.get(row.reason) ?? 0) + Number(row.count));
+  for (const row of rows) {
+    const reason = failureReason(row);
+    if (reason !== undefined) reasons.set(reason, (reasons.get(reason) ?? 0) + Number(row.count));
+  }
   const timed = rows.reduce((acc, r) => ({ ms: acc.ms + Number(r.processing_ms), n: acc.n + Number(r.processing_count) }), { ms: 0, n: 0 });
   return {
     from: from.toISOString(),
@@ -187,6 +192,12 @@ export async function paymentMetrics(db: QueryExecutorProvider, from: Date, to: 
     averageProcessingMs: timed.n === 0 ? null : Math.round(timed.ms / timed.n),
     revenue: revenueOf(rows),
   };
+}
+
+function failureReason(row: StatsRow): string | undefined {
+  if (row.outcome === 'expired' || row.outcome === 'cancelled') return row.outcome;
+  if (row.outcome === 'failed') return row.reason === '' ? 'unknown' : row.reason;
+  return undefined;
 }
 
 function revenueOf(rows: readonly StatsRow[]): PaymentMetricsReport['revenue'] {

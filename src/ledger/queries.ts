@@ -311,5 +311,5 @@ function decodeCursor(text: string): Cursor {
   } catch {
     // falls through to the error below
   }
-  throw new TesseraError('VALIDATION_ERROR', 'invalid cursor', { errors: [{ field: 'after', message: 'not a cursor this API returned' }] });
+  throw new TesseraError('VALIDATION_ERROR', 'invalid cursor', { errors: [{ field: 'query.after', message: 'not a cursor this API returned' }] });
 }

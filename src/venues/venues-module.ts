@@ -2,7 +2,7 @@ import type { VenueAccountState } from '../aggregates/venue-account.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import type { Config } from '../config.js';
 import type { SqlClient } from '../db/sql-client.js';
-import type { EventStore } from '../eventstore/event-store.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { VenuePayoutRequested } from '../events/venue-account-events.js';
 import type { PayoutGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
@@ -31,6 +31,8 @@ export interface VenuesModuleDeps {
 export interface PayoutReceipt {
   readonly payout: VenuePayoutRequested['data'];
   readonly replayed: boolean;
+  /** Where the payout request was written, for reading it back (read-your-writes). */
+  readonly position: Position | null;
 }
 
 export interface VenueServices {
@@ -75,7 +77,7 @@ export function createVenuesModule(deps: VenuesModuleDeps): { services: VenueSer
         const requested = result.events.find((e) => e.type === 'VenuePayoutRequested');
         if (requested?.type !== 'VenuePayoutRequested') throw new Error(`payout ${payoutId} was not recorded`);
         const payout = requested.data;
-        return { payout, replayed: result.replayed };
+        return { payout, replayed: result.replayed, position: result.position };
       },
       account: (venueId) => loadVenueAccount(store, venueId),
       setRefundPolicy: (policy, context) => setRefundPolicy(store, policy, context),

@@ -101,6 +101,17 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     expect(balance.json()).toMatchObject({ balance: { available: ledger.available, pending: 0, reserved: ledger.reserved }, payoutInfo: { payable: ledger.available } });
   });
 
+  it('answers a payout with its position, and the balance read with that position has the amount gone from available', async () => {
+    const { venueId, available } = await venueWithSales(t, 2);
+    const answer = await payout(t, venueId, { amount: 10_000 });
+    expect(answer.statusCode, answer.body).toBe(200);
+    const { position } = answer.json<{ position: string }>();
+    expect(position).toMatch(/^\d+\/\d+$/);
+    const balance = await t.app.inject({ method: 'GET', url: `/api/v1/venues/${venueId}/balance?position=${position}`, headers: await managerOf(venueId) });
+    expect(balance.statusCode).toBe(200);
+    expect(balance.json()).toMatchObject({ balance: { available: available - 10_000 }, payoutInfo: { payable: available - 10_000 } });
+  });
+
   it('returns a payout the gateway refuses to available, fee included', async () => {
     const { venueId, available } = await venueWithSales(t, 2);
     const profile = await t.app.inject({

@@ -3,6 +3,8 @@ import type { EscrowState } from '../../aggregates/escrow.js';
 import { TesseraError } from '../../errors.js';
 import { requireVenueAccess, type Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
+import { ledger } from '../../projections/ledger.js';
+import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
 
@@ -195,7 +197,7 @@ export const marketplaceRoutes: RouteModule = {
       tags: ['marketplace'],
       auth: { roles: ['venue_manager', 'admin'] },
       params: z.object({ venueId: uuid }),
-      query: z.object({ startDate: dateOrDateTime.optional(), endDate: dateOrDateTime.optional() }),
+      query: z.object({ startDate: dateOrDateTime.optional(), endDate: dateOrDateTime.optional(), position: positionParam }),
       response: z.object({
         totalRoyalties: z.number().int(),
         transactionCount: z.number().int(),
@@ -206,6 +208,7 @@ export const marketplaceRoutes: RouteModule = {
       }),
       handler: async ({ params, query, principal }) => {
         requireVenueAccess(principal, params.venueId);
+        await awaitReadModel(api.services, ledger.name, query.position, api.config.READ_WAIT_MS);
         return resale.royaltyReport(params.venueId, {
           ...(query.startDate ? { startDate: query.startDate } : {}),
           ...(query.endDate ? { endDate: query.endDate } : {}),

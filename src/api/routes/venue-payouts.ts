@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { positionToString } from '../../eventstore/event-store.js';
 import { actorOf, requireVenueAccess } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
@@ -34,10 +35,11 @@ export const venuePayoutRoutes: RouteModule = {
         netAmount: z.number().int().describe('What reaches the venue: amount less the fee'),
         type: z.enum(['standard', 'instant']),
         estimatedArrival: z.string(),
+        position: z.string().nullable().describe('Read your writes: pass it as `?position=` to the balance route'),
       }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         requireVenueAccess(principal, params.venueId);
-        const { payout } = await api.services.venues.requestPayout(
+        const { payout, position } = await api.services.venues.requestPayout(
           { venueId: params.venueId, amount: body.amount, instant: body.instant, currency: body.currency, requestedBy: actorOf(principal) },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
@@ -50,6 +52,7 @@ export const venuePayoutRoutes: RouteModule = {
           netAmount: payout.net,
           type: payout.type,
           estimatedArrival: payout.estimatedArrival,
+          position: position ? positionToString(position) : null,
         };
       },
     });

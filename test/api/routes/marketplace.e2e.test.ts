@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
+import { positionToString } from '../../../src/eventstore/event-store.js';
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { mintStatusOf } from '../../../src/minting/mint-queue.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
@@ -196,6 +197,18 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
       expect(refused.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
     }
     expect((await report('startDate=1970-01-01&endDate=2020-01-01T00:00:00%2B02:00')).statusCode).toBe(200);
+  });
+
+  it('reads royalties once the ledger has reached a given position, and answers 409 READ_MODEL_BEHIND when it does not in time', async () => {
+    const venueId = await venueAt(t);
+    const manager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
+    const report = (query: string) => t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties?${query}`, headers: manager });
+    const [last] = await t.storage.eventStore.readAll({ after: 'start', maxCount: 1 });
+    expect((await report(`position=${positionToString(last!.position)}`)).statusCode).toBe(200);
+    const behind = await report('position=999999999/999999999');
+    expect(behind.statusCode).toBe(409);
+    expect(behind.json()).toMatchObject({ code: 'READ_MODEL_BEHIND', details: { projection: 'ledger' } });
+    expect((await report('position=soon')).json()).toMatchObject({ code: 'VALIDATION_ERROR', errors: [{ field: 'query.position' }] });
   });
 
   it('refuses to sell a listed ticket whose purchase was refunded since', async () => {

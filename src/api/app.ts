@@ -18,6 +18,7 @@ import { createRouteApi, type RouteModule } from './route.js';
 import { BASE_FEATURES, routeModules } from './route-modules.js';
 import { servicesOf, type AppServices } from './services.js';
 import { createModules, type TesseraModules } from '../modules.js';
+import { registerProjectionMetrics } from '../projections/metrics.js';
 import { VERSION } from './version.js';
 
 export interface AppDependencies {
@@ -48,6 +49,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   const modules = deps.modules ?? createModules({ config, logger, storage });
   const services: AppServices = { ...servicesOf(modules), ...deps.services };
   const metrics = createHttpMetrics(deps.metrics);
+  // Each projection's lag, state and batches on /metrics, next to /admin/projections.
+  const stopProjectionMetrics = registerProjectionMetrics(metrics.registry, services.readSide);
   const edge = deps.edge ?? edgeStores(config, storage);
   const limiter = createRateLimiter(edge.rateLimits, config, logger, (level) => metrics.rateLimitRefusals.inc({ level }));
 
@@ -103,6 +106,10 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     for (const module of modules) module.register(api);
   });
 
+  app.addHook('onClose', (_app, done) => {
+    stopProjectionMetrics();
+    done();
+  });
   purgeExpiredKeys(app, edge, logger);
   return app;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { positionToString } from '../../../src/eventstore/event-store.js';
+import { parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
 import { projections } from '../../../src/projections/all.js';
 import { testApp, type TestApp } from '../../support/app.js';
 import { lastPositionOf } from '../../support/payment-records.js';
@@ -127,6 +127,17 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
       expect(projection.state).toBe('active');
       expect(projection.checkpoint).toMatch(/^\d+\/\d+$/);
     }
+  });
+
+  it("exposes every projection's lag, state and projected events on /metrics", async () => {
+    await t.modules.readSide.waitFor('payments', parsePosition(paymentsPosition), 15_000);
+    const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const { name } of projections) {
+      expect(body).toMatch(new RegExp(`^tessera_projection_lag_events\\{projection="${name}"\\} \\d+$`, 'm'));
+      expect(body).toMatch(new RegExp(`^tessera_projection_lag_seconds\\{projection="${name}"\\} [\\d.]+$`, 'm'));
+      expect(body).toContain(`tessera_projection_active{projection="${name}"} 1`);
+    }
+    expect(body).toMatch(/^tessera_projection_events_total\{projection="payments"\} [1-9]\d*$/m);
   });
 
   it('refuses every report to users who are not admins', async () => {

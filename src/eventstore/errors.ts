@@ -48,3 +48,18 @@ export class CheckpointConflictError extends Error {
     this.name = 'CheckpointConflictError';
   }
 }
+
+/**
+ * The consumer must not run any more in this process (newer code owns what it writes): its
+ * subscription ends for good, where any other error is retried.
+ */
+export class ConsumerRetiredError extends Error {
+  readonly code = 'CONSUMER_RETIRED';
+  constructor(
+    readonly subscription: string,
+    reason: string,
+  ) {
+    super(`subscription ${subscription} retired: ${reason}`);
+    this.name = 'ConsumerRetiredError';
+  }
+}

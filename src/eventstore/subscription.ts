@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { CheckpointConflictError } from './errors.js';
+import { CheckpointConflictError, ConsumerRetiredError } from './errors.js';
 import {
   comparePositions,
   positionToString,
@@ -18,7 +18,11 @@ import {
 export interface SubscriptionConsumer {
   readonly name: string;
   loadCheckpoint(): Promise<Position | null>;
-  /** Handles the batch, then durably moves the checkpoint from `previous` to `next`. */
+  /**
+   * Handles the batch, then durably moves the checkpoint from `previous` to `next`. A failure is
+   * retried with backoff, except CheckpointConflictError (another instance owns the subscription:
+   * stand by) and ConsumerRetiredError (this consumer must not run again: the subscription ends).
+   */
   handleBatch(events: readonly RecordedEvent[], checkpoint: { previous: Position | null; next: Position }): Promise<void>;
 }
 
@@ -133,7 +137,7 @@ export function startSubscription(
         advanced(next);
         options.onBatch?.({ count: events.length, checkpoint: next, durationMs: performance.now() - started });
       } catch (error) {
-        if (error instanceof CheckpointConflictError) throw error;
+        if (error instanceof CheckpointConflictError || error instanceof ConsumerRetiredError) throw error;
         consecutiveFailures++;
         lastError = error instanceof Error ? error.message : String(error);
         state = 'retrying';
@@ -165,6 +169,11 @@ export function startSubscription(
         await consume(AbortSignal.any([stopping.signal, lease.lost]));
         if (lease.lost.aborted && !stopping.signal.aborted) log?.warn('subscription lock lost; standing by');
       } catch (error) {
+        if (error instanceof ConsumerRetiredError) {
+          lastError = error.message;
+          log?.error({ err: error }, 'subscription retired; it will not run again in this process');
+          break;
+        }
         log?.warn({ err: error }, 'subscription handed over; standing by');
         await sleep(standbyRetryMs, stopping.signal);
       } finally {

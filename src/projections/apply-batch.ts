@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { sqlExecutorOf } from '../db/kysely.js';
 import type { Position, RecordedEvent } from '../eventstore/event-store.js';
-import { CheckpointConflictError } from '../eventstore/errors.js';
+import { CheckpointConflictError, ConsumerRetiredError } from '../eventstore/errors.js';
 import { sqlCheckpointStore } from '../eventstore/sql-event-store.js';
 import { subscriptionName, type Projection } from './projection.js';
 import { quoteIdentifier } from '../db/sql-client.js';
@@ -26,6 +26,7 @@ export interface ProjectionStep {
 export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema, restore = false): Promise<void> {
   const previousPath = await prepareBatch(trx, scratch);
   await holdCheckpoints(trx, steps);
+  if (!scratch) await checkVersions(trx, steps);
   const checkpoints = sqlCheckpointStore(sqlExecutorOf(trx));
   for (const { projection, events, previous, next } of steps) {
     if (events.length > 0) await projection.handle(events, trx);
@@ -58,6 +59,40 @@ async function holdCheckpoints(trx: Transaction<object>, steps: readonly Project
     const row = stored.get(names[i]!);
     const { commit, prepare } = step.previous!;
     if (row?.commit_pos !== commit.toString() || row.prepare_pos !== prepare.toString()) throw new CheckpointConflictError(names[i]!);
+  }
+}
+
+/**
+ * A projection's live tables were rebuilt by another version of it (recorded in
+ * tessera_projections): this code must not write them any more.
+ */
+export class ProjectionVersionError extends ConsumerRetiredError {
+  constructor(
+    readonly projection: string,
+    readonly version: number,
+    readonly stored: number,
+  ) {
+    super(subscriptionName(projection), `its live tables were built by version ${stored}, this code is version ${version}`);
+    this.name = 'ProjectionVersionError';
+  }
+}
+
+/**
+ * Refuses the batch if a projection's live tables are recorded as built by another version than
+ * the one applying it: during a rolling deploy, newer code elsewhere may rebuild and swap in the
+ * tables, and an older runner that still holds (or takes back) the projection's lock would
+ * otherwise go on writing them by its own rules, even with a checkpoint that happens to match.
+ * Read after the checkpoints are locked, so a swap either committed before (its version is seen
+ * here) or waits for this batch, whose checkpoint it then replaces. No row: nothing recorded.
+ */
+async function checkVersions(trx: Transaction<object>, steps: readonly ProjectionStep[]): Promise<void> {
+  const names = steps.map((step) => step.projection.name);
+  const { rows } = await sql<{ name: string; version: number }>`
+    SELECT name, version FROM tessera_projections WHERE name = ANY (${names}::text[])`.execute(trx);
+  const stored = new Map(rows.map((row) => [row.name, Number(row.version)]));
+  for (const { projection } of steps) {
+    const version = stored.get(projection.name);
+    if (version !== undefined && version !== projection.version) throw new ProjectionVersionError(projection.name, projection.version, version);
   }
 }
 

@@ -8,7 +8,7 @@ import { comparePositions, positionToString, type EventStore, type Position } fr
 import { sqlCheckpointStore } from '../eventstore/sql-event-store.js';
 import { startSubscription, type Subscription, type SubscriptionConsumer, type SubscriptionState } from '../eventstore/subscription.js';
 import type { Logger } from '../logger.js';
-import { applySteps } from './apply-batch.js';
+import { applySteps, ProjectionVersionError } from './apply-batch.js';
 import { lagOf } from './lag.js';
 import type { MaintenanceContext, MaintenanceProgress, OnProgress } from './maintenance.js';
 import { subscriptionName, type Projection } from './projection.js';
@@ -117,8 +117,34 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
   const consumerFor = (projection: Projection): SubscriptionConsumer => ({
     name: subscriptionName(projection.name),
     loadCheckpoint: () => sqlCheckpointStore(sql).load(subscriptionName(projection.name)),
-    handleBatch: (events, { previous, next }) => applySteps(db, [{ projection, events, previous, next }]),
+    async handleBatch(events, { previous, next }) {
+      try {
+        await applySteps(db, [{ projection, events, previous, next }]);
+      } catch (error) {
+        if (error instanceof ProjectionVersionError) retire(projection, error.stored);
+        throw error; // a ProjectionVersionError ends the subscription
+      }
+    },
   });
+
+  /**
+   * Another version rebuilt the projection's live tables while this process ran it: the runner
+   * ends. A newer version's tables are left alone (outdated, as at start); an older one's are
+   * rebuilt by this code, as at start.
+   */
+  function retire(projection: Projection, stored: number): void {
+    const runner = runners.get(projection.name);
+    runners.delete(projection.name);
+    if (runner) track(runner.stop());
+    if (stored > projection.version) return markOutdated(projection, stored);
+    awaitingRebuild.add(projection.name);
+    track(upgrade(projection));
+  }
+
+  function track(work: Promise<void>): void {
+    background.add(work);
+    void work.finally(() => background.delete(work));
+  }
 
   function startRunner(projection: Projection): void {
     const { name } = projection;
@@ -238,9 +264,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
         markOutdated(projection, version);
       } else {
         awaitingRebuild.add(projection.name);
-        const upgrading = upgrade(projection);
-        background.add(upgrading);
-        void upgrading.finally(() => background.delete(upgrading));
+        track(upgrade(projection));
       }
     }
   }

@@ -167,6 +167,25 @@ onEveryDialect('the read side runs projections', (open) => {
     expect(status!.lastError).toMatch(/version 2/);
   });
 
+  it('stops an older runner still running when newer code in another process rebuilds its tables (a rolling deploy)', async () => {
+    const old = db.readSide({ projections: [tallyProjection({ version: 1, factor: 1 })] });
+    await old.start();
+    const before = await appendTallies(db, 5, 1, 1);
+    expect(await old.waitFor('tally', before, 10_000)).toBe(true);
+
+    const fresh = db.readSide({ projections: [tallyProjection({ version: 2, factor: 10 })] }, db.peer());
+    await fresh.start();
+    await expect.poll(async () => (await fresh.status())[0]!.storedVersion, { timeout: 10_000 }).toBe(2);
+    const after = await appendTallies(db, 5, 1, 1);
+    expect(await fresh.waitFor('tally', after, 10_000)).toBe(true);
+    // Every event counted by version 2's rule (x10), none by version 1's, however the lock moved.
+    expect((await tallyContents(fresh.db)).amounts).toEqual([{ currency: 'USD', total: '100' }]);
+    await expect.poll(async () => (await old.status())[0]!.state, { timeout: 10_000 }).toBe('outdated');
+    expect((await old.status())[0]!.lastError).toMatch(/version 2/);
+    await fresh.stop();
+    await old.stop();
+  });
+
   it('refuses projections that share a table or a name', () => {
     expect(() => db.readSide({ projections: [tallyProjection(), tallyProjection({ name: 'tally-2' })] })).toThrow(/claimed by/);
     expect(() => db.readSide({ projections: [tallyProjection(), tallyProjection()] })).toThrow(/two projections/);

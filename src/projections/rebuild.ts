@@ -1,7 +1,8 @@
+import { sql } from 'kysely';
 import { sqlErrorInfo } from '../db/sql-client.js';
 import { positionToString } from '../eventstore/event-store.js';
 import { inScratchSession, type MaintenanceContext, type MaintenanceOptions } from './maintenance.js';
-import type { Projection } from './projection.js';
+import { subscriptionName, type Projection } from './projection.js';
 import { recordRebuild, resetCheckpoint } from './registry.js';
 import { replayIntoScratch, type ReplayTarget } from './replay.js';
 import { finishScratch, swapInScratch, type ScratchSchema } from './scratch-schema.js';
@@ -30,9 +31,18 @@ export interface RebuildReport {
 const LOCK_NOT_AVAILABLE = '55P03';
 const SWAP_ATTEMPTS = 5;
 
-/** Swaps the copies in and sets each live checkpoint and version, in one transaction. */
+/**
+ * Swaps the copies in and sets each live checkpoint and version, in one transaction. The live
+ * checkpoints are locked first, as a live batch locks its checkpoint before it writes the tables:
+ * a runner elsewhere that is mid-batch finishes first (the swap then replaces its checkpoint),
+ * and one that starts a batch waits for the swap, so the two never wait on each other (taking
+ * the tables first deadlocked with a batch that had written one table and not yet the other).
+ */
 function swap(ctx: MaintenanceContext, scratch: ScratchSchema, targets: readonly ReplayTarget[]): Promise<void> {
   return ctx.db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('lock_timeout', ${`${ctx.swapLockTimeoutMs}ms`}, true)`.execute(trx);
+    const names = targets.map((t) => subscriptionName(t.projection.name)).sort();
+    await sql`SELECT 1 FROM ${sql.raw(scratch.liveCheckpoints)} WHERE subscription = ANY (${names}::text[]) ORDER BY subscription FOR UPDATE`.execute(trx);
     await swapInScratch(trx, scratch, ctx.swapLockTimeoutMs);
     for (const { projection, position } of targets) {
       await resetCheckpoint(trx, scratch.liveCheckpoints, projection.name, position);

@@ -463,4 +463,34 @@ onEveryDialect('the read side runs projections', (open) => {
     expect(await readSide.waitFor('tally', position, 10_000)).toBe(true);
     expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '30' }]);
   });
+
+  it('swaps a rebuild in while another process is writing batches to the live tables, without a deadlock', async (context) => {
+    if (db.sql.dialect === 'pglite') return context.skip(); // one session: no other process writes
+    // The live runner elsewhere writes tally_streams, then (a moment later) tally_amounts, while
+    // the swap locks both tables: taken in the other order, the two would wait on each other.
+    const slow = tallyProjection({ midBatch: () => new Promise((resolve) => setTimeout(resolve, 15)) });
+    const elsewhere = db.readSide({ projections: [slow], batchSize: 3, idleWaitMs: 1 }, db.peer());
+    await elsewhere.start();
+    const here = db.readSide({ projections: [tallyProjection()], swapLockTimeoutMs: 3000 });
+    let writing = true;
+    let written = 0;
+    let last: Position | undefined;
+    const writer = (async () => {
+      const peer = db.peer();
+      while (writing) {
+        ({ position: last } = await peer.store.append(uniqueStream('tally'), [tallied(1)], { expected: 'any' }));
+        written++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    try {
+      for (let i = 0; i < 6; i++) await here.rebuild('tally');
+    } finally {
+      writing = false;
+      await writer;
+    }
+    expect(await elsewhere.waitFor('tally', last!, 20_000)).toBe(true);
+    expect((await tallyContents(here.db)).amounts).toEqual([{ currency: 'USD', total: String(written) }]);
+    await elsewhere.stop();
+  });
 });

@@ -5,7 +5,7 @@ import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
 import { ticketPriceOf, type TicketLine } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import type { EventStore } from '../eventstore/event-store.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment-events.js';
 import type { VenueVolume } from '../payments/venue-volume.js';
 
@@ -89,16 +89,23 @@ export async function createGroupPayment(
   );
 }
 
+/** A group as a command left it, with the position of the last event its state folded (null when the command wrote nothing). */
+export interface GroupAnswer {
+  readonly state: GroupPaymentState;
+  readonly position: Position | null;
+}
+
 /**
  * `POST /api/v1/group-payments/:groupId/contribute/:memberId`: records the member's card (the
  * group process manager asks the gateway for a hold of their share), then waits up to `waitMs`
- * for the gateway's answer.
+ * for the gateway's answer. The answer's position is that of the last event of the group written
+ * so far (the gateway's outcome once it is in), so a query given it sees the state answered.
  */
 export async function contribute(
   store: EventStore,
   input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; waitMs: number },
   context: CommandContext,
-): Promise<GroupPaymentState> {
+): Promise<GroupAnswer> {
   const submitted = await executeGroupCommand(
     store,
     input.groupId,
@@ -114,17 +121,25 @@ export async function contribute(
     },
     context,
   );
-  return waitForMember(store, input.groupId, input.memberId, input.waitMs, submitted.state);
+  // A retried command's state is the stream's as it is now: its position is that of the stream's last event.
+  const from = submitted.replayed ? await loadGroupAt(store, input.groupId) : { state: submitted.state, position: submitted.position };
+  return waitForMember(store, input.groupId, input.memberId, input.waitMs, from);
+}
+
+/** The group with the position of its stream's last event. */
+async function loadGroupAt(store: EventStore, groupId: string): Promise<GroupAnswer> {
+  const { state, events } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
+  return { state, position: events.at(-1)?.position ?? null };
 }
 
 /** Follows the group's stream until the member's contribution is no longer with the gateway. */
-async function waitForMember(store: EventStore, groupId: string, memberId: string, timeoutMs: number, from: GroupPaymentState): Promise<GroupPaymentState> {
+async function waitForMember(store: EventStore, groupId: string, memberId: string, timeoutMs: number, from: GroupAnswer): Promise<GroupAnswer> {
   const deadline = Date.now() + timeoutMs;
   const pending = (state: GroupPaymentState) => state.members.find((m) => m.memberId === memberId)?.status === 'submitted';
-  let state = from;
-  while (pending(state) && Date.now() < deadline) {
+  let answer = from;
+  while (pending(answer.state) && Date.now() < deadline) {
     await store.waitForStream(groupPaymentStreamId(groupId), Math.min(deadline - Date.now(), 100));
-    state = (await loadGroup(store, groupId)).state;
+    answer = await loadGroupAt(store, groupId);
   }
-  return state;
+  return answer;
 }

@@ -3,12 +3,12 @@ import { Counter } from 'prom-client';
 import type { GroupPaymentState } from '../aggregates/group-payment.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import type { Config } from '../config.js';
-import type { EventStore } from '../eventstore/event-store.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
 import { startSubscription, type Subscription } from '../eventstore/subscription.js';
 import { groupMetricsProjector } from './group-metrics.js';
-import { contribute, createGroupPayment, executeGroupCommand, requireGroup, type CreateGroupPaymentInput } from './group-commands.js';
+import { contribute, createGroupPayment, executeGroupCommand, requireGroup, type CreateGroupPaymentInput, type GroupAnswer } from './group-commands.js';
 import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from './group-process.js';
 import { holdsLink, paymentLink } from './payment-links.js';
 import { logMailer, type Mailer } from './mailer.js';
@@ -42,10 +42,15 @@ export interface PaymentLink {
   readonly link: string;
 }
 
+/** The commands answer the position of what they wrote (read-your-writes; null when they wrote nothing). */
 export interface GroupServices {
-  create(input: CreateGroupPaymentInput, context: CommandContext): Promise<{ state: GroupPaymentState; links: PaymentLink[]; replayed: boolean }>;
-  contribute(input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string }, context: CommandContext): Promise<GroupPaymentState>;
-  cancel(input: { groupId: string; userId: string; admin: boolean; reason: string }, context: CommandContext): Promise<GroupPaymentState>;
+  create(
+    input: CreateGroupPaymentInput,
+    context: CommandContext,
+  ): Promise<{ state: GroupPaymentState; links: PaymentLink[]; replayed: boolean; position: Position | null }>;
+  /** `position` is that of the group's last event written so far (the gateway's outcome, once it is in). */
+  contribute(input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string }, context: CommandContext): Promise<GroupAnswer>;
+  cancel(input: { groupId: string; userId: string; admin: boolean; reason: string }, context: CommandContext): Promise<GroupAnswer>;
   status(groupId: string): Promise<GroupPaymentState>;
   links(state: GroupPaymentState): PaymentLink[];
   /** Whether `token` is the one in that member's payment link. */
@@ -108,7 +113,7 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
     services: {
       async create(input, context) {
         const result = await createGroupPayment({ store, volume: payments.volume, settings }, input, context);
-        return { state: result.state, links: links(result.state), replayed: result.replayed };
+        return { state: result.state, links: links(result.state), replayed: result.replayed, position: result.position };
       },
       contribute: (input, context) => contribute(store, { ...input, waitMs: config.PAYMENT_WAIT_MS }, context),
       async cancel(input, context) {
@@ -118,7 +123,7 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
           { type: 'CancelGroupPayment', data: { requestedBy: { userId: input.userId, admin: input.admin }, reason: input.reason } },
           context,
         );
-        return result.state;
+        return { state: result.state, position: result.position };
       },
       status: (groupId) => requireGroup(store, groupId),
       links,

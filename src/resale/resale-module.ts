@@ -14,7 +14,7 @@ import {
 import type { Config } from '../config.js';
 import { priceInfo, splitResale, type PriceInfo, type ResaleRules } from '../domain/resale.js';
 import { TesseraError } from '../errors.js';
-import type { EventStore } from '../eventstore/event-store.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId } from '../events/group-payment-events.js';
 import { paymentStreamId } from '../events/payment-events.js';
 import { escrowStreamId, type ListingTerms } from '../events/resale-events.js';
@@ -86,25 +86,43 @@ export interface ResaleCaller {
   readonly admin: boolean;
 }
 
+/**
+ * An escrow as a command left it, with the position of the last event its state folded (for
+ * read-your-writes; null when the command wrote nothing).
+ */
+export interface EscrowAnswer {
+  readonly state: EscrowState;
+  readonly position: Position | null;
+}
+
 export interface ResaleServices {
-  /** The seller is the caller, who must own the ticket in its tenant (admins too: they become the seller). */
+  /**
+   * The seller is the caller, who must own the ticket in its tenant (admins too: they become the
+   * seller). `position` is that of the listing's event (read-your-writes).
+   */
   createListing(
     input: { ticketId: string; venueId: string; price: number },
     caller: ResaleCaller,
     context: CommandContext,
-  ): Promise<{ listing: Listing; priceInfo: PriceInfo }>;
-  /** Creates the escrow and waits (up to PAYMENT_WAIT_MS) for the charge's outcome. */
+  ): Promise<{ listing: Listing; priceInfo: PriceInfo; position: Position | null }>;
+  /**
+   * Creates the escrow and waits (up to PAYMENT_WAIT_MS) for the charge's outcome; `position` is
+   * that of the last escrow event the answer reflects (the funding, once the gateway answered).
+   */
   purchaseListing(
     input: { listingId: string; paymentMethodId: string },
     caller: ResaleCaller,
     context: CommandContext,
     options?: { waitMs?: number },
-  ): Promise<EscrowState>;
+  ): Promise<EscrowAnswer>;
   getEscrow(escrowId: string): Promise<EscrowState>;
   /** The escrow as its buyer or seller (in its tenant) or an admin may read it; anyone else is FORBIDDEN. */
   escrowFor(escrowId: string, caller: ResaleCaller): Promise<EscrowState>;
-  /** Buyer or seller (in the escrow's tenant) or an admin disputes a funded escrow: its money stays held for an operator. */
-  disputeEscrow(input: { escrowId: string; reason: string }, caller: ResaleCaller, context: CommandContext): Promise<EscrowState>;
+  /**
+   * Buyer or seller (in the escrow's tenant) or an admin disputes a funded escrow: its money stays
+   * held for an operator. `position` is that of the dispute's event (null when it wrote nothing).
+   */
+  disputeEscrow(input: { escrowId: string; reason: string }, caller: ResaleCaller, context: CommandContext): Promise<EscrowAnswer>;
   royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
   /** The caps and split rates that apply at a venue (config, overridden per venue). */
   rulesFor(venueId: string): ResaleRules;
@@ -232,12 +250,14 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
           status: result.state.status as ListingStatus,
         },
         priceInfo: listed.priceInfo,
+        position: result.position,
       };
     },
 
     async purchaseListing(input, caller, context, options) {
       const escrowId = escrowIdFor(context.commandId);
       const existing = await loadEscrow(store, escrowId);
+      let created: { position: Position | null } | undefined;
       if (existing.state.status === 'none') {
         const { state: listing, events } = await loadListing(store, input.listingId);
         const terms = listing.terms;
@@ -255,7 +275,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
           throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
         }
-        await executeEscrowCommand(
+        created = await executeEscrowCommand(
           store,
           escrowId,
           {
@@ -280,7 +300,9 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
           context,
         );
       }
-      return waitForFunding(store, escrowId, options?.waitMs ?? config.PAYMENT_WAIT_MS);
+      // The answer's position covers every event its state folded, so a query given it sees that state.
+      const funding = await waitForFunding(store, escrowId, options?.waitMs ?? config.PAYMENT_WAIT_MS);
+      return { state: funding.state, position: funding.position ?? created?.position ?? null };
     },
 
     async getEscrow(escrowId) {
@@ -299,7 +321,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         { type: 'DisputeEscrow', data: { reason: input.reason, raisedBy: context.actor } },
         context,
       );
-      return result.state;
+      return { state: result.state, position: result.position };
     },
 
     royaltyReport: (venueId, range) => royaltyReport(deps.readDb, venueId, range),
@@ -308,19 +330,24 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
   return { services, process };
 }
 
-/** Follows the escrow's stream until the charge has an outcome (funded or failed) or time runs out. */
-async function waitForFunding(store: EventStore, escrowId: string, timeoutMs: number): Promise<EscrowState> {
+/**
+ * Follows the escrow's stream until the charge has an outcome (funded or failed) or time runs
+ * out; answers the state with the position of the last event it read (null if none).
+ */
+async function waitForFunding(store: EventStore, escrowId: string, timeoutMs: number): Promise<EscrowAnswer> {
   const deadline = Date.now() + timeoutMs;
   const stream = escrowStreamId(escrowId);
   let state = escrowDecider.initialState();
+  let position: Position | null = null;
   let next = 0;
   for (;;) {
     for (const event of await store.readStream(stream, { fromRevision: next })) {
       if (escrowDecider.isEvent(event)) state = escrowDecider.evolve(state, event);
       next = event.revision + 1;
+      position = event.position;
     }
     const left = deadline - Date.now();
-    if (state.status !== 'created' || left <= 0) return state;
+    if (state.status !== 'created' || left <= 0) return { state, position };
     await store.waitForStream(stream, Math.min(left, 100));
   }
 }

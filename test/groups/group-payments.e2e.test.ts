@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamEntries } from '../../src/ledger/queries.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { comparePositions, parsePosition } from '../../src/eventstore/event-store.js';
 import { createSandboxChain } from '../../src/minting/sandbox-chain.js';
 import { findTicket, ticketIdFor } from '../../src/resale/tickets.js';
 import { openTestStorage, testApp, type TestApp } from '../support/app.js';
@@ -193,6 +194,53 @@ describe('group payments over HTTP', () => {
     });
     expect(response.statusCode).toBe(422);
     expect(response.json<{ code: string }>().code).toBe('VALIDATION_ERROR');
+  });
+
+  it("answers the position of each group write, and the group read at a contribution's position shows the share held", async () => {
+    const created = await createGroup(t, venueId, [1, 1]);
+    expect(created.statusCode, created.body).toBe(201);
+    const { groupPayment, paymentLinks, position: createdAt } = created.json<Created & { position: string }>();
+    expect(createdAt).toMatch(/^\d+\/\d+$/);
+
+    const paid = await contribute(t, groupPayment.id, paymentLinks[0]!);
+    expect(paid.statusCode, paid.body).toBe(200);
+    const { position: paidAt } = paid.json<{ position: string }>();
+    expect(paidAt).toMatch(/^\d+\/\d+$/);
+    // It covers the gateway's outcome the answer reports, written after the group.
+    const events = await t.storage.eventStore.readStream(groupPaymentStreamId(groupPayment.id));
+    const authorized = events.find((e) => e.type === 'ContributionAuthorized')!;
+    expect(comparePositions(parsePosition(paidAt), authorized.position)).toBeGreaterThanOrEqual(0);
+    expect(comparePositions(parsePosition(paidAt), parsePosition(createdAt))).toBeGreaterThan(0);
+
+    // Read your writes: the status given the contribution's position shows the share held.
+    const read = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/group-payments/${groupPayment.id}/status?position=${paidAt}`,
+      headers: await authAs('user', 'organizer-1'),
+    });
+    expect(read.statusCode, read.body).toBe(200);
+    const seen = read.json<{ group: { members: { memberId: string; status: string }[] }; summary: { paidMembers: number } }>();
+    expect(seen.group.members.find((m) => m.memberId === paymentLinks[0]!.memberId)?.status).toBe('authorized');
+    expect(seen.summary.paidMembers).toBe(1);
+    const garbled = await t.app.inject({ method: 'GET', url: `/api/v1/group-payments/${groupPayment.id}/status?position=soon`, headers: await authAs('user', 'organizer-1') });
+    expect(garbled.statusCode).toBe(422);
+
+    const cancel = async () =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/v1/group-payments/${groupPayment.id}/cancel`,
+        headers: { ...(await authAs('user', 'organizer-1')), 'idempotency-key': randomUUID() },
+        payload: { reason: 'plans changed' },
+      });
+    const cancelled = await cancel();
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    const { position: cancelledAt } = cancelled.json<{ position: string }>();
+    expect(cancelledAt).toMatch(/^\d+\/\d+$/);
+    expect(comparePositions(parsePosition(cancelledAt), parsePosition(paidAt))).toBeGreaterThan(0);
+    // Cancelling again writes nothing: no position to wait for.
+    const again = await cancel();
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json()).toMatchObject({ group: { status: 'cancelled' }, position: null });
   });
 
   it('answers 402 for a declined card and lets the member pay with another', async () => {

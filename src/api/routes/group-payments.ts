@@ -1,14 +1,24 @@
 import { z } from 'zod';
 import { groupTotals, type GroupPaymentState } from '../../aggregates/group-payment.js';
 import { TesseraError } from '../../errors.js';
+import { positionToString, type Position } from '../../eventstore/event-store.js';
 import type { Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
+import { positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
 import { blockchain, ticketPrice } from './payment-schemas.js';
 import { nftStatus } from './payment-queries.js';
 
 const MAX_TICKETS = 10;
+
+/** Where the command's last event landed (`commit/prepare`), for read-your-writes; null when it wrote nothing. */
+const position = z
+  .string()
+  .nullable()
+  .describe('Read your writes: the position of the last event the command wrote; pass it as `?position=` to a query');
+
+const positionOf = (p: Position | null): string | null => (p ? positionToString(p) : null);
 
 const createBody = z.object({
   venueId: uuid.describe('The venue selling the tickets (the seed leaves it out; fees and tax need it)'),
@@ -112,7 +122,7 @@ export const groupPaymentRoutes: RouteModule = {
       idempotent: true,
       status: 201,
       body: createBody,
-      response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks }),
+      response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks, position }),
       handler: async ({ body, principal, idempotencyKey, correlationId }) => {
         const created = await groups.create(
           {
@@ -125,7 +135,12 @@ export const groupPaymentRoutes: RouteModule = {
           },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { success: true as const, groupPayment: groupView(created.state, principal), paymentLinks: created.links };
+        return {
+          success: true as const,
+          groupPayment: groupView(created.state, principal),
+          paymentLinks: created.links,
+          position: positionOf(created.position),
+        };
       },
     });
 
@@ -146,7 +161,14 @@ export const groupPaymentRoutes: RouteModule = {
         paymentMethodId: z.string().trim().min(1).max(255),
         token: linkToken.optional().describe("The `token` of the member's payment link; the organizer may pay a share without it"),
       }),
-      response: z.object({ success: z.literal(true), message: z.string(), groupStatus: summary }),
+      response: z.object({
+        success: z.literal(true),
+        message: z.string(),
+        groupStatus: summary,
+        position: position.describe(
+          "Read your writes: the position of the group's last event written so far (the gateway's outcome once it is in); pass it as `?position=` to a query",
+        ),
+      }),
       otherStatuses: [202],
       handler: async ({ params, body, principal, idempotencyKey, correlationId, setStatus }) => {
         if (!groups.holdsLink(params.groupId, params.memberId, body.token)) {
@@ -155,7 +177,7 @@ export const groupPaymentRoutes: RouteModule = {
             throw new TesseraError('FORBIDDEN', "a member's share is paid through the member's payment link (its token is missing or wrong)");
           }
         }
-        const state = await groups.contribute(
+        const { state, position: written } = await groups.contribute(
           { groupId: params.groupId, memberId: params.memberId, payerId: principal.userId, paymentMethodId: body.paymentMethodId },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
@@ -168,9 +190,9 @@ export const groupPaymentRoutes: RouteModule = {
         }
         if (contribution.status === 'submitted') {
           setStatus(202);
-          return { success: true as const, message: 'Payment is being processed', groupStatus: groupTotals(state) };
+          return { success: true as const, message: 'Payment is being processed', groupStatus: groupTotals(state), position: positionOf(written) };
         }
-        return { success: true as const, message: 'Payment recorded successfully', groupStatus: groupTotals(state) };
+        return { success: true as const, message: 'Payment recorded successfully', groupStatus: groupTotals(state), position: positionOf(written) };
       },
     });
 
@@ -178,11 +200,18 @@ export const groupPaymentRoutes: RouteModule = {
       method: 'GET',
       url: '/api/v1/group-payments/:groupId/status',
       summary: 'A group payment with its members and what has been collected',
-      description: "For the organizer, admins, users who paid a share, and holders of a member's payment link (`?token=`); 403 otherwise.",
+      description:
+        "For the organizer, admins, users who paid a share, and holders of a member's payment link (`?token=`); 403 otherwise. " +
+        'The group is read from its event stream, so it already shows what a command answered (`?position=` is accepted, as on every query).',
       tags: ['group-payments'],
       auth: 'user',
       params: groupParams,
-      query: z.object({ token: linkToken.optional().describe("The `token` of any member's payment link") }),
+      query: z.object({
+        token: linkToken.optional().describe("The `token` of any member's payment link"),
+        position: positionParam.describe(
+          "Read your writes: the `position` a group command answered. The group is read from its own event stream, which already holds every write answered, so there is nothing to wait for",
+        ),
+      }),
       response: z.object({ group, summary, nftStatus: nftStatus.optional().describe("A completed group's tickets on the chain, as a payment's") }),
       handler: async ({ params, query, principal }) => {
         const state = await groups.status(params.groupId);
@@ -205,13 +234,13 @@ export const groupPaymentRoutes: RouteModule = {
       idempotent: true,
       params: groupParams,
       body: z.object({ reason: z.string().trim().min(1).max(500).default('cancelled_by_organizer') }).default({ reason: 'cancelled_by_organizer' }),
-      response: z.object({ success: z.literal(true), group }),
+      response: z.object({ success: z.literal(true), group, position }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
-        const state = await groups.cancel(
+        const { state, position: written } = await groups.cancel(
           { groupId: params.groupId, userId: principal.userId, admin: principal.role === 'admin', reason: body.reason },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { success: true as const, group: groupView(state, principal) };
+        return { success: true as const, group: groupView(state, principal), position: positionOf(written) };
       },
     });
   },

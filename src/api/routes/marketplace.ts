@@ -1,12 +1,21 @@
 import { z } from 'zod';
 import type { EscrowState } from '../../aggregates/escrow.js';
 import { TesseraError } from '../../errors.js';
+import { positionToString, type Position } from '../../eventstore/event-store.js';
 import { requireVenueAccess, type Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
 import { ledger } from '../../projections/ledger.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
+
+/** Where the command's last event landed (`commit/prepare`), for read-your-writes; null when it wrote nothing. */
+const position = z
+  .string()
+  .nullable()
+  .describe('Read your writes: the position of the last event the command wrote; pass it as `?position=` to a query');
+
+const positionOf = (p: Position | null): string | null => (p ? positionToString(p) : null);
 
 const priceInfo = z.object({
   valid: z.boolean(),
@@ -26,6 +35,7 @@ const listed = z.object({
     status: z.enum(['active', 'reserved', 'sold']),
   }),
   priceInfo,
+  position,
 });
 
 const escrowStatus = z.enum(['created', 'funded', 'released', 'refunded', 'disputed', 'failed']);
@@ -43,7 +53,7 @@ const escrowView = z.object({
   releaseDeadline: z.string().optional().describe('When the buyer is refunded if the NFT transfer is not confirmed by then'),
 });
 
-const purchased = z.object({ success: z.literal(true), escrow: escrowView, message: z.string() });
+const purchased = z.object({ success: z.literal(true), escrow: escrowView, message: z.string(), position });
 
 const MESSAGES: Readonly<Record<string, string>> = {
   created: 'Payment is being processed; poll the escrow for its outcome.',
@@ -117,12 +127,12 @@ export const marketplaceRoutes: RouteModule = {
       body: z.object({ ticketId: uuid, price: positiveCents, venueId: uuid }),
       response: listed,
       handler: async ({ body, principal, idempotencyKey, correlationId }) => {
-        const { listing, priceInfo: info } = await resale.createListing(
+        const { listing, priceInfo: info, position: written } = await resale.createListing(
           body,
           callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { success: true as const, listing, priceInfo: info };
+        return { success: true as const, listing, priceInfo: info, position: positionOf(written) };
       },
     });
 
@@ -132,7 +142,7 @@ export const marketplaceRoutes: RouteModule = {
       summary: 'Buy a listed ticket: the charge is held in escrow until the NFT transfer is confirmed',
       description:
         'Answers 200 once the charge has an outcome (`funded`), or 202 with `created` when PAYMENT_WAIT_MS ran out ' +
-        'first. A declined card is 402 PAYMENT_FAILED; a listing sold or held by another buyer 409 ' +
+        'first; `position` is that of the last escrow event the answer reflects. A declined card is 402 PAYMENT_FAILED; a listing sold or held by another buyer 409 ' +
         'LISTING_NOT_AVAILABLE; your own listing 422 CANNOT_BUY_OWN_LISTING; a listing of another tenant 403 FORBIDDEN.',
       tags: ['marketplace'],
       auth: 'user',
@@ -141,14 +151,14 @@ export const marketplaceRoutes: RouteModule = {
       response: purchased,
       otherStatuses: [202],
       handler: async ({ body, principal, idempotencyKey, correlationId, setStatus }) => {
-        const state = await resale.purchaseListing(
+        const { state, position: written } = await resale.purchaseListing(
           body,
           callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         if (state.status === 'failed') throw fundingError(state);
         if (state.status === 'created') setStatus(202);
-        return { success: true as const, escrow: viewOf(state), message: MESSAGES[state.status] ?? '' };
+        return { success: true as const, escrow: viewOf(state), message: MESSAGES[state.status] ?? '', position: positionOf(written) };
       },
     });
 
@@ -178,14 +188,14 @@ export const marketplaceRoutes: RouteModule = {
       idempotent: true,
       params: z.object({ escrowId: uuid }),
       body: z.object({ reason: z.string().trim().min(1).max(500) }),
-      response: z.object({ escrow: escrowView }),
+      response: z.object({ escrow: escrowView, position }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
-        const state = await resale.disputeEscrow(
+        const { state, position: written } = await resale.disputeEscrow(
           { escrowId: params.escrowId, reason: body.reason },
           callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { escrow: viewOf(state) };
+        return { escrow: viewOf(state), position: positionOf(written) };
       },
     });
 

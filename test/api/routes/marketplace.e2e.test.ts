@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
-import { positionToString } from '../../../src/eventstore/event-store.js';
+import { comparePositions, parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
+import { escrowStreamId } from '../../../src/events/resale-events.js';
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { mintStatusOf } from '../../../src/minting/mint-queue.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
@@ -345,5 +346,41 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     expect(deadline).toBeDefined();
     expect(await escrowStatus(t, escrowId)).toBe('disputed');
     await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === -11_000n ? true : undefined));
+  });
+  it("answers the position of each resale write, and the escrow's ledger account read at the purchase's position shows it funded", async () => {
+    const venueId = await venueAt(t);
+    const ticketId = await ownedTicket(t, venueId);
+    const listed = await list(t, { ticketId, price: 12_000, venueId });
+    expect(listed.statusCode, listed.body).toBe(201);
+    const listing = listed.json<{ listing: { id: string }; position: string }>();
+    expect(listing.position).toMatch(/^\d+\/\d+$/);
+
+    const bought = await buy(t, listing.listing.id);
+    expect(bought.statusCode, bought.body).toBe(200);
+    const purchase = bought.json<{ escrow: { id: string; status: string }; position: string }>();
+    expect(purchase.escrow.status).toBe('funded');
+    expect(purchase.position).toMatch(/^\d+\/\d+$/);
+    // The answer's position covers the funding the answer shows, which comes after the listing.
+    const funded = (await t.storage.eventStore.readStream(escrowStreamId(purchase.escrow.id))).find((e) => e.type === 'EscrowFunded')!;
+    expect(comparePositions(parsePosition(purchase.position), funded.position)).toBeGreaterThanOrEqual(0);
+    expect(comparePositions(parsePosition(purchase.position), parsePosition(listing.position))).toBeGreaterThan(0);
+
+    const disputed = await dispute(t, purchase.escrow.id, BUYER);
+    expect(disputed.statusCode, disputed.body).toBe(200);
+    const dispute1 = disputed.json<{ escrow: { status: string }; position: string }>();
+    expect(dispute1).toMatchObject({ escrow: { status: 'disputed' } });
+    expect(dispute1.position).toMatch(/^\d+\/\d+$/);
+    expect(comparePositions(parsePosition(dispute1.position), parsePosition(purchase.position))).toBeGreaterThan(0);
+
+    // Read your writes: the ledger waits for the purchase's position, so the funding is booked (the dispute keeps it in escrow).
+    const account = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/ledger/accounts/escrow:${purchase.escrow.id}?position=${purchase.position}`,
+      headers: await authAs('admin'),
+    });
+    expect(account.statusCode, account.body).toBe(200);
+    const read = account.json<{ balances: { currency: string; balance: number }[]; entries: { entryType: string }[] }>();
+    expect(read.entries.map((e) => e.entryType)).toContain('escrow_funded');
+    expect(read.balances).toMatchObject([{ currency: 'USD', balance: -12_000 }]);
   });
 });

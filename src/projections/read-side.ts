@@ -375,7 +375,8 @@ function select(byName: Map<string, Projection>, name: string): Projection {
 
 function selectMany(byName: Map<string, Projection>, names: string | readonly string[] | undefined): Projection[] {
   if (names === undefined) return [...byName.values()];
-  return (typeof names === 'string' ? [names] : names).map((name) => select(byName, name));
+  // A name given twice is one projection: its maintenance lock is taken once.
+  return [...new Set(typeof names === 'string' ? [names] : names)].map((name) => select(byName, name));
 }
 
 /** Waits `ms`, or less if `signal` aborts first; never rejects. */

@@ -38,6 +38,10 @@ export interface VerifyOptions extends MaintenanceOptions {
  * The comparison runs in one REPEATABLE READ transaction, so live tables and live checkpoint are
  * read as of one instant. This process's runners pause for the last stretch; should a runner in
  * another process move a checkpoint even so, the copy catches up to it inside that transaction.
+ *
+ * Then each copy goes on past the checkpoint to the head of the store: a projection stopped on an
+ * event its handler refuses (an entry that does not balance) has live tables that match their
+ * rebuild up to its checkpoint, but it is not healthy, and verify fails it, naming the error.
  */
 export function verifyProjections(
   ctx: MaintenanceContext,
@@ -69,8 +73,13 @@ export function verifyProjections(
         }
         return compareAll(trx, scratch, targets, options.limit ?? 20);
       });
+    const ahead = await applyAhead(ctx, scratch, targets, signal);
+    const verified = results.map((result) => {
+      const check = ahead.get(result.name)!;
+      return { ...result, ok: result.ok && check.ok, checks: [...result.checks, check] };
+    });
     progress.phase('done');
-    const report = { ok: results.every((r) => r.ok), projections: results, events: progress.events, durationMs: Math.round(performance.now() - started) };
+    const report = { ok: verified.every((r) => r.ok), projections: verified, events: progress.events, durationMs: Math.round(performance.now() - started) };
     ctx.logger.info({ ok: report.ok, projections: names }, 'projections verified');
     return report;
   });
@@ -105,6 +114,30 @@ async function compareAll(
     });
   }
   return results;
+}
+
+const AHEAD = 'applies every event after its checkpoint, up to the head';
+
+/**
+ * Applies, to each copy (already compared, and thrown away after), the events recorded after its
+ * checkpoint up to the head as it is now: answers per projection whether its handler takes them.
+ */
+async function applyAhead(ctx: MaintenanceContext, scratch: ScratchSchema, targets: readonly ReplayTarget[], signal: AbortSignal): Promise<Map<string, CheckResult>> {
+  const head = await ctx.store.headPosition();
+  const checks = new Map<string, CheckResult>();
+  for (const { projection, position } of targets) {
+    const probe: ReplayTarget = { projection, position, until: head };
+    const from = position && positionToString(position);
+    try {
+      await replayIntoScratch(ctx.db, ctx.store, scratch, [probe], { pageSize: ctx.pageSize, signal });
+      checks.set(projection.name, { name: AHEAD, ok: true, details: { from, to: probe.position && positionToString(probe.position) } });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const appliedUpTo = probe.position && positionToString(probe.position);
+      checks.set(projection.name, { name: AHEAD, ok: false, details: { from, appliedUpTo, error: error instanceof Error ? error.message : String(error) } });
+    }
+  }
+  return checks;
 }
 
 /**

@@ -144,7 +144,7 @@ onEveryDialect('the ledger', (open) => {
     await expect(post([entry(500), entry(501)])).rejects.toBeInstanceOf(LedgerConflictError);
   });
 
-  it('stops on an unbalanced entry, keeps nothing of its batch, says why, and resumes once the rule is fixed', async () => {
+  it('stops on an unbalanced entry, keeps nothing of its batch, says why, fails verify meanwhile, and resumes once the rule is fixed', async () => {
     const position = await appendAll(db, [sold('v6', 100), ledgerEvent('Glitched', { amount: 50 }), sold('v6', 200)]);
     const readSide = db.readSide({ projections: [testLedger()], retryMaxMs: 20 });
     await readSide.start();
@@ -155,10 +155,16 @@ onEveryDialect('the ledger', (open) => {
     const { rows } = await sql<{ n: string }>`
       SELECT ((SELECT count(*) FROM ledger_entries) + (SELECT count(*) FROM ledger_postings) + (SELECT count(*) FROM ledger_balances))::text AS n`.execute(readSide.db);
     expect(rows[0]!.n).toBe('0');
+    // Its tables match their rebuild up to its checkpoint, but verify does not pass a stopped ledger.
+    const stopped = await readSide.verify();
+    expect(stopped.ok).toBe(false);
+    const ahead = stopped.projections[0]!.checks.find((c) => c.name.startsWith('applies every event after its checkpoint'));
+    expect(ahead).toMatchObject({ ok: false, details: { from: null, error: expect.stringMatching(/debits and credits differ: USD by 1/) as unknown } });
 
     glitch.unbalanced = false;
     expect(await readSide.waitFor('ledger', position, 10_000)).toBe(true);
     expect((await trialBalance(readSide.db)).balanced).toBe(true);
+    expect((await readSide.verify()).ok).toBe(true);
     expect((await accountBalance(readSide.db, 'venue:v6:pending')).balances[0]!.balance).toBe(-300n);
   });
 
@@ -191,6 +197,7 @@ onEveryDialect('the ledger', (open) => {
       ['every entry balances in every currency', true],
       ['every entry has postings and every posting an entry', true],
       ['account balances equal the sum of their postings', true],
+      ['applies every event after its checkpoint, up to the head', true],
     ]);
 
     await sql`UPDATE ledger_balances SET balance = balance - 1, credits = credits + 1 WHERE account = 'venue:v7:pending'`.execute(readSide.db);

@@ -72,6 +72,12 @@ export interface ReadAllOptions {
   readonly maxCount?: number;
 }
 
+export interface Backlog {
+  readonly head: Position | null;
+  /** recordedAt of the first event after the position asked about; null when there is none. */
+  readonly oldest: Date | null;
+}
+
 export interface EventStore {
   readonly kind: 'postgres' | 'pglite' | 'eventstoredb';
   append(streamId: string, events: readonly EventData[], options: AppendOptions): Promise<AppendResult>;
@@ -84,6 +90,13 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /** The position of the newest readable event, or null for an empty store. */
   headPosition(): Promise<Position | null>;
+  /**
+   * For lag reports: the newest event stored and when the oldest event after `after` was
+   * recorded, counting events already committed that `readAll` does not return yet (in the SQL
+   * stores, those behind a transaction still open). A reader stalled there is behind as well,
+   * and that is when its lag matters.
+   */
+  backlog(after: Position | null): Promise<Backlog>;
   /** Resolves when an append may have added events (or after `timeoutMs`), for tailing readers. */
   waitForAppend(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /**

@@ -78,7 +78,7 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
   const isUserEvent = (event: AllStreamRecordedEvent): boolean =>
     !event.type.startsWith('$') && !event.streamId.startsWith('$') && !event.streamId.startsWith(INTERNAL_PREFIX);
 
-  return {
+  const store: EventStore = {
     kind: 'eventstoredb',
     async append(streamId, events, { expected }) {
       validateAppend(streamId, events, expected);
@@ -153,6 +153,12 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
       }
     },
 
+    // EventStoreDB hides no committed event from $all: the backlog is what a read returns.
+    async backlog(after) {
+      const [head, [oldest]] = await Promise.all([store.headPosition(), store.readAll({ after: after ?? 'start', maxCount: 1 })]);
+      return { head, oldest: oldest?.recordedAt ?? null };
+    },
+
     async headPosition() {
       let from: ReadPosition = END;
       for (;;) {
@@ -183,6 +189,7 @@ export function createEventStoreDbEventStore(options: EventStoreDbOptions): Even
       await client.dispose();
     },
   };
+  return store;
 }
 
 /** What both stream and $all reads give back for a JSON event. */

@@ -3,6 +3,7 @@ import { AppendNotifier } from './append-notifier.js';
 import { validateAppend } from './append-validation.js';
 import { CheckpointConflictError, DuplicateEventIdError, WrongExpectedVersionError } from './errors.js';
 import type {
+  Backlog,
   AppendResult,
   CheckpointStore,
   EventData,
@@ -228,12 +229,31 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
     return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.position) } : null;
   }
 
+  async function backlog(after: Position | null): Promise<Backlog> {
+    const from = after ?? { commit: 0n, prepare: 0n };
+    // Committed events whether or not an older transaction still hides them from $all: no VISIBLE.
+    const { rows } = await sql.query<{ transaction_id: string | null; position: string | null; oldest: Date | string | null }>(
+      `SELECT h.transaction_id::text AS transaction_id, h.position::text AS position,
+              (SELECT e.recorded_at FROM tessera_events e WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2::bigint)
+                ORDER BY e.transaction_id, e.position LIMIT 1) AS oldest
+         FROM (SELECT NULL::int AS nothing) n
+         LEFT JOIN LATERAL (SELECT e.transaction_id, e.position FROM tessera_events e ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1) h ON true`,
+      [from.commit.toString(), from.prepare.toString()],
+    );
+    const row = rows[0]!;
+    return {
+      head: row.transaction_id === null || row.position === null ? null : { commit: BigInt(row.transaction_id), prepare: BigInt(row.position) },
+      oldest: row.oldest === null ? null : new Date(row.oldest),
+    };
+  }
+
   return {
     kind: sql.dialect,
     append: (streamId, events, { expected }) => append(streamId, events, expected),
     readStream,
     readAll,
     headPosition,
+    backlog,
     waitForAppend: (timeoutMs, signal) => notifier.wait(timeoutMs, signal),
     waitForStream: (streamId, timeoutMs, signal) => notifier.wait(timeoutMs, signal, streamId),
     checkpoints: sqlCheckpointStore(sql),

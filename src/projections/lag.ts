@@ -28,14 +28,14 @@ export async function eventsBehind(store: EventStore, checkpoint: Position | nul
   return events.length;
 }
 
-/** Seconds since the oldest event after `checkpoint` was recorded; 0 when there is none. */
-export async function secondsBehind(store: EventStore, checkpoint: Position | null, now: Date): Promise<number> {
-  const [oldest] = await store.readAll({ after: checkpoint ?? 'start', maxCount: 1 });
-  if (!oldest) return 0;
-  return Math.max(0, (now.getTime() - oldest.recordedAt.getTime()) / 1000);
-}
-
-export async function lagOf(store: EventStore, checkpoint: Position | null, head: Position | null, now: Date): Promise<Lag> {
-  const [events, seconds] = await Promise.all([eventsBehind(store, checkpoint, head), secondsBehind(store, checkpoint, now)]);
-  return { events: seconds === 0 ? 0 : Math.max(events, 1), seconds };
+/**
+ * How far `checkpoint` trails every event committed after it, including events `$all` does not
+ * return yet because an older transaction is still open (the store's backlog): a projection held
+ * up there is behind, and its lag grows, rather than reading 0 while it waits.
+ */
+export async function lagOf(store: EventStore, checkpoint: Position | null, now: Date): Promise<Lag> {
+  const { head, oldest } = await store.backlog(checkpoint);
+  if (oldest === null) return { events: 0, seconds: 0 };
+  const events = await eventsBehind(store, checkpoint, head);
+  return { events: Math.max(events, 1), seconds: Math.max(0, (now.getTime() - oldest.getTime()) / 1000) };
 }

@@ -45,10 +45,14 @@ export interface ProjectionStatus {
   /** `active`: this process runs it; `standby`: another process does; see README for the rest. */
   readonly state: ProjectionState;
   readonly checkpoint: string | null;
+  /** The newest event `$all` returns now. */
   readonly head: string | null;
-  /** Events between checkpoint and head (approximate: see lag.ts). */
+  /**
+   * Events committed after the checkpoint (approximate: see lag.ts), counting those a transaction
+   * still open hides from `$all`: a projection held up there is lagging, not caught up.
+   */
   readonly lagEvents: number;
-  /** Age of the oldest event the projection has not handled yet; 0 when caught up. */
+  /** Age of the oldest committed event the projection has not handled yet; 0 when caught up. */
   readonly lagSeconds: number;
   /** Events this process has handled for it since start. */
   readonly processed: number;
@@ -290,7 +294,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
       projections.map(async (projection): Promise<ProjectionStatus> => {
         const { name } = projection;
         const checkpoint = checkpoints.get(name) ?? null;
-        const lag = await lagOf(store, checkpoint, head, now);
+        const lag = await lagOf(store, checkpoint, now);
         const runner = runners.get(name)?.status();
         const lastError = runner?.lastError ?? outdated.get(name);
         const progress = maintenance.get(name);

@@ -226,6 +226,22 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         expect(head && comparePositions(head, seen[9]!.position)).toBeGreaterThanOrEqual(0);
       });
 
+      it('answers the backlog after a position: the newest event, and when the first one after it was recorded', async () => {
+        const prefix = `backlog-${randomUUID()}`;
+        await store.append(`${prefix}-a`, [event('A')], { expected: 'no_stream' });
+        const [first] = await tailAll(store, null, prefix, (s) => s.length >= 1);
+        const before = new Date(first!.recordedAt.getTime() + 1);
+        await store.append(`${prefix}-b`, [event('B'), event('C')], { expected: 'no_stream' });
+        const seen = await tailAll(store, first!.position, prefix, (s) => s.length >= 2);
+        const backlog = await store.backlog(first!.position);
+        expect(backlog.head && comparePositions(backlog.head, seen[1]!.position)).toBeGreaterThanOrEqual(0);
+        // Other suites may append to this store meanwhile: the oldest after `first` is B or earlier.
+        expect(backlog.oldest!.getTime()).toBeLessThanOrEqual(seen[0]!.recordedAt.getTime());
+        expect(backlog.oldest!.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1);
+        const head = await store.headPosition();
+        expect((await store.backlog(head)).head).not.toBeNull();
+      });
+
       it('raises old event shapes through upcasters on every read path', async () => {
         const upcasting = await harness.open({
           upcast: createUpcast([

@@ -125,6 +125,29 @@ onEveryDialect('the read side runs projections', (open) => {
     expect(await readSide.status()).toMatchObject([{ lagEvents: 0, lagSeconds: 0, head: behind!.head }]);
   });
 
+  it('reports a projection held up behind a transaction still open as lagging, not caught up', async (context) => {
+    if (db.sql.dialect === 'pglite') return context.skip(); // one session: no other transaction can be open
+    const readSide = db.readSide({ projections: [tallyProjection()] });
+    await readSide.start();
+    expect(await readSide.waitFor('tally', await appendTallies(db, 1), 10_000)).toBe(true);
+    const open = await db.sql.pool.connect();
+    try {
+      await open.query('BEGIN');
+      await open.query('SELECT pg_current_xact_id()');
+      const position = await appendTallies(db, 6);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const [held] = await readSide.status();
+      expect(held!.lagEvents).toBeGreaterThanOrEqual(6);
+      expect(held!.lagSeconds).toBeGreaterThan(0);
+      await open.query('ROLLBACK');
+      expect(await readSide.waitFor('tally', position, 10_000)).toBe(true);
+    } finally {
+      open.release();
+    }
+    // Caught up once nothing hides the events any more (another suite's transaction may still).
+    await expect.poll(async () => (await readSide.status())[0]!.lagEvents, { timeout: 10_000 }).toBe(0);
+  });
+
   it('exposes lag, activity and throughput per projection as Prometheus metrics', async () => {
     const readSide = db.readSide({ projections: [tallyProjection()] });
     const registry = new Registry();

@@ -4,7 +4,7 @@ import { positionToString, type EventStore, type Position, type SubscriptionLeas
 import type { Logger } from '../logger.js';
 import { eventsBehind } from './lag.js';
 import { maintenanceLockName, type Projection } from './projection.js';
-import { createScratchSchema, dropScratchSchema, type ScratchSchema } from './scratch-schema.js';
+import { createScratchSchema, dropLeftoverScratchSchemas, dropScratchSchema, type ScratchSchema } from './scratch-schema.js';
 
 /** What rebuild and verify need from the engine that runs the live projections. */
 export interface MaintenanceContext {
@@ -122,6 +122,8 @@ export async function inScratchSession<T>(
   let scratch: ScratchSchema | undefined;
   let resume: (() => Promise<void>) | undefined;
   try {
+    const leftovers = await dropLeftoverScratchSchemas(ctx.db, projections);
+    if (leftovers.length > 0) ctx.logger.warn({ schemas: leftovers }, 'dropped scratch schemas an interrupted rebuild or verify left behind');
     progress.total(await estimateTotal(ctx.store));
     scratch = await createScratchSchema(ctx.db, projections, operation, { logged: operation === 'rebuild' });
     return await work({

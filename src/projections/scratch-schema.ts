@@ -150,6 +150,27 @@ async function indexNames(trx: Transaction<object>, table: string): Promise<stri
   return rows.map((row) => row.name);
 }
 
+/** The scratch schemas of this installation are named `<schema of tessera_checkpoints, 30 chars>_<purpose>_<8 hex>`. */
+const SCRATCH_SUFFIX = /_(rebuild|verify)_[0-9a-f]{8}$/;
+
+/**
+ * Drops scratch schemas that a rebuild or verify left behind when its process died (a crash, kill
+ * -9): its `finally` never ran, and the copies, logged for a rebuild, would hold their disk space
+ * for good. Call it holding the maintenance locks of `projections`: a scratch schema with a copy
+ * of any of their tables then belongs to no live rebuild or verify (one would hold that lock too),
+ * so it is dropped; schemas of other projections are left alone. Answers the schemas dropped.
+ */
+export async function dropLeftoverScratchSchemas(db: Kysely<object>, projections: readonly Projection[]): Promise<string[]> {
+  const prefix = await db.transaction().execute((trx) => liveSchemaOf(trx, 'tessera_checkpoints'));
+  const tables = projections.flatMap((p) => p.tables);
+  const { rows } = await sql<{ schema: string }>`
+    SELECT DISTINCT n.nspname AS schema FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind = 'r'
+     WHERE left(n.nspname, ${prefix.slice(0, 30).length + 1}) = ${`${prefix.slice(0, 30)}_`} AND c.relname = ANY (${tables}::text[])`.execute(db);
+  const leftovers = rows.map((row) => row.schema).filter((schema) => SCRATCH_SUFFIX.test(schema.slice(prefix.slice(0, 30).length)));
+  for (const schema of leftovers) await sql.raw(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`).execute(db);
+  return leftovers;
+}
+
 /** Creates the scratch schema with empty copies of every table the projections own. */
 export async function createScratchSchema(
   db: Kysely<object>,

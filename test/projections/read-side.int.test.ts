@@ -9,8 +9,8 @@ import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-da
 import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../support/tally-projection.js';
 import { appendAll, ledgerEvent, testLedger } from '../support/ledger-events.js';
 import { trialBalance } from '../../src/ledger/queries.js';
-import { ProjectionTableError } from '../../src/projections/scratch-schema.js';
-import type { Projection } from '../../src/projections/projection.js';
+import { createScratchSchema, ProjectionTableError } from '../../src/projections/scratch-schema.js';
+import { defineProjection, type Projection } from '../../src/projections/projection.js';
 
 const raise = (): never => {
   throw new Error('tally handler failed');
@@ -311,6 +311,20 @@ onEveryDialect('the read side runs projections', (open) => {
     expect(report.projections.map((p) => p.name)).toEqual(['tally']);
     expect(report.projections[0]!.checkpoint).toBe(`${position.commit}/${position.prepare}`);
     expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '18' }]);
+  });
+
+  it("drops the scratch schemas a killed rebuild or verify of the same projections left behind, and no one else's", async () => {
+    const readSide = db.readSide({ projections: [tallyProjection()] });
+    const other = defineProjection({ name: 'other', version: 1, tables: ['other_rows'], handle: () => Promise.resolve() });
+    await db.sql.exec('CREATE TABLE other_rows (id text PRIMARY KEY)');
+    // What a rebuild of tally and a verify of another projection leave when their process dies.
+    const killed = await createScratchSchema(readSide.db, [tallyProjection()], 'rebuild', { logged: true });
+    const elsewhere = await createScratchSchema(readSide.db, [other], 'verify');
+    const schemas = async () =>
+      (await sql<{ name: string }>`SELECT nspname AS name FROM pg_namespace WHERE nspname IN (${killed.schema}, ${elsewhere.schema})`.execute(readSide.db)).rows.map((r) => r.name);
+    expect(await schemas()).toHaveLength(2);
+    await readSide.rebuild('tally');
+    expect(await schemas()).toEqual([elsewhere.schema]);
   });
 
   it('lets one rebuild or verify at a time work on a projection, across processes', async () => {

@@ -97,7 +97,10 @@ export const paymentQueryRoutes: RouteModule = {
       method: 'GET',
       url: '/api/v1/payments/transaction/:transactionId/events',
       summary: "A transaction's audit trail: every event of its stream, with its metadata (the buyer or an admin)",
-      description: 'Read from the event store itself, so it is never behind.',
+      description:
+        'Read from the event store itself, so it is never behind. The buyer sees each event without the fields that concern ' +
+        "only the platform and the venue (the venue's trailing volume and tier source, processing cost, venue proceeds, the " +
+        "gateway idempotency key); admins see every field.",
       tags: ['payments'],
       auth: 'user',
       params: z.object({ transactionId: uuid }),
@@ -118,7 +121,7 @@ export const paymentQueryRoutes: RouteModule = {
             revision: event.revision,
             position: positionToString(event.position),
             recordedAt: event.recordedAt.toISOString(),
-            data: event.data,
+            data: principal.role === 'admin' ? event.data : withoutInternalFields(event.data),
             metadata: { ...event.metadata },
           })),
         };
@@ -126,6 +129,20 @@ export const paymentQueryRoutes: RouteModule = {
     });
   },
 };
+
+/**
+ * Fields of payment events that concern only the platform and the venue: the venue's trailing
+ * volume and how its fee tier was chosen, the card network's cost to the platform, the venue's
+ * proceeds, and the idempotency key the platform sends the gateway. The buyer's audit trail
+ * leaves them out (at any depth); an admin's shows every field.
+ */
+const INTERNAL_FIELDS = new Set(['trailingVolume', 'tierSource', 'processingCost', 'venueProceeds', 'idempotencyKey']);
+
+function withoutInternalFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutInternalFields);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !INTERNAL_FIELDS.has(key)).map(([key, field]) => [key, withoutInternalFields(field)]));
+}
 
 const notFound = (paymentId: string) => new TesseraError('PAYMENT_NOT_FOUND', `Transaction ${paymentId} not found`, { paymentId });
 

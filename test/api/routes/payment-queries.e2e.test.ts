@@ -142,6 +142,19 @@ describe.each(sqlBackends())('transaction queries over HTTP (%s)', (backend) => 
     expect(trail.json()).toMatchObject({ transactionId: paid.id, streamId: `payment-${paid.id}` });
   });
 
+  it("leaves the platform's and the venue's own figures out of the buyer's audit trail, and shows them to admins", async () => {
+    const url = `/api/v1/payments/transaction/${paid.id}/events`;
+    const buyer = (await get(url)).body;
+    const admin = (await get(url, await authAs('admin'))).body;
+    for (const field of ['trailingVolume', 'tierSource', 'processingCost', 'venueProceeds', 'idempotencyKey']) {
+      expect(buyer, field).not.toContain(`"${field}"`);
+      expect(admin, field).toContain(`"${field}"`);
+    }
+    const requested = (JSON.parse(buyer) as { events: { data: { quote: { total: number; platformFee: { amount: number; tier: string } } } }[] }).events[0]!;
+    expect(requested.data.quote.total).toBeGreaterThan(0);
+    expect(requested.data.quote.platformFee).toMatchObject({ amount: expect.any(Number) as number, tier: 'pro' });
+  });
+
   it('refuses the audit trail to another user (403) and answers an unknown one 404', async () => {
     expect((await get(`/api/v1/payments/transaction/${paid.id}/events`, await authAs('user', 'someone-else'))).statusCode).toBe(403);
     expect((await get(`/api/v1/payments/transaction/${paid.id}/events`, await authAs('admin'))).statusCode).toBe(200);

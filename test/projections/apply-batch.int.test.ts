@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { CheckpointConflictError } from '../../src/eventstore/errors.js';
+import { comparePositions, type Position } from '../../src/eventstore/event-store.js';
+import { eventually } from '../support/poll.js';
 import { applySteps, type ProjectionStep } from '../../src/projections/apply-batch.js';
 import type { Projection } from '../../src/projections/projection.js';
 import { trialBalance } from '../../src/ledger/queries.js';
@@ -17,7 +19,7 @@ onEveryDialect('a projection batch and its checkpoint', (open) => {
   afterEach(() => db.close());
 
   it('lets one of two runners that apply the same batch at once win, the other handing over with a checkpoint conflict', async () => {
-    await appendAll(db, [sold('v1', 100)]);
+    const bought = await appendAll(db, [sold('v1', 100)]);
     // Each holds its rows a while before committing, so the two transactions overlap.
     const slow = testLedger();
     const ledger: Projection = {
@@ -28,10 +30,16 @@ onEveryDialect('a projection batch and its checkpoint', (open) => {
       },
     };
     const readSide = db.readSide({ projections: [ledger] });
-    const [first, ...rest] = await db.store.readAll({ after: 'start', maxCount: 10 });
+    // $all shows an append once no older transaction on the server is still open: wait for it.
+    const readTo = (position: Position, after: Position | 'start') =>
+      eventually(async () => {
+        const read = await db.store.readAll({ after, maxCount: 10 });
+        return read.some((e) => comparePositions(e.position, position) === 0) ? read : undefined;
+      }, { timeoutMs: 15_000 });
+    const [first] = await readTo(bought, 'start');
     await applySteps(readSide.db, [{ projection: ledger, events: [first!], previous: null, next: first!.position }]);
     const more = await appendAll(db, [sold('v1', 200), sold('v2', 300)]);
-    const events = [...rest, ...(await db.store.readAll({ after: first!.position, maxCount: 10 }))];
+    const events = await readTo(more, first!.position);
     const step: ProjectionStep = { projection: ledger, events, previous: first!.position, next: more };
     const outcomes = await Promise.allSettled([applySteps(readSide.db, [step]), applySteps(readSide.db, [step])]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);

@@ -155,6 +155,11 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** A string literal, for the few statements that take no parameters (COMMENT ON). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
 /** The SQLSTATE and constraint of a database error, whichever driver raised it. */
 export function sqlErrorInfo(error: unknown): { code?: string; constraint?: string } {
   if (typeof error !== 'object' || error === null) return {};

@@ -29,14 +29,17 @@ export interface RebuildReport {
  *    the new checkpoint too.
  */
 const LOCK_NOT_AVAILABLE = '55P03';
+const DEADLOCK_DETECTED = '40P01';
 const SWAP_ATTEMPTS = 5;
 
 /**
  * Swaps the copies in and sets each live checkpoint and version, in one transaction. The live
  * checkpoints are locked first, as a live batch locks its checkpoint before it writes the tables:
  * a runner elsewhere that is mid-batch finishes first (the swap then replaces its checkpoint),
- * and one that starts a batch waits for the swap, so the two never wait on each other (taking
+ * and one that starts a batch waits for the swap, so the two do not wait on each other (taking
  * the tables first deadlocked with a batch that had written one table and not yet the other).
+ * A runner's very first batch has no checkpoint row to lock; should it deadlock with the swap
+ * all the same, the swap is tried again.
  */
 function swap(ctx: MaintenanceContext, scratch: ScratchSchema, targets: readonly ReplayTarget[]): Promise<void> {
   return ctx.db.transaction().execute(async (trx) => {
@@ -82,8 +85,10 @@ export function rebuildProjections(
         await swap(ctx, scratch, targets);
         break;
       } catch (error) {
-        // Some query held a live table longer than the swap would wait: catch up and try again.
-        if (sqlErrorInfo(error).code !== LOCK_NOT_AVAILABLE || attempt >= SWAP_ATTEMPTS) throw error;
+        // Some query held a live table longer than the swap would wait, or a runner's first batch
+        // (no checkpoint row yet to lock) deadlocked with it: catch up and try again.
+        const code = sqlErrorInfo(error).code;
+        if ((code !== LOCK_NOT_AVAILABLE && code !== DEADLOCK_DETECTED) || attempt >= SWAP_ATTEMPTS) throw error;
         ctx.logger.warn({ attempt }, 'live tables busy; retrying the swap');
       }
     }

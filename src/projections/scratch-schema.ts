@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { quoteIdentifier } from '../db/sql-client.js';
+import { quoteIdentifier, quoteLiteral } from '../db/sql-client.js';
 import type { Projection } from './projection.js';
 
 /**
@@ -150,8 +150,12 @@ async function indexNames(trx: Transaction<object>, table: string): Promise<stri
   return rows.map((row) => row.name);
 }
 
-/** The scratch schemas of this installation are named `<schema of tessera_checkpoints, 30 chars>_<purpose>_<8 hex>`. */
-const SCRATCH_SUFFIX = /_(rebuild|verify)_[0-9a-f]{8}$/;
+/**
+ * What a scratch schema's comment says: whose it is. Its name holds only the first 30 characters
+ * of the installation's schema, which two installations may share, so the comment is what tells
+ * one installation's leftovers from another's.
+ */
+const scratchOwner = (liveSchema: string) => `tessera scratch schema of ${liveSchema}`;
 
 /**
  * Drops scratch schemas that a rebuild or verify left behind when its process died (a crash, kill
@@ -161,12 +165,13 @@ const SCRATCH_SUFFIX = /_(rebuild|verify)_[0-9a-f]{8}$/;
  * so it is dropped; schemas of other projections are left alone. Answers the schemas dropped.
  */
 export async function dropLeftoverScratchSchemas(db: Kysely<object>, projections: readonly Projection[]): Promise<string[]> {
-  const prefix = await db.transaction().execute((trx) => liveSchemaOf(trx, 'tessera_checkpoints'));
+  const live = await db.transaction().execute((trx) => liveSchemaOf(trx, 'tessera_checkpoints'));
   const tables = projections.flatMap((p) => p.tables);
   const { rows } = await sql<{ schema: string }>`
     SELECT DISTINCT n.nspname AS schema FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind = 'r'
-     WHERE left(n.nspname, ${prefix.slice(0, 30).length + 1}) = ${`${prefix.slice(0, 30)}_`} AND c.relname = ANY (${tables}::text[])`.execute(db);
-  const leftovers = rows.map((row) => row.schema).filter((schema) => SCRATCH_SUFFIX.test(schema.slice(prefix.slice(0, 30).length)));
+     WHERE obj_description(n.oid, 'pg_namespace') = ${scratchOwner(live)} AND c.relname = ANY (${tables}::text[])
+     ORDER BY 1`.execute(db);
+  const leftovers = rows.map((row) => row.schema);
   for (const schema of leftovers) await sql.raw(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`).execute(db);
   return leftovers;
 }
@@ -183,6 +188,7 @@ export async function createScratchSchema(
     const checkpointsSchema = await liveSchemaOf(trx, 'tessera_checkpoints');
     const schema = `${checkpointsSchema.slice(0, 30)}_${purpose}_${randomBytes(4).toString('hex')}`;
     await sql.raw(`CREATE SCHEMA ${quoteIdentifier(schema)}`).execute(trx);
+    await sql.raw(`COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${quoteLiteral(scratchOwner(checkpointsSchema))}`).execute(trx);
     const liveCheckpoints = qualified(checkpointsSchema, 'tessera_checkpoints');
     await sql.raw(`CREATE UNLOGGED TABLE ${qualified(schema, 'tessera_checkpoints')} (LIKE ${liveCheckpoints} INCLUDING ALL)`).execute(trx);
     const tables: ScratchTable[] = [];

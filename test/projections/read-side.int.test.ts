@@ -2,6 +2,9 @@ import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { TesseraError } from '../../src/errors.js';
+import { createKysely } from '../../src/db/kysely.js';
+import { applySteps } from '../../src/projections/apply-batch.js';
+import { eventually } from '../support/poll.js';
 import { registerProjectionMetrics } from '../../src/projections/metrics.js';
 import { comparePositions, type Position } from '../../src/eventstore/event-store.js';
 import { uniqueStream } from '../support/events.js';
@@ -314,18 +317,26 @@ onEveryDialect('the read side runs projections', (open) => {
     expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '18' }]);
   });
 
-  it("drops the scratch schemas a killed rebuild or verify of the same projections left behind, and no one else's", async () => {
+  it("drops the scratch schemas a killed rebuild or verify of the same projections left behind, and no other projection's or installation's", async () => {
     const readSide = db.readSide({ projections: [tallyProjection()] });
     const other = defineProjection({ name: 'other', version: 1, tables: ['other_rows'], handle: () => Promise.resolve() });
     await db.sql.exec('CREATE TABLE other_rows (id text PRIMARY KEY)');
     // What a rebuild of tally and a verify of another projection leave when their process dies.
     const killed = await createScratchSchema(readSide.db, [tallyProjection()], 'rebuild', { logged: true });
     const elsewhere = await createScratchSchema(readSide.db, [other], 'verify');
+    // A rebuild of tally running for another installation whose schema name starts like this one's.
+    const live = (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(readSide.db)).rows[0]!.schema;
+    const neighbour = `${live.slice(0, 30)}_eu_rebuild_0123abcd`;
+    await db.sql.exec(`CREATE SCHEMA "${neighbour}"; CREATE TABLE "${neighbour}".tally_amounts (currency text);
+      COMMENT ON SCHEMA "${neighbour}" IS 'tessera scratch schema of ${live}_eu'`);
     const schemas = async () =>
-      (await sql<{ name: string }>`SELECT nspname AS name FROM pg_namespace WHERE nspname IN (${killed.schema}, ${elsewhere.schema})`.execute(readSide.db)).rows.map((r) => r.name);
-    expect(await schemas()).toHaveLength(2);
+      (await sql<{ name: string }>`SELECT nspname AS name FROM pg_namespace WHERE nspname IN (${killed.schema}, ${elsewhere.schema}, ${neighbour})`.execute(readSide.db)).rows.map(
+        (r) => r.name,
+      );
+    expect(await schemas()).toHaveLength(3);
     await readSide.rebuild('tally');
-    expect(await schemas()).toEqual([elsewhere.schema]);
+    expect((await schemas()).sort()).toEqual([elsewhere.schema, neighbour].sort());
+    await db.sql.exec(`DROP SCHEMA "${neighbour}" CASCADE`);
   });
 
   it('lets one rebuild or verify at a time work on a projection, across processes', async () => {
@@ -502,6 +513,31 @@ onEveryDialect('the read side runs projections', (open) => {
     await readSide.start();
     expect(await readSide.waitFor('tally', position, 10_000)).toBe(true);
     expect((await tallyContents(readSide.db)).amounts).toEqual([{ currency: 'USD', total: '30' }]);
+  });
+
+  it("swaps a rebuild in while a runner elsewhere is in its very first batch (no checkpoint row to lock yet)", async (context) => {
+    if (db.sql.dialect === 'pglite') return context.skip(); // one session: no other process writes
+    const position = await appendTallies(db, 3, 3, 1);
+    const events = await eventually(async () => {
+      const read = await db.store.readAll({ after: 'start', maxCount: 10 });
+      return read.length === 3 ? read : undefined;
+    }, { timeoutMs: 15_000 });
+    let entered!: () => void;
+    const inBatch = new Promise<void>((resolve) => (entered = resolve));
+    const slow = tallyProjection({
+      midBatch: async () => {
+        entered();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+      },
+    });
+    const batch = applySteps(createKysely<object>(db.peer().sql), [{ projection: slow, events, previous: null, next: position }]);
+    await inBatch;
+    const here = db.readSide({ projections: [tallyProjection()], swapLockTimeoutMs: 5000 });
+    const [, rebuilt] = await Promise.allSettled([batch, here.rebuild('tally')]);
+    expect(rebuilt.status).toBe('fulfilled');
+    await here.start();
+    expect(await here.waitFor('tally', position, 10_000)).toBe(true);
+    expect((await tallyContents(here.db)).amounts).toEqual([{ currency: 'USD', total: '3' }]);
   });
 
   it('swaps a rebuild in while another process is writing batches to the live tables, without a deadlock', async (context) => {

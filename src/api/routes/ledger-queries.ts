@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
+import { isUuid } from '../../domain/ids.js';
 import { accountSchema, accountShape, currencySchema, normalSide } from '../../ledger/accounts.js';
 import { accountBalance, accountEntries, balancesUnder, trialBalance, type AccountEntry } from '../../ledger/queries.js';
 import { ledger } from '../../projections/ledger.js';
@@ -96,7 +97,7 @@ export const ledgerQueryRoutes: RouteModule = {
       description: 'Amounts carry the ledger sign: debit positive, credit negative. Page with `after` = the previous `nextCursor`.',
       tags: ['ledger'],
       auth: 'user',
-      params: z.object({ account: accountSchema }),
+      params: z.object({ account: accountSchema.overwrite(withVenueIdInLowerCase) }),
       query: z.object({
         asOf: asOfParam,
         limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -174,6 +175,15 @@ export const ledgerQueryRoutes: RouteModule = {
     });
   },
 };
+
+/**
+ * A venue's accounts are named by its id, a UUID, which the API reads in either case and books in
+ * lower case (src/api/schemas.ts): `venue:F622…:pending` is `venue:f622…:pending`.
+ */
+function withVenueIdInLowerCase(account: string): string {
+  const venue = /^venue:([^:]+):/.exec(account)?.[1];
+  return venue !== undefined && isUuid(venue) ? `venue:${venue.toLowerCase()}${account.slice(6 + venue.length)}` : account;
+}
 
 /** Admins see every account; a venue manager the accounts of the venues in their token. */
 function requireAccountAccess(principal: Principal, account: string): void {

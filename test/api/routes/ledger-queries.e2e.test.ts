@@ -52,6 +52,9 @@ describe.each(sqlBackends())('ledger queries over HTTP (%s)', (backend) => {
       expect(response.statusCode).toBe(200);
       expect(response.json()).toMatchObject({ venueId, balance: { pending: 9_900 } });
     }
+    const account = await get(`/api/v1/ledger/accounts/venue:${upper}:pending?position=${position}`, await managerOf(upper));
+    expect(account.statusCode).toBe(200);
+    expect(account.json()).toMatchObject({ account: `venue:${venueId}:pending`, balances: [{ currency: 'USD', balance: -9_900 }] });
   });
 
   it("refuses a venue's balance to managers of other venues and to plain users (403), and answers an unknown venue 404", async () => {

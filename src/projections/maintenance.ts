@@ -102,6 +102,8 @@ export interface ScratchSession {
   readonly signal: AbortSignal;
   /** Pauses this process's live runners of the projections until the session ends. */
   readonly pauseRunners: () => Promise<void>;
+  /** Resumes them before the session ends, once the work no longer needs them still. */
+  readonly resumeRunners: () => Promise<void>;
 }
 
 /**
@@ -132,6 +134,9 @@ export async function inScratchSession<T>(
       signal: lease.signal,
       pauseRunners: async () => {
         resume ??= await ctx.pause(names);
+      },
+      resumeRunners: async () => {
+        await resume?.();
       },
     });
   } finally {

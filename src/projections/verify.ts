@@ -50,7 +50,7 @@ export function verifyProjections(
 ): Promise<VerifyReport> {
   const started = performance.now();
   const names = projections.map((p) => p.name);
-  return inScratchSession(ctx, 'verify', projections, options, async ({ scratch, progress, signal, pauseRunners }) => {
+  return inScratchSession(ctx, 'verify', projections, options, async ({ scratch, progress, signal, pauseRunners, resumeRunners }) => {
     const targets: ReplayTarget[] = projections.map((projection) => ({ projection, position: null, until: null }));
     const catchUp = async (live: Map<string, Position | null>, within?: Transaction<object>) => {
       for (const target of targets) target.until = live.get(target.projection.name) ?? null;
@@ -73,6 +73,8 @@ export function verifyProjections(
         }
         return compareAll(trx, scratch, targets, options.limit ?? 20);
       });
+    // Compared: the live runners need not wait while the copies go on to the head.
+    await resumeRunners();
     const ahead = await applyAhead(ctx, scratch, targets, signal);
     const verified = results.map((result) => {
       const check = ahead.get(result.name)!;

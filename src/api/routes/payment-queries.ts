@@ -170,6 +170,8 @@ function requireOwnerInTenant(principal: Principal, payment: { readonly tenantId
   requireOwnerOrAdmin(principal, payment.userId);
 }
 
+const REFUNDABLE_STATUSES = new Set(['completed', 'partially_refunded']);
+
 function transactionJson(view: PaymentView): z.output<typeof transaction> {
   return {
     id: view.paymentId,
@@ -189,7 +191,9 @@ function transactionJson(view: PaymentView): z.output<typeof transaction> {
     refunded: view.refunded,
     refundPending: view.refundPending,
     chargedBack: view.chargedBack,
-    refundable: Math.max(0, view.captured - view.refunded - view.refundPending - view.chargedBack),
+    // What the refund command would take: only a completed or partly refunded payment (a disputed
+    // one is refused), before the venue's refund policy, which may allow less at the time.
+    refundable: REFUNDABLE_STATUSES.has(view.status) ? Math.max(0, view.captured - view.refunded - view.refundPending - view.chargedBack) : 0,
     failure: view.failure,
     processingMs: view.processingMs,
   };

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from '../../support/app.js';
 import { authAs, purchase, refund, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
+import { event, metadata } from '../../support/events.js';
+import { positionToString } from '../../../src/eventstore/event-store.js';
 
 interface TransactionAnswer {
   transaction: Record<string, unknown> & { id: string; status: string; amount: number };
@@ -94,6 +96,19 @@ describe.each(sqlBackends())('transaction queries over HTTP (%s)', (backend) => 
     expect(settled.transaction).toMatchObject({ refunded: 5_000, refundable: 6_765 });
     expect(settled.refunds[0]).toMatchObject({ status: 'succeeded', completedAt: expect.any(String) as string });
     expect(MINTING).toContain(settled.nftStatus.status);
+  });
+
+  it('answers nothing refundable while a dispute is open, as the refund command refuses one then', async () => {
+    const bought = (await purchase(t, venueId)).json<ProcessAnswer>();
+    const opened = await t.storage.eventStore.append(
+      `payment-${bought.transaction.id}`,
+      [event('DisputeOpened', { paymentId: bought.transaction.id, disputeId: 'dp_1', amount: 1_000, reason: 'fraudulent' }, { metadata: metadata({ occurredAt: new Date().toISOString() }) })],
+      { expected: 'any' },
+    );
+    const response = await get(`/api/v1/payments/transaction/${bought.transaction.id}?position=${positionToString(opened.position)}`);
+    expect(response.json()).toMatchObject({ transaction: { status: 'disputed', refundable: 0 } });
+    const refused = await refund(t, bought.transaction.id, { amount: 100 });
+    expect(refused.json()).toMatchObject({ code: 'PAYMENT_NOT_REFUNDABLE' });
   });
 
   it("shows a declined payment's failure and reports nothing to mint", async () => {

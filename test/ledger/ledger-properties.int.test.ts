@@ -140,7 +140,10 @@ onEveryDialect('ledger properties', (open, dialect) => {
       }),
       { numRuns: dialect === 'pglite' ? 6 : 10 },
     );
-  });
+    // Each run waits for its events to become readable, and on a server shared with other suites
+    // an open transaction elsewhere (a projector killed mid-batch, say) holds them back a while:
+    // the runs' own waits (10 s and 20 s each) decide, not the default 30 s for the whole test.
+  }, 180_000);
 });
 
 /** Everything the ledger holds, summarised exactly: counts and the whole balances table. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TesseraError } from '../errors.js';
-import { parsePosition } from '../eventstore/event-store.js';
+import { parsePosition, positionToString, type Position } from '../eventstore/event-store.js';
 import type { AppServices } from './services.js';
 
 /** The `position` query parameter: what a command answered, `commit/prepare`. */
@@ -9,6 +9,14 @@ export const positionParam = z
   .regex(/^\d{1,20}\/\d{1,20}$/, { error: 'must be a position a command answered (commit/prepare)' })
   .optional()
   .describe('Read your writes: the `position` a command answered; the query waits until its read model has reached it');
+
+/** What a command answers as its `position`: where its last event landed, null when it wrote nothing. */
+export const positionAnswer = z
+  .string()
+  .nullable()
+  .describe('Read your writes: the position of the last event the command wrote; pass it as `?position=` to a query');
+
+export const answeredPosition = (position: Position | null): string | null => (position ? positionToString(position) : null);
 
 /**
  * Read-your-writes: when the caller passes the position a command answered, waits (at most

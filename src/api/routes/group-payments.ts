@@ -1,24 +1,15 @@
 import { z } from 'zod';
 import { groupTotals, type GroupPaymentState } from '../../aggregates/group-payment.js';
 import { TesseraError } from '../../errors.js';
-import { positionToString, type Position } from '../../eventstore/event-store.js';
 import type { Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
-import { positionParam } from '../read-your-writes.js';
+import { answeredPosition, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
 import { blockchain, ticketPrice } from './payment-schemas.js';
 import { nftStatus } from './payment-queries.js';
 
 const MAX_TICKETS = 10;
-
-/** Where the command's last event landed (`commit/prepare`), for read-your-writes; null when it wrote nothing. */
-const position = z
-  .string()
-  .nullable()
-  .describe('Read your writes: the position of the last event the command wrote; pass it as `?position=` to a query');
-
-const positionOf = (p: Position | null): string | null => (p ? positionToString(p) : null);
 
 const createBody = z.object({
   venueId: uuid.describe('The venue selling the tickets (the seed leaves it out; fees and tax need it)'),
@@ -122,7 +113,7 @@ export const groupPaymentRoutes: RouteModule = {
       idempotent: true,
       status: 201,
       body: createBody,
-      response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks, position }),
+      response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks, position: positionAnswer }),
       handler: async ({ body, principal, idempotencyKey, correlationId }) => {
         const created = await groups.create(
           {
@@ -139,7 +130,7 @@ export const groupPaymentRoutes: RouteModule = {
           success: true as const,
           groupPayment: groupView(created.state, principal),
           paymentLinks: created.links,
-          position: positionOf(created.position),
+          position: answeredPosition(created.position),
         };
       },
     });
@@ -165,7 +156,7 @@ export const groupPaymentRoutes: RouteModule = {
         success: z.literal(true),
         message: z.string(),
         groupStatus: summary,
-        position: position.describe(
+        position: positionAnswer.describe(
           "Read your writes: the position of the group's last event written so far (the gateway's outcome once it is in); pass it as `?position=` to a query",
         ),
       }),
@@ -190,9 +181,9 @@ export const groupPaymentRoutes: RouteModule = {
         }
         if (contribution.status === 'submitted') {
           setStatus(202);
-          return { success: true as const, message: 'Payment is being processed', groupStatus: groupTotals(state), position: positionOf(written) };
+          return { success: true as const, message: 'Payment is being processed', groupStatus: groupTotals(state), position: answeredPosition(written) };
         }
-        return { success: true as const, message: 'Payment recorded successfully', groupStatus: groupTotals(state), position: positionOf(written) };
+        return { success: true as const, message: 'Payment recorded successfully', groupStatus: groupTotals(state), position: answeredPosition(written) };
       },
     });
 
@@ -234,13 +225,13 @@ export const groupPaymentRoutes: RouteModule = {
       idempotent: true,
       params: groupParams,
       body: z.object({ reason: z.string().trim().min(1).max(500).default('cancelled_by_organizer') }).default({ reason: 'cancelled_by_organizer' }),
-      response: z.object({ success: z.literal(true), group, position }),
+      response: z.object({ success: z.literal(true), group, position: positionAnswer }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         const { state, position: written } = await groups.cancel(
           { groupId: params.groupId, userId: principal.userId, admin: principal.role === 'admin', reason: body.reason },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { success: true as const, group: groupView(state, principal), position: positionOf(written) };
+        return { success: true as const, group: groupView(state, principal), position: answeredPosition(written) };
       },
     });
   },

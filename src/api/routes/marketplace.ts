@@ -1,21 +1,12 @@
 import { z } from 'zod';
 import type { EscrowState } from '../../aggregates/escrow.js';
 import { TesseraError } from '../../errors.js';
-import { positionToString, type Position } from '../../eventstore/event-store.js';
 import { requireVenueAccess, type Principal } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
 import { ledger } from '../../projections/ledger.js';
-import { awaitReadModel, positionParam } from '../read-your-writes.js';
+import { answeredPosition, awaitReadModel, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
-
-/** Where the command's last event landed (`commit/prepare`), for read-your-writes; null when it wrote nothing. */
-const position = z
-  .string()
-  .nullable()
-  .describe('Read your writes: the position of the last event the command wrote; pass it as `?position=` to a query');
-
-const positionOf = (p: Position | null): string | null => (p ? positionToString(p) : null);
 
 const priceInfo = z.object({
   valid: z.boolean(),
@@ -35,7 +26,7 @@ const listed = z.object({
     status: z.enum(['active', 'reserved', 'sold']),
   }),
   priceInfo,
-  position,
+  position: positionAnswer,
 });
 
 const escrowStatus = z.enum(['created', 'funded', 'released', 'refunded', 'disputed', 'failed']);
@@ -53,7 +44,7 @@ const escrowView = z.object({
   releaseDeadline: z.string().optional().describe('When the buyer is refunded if the NFT transfer is not confirmed by then'),
 });
 
-const purchased = z.object({ success: z.literal(true), escrow: escrowView, message: z.string(), position });
+const purchased = z.object({ success: z.literal(true), escrow: escrowView, message: z.string(), position: positionAnswer });
 
 const MESSAGES: Readonly<Record<string, string>> = {
   created: 'Payment is being processed; poll the escrow for its outcome.',
@@ -132,7 +123,7 @@ export const marketplaceRoutes: RouteModule = {
           callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { success: true as const, listing, priceInfo: info, position: positionOf(written) };
+        return { success: true as const, listing, priceInfo: info, position: answeredPosition(written) };
       },
     });
 
@@ -158,7 +149,7 @@ export const marketplaceRoutes: RouteModule = {
         );
         if (state.status === 'failed') throw fundingError(state);
         if (state.status === 'created') setStatus(202);
-        return { success: true as const, escrow: viewOf(state), message: MESSAGES[state.status] ?? '', position: positionOf(written) };
+        return { success: true as const, escrow: viewOf(state), message: MESSAGES[state.status] ?? '', position: answeredPosition(written) };
       },
     });
 
@@ -188,14 +179,14 @@ export const marketplaceRoutes: RouteModule = {
       idempotent: true,
       params: z.object({ escrowId: uuid }),
       body: z.object({ reason: z.string().trim().min(1).max(500) }),
-      response: z.object({ escrow: escrowView, position }),
+      response: z.object({ escrow: escrowView, position: positionAnswer }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         const { state, position: written } = await resale.disputeEscrow(
           { escrowId: params.escrowId, reason: body.reason },
           callerOf(principal),
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
-        return { escrow: viewOf(state), position: positionOf(written) };
+        return { escrow: viewOf(state), position: answeredPosition(written) };
       },
     });
 

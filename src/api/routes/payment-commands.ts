@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { paymentFailedError, type PurchaseOutcome } from '../../commands/process-payment.js';
-import { positionToString, type Position } from '../../eventstore/event-store.js';
 import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
-import { blockchain, fees, paymentStatus, position, refundAmount, ticketPrice } from './payment-schemas.js';
+import { answeredPosition, positionAnswer } from '../read-your-writes.js';
+import { blockchain, fees, paymentStatus, refundAmount, ticketPrice } from './payment-schemas.js';
 
 const MAX_TICKETS_PER_LINE = 10;
 
@@ -53,7 +53,7 @@ const processed = z.object({
     pollPath: z.string().describe('Where to read the transaction while it is not final'),
   }),
   fees,
-  position,
+  position: positionAnswer,
 });
 
 const refundBody = z
@@ -67,12 +67,11 @@ const refunded = z.object({
   success: z.literal(true),
   refund: z.object({ id: z.string(), amount: z.number().int(), status: z.enum(['pending', 'succeeded', 'failed']) }),
   transaction: z.object({ id: z.string(), status: paymentStatus }),
-  position,
+  position: positionAnswer,
 });
 
 const ENDED_UNPAID = new Set(['failed', 'expired', 'cancelled']);
 
-const positionOf = (p: Position | null) => (p ? positionToString(p) : null);
 
 function processAnswer(outcome: PurchaseOutcome): z.output<typeof processed> {
   return {
@@ -87,7 +86,7 @@ function processAnswer(outcome: PurchaseOutcome): z.output<typeof processed> {
       pollPath: outcome.pollPath,
     },
     fees: outcome.fees,
-    position: positionOf(outcome.position),
+    position: answeredPosition(outcome.position),
   };
 }
 
@@ -170,7 +169,7 @@ export const paymentCommandRoutes: RouteModule = {
           success: true as const,
           refund: receipt.refund,
           transaction: { id: params.transactionId, status: receipt.paymentStatus },
-          position: positionOf(receipt.position),
+          position: answeredPosition(receipt.position),
         };
       },
     });

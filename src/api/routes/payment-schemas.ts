@@ -59,4 +59,3 @@ export const usAddress = z.object({
 });
 
 /** Where a command's events landed (`commit/prepare`): pass it to a query to read your own write. */
-export const position = z.string().nullable().describe('Event-store position of the write, for read-your-writes');

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { RefundPolicySet } from '../../events/refund-policy-events.js';
-import { positionToString } from '../../eventstore/event-store.js';
+import type { Position } from '../../eventstore/event-store.js';
 import { requireVenueAccess } from '../auth/principal.js';
 import { callerCommandContext } from '../command-context.js';
+import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDateTime, uuid } from '../schemas.js';
 
@@ -22,14 +23,14 @@ const policy = z.object({
   startsAt: z.string().optional(),
   tiers: tiers.optional(),
   changed: z.boolean(),
-  position: z.string().nullable(),
+  position: positionAnswer,
 });
 
-const answer = (saved: { policy: RefundPolicySet['data']; changed: boolean; position: Parameters<typeof positionToString>[0] | null }) => ({
+const answer = (saved: { policy: RefundPolicySet['data']; changed: boolean; position: Position | null }) => ({
   ...saved.policy,
   tiers: saved.policy.tiers ? [...saved.policy.tiers] : undefined,
   changed: saved.changed,
-  position: saved.position ? positionToString(saved.position) : null,
+  position: answeredPosition(saved.position),
 });
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { positionToString } from '../../eventstore/event-store.js';
 import { actorOf, requireVenueAccess } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
+import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { positiveCents, uuid } from '../schemas.js';
 
@@ -35,7 +35,7 @@ export const venuePayoutRoutes: RouteModule = {
         netAmount: z.number().int().describe('What reaches the venue: amount less the fee'),
         type: z.enum(['standard', 'instant']),
         estimatedArrival: z.string(),
-        position: z.string().nullable().describe('Read your writes: pass it as `?position=` to the balance route'),
+        position: positionAnswer.describe('Read your writes: pass it as `?position=` to the balance route'),
       }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         requireVenueAccess(principal, params.venueId);
@@ -52,7 +52,7 @@ export const venuePayoutRoutes: RouteModule = {
           netAmount: payout.net,
           type: payout.type,
           estimatedArrival: payout.estimatedArrival,
-          position: position ? positionToString(position) : null,
+          position: answeredPosition(position),
         };
       },
     });

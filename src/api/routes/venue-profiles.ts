@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { positionToString } from '../../eventstore/event-store.js';
 import { callerCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
-import { position, usAddress } from './payment-schemas.js';
+import { answeredPosition, positionAnswer } from '../read-your-writes.js';
+import { usAddress } from './payment-schemas.js';
 
 const tier = z.enum(['starter', 'pro', 'enterprise']);
 
@@ -22,7 +22,7 @@ const saved = z.object({
   payoutAccount: z.string().optional(),
   created: z.boolean().describe('True when this call registered the venue (answered 201)'),
   changed: z.boolean().describe('False when the profile was already exactly this'),
-  position,
+  position: positionAnswer,
 });
 
 /**
@@ -63,7 +63,7 @@ export const venueProfileRoutes: RouteModule = {
           ...result.profile,
           created: result.created,
           changed: result.changed,
-          position: result.position ? positionToString(result.position) : null,
+          position: answeredPosition(result.position),
         };
       },
     });

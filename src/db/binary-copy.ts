@@ -218,6 +218,15 @@ export function isoMicros(iso: string): number | bigint {
   return canonicalIsoMicros(iso) ?? anyIsoMicros(iso);
 }
 
+/** isoMicros, or undefined where it is not an ISO-8601 time with an offset. */
+export function isoMicrosOrUndefined(iso: string): number | bigint | undefined {
+  try {
+    return isoMicros(iso);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Days in each month of a common year. */
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 

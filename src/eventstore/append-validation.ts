@@ -1,4 +1,4 @@
-import { isoMicros } from '../db/binary-copy.js';
+import { isoMicrosOrUndefined } from '../db/binary-copy.js';
 import { InvalidAppendError } from './errors.js';
 import type { EventData, ExpectedRevision } from './event-store.js';
 
@@ -35,20 +35,11 @@ export function validateAppend(streamId: string, events: readonly EventData[], e
     }
     // Read models take business time from here (the ledger's asOf, hourly stats, tax days): a time
     // they cannot read would stop them at this event, so it is refused before it is stored.
-    if (!isIsoTime(event.metadata.occurredAt)) {
+    if (isoMicrosOrUndefined(event.metadata.occurredAt) === undefined) {
       throw new InvalidAppendError(`event ${event.id} (${event.type}) has metadata.occurredAt "${event.metadata.occurredAt}", not an ISO-8601 time with an offset`);
     }
     if (!Number.isInteger(event.metadata.schemaVersion) || event.metadata.schemaVersion < 1) {
       throw new InvalidAppendError(`event ${event.id} (${event.type}) needs metadata.schemaVersion >= 1`);
     }
-  }
-}
-
-function isIsoTime(value: string): boolean {
-  try {
-    isoMicros(value);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,4 +1,4 @@
-import { isoMicros } from '../db/binary-copy.js';
+import { isoMicrosOrUndefined } from '../db/binary-copy.js';
 import { uuidV5 } from '../domain/ids.js';
 import type { Position } from '../eventstore/event-store.js';
 import { accountShape, CURRENCY } from './accounts.js';
@@ -37,15 +37,6 @@ const JOURNAL_NAMESPACE = 'a3c5e0f2-54b1-4d0c-9f3e-7c1b2d8e6a40';
 /** The id of the `entryIndex`-th entry booked by an event: the same on every replay and retry. */
 export const journalEntryId = (sourceEventId: string, entryIndex: number): string =>
   uuidV5(`${sourceEventId.toLowerCase()}/${entryIndex}`, JOURNAL_NAMESPACE);
-
-/** The time in microseconds since the epoch, or undefined if it is not an ISO-8601 time with an offset. */
-function timeMicros(value: string): number | bigint | undefined {
-  try {
-    return isoMicros(value);
-  } catch {
-    return undefined;
-  }
-}
 
 /** An amount as given: a bigint, or a number that must be a safe integer (kept a number: cheaper). */
 function minorUnits(amount: bigint | number, what: string): bigint | number {
@@ -90,7 +81,7 @@ export function checkEntry(entry: JournalEntry): number | bigint {
     throw new UnbalancedEntryError(problem, { ...entry, entryId }, details, reason);
   };
   if (!Number.isSafeInteger(entry.entryIndex) || entry.entryIndex < 0) refuse('malformed_entry', `entry index ${entry.entryIndex}`);
-  const occurred = timeMicros(entry.occurredAt);
+  const occurred = isoMicrosOrUndefined(entry.occurredAt);
   if (occurred === undefined) return refuse('malformed_entry', `occurredAt "${entry.occurredAt}" is not an ISO-8601 time with an offset`);
   if (entry.postings.length === 0) refuse('no_postings', 'it has no postings');
   const sums = new Map<string, bigint | number>();

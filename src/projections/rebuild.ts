@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { sqlErrorInfo } from '../db/sql-client.js';
 import { positionToString } from '../eventstore/event-store.js';
 import { inScratchSession, type MaintenanceContext, type MaintenanceOptions } from './maintenance.js';
@@ -33,20 +32,15 @@ const DEADLOCK_DETECTED = '40P01';
 const SWAP_ATTEMPTS = 5;
 
 /**
- * Swaps the copies in and sets each live checkpoint and version, in one transaction. The live
- * checkpoints are locked first, as a live batch locks its checkpoint before it writes the tables:
- * a runner elsewhere that is mid-batch finishes first (the swap then replaces its checkpoint),
- * and one that starts a batch waits for the swap, so the two do not wait on each other (taking
- * the tables first deadlocked with a batch that had written one table and not yet the other).
- * A runner's very first batch has no checkpoint row to lock; should it deadlock with the swap
- * all the same, the swap is tried again.
+ * Swaps the copies in and sets each live checkpoint and version, in one transaction (the swap
+ * locks the live checkpoints before the tables: see swapInScratch). A runner's very first batch
+ * has no checkpoint row to lock; should it deadlock with the swap all the same, the swap is
+ * tried again.
  */
 function swap(ctx: MaintenanceContext, scratch: ScratchSchema, targets: readonly ReplayTarget[]): Promise<void> {
   return ctx.db.transaction().execute(async (trx) => {
-    await sql`SELECT set_config('lock_timeout', ${`${ctx.swapLockTimeoutMs}ms`}, true)`.execute(trx);
-    const names = targets.map((t) => subscriptionName(t.projection.name)).sort();
-    await sql`SELECT 1 FROM ${sql.raw(scratch.liveCheckpoints)} WHERE subscription = ANY (${names}::text[]) ORDER BY subscription FOR UPDATE`.execute(trx);
-    await swapInScratch(trx, scratch, ctx.swapLockTimeoutMs);
+    const subscriptions = targets.map((t) => subscriptionName(t.projection.name));
+    await swapInScratch(trx, scratch, subscriptions, ctx.swapLockTimeoutMs);
     for (const { projection, position } of targets) {
       await resetCheckpoint(trx, scratch.liveCheckpoints, projection.name, position);
       await recordRebuild(trx, projection.name, projection.version);

@@ -292,11 +292,19 @@ async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
  * Replaces the live tables with their copies in `trx`: drops each live table and moves its copy
  * into the live schema, where it keeps the index names. Queries running on the old tables finish
  * first (the swap waits for their locks) and later ones see only the new tables, never a mix.
+ *
+ * The live checkpoints of `subscriptions` are locked before the tables, as a live batch locks its
+ * checkpoint before it writes: a runner elsewhere that is mid-batch finishes first (the caller
+ * then replaces its checkpoint), and one that starts a batch waits for the swap, so the two do
+ * not wait on each other (taking the tables first deadlocked with a batch that had written one
+ * table and not yet the other).
  */
-export async function swapInScratch(trx: Transaction<object>, scratch: ScratchSchema, lockTimeoutMs: number): Promise<void> {
+export async function swapInScratch(trx: Transaction<object>, scratch: ScratchSchema, subscriptions: readonly string[], lockTimeoutMs: number): Promise<void> {
   // A long query on a live table must not queue every other query behind the swap for long:
   // the swap gives up (SQLSTATE 55P03) and the rebuild tries again.
   await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx);
+  await sql`SELECT 1 FROM ${sql.raw(scratch.liveCheckpoints)} WHERE subscription = ANY (${[...subscriptions].sort()}::text[])
+    ORDER BY subscription FOR UPDATE`.execute(trx);
   const live = scratch.tables.map((t) => t.live).sort();
   if (live.length > 0) await sql.raw(`LOCK TABLE ${live.join(', ')} IN ACCESS EXCLUSIVE MODE`).execute(trx);
   for (const table of scratch.tables) {

@@ -20,6 +20,7 @@
  * PROJECTION_REBUILD_BATCH_SIZE's default), BENCH_DATABASE_URL (else DATABASE_URL, else the local
  * server), BENCH_KEEP=1 keeps the database.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql as raw } from 'kysely';
 import { loadConfig } from '../src/config.js';
@@ -185,6 +186,20 @@ async function main(): Promise<void> {
         targets: { eventsPerSecond: 50_000, met: rebuildRate >= 50_000, peakRssMb: 300, rssMet: Math.max(rebuild.peakRssMb, rebuild.maxRssMb) < 300 },
       }),
     );
+    // The floor: the server writing the rebuild's rows and indexes by itself, nothing from this process.
+    const floor = await measure(sql, () => storeFloor(sql, [...new Set(projections.flatMap((p) => p.tables))]));
+    const { result: floorRows, ...floorFigures } = floor;
+    const cores = availableParallelism();
+    const leastCpu = scan.nodeCpuSeconds + (scan.postgresCpuSeconds ?? 0) + (floor.postgresCpuSeconds ?? 0);
+    console.log(
+      JSON.stringify({
+        bench: 'replay',
+        measure: 'store floor',
+        rows: floorRows,
+        ...rounded(floorFigures),
+        ceiling: { cores, eventsPerSecond: round(report.events / (leastCpu / cores), 0) },
+      }),
+    );
     // --each: what every projection costs alone (one more full pass over history per projection).
     for (const projection of values.each ? projections : []) {
       const alone = await measure(sql, () => readSide.rebuild(projection.name));
@@ -199,6 +214,36 @@ async function main(): Promise<void> {
     await sql.close();
     if (!process.env.BENCH_KEEP) await dropDatabase(serverUrl, name);
   }
+}
+
+/**
+ * The least the server spends storing what a rebuild stores: copies every rebuilt table into an
+ * unindexed table of a scratch schema with INSERT ... SELECT (logged, commits not waited for, as a
+ * rebuild's), then builds the same indexes, two at a time, each in its own backend (no parallel
+ * workers, whose CPU time the measurement could not see). Nothing crosses the wire, so this is
+ * the server's cost alone (slightly more, for reading the tables). With the scan's cost, it gives
+ * a ceiling: no rebuild that stores these rows can go faster on this machine, however little
+ * work its projections do. Answers the rows copied.
+ */
+async function storeFloor(sql: PostgresSqlClient, tables: readonly string[]): Promise<number> {
+  await sql.exec('DROP SCHEMA IF EXISTS bench_floor CASCADE; CREATE SCHEMA bench_floor');
+  let rows = 0;
+  const indexes: string[] = [];
+  for (const table of tables) {
+    await sql.exec(`CREATE TABLE bench_floor.${table} (LIKE public.${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+    rows += await sql.transaction(async (tx) => {
+      await tx.exec('SET LOCAL synchronous_commit = off');
+      return (await tx.query(`INSERT INTO bench_floor.${table} SELECT * FROM public.${table}`)).rowCount;
+    });
+    const { rows: defined } = await sql.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1`, [table]);
+    for (const { indexdef } of defined) indexes.push(indexdef.replace(/^CREATE (UNIQUE )?INDEX \S+ ON public\./, 'CREATE $1INDEX ON bench_floor.'));
+  }
+  const build = async () => {
+    for (let next = indexes.shift(); next !== undefined; next = indexes.shift()) await sql.transaction(async (tx) => tx.exec(`SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL max_parallel_maintenance_workers = 0; ${next}`));
+  };
+  await Promise.all([build(), build()]);
+  await sql.exec('DROP SCHEMA bench_floor CASCADE');
+  return rows;
 }
 
 const rounded = <T extends { seconds: number }>(figures: T): T => ({ ...figures, seconds: round(figures.seconds, 2) });

@@ -1,6 +1,6 @@
 import type { GroupPaymentEvent } from '../../events/group-payment-events.js';
 import type { PostingRules } from '../ledger-projection.js';
-import { saleBookings } from './payment-rules.js';
+import { saleBooking } from './payment-rules.js';
 
 /**
  * How group payments move money. Holds move none: only the completed purchase books, once, as a
@@ -9,15 +9,13 @@ import { saleBookings } from './payment-rules.js';
  */
 export const groupPaymentPostingRules: PostingRules<GroupPaymentEvent> = {
   GroupPaymentCompleted: ({ data }) =>
-    saleBookings({
+    saleBooking({
       what: `tickets for event ${data.eventId} (group payment ${data.groupId})`,
       venueId: data.venueId,
       currency: data.currency,
       amount: data.amount,
       processingCost: data.processingCost,
       quote: data.quote,
-      reference: { groupId: data.groupId },
-      costOf: `group payment ${data.groupId}`,
       metadata: { groupId: data.groupId, venueId: data.venueId, organizerId: data.organizerId, members: data.contributions.length },
     }),
 };

@@ -9,7 +9,7 @@ import type { Booking, PostingRules } from '../ledger-projection.js';
  *
  * - A capture takes the buyer's total into `gateway:clearing` and owes it out: the venue's
  *   proceeds (ticket price less the taxes the venue bears) to `venue:<id>:pending`, the platform
- *   fee and gas to the platform, every tax to its jurisdiction. A second entry books the card
+ *   fee and gas to the platform, every tax to its jurisdiction. The same entry books the card
  *   network's cost as the platform's expense, out of clearing.
  * - A refund first sets the money aside for the buyer (`customer:<id>:refunds`), taking each
  *   component back from whoever was owed it, as the refund's allocation says; the venue also gets
@@ -27,15 +27,13 @@ export const venuePending = (venueId: string): string => `venue:${venueId}:pendi
 
 export const paymentPostingRules: PostingRules<PaymentEvent> = {
   PaymentCaptured: ({ data }) =>
-    saleBookings({
+    saleBooking({
       what: `tickets for event ${data.eventId} (payment ${data.paymentId})`,
       venueId: data.venueId,
       currency: data.currency,
       amount: data.amount,
       processingCost: data.processingCost,
       quote: data.quote,
-      reference: { paymentId: data.paymentId },
-      costOf: `payment ${data.paymentId}`,
       metadata: { paymentId: data.paymentId, venueId: data.venueId, userId: data.userId },
     }),
 
@@ -77,47 +75,44 @@ export const paymentPostingRules: PostingRules<PaymentEvent> = {
   },
 };
 
-/** A sale's bookings (a purchase, a group purchase): the buyer's money owed out, and the card cost. */
-export function saleBookings(sale: {
+/**
+ * A sale's entry (a purchase, a group purchase): the buyer's money owed out to the venue, the
+ * platform and the tax authorities, and the card network's cost, which the gateway keeps out of
+ * clearing and the platform bears. One entry, as every money-moving event books one.
+ */
+export function saleBooking(sale: {
   readonly what: string;
   readonly venueId: string;
   readonly currency: string;
   readonly amount: number;
   readonly processingCost: number;
   readonly quote: PurchaseQuote;
-  /** Names the sale on its card-cost entry, e.g. `{ paymentId }`. */
-  readonly reference: Readonly<Record<string, string>>;
-  readonly costOf: string;
   readonly metadata: Readonly<Record<string, unknown>>;
-}): Booking[] {
+}): Booking {
   const { quote, currency } = sale;
-  return [
-    {
-      entryType: 'sale',
-      description: sale.what,
-      postings: [
-        debit('gateway:clearing', currency, sale.amount),
-        credit(venuePending(sale.venueId), currency, quote.venueProceeds),
-        credit('platform:fees', currency, quote.platformFee.amount),
-        credit('platform:gas', currency, quote.gas.amount),
-        ...quote.taxes.map((line) => credit(taxAccount(line), currency, line.amount)),
-      ],
-      metadata: {
-        ...sale.metadata,
-        tier: quote.platformFee.tier,
-        feeSchedule: quote.platformFee.scheduleVersion,
-        platformFeeBps: quote.platformFee.rateBps,
-        taxTableVersion: quote.taxTableVersion,
-        chain: quote.gas.chain,
-      },
+  return {
+    entryType: 'sale',
+    description: `${sale.what}, and its card processing cost`,
+    postings: [
+      debit('gateway:clearing', currency, sale.amount),
+      credit(venuePending(sale.venueId), currency, quote.venueProceeds),
+      credit('platform:fees', currency, quote.platformFee.amount),
+      credit('platform:gas', currency, quote.gas.amount),
+      ...quote.taxes.map((line) => credit(taxAccount(line), currency, line.amount)),
+      debit('gateway:fees', currency, sale.processingCost),
+      credit('gateway:clearing', currency, sale.processingCost),
+    ],
+    metadata: {
+      ...sale.metadata,
+      tier: quote.platformFee.tier,
+      feeSchedule: quote.platformFee.scheduleVersion,
+      platformFeeBps: quote.platformFee.rateBps,
+      taxTableVersion: quote.taxTableVersion,
+      chain: quote.gas.chain,
+      processingCostBps: quote.processingCost.rateBps,
+      processingCostFixed: quote.processingCost.fixed,
     },
-    {
-      entryType: 'processing_cost',
-      description: `card processing cost of ${sale.costOf}`,
-      postings: [debit('gateway:fees', currency, sale.processingCost), credit('gateway:clearing', currency, sale.processingCost)],
-      metadata: { ...sale.reference, rule: quote.processingCost },
-    },
-  ];
+  };
 }
 
 const customerRefunds = (userId: string): string => `customer:${userId}:refunds`;

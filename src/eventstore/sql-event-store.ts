@@ -36,13 +36,17 @@ interface EventRow {
   metadata: EventMetadata;
   transaction_id: string;
   position: string;
-  recorded_at: Date;
+  /** Milliseconds since the epoch, truncated as a Date holds them. */
+  recorded_ms: number;
 }
 
-// Wide integers travel as text so both drivers hand back exact values. Queries order by the
+// Wide integers travel as text so both drivers hand back exact values. The recording time comes as
+// epoch milliseconds: building a Date from a number is much cheaper than the drivers' parse of a
+// timestamp's text, once per event of every page a replay reads. Queries order by the
 // table-qualified columns (`e.position`): a bare name would pick the text alias and sort "10" < "9".
 const EVENT_COLUMNS = `e.stream_id, e.revision::text AS revision, e.event_id::text AS event_id, e.event_type, e.data,
-  e.metadata, e.transaction_id::text AS transaction_id, e.position::text AS position, e.recorded_at`;
+  e.metadata, e.transaction_id::text AS transaction_id, e.position::text AS position,
+  trunc(extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_ms`;
 
 /** Only transactions that have finished can be read past: see the migration's header. */
 const VISIBLE = `e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
@@ -115,7 +119,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
       streamId: row.stream_id,
       revision: Number(row.revision),
       position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.position) },
-      recordedAt: row.recorded_at,
+      recordedAt: new Date(row.recorded_ms),
     });
 
   async function append(

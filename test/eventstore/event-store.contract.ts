@@ -64,7 +64,9 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         const stream = uniqueStream('order');
         const first = event('TicketReserved', { seat: 'A1', cents: 5000 });
         const second = event('TicketReserved', { seat: 'A2', cents: 5000 });
+        const before = Date.now();
         const result = await store.append(stream, [first, second], { expected: 'no_stream' });
+        const after = Date.now();
         expect(result.nextExpectedRevision).toBe(1);
 
         const read = await store.readStream(stream);
@@ -76,6 +78,9 @@ export function eventStoreContract(name: string, makeHarness: () => Promise<Stor
         expect(read[0]!.metadata).toEqual(first.metadata);
         expect(read[1]!.position).toEqual(result.position);
         expect(read[0]!.recordedAt).toBeInstanceOf(Date);
+        // The time of the append, give or take a remote server's clock: not shifted by a time zone or a unit.
+        expect(read[0]!.recordedAt.getTime()).toBeGreaterThan(before - 60_000);
+        expect(read[0]!.recordedAt.getTime()).toBeLessThan(after + 60_000);
       });
 
       it('refuses no_stream when the stream exists and reports its actual revision', async () => {

@@ -34,10 +34,11 @@ export const actorOf = (principal: Principal): string =>
   principal.role === 'admin' ? `admin:${principal.userId}` : `user:${principal.userId}`;
 
 /** Admins may act for any venue; a venue manager only for the venues in the token. */
+export const hasVenueAccess = (principal: Principal, venueId: string): boolean =>
+  principal.role === 'admin' || (principal.role === 'venue_manager' && principal.venues.includes(venueId));
+
 export function requireVenueAccess(principal: Principal, venueId: string): void {
-  if (principal.role === 'admin') return;
-  if (principal.role === 'venue_manager' && principal.venues.includes(venueId)) return;
-  throw new TesseraError('FORBIDDEN', 'No access to this venue');
+  if (!hasVenueAccess(principal, venueId)) throw new TesseraError('FORBIDDEN', 'No access to this venue');
 }
 
 /** A user may see only what they own; admins see everything. */

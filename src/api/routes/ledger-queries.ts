@@ -4,7 +4,7 @@ import { isUuid } from '../../domain/ids.js';
 import { accountSchema, accountShape, currencySchema, normalSide } from '../../ledger/accounts.js';
 import { accountBalance, accountEntries, balancesUnder, trialBalance, type AccountEntry } from '../../ledger/queries.js';
 import { ledger } from '../../projections/ledger.js';
-import { requireVenueAccess, type Principal } from '../auth/principal.js';
+import { hasVenueAccess, requireVenueAccess, type Principal } from '../auth/principal.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDateTime, uuid } from '../schemas.js';
@@ -94,7 +94,10 @@ export const ledgerQueryRoutes: RouteModule = {
       method: 'GET',
       url: '/api/v1/ledger/accounts/:account',
       summary: "An account's balance and its entries, newest first (admins; venue managers for their venues' accounts)",
-      description: 'Amounts carry the ledger sign: debit positive, credit negative. Page with `after` = the previous `nextCursor`.',
+      description:
+        'Amounts carry the ledger sign: debit positive, credit negative. Page with `after` = the previous `nextCursor`. ' +
+        "Admins see every leg of an entry; a venue manager sees the legs to their venues' accounts, and not the platform's " +
+        'own card processing cost (`processingCostBps`, `processingCostFixed`) in the metadata.',
       tags: ['ledger'],
       auth: 'user',
       params: z.object({ account: accountSchema.overwrite(withVenueIdInLowerCase) }),
@@ -138,7 +141,7 @@ export const ledgerQueryRoutes: RouteModule = {
             credits: toNumber(b.credits),
             postings: b.postings,
           })),
-          entries: page.entries.map(entryJson),
+          entries: page.entries.map((entry) => entryJson(entry, principal)),
           nextCursor: page.nextCursor,
         };
       },
@@ -176,34 +179,56 @@ export const ledgerQueryRoutes: RouteModule = {
   },
 };
 
+/** The venue id of a `venue:<id>:…` account, as written. */
+const venueOfAccount = (account: string): string | undefined => /^venue:([^:]+):/.exec(account)?.[1];
+
 /**
  * A venue's accounts are named by its id, a UUID, which the API reads in either case and books in
  * lower case (src/api/schemas.ts): `venue:F622…:pending` is `venue:f622…:pending`.
  */
 function withVenueIdInLowerCase(account: string): string {
-  const venue = /^venue:([^:]+):/.exec(account)?.[1];
+  const venue = venueOfAccount(account);
   return venue !== undefined && isUuid(venue) ? `venue:${venue.toLowerCase()}${account.slice(6 + venue.length)}` : account;
 }
 
 /** Admins see every account; a venue manager the accounts of the venues in their token. */
 function requireAccountAccess(principal: Principal, account: string): void {
   if (principal.role === 'admin') return;
-  const venue = /^venue:([^:]+):/.exec(account)?.[1];
+  const venue = venueOfAccount(account);
   if (venue === undefined) throw new TesseraError('FORBIDDEN', 'No access to this account');
   requireVenueAccess(principal, venue);
 }
 
-const entryJson = (entry: AccountEntry): z.output<typeof ledgerEntry> => ({
-  entryId: entry.entryId,
-  entryType: entry.entryType,
-  description: entry.description,
-  occurredAt: entry.occurredAt.toISOString(),
-  recordedAt: entry.recordedAt.toISOString(),
-  sourceEventId: entry.sourceEventId,
-  streamId: entry.streamId,
-  streamRevision: entry.streamRevision,
-  position: entry.position,
-  amounts: entry.amounts.map((a) => ({ currency: a.currency, amount: toNumber(a.amount) })),
-  postings: entry.postings.map((p) => ({ account: p.account, currency: p.currency, amount: toNumber(p.amount) })),
-  metadata: { ...entry.metadata },
-});
+function mayReadAccount(principal: Principal, account: string): boolean {
+  if (principal.role === 'admin') return true;
+  const venue = venueOfAccount(account);
+  return venue !== undefined && hasVenueAccess(principal, venue);
+}
+
+/** What an entry's metadata says of the platform's own costs: for admins only. */
+const PLATFORM_METADATA = new Set(['processingCostBps', 'processingCostFixed']);
+
+/**
+ * An entry as `principal` may see it: an admin every leg and all its metadata; a venue manager
+ * the legs to their venues' accounts, and the metadata without the platform's own costs (a sale's
+ * entry also books the card processing cost the platform bears).
+ */
+function entryJson(entry: AccountEntry, principal: Principal): z.output<typeof ledgerEntry> {
+  const admin = principal.role === 'admin';
+  return {
+    entryId: entry.entryId,
+    entryType: entry.entryType,
+    description: entry.description,
+    occurredAt: entry.occurredAt.toISOString(),
+    recordedAt: entry.recordedAt.toISOString(),
+    sourceEventId: entry.sourceEventId,
+    streamId: entry.streamId,
+    streamRevision: entry.streamRevision,
+    position: entry.position,
+    amounts: entry.amounts.map((a) => ({ currency: a.currency, amount: toNumber(a.amount) })),
+    postings: entry.postings
+      .filter((p) => admin || mayReadAccount(principal, p.account))
+      .map((p) => ({ account: p.account, currency: p.currency, amount: toNumber(p.amount) })),
+    metadata: admin ? { ...entry.metadata } : Object.fromEntries(Object.entries(entry.metadata).filter(([key]) => !PLATFORM_METADATA.has(key))),
+  };
+}

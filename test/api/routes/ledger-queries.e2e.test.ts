@@ -76,6 +76,20 @@ describe.each(sqlBackends())('ledger queries over HTTP (%s)', (backend) => {
     expect(body.entries[0]!.postings.reduce((sum, p) => sum + p.amount, 0)).toBe(0);
   });
 
+  it("shows a venue manager only the legs to their venue's accounts and not the platform's card cost; an admin sees the whole entry", async () => {
+    const url = `/api/v1/ledger/accounts/venue:${venueId}:pending?position=${position}`;
+    const seen = async (headers: Record<string, string>) =>
+      (await get(url, headers)).json<{ entries: (Entry & { metadata: Record<string, unknown> })[] }>().entries[0]!;
+    const manager = await seen(await managerOf(venueId));
+    expect(manager.postings).toEqual([{ account: `venue:${venueId}:pending`, currency: 'USD', amount: -9_900 }]);
+    expect(manager.metadata).toMatchObject({ venueId, platformFeeBps: 790 });
+    expect(manager.metadata).not.toHaveProperty('processingCostBps');
+    expect(manager.metadata).not.toHaveProperty('processingCostFixed');
+    const admin = await seen(await authAs('admin'));
+    expect(admin.postings.filter((p) => p.account === 'gateway:fees')).toEqual([{ account: 'gateway:fees', currency: 'USD', amount: 371 }]);
+    expect(admin.metadata).toMatchObject({ processingCostBps: 290, processingCostFixed: 30 });
+  });
+
   it('pages entries and reads an account as of a time before any of them', async () => {
     await purchase(t, venueId);
     const more = (await purchase(t, venueId)).json<{ position: string }>().position;

@@ -53,6 +53,8 @@ export interface PostgresOptions {
   /** Schema to work in (search_path); tests give each suite its own. */
   readonly schema?: string;
   readonly applicationName?: string;
+  /** How long an idle connection stays open (node-postgres' default, 10 s, when omitted; 0: for good). */
+  readonly idleTimeoutMs?: number;
 }
 
 export function connectPostgres(options: PostgresOptions): PostgresSqlClient {
@@ -61,7 +63,11 @@ export function connectPostgres(options: PostgresOptions): PostgresSqlClient {
     application_name: options.applicationName ?? 'tessera',
     ...(options.schema ? { options: `-c search_path=${quoteIdentifier(options.schema)}` } : {}),
   };
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 20 });
+  const pool = new pg.Pool({
+    ...connection,
+    max: options.poolSize ?? 20,
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: options.idleTimeoutMs }),
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
 

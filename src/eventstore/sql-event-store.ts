@@ -36,7 +36,7 @@ interface EventRow {
   metadata: EventMetadata;
   transaction_id: string;
   position: string;
-  /** Milliseconds since the epoch, truncated as a Date holds them. */
+  /** Milliseconds since the epoch, rounded down to the millisecond as the driver parsed them. */
   recorded_ms: number;
 }
 
@@ -46,7 +46,7 @@ interface EventRow {
 // table-qualified columns (`e.position`): a bare name would pick the text alias and sort "10" < "9".
 const EVENT_COLUMNS = `e.stream_id, e.revision::text AS revision, e.event_id::text AS event_id, e.event_type, e.data,
   e.metadata, e.transaction_id::text AS transaction_id, e.position::text AS position,
-  trunc(extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_ms`;
+  floor(extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_ms`;
 
 /** Only transactions that have finished can be read past: see the migration's header. */
 const VISIBLE = `e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;

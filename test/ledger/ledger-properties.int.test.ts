@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EventData, Position } from '../../src/eventstore/event-store.js';
 import { accountBalance, balancesUnder, trialBalance } from '../../src/ledger/queries.js';
 import type { ReadSide } from '../../src/projections/read-side.js';
-import { appendAll, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../support/ledger-events.js';
+import { appendAll, appendAtOnce, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../support/ledger-events.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
 
 /** Accounts of one property run: every path carries the run's id, so runs never share an account. */
@@ -122,10 +122,8 @@ onEveryDialect('ledger properties', (open, dialect) => {
         events.splice(at % (events.length + 1), 0, ledgerEvent('Glitched', { amount: 1000 }));
         const before = await ledgerSnapshot(readSide);
         glitch.unbalanced = true;
-        // One append, so all of them become readable at once: appended one by one, another suite's
-        // transaction open on the same server could let the projection see (and book) the
-        // events before the glitch in a batch of their own, before the glitch is readable.
-        const { position: last } = await db.store.append(`payment-${run}`, events, { expected: 'no_stream' });
+        // All readable at once, so the events before the glitch cannot be booked in a batch of their own.
+        const last = await appendAtOnce(db, events);
         await readSide.start();
         await expect.poll(async () => (await readSide.status())[0]!.consecutiveFailures, { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
         expect((await readSide.status())[0]!.lastError).toMatch(/refused: debits and credits differ/);

@@ -65,9 +65,18 @@ export function ledgerEvent<E extends TestLedgerEvent>(type: E['type'], data: E[
   return { id: randomUUID(), type, data, metadata: metadata({ occurredAt }) };
 }
 
-/** Appends each event to its own new stream; returns the last position. */
+/**
+ * Appends each event to its own new stream, each in a transaction of its own; returns the last
+ * position. On a server shared with other suites, an open transaction elsewhere can make the
+ * first of them readable before the rest: use appendAtOnce where a test needs them in one batch.
+ */
 export async function appendAll(db: ReadModelDatabase, events: readonly EventData[], stream = () => `payment-${randomUUID()}`): Promise<Position> {
   let last: Position | undefined;
   for (const e of events) ({ position: last } = await db.store.append(stream(), [e], { expected: 'any' }));
   return last!;
+}
+
+/** Appends the events to one new stream in one transaction, so they become readable together; returns the last position. */
+export async function appendAtOnce(db: ReadModelDatabase, events: readonly EventData[]): Promise<Position> {
+  return (await db.store.append(`payment-${randomUUID()}`, events, { expected: 'no_stream' })).position;
 }

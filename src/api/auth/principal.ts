@@ -37,6 +37,7 @@ export const actorOf = (principal: Principal): string =>
 export const hasVenueAccess = (principal: Principal, venueId: string): boolean =>
   principal.role === 'admin' || (principal.role === 'venue_manager' && principal.venues.includes(venueId));
 
+/** hasVenueAccess, or FORBIDDEN. */
 export function requireVenueAccess(principal: Principal, venueId: string): void {
   if (!hasVenueAccess(principal, venueId)) throw new TesseraError('FORBIDDEN', 'No access to this venue');
 }

@@ -192,17 +192,15 @@ function withVenueIdInLowerCase(account: string): string {
 }
 
 /** Admins see every account; a venue manager the accounts of the venues in their token. */
-function requireAccountAccess(principal: Principal, account: string): void {
-  if (principal.role === 'admin') return;
-  const venue = venueOfAccount(account);
-  if (venue === undefined) throw new TesseraError('FORBIDDEN', 'No access to this account');
-  requireVenueAccess(principal, venue);
-}
-
 function mayReadAccount(principal: Principal, account: string): boolean {
   if (principal.role === 'admin') return true;
   const venue = venueOfAccount(account);
   return venue !== undefined && hasVenueAccess(principal, venue);
+}
+
+function requireAccountAccess(principal: Principal, account: string): void {
+  if (mayReadAccount(principal, account)) return;
+  throw new TesseraError('FORBIDDEN', venueOfAccount(account) === undefined ? 'No access to this account' : 'No access to this venue');
 }
 
 /** What an entry's metadata says of the platform's own costs: for admins only. */

@@ -69,6 +69,11 @@ export const ERROR_STATUS = {
   TICKET_IN_RESALE: 409,
   TICKET_NOT_MINTED: 409,
 
+  // Ticket catalogue (issue 17): prices are registered, never the caller's
+  TICKET_TYPE_NOT_FOUND: 404,
+  TICKET_SALE_CLOSED: 409,
+  PRICE_MISMATCH: 409,
+
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,
   PROJECTION_NOT_FOUND: 404,

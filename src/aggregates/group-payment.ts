@@ -174,9 +174,6 @@ export function decideGroupPayment(command: GroupPaymentCommand, state: GroupPay
       return [{ type: 'GroupPaymentExpired', data: { groupId, expiresAt: group.expiresAt, expiredAt: command.data.now } }];
     case 'CancelGroupPayment': {
       const { requestedBy, reason } = command.data;
-      if (!requestedBy.admin && requestedBy.userId !== group.organizerId) {
-        throw new TesseraError('FORBIDDEN', 'only the organizer or an admin may cancel a group payment');
-      }
       if (state.status === 'cancelled') return [];
       if (state.status !== 'collecting') throw closed(state);
       return [{ type: 'GroupPaymentCancelled', data: { groupId, cancelledBy: requestedBy.userId, reason } }];

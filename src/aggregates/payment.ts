@@ -359,9 +359,6 @@ function requestRefund(
 ): PaymentEvent[] {
   const existing = state.refunds[data.refundId];
   if (existing) return [];
-  if (data.requestedBy.kind === 'user' && data.requestedBy.userId !== request.userId) {
-    throw new TesseraError('FORBIDDEN', 'only the buyer or an admin may refund this payment');
-  }
   if (state.status !== 'completed' && state.status !== 'partially_refunded') {
     throw new TesseraError('PAYMENT_NOT_REFUNDABLE', `payment ${request.paymentId} is ${state.status} and cannot be refunded`, {
       status: state.status,

@@ -2,7 +2,10 @@ import { TesseraError } from '../errors.js';
 import { isRefundPolicyEvent, type RefundPolicyEvent, type RefundPolicySet } from '../events/refund-policy-events.js';
 import type { Decider } from './decider.js';
 
-/** A refund policy record (venue or event). Setting the same policy again writes nothing. */
+/**
+ * A refund policy record (venue or event) of one venue: its stream is keyed by the venue
+ * (src/events/refund-policy-events.ts). Setting the same policy again writes nothing.
+ */
 export interface RefundPolicyState {
   readonly policy?: RefundPolicySet['data'];
 }
@@ -24,9 +27,6 @@ export function decideRefundPolicy(command: RefundPolicyCommand, state: RefundPo
   switch (command.type) {
     case 'SetRefundPolicy': {
       const policy = command.data;
-      if (state.policy && state.policy.venueId !== policy.venueId) {
-        throw new TesseraError('FORBIDDEN', `the ${policy.scope} belongs to another venue`);
-      }
       const tiers = policy.tiers ? [...policy.tiers].sort((a, b) => b.hoursBefore - a.hoursBefore) : undefined;
       const hours = new Set(tiers?.map((t) => t.hoursBefore));
       if (tiers && hours.size !== tiers.length) {

@@ -1,3 +1,4 @@
+import { catalogueDecider } from './catalogue.js';
 import type { Decider, DomainEvent } from './decider.js';
 import { escrowDecider } from './escrow.js';
 import { groupPaymentDecider } from './group-payment.js';
@@ -23,6 +24,7 @@ const byPrefix: readonly (readonly [prefix: string, aggregate: string, decider: 
     ['listing-', 'Listing', listingDecider],
     ['escrow-', 'Escrow', escrowDecider],
     ['refund-policy-', 'RefundPolicy', refundPolicyDecider],
+    ['catalogue-', 'Catalogue', catalogueDecider],
   ] as const
 ).toSorted((a, b) => b[0].length - a[0].length);
 

@@ -1,6 +1,7 @@
 import type { CommandContext } from '../commands/handle-command.js';
 import { commandIdFor } from '../domain/ids.js';
-import { actorOf, type Principal } from './auth/principal.js';
+import type { Principal } from '../domain/access.js';
+import { actorOf } from './auth/principal.js';
 import type { Caller } from './route.js';
 import type { AppServices } from './services.js';
 

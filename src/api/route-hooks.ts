@@ -4,7 +4,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import type { IdempotencyGate } from './idempotency/idempotency-gate.js';
 import type { InFlightRequests } from './in-flight.js';
 import type { LimitedCall, RateLimiter } from './rate-limit/rate-limiter.js';
-import type { Role } from './auth/principal.js';
+import type { Role } from '../domain/access.js';
 import type { RouteAuth, SignatureCheck } from './route.js';
 
 /** The edge's machinery that route hooks use. */

@@ -13,6 +13,7 @@ import { venueProfileRoutes } from './routes/venue-profiles.js';
 import { paymentQueryRoutes } from './routes/payment-queries.js';
 import { ledgerQueryRoutes } from './routes/ledger-queries.js';
 import { reportRoutes } from './routes/reports.js';
+import { catalogueRoutes } from './routes/catalogue.js';
 
 /**
  * Every route module the app serves. A later issue adds its module here, and buildApp
@@ -24,6 +25,7 @@ export const routeModules: readonly RouteModule[] = [
   paymentCommandRoutes,
   paymentQuoteRoutes,
   venueProfileRoutes,
+  catalogueRoutes,
   stripeWebhookRoutes,
   parkedWorkRoutes,
   paymentQueryRoutes,

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../runtime.js';
-import type { Principal, Role } from './auth/principal.js';
+import type { Caller, Principal, Role } from '../domain/access.js';
 import { hooksFor, type EdgeGuards } from './route-hooks.js';
 import { errorBody } from './schemas.js';
 import type { AppServices } from './services.js';
@@ -49,10 +49,7 @@ export interface SignatureCheck<Signed> {
   verify(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): Signed;
 }
 
-/** The caller of a route open to users and services alike. */
-export type Caller =
-  | { readonly kind: 'user'; readonly principal: Principal }
-  | { readonly kind: 'service'; /** The calling service (x-internal-service). */ readonly service: string };
+export type { Caller } from '../domain/access.js';
 
 type Schema = z.ZodType | undefined;
 type Parsed<S extends Schema> = S extends z.ZodType ? z.output<S> : undefined;

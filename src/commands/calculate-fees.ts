@@ -3,6 +3,7 @@ import { quotePurchase, seedFees, type PurchaseQuote, type SeedFees } from '../d
 import { calculateTax, isKnownState, ratePercent, type TaxAddress, type TaxBreakdown } from '../domain/tax.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore } from '../eventstore/event-store.js';
+import type { VenueProfileData } from '../events/venue-events.js';
 import type { VenueVolume } from '../payments/venue-volume.js';
 import { requireVenueProfile } from './save-venue-profile.js';
 
@@ -20,7 +21,16 @@ export async function quoteForVenue(
   input: { venueId: string; ticketPrice: number; ticketCount: number; chain?: Chain },
   now: Date,
 ): Promise<PurchaseQuote> {
-  const venue = await requireVenueProfile(deps.store, input.venueId);
+  return quoteAtVenue(deps, await requireVenueProfile(deps.store, input.venueId), input, now);
+}
+
+/** quoteForVenue, for a venue whose profile is at hand. */
+export async function quoteAtVenue(
+  deps: { volume: VenueVolume },
+  venue: VenueProfileData,
+  input: { venueId: string; ticketPrice: number; ticketCount: number; chain?: Chain },
+  now: Date,
+): Promise<PurchaseQuote> {
   const trailingVolume = await deps.volume.trailing30Days(input.venueId, now);
   return quotePurchase({
     ticketPrice: input.ticketPrice,

@@ -36,6 +36,11 @@ export interface LoadedAggregate<State, Event extends DomainEvent> {
   readonly state: State;
   readonly revision: number | null;
   readonly events: readonly RecordedEvent<Event['type'], Event['data']>[];
+  /**
+   * The tenant the aggregate belongs to: that of the command that created it (its first event).
+   * Authorization reads it from here, never from the request.
+   */
+  readonly tenantId: string | undefined;
 }
 
 export async function loadAggregate<State, Command, Event extends DomainEvent>(
@@ -49,7 +54,7 @@ export async function loadAggregate<State, Command, Event extends DomainEvent>(
   let state = decider.initialState();
   for (const event of recorded) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
   const last = recorded[recorded.length - 1];
-  return { state, revision: last ? last.revision : null, events: recorded };
+  return { state, revision: last ? last.revision : null, events: recorded, tenantId: recorded[0]?.metadata.tenantId };
 }
 
 export interface HandleCommandOptions<State, Command, Event extends DomainEvent> {

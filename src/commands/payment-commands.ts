@@ -18,11 +18,13 @@ export function executePaymentCommand(
 export interface LoadedPayment {
   readonly state: PaymentState;
   readonly revision: number | null;
+  /** The tenant of the payment: that of the purchase's request. */
+  readonly tenantId: string | undefined;
 }
 
 export async function loadPayment(store: EventStore, paymentId: string): Promise<LoadedPayment> {
-  const { state, revision } = await loadAggregate(store, paymentStreamId(paymentId), paymentDecider);
-  return { state, revision };
+  const { state, revision, tenantId } = await loadAggregate(store, paymentStreamId(paymentId), paymentDecider);
+  return { state, revision, tenantId };
 }
 
 /** Loads a payment that must exist (PAYMENT_NOT_FOUND otherwise), with its request at hand. */

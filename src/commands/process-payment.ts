@@ -2,20 +2,24 @@ import { isSettled, type PaymentState, type PaymentStatus } from '../aggregates/
 import { paymentDecider } from '../aggregates/payment.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
-import { seedFees, ticketPriceOf, type PurchaseQuote, type SeedFees, type TicketLine } from '../domain/purchase-quote.js';
+import type { RequestedTicketLine } from '../aggregates/catalogue.js';
+import { seedFees, ticketPriceOf, type PurchaseQuote, type SeedFees } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
 import { positionToString, type EventStore, type Position } from '../eventstore/event-store.js';
 import { paymentStreamId, type NextAction, type PaymentMethodRef } from '../events/payment-events.js';
 import type { VenueVolume } from '../payments/venue-volume.js';
-import { quoteForVenue } from './calculate-fees.js';
+import { quoteAtVenue } from './calculate-fees.js';
+import { requireVenueProfile } from './save-venue-profile.js';
+import { priceFromCatalogue } from './catalogue.js';
 import type { CommandContext } from './handle-command.js';
-import { executePaymentCommand } from './payment-commands.js';
+import { executePaymentCommand, loadPayment } from './payment-commands.js';
 
 export interface ProcessPaymentInput {
   readonly userId: string;
   readonly venueId: string;
   readonly eventId: string;
-  readonly tickets: readonly TicketLine[];
+  /** Priced from the event's catalogue at the venue; a line's `expectedPrice` only guards against a changed price. */
+  readonly tickets: readonly RequestedTicketLine[];
   readonly paymentMethod: PaymentMethodRef;
   readonly chain?: Chain;
 }
@@ -50,16 +54,24 @@ export interface PurchaseOutcome {
 export const paymentIdFor = (commandId: string): string => derivedId(commandId, 'payment');
 
 /**
- * `POST /api/v1/payments/process`: prices the purchase at the venue's tier, address taxes and
- * gas, records the request (the purchase process manager takes it to the gateway), then waits
- * up to `waitMs` for the gateway's answer. The payment id derives from the command id, so a
+ * `POST /api/v1/payments/process`: prices the tickets from the catalogue and the purchase at
+ * the venue's tier, address taxes and gas, records the request (the purchase process manager
+ * takes it to the gateway), then waits up to `waitMs` for the gateway's answer. The payment id derives from the command id, so a
  * retried request finds its payment instead of charging again.
  */
 export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPaymentInput, context: CommandContext): Promise<PurchaseOutcome> {
   const paymentId = paymentIdFor(context.commandId);
-  const { ticketPrice, ticketCount } = ticketPriceOf(input.tickets);
-  const quote = await quoteForVenue(
+  const venue = await requireVenueProfile(deps.store, input.venueId);
+  const tickets = await priceFromCatalogue(deps.store, input, context.now).catch(async (error: unknown) => {
+    // A retried request whose purchase was recorded answers as that purchase, whatever the catalogue says now.
+    const { state } = await loadPayment(deps.store, paymentId);
+    if (state.request) return state.request.tickets;
+    throw error;
+  });
+  const { ticketPrice, ticketCount } = ticketPriceOf(tickets);
+  const quote = await quoteAtVenue(
     deps,
+    venue,
     { venueId: input.venueId, ticketPrice, ticketCount, chain: input.chain ?? deps.defaultChain ?? 'polygon' },
     context.now,
   );
@@ -73,7 +85,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
         userId: input.userId,
         venueId: input.venueId,
         eventId: input.eventId,
-        tickets: input.tickets,
+        tickets,
         quote,
         paymentMethod: input.paymentMethod,
         captureMode: deps.captureMode,

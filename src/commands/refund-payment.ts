@@ -2,6 +2,7 @@ import type { PaymentState, PaymentStatus } from '../aggregates/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { RefundAllocation } from '../events/payment-events.js';
+import { asUser, authorize, type Principal } from '../domain/access.js';
 import { TesseraError } from '../errors.js';
 import { ticketIdFor } from '../resale/tickets.js';
 import type { CommandContext } from './handle-command.js';
@@ -14,8 +15,8 @@ export interface RefundPaymentInput {
   /** Cents; omitted for a full refund of what remains. */
   readonly amount?: number;
   readonly reason: string;
-  /** The caller: only the buyer (`user`) or an `admin` may refund. */
-  readonly requester: { readonly userId: string; readonly role: 'user' | 'admin' | 'venue_manager' };
+  /** The caller: only the buyer (in the payment's tenant) or an admin may refund (src/domain/access.ts). */
+  readonly requester: Principal;
 }
 
 export interface RefundReceipt {
@@ -31,16 +32,21 @@ export const refundIdFor = (commandId: string): string => derivedId(commandId, '
 /**
  * `POST /api/v1/payments/transaction/:id/refund`: records the refund request (the refund
  * process manager takes it to the gateway) and answers `pending` as the seed does. Refusals:
- * PAYMENT_NOT_FOUND, FORBIDDEN (not the buyer nor an admin), PAYMENT_NOT_REFUNDABLE,
- * REFUND_EXCEEDS_ORIGINAL, and for a buyer REFUND_POLICY_EXCEEDED (the event's refund policy),
- * TICKET_RESOLD / TICKET_IN_RESALE (a ticket of the payment was resold, or is listed or held by
- * an escrow: the buyer no longer has it to give back). Admins are bound by neither.
+ * PAYMENT_NOT_FOUND, FORBIDDEN (not the buyer in the payment's tenant, nor an admin),
+ * PAYMENT_NOT_REFUNDABLE, REFUND_EXCEEDS_ORIGINAL, and for a buyer REFUND_POLICY_EXCEEDED (the
+ * event's refund policy), TICKET_RESOLD / TICKET_IN_RESALE (a ticket of the payment was resold,
+ * or is listed or held by an escrow: the buyer no longer has it to give back). Admins are bound
+ * by neither.
  */
 export async function refundPayment(store: EventStore, input: RefundPaymentInput, context: CommandContext): Promise<RefundReceipt> {
   const refundId = refundIdFor(context.commandId);
   const { userId, role } = input.requester;
-  const policy = role === 'admin' ? undefined : await policyOfPayment(store, input.paymentId, context.now);
-  if (role !== 'admin') await refuseResoldTickets(store, input.paymentId, userId);
+  const { state, tenantId } = await loadPayment(store, input.paymentId);
+  if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${input.paymentId} not found`, { paymentId: input.paymentId });
+  authorize(asUser(input.requester), 'refund', { kind: 'payment', tenantId: tenantId ?? '', buyerId: state.request.userId });
+  const admin = role === 'admin';
+  const policy = admin ? undefined : await refundPolicyFor(store, state.request, context.now);
+  if (!admin) await refuseResoldTickets(store, state);
   const result = await executePaymentCommand(
     store,
     input.paymentId,
@@ -49,7 +55,7 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
       data: {
         refundId,
         reason: input.reason,
-        requestedBy: role === 'admin' ? { kind: 'admin', userId } : { kind: 'user', userId },
+        requestedBy: admin ? { kind: 'admin', userId } : { kind: 'user', userId },
         ...(input.amount === undefined ? {} : { amount: input.amount }),
         ...(policy ? { policy: { refundBps: policy.refundBps, source: policy.source } } : {}),
       },
@@ -66,12 +72,6 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
   };
 }
 
-/** The refund policy of the payment's event (none for an unknown payment: the command refuses it). */
-async function policyOfPayment(store: EventStore, paymentId: string, now: Date) {
-  const { state } = await loadPayment(store, paymentId);
-  return state.request ? refundPolicyFor(store, state.request, now) : undefined;
-}
-
 /**
  * A buyer cannot refund a purchase whose ticket they have listed for resale: the ticket's first
  * listing (`listingIdFor(ticket, 0)`, the buyer's own) is read from its stream, not a read
@@ -80,10 +80,7 @@ async function policyOfPayment(store: EventStore, paymentId: string, now: Date) 
  * listing is not offered). The escrow's release re-reads this payment's stream and refunds the
  * resale's buyer instead when a refund got in first (`src/processmanagers/escrow.ts`).
  */
-async function refuseResoldTickets(store: EventStore, paymentId: string, userId: string): Promise<void> {
-  const { state } = await loadPayment(store, paymentId);
-  // Anyone but the buyer is refused FORBIDDEN by the decider, and learns nothing of the listings.
-  if (state.request?.userId !== userId) return;
+async function refuseResoldTickets(store: EventStore, state: PaymentState): Promise<void> {
   const tickets = ticketsOf(state);
   const listings = await Promise.all(tickets.map(async (ticketId) => ({ ticketId, listing: (await loadListing(store, listingIdFor(ticketId, 0))).state })));
   for (const { ticketId, listing } of listings) {

@@ -2,14 +2,22 @@ import type { RefundTier } from '../domain/refund-policy.js';
 
 /**
  * Refund policies as data (seed 001 "refund_policies"), one stream per scope:
- * `refund-policy-venue-<id>` (the venue's default tiers) and `refund-policy-event-<id>` (the
- * event's start time, and tiers of its own when they differ). Schema version 1.
+ * `refund-policy-venue-<venueId>` (the venue's default tiers) and
+ * `refund-policy-event-<venueId>-<eventId>` (the event's start time at that venue, and tiers of
+ * its own when they differ). An event's policy is the venue's own: keyed by venue, one venue's
+ * manager can never set, nor lock anyone out of, another venue's policy for the same event id.
+ * Before that, event policies lived in `refund-policy-event-<eventId>` (legacyEventPolicyStreamId),
+ * which is still read for venues that have not set the event again since. Schema version 1.
  */
 export const REFUND_POLICY_EVENT_SCHEMA_VERSION = 1;
 
 export type RefundPolicyScope = 'venue' | 'event';
 
-export const refundPolicyStreamId = (scope: RefundPolicyScope, id: string): string => `refund-policy-${scope}-${id}`;
+export const refundPolicyStreamId = (policy: { readonly scope: RefundPolicyScope; readonly scopeId: string; readonly venueId: string }): string =>
+  policy.scope === 'venue' ? `refund-policy-venue-${policy.venueId}` : `refund-policy-event-${policy.venueId}-${policy.scopeId}`;
+
+/** Where an event's policy was kept when it was keyed by the event alone. */
+export const legacyEventPolicyStreamId = (eventId: string): string => `refund-policy-event-${eventId}`;
 
 export interface RefundPolicySet {
   readonly type: 'RefundPolicySet';

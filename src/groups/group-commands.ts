@@ -1,9 +1,12 @@
 import { groupPaymentDecider, type GroupPaymentCommand, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from '../commands/handle-command.js';
-import { quoteForVenue } from '../commands/calculate-fees.js';
+import type { RequestedTicketLine } from '../aggregates/catalogue.js';
+import { quoteAtVenue } from '../commands/calculate-fees.js';
+import { requireVenueProfile } from '../commands/save-venue-profile.js';
+import { priceFromCatalogue } from '../commands/catalogue.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
-import { ticketPriceOf, type TicketLine } from '../domain/purchase-quote.js';
+import { ticketPriceOf } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment-events.js';
@@ -18,22 +21,31 @@ export function executeGroupCommand(
   return handleCommand(store, { streamId: groupPaymentStreamId(groupId), decider: groupPaymentDecider, command, context });
 }
 
-export async function loadGroup(store: EventStore, groupId: string): Promise<{ state: GroupPaymentState; revision: number | null }> {
-  const { state, revision } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
-  return { state, revision };
+export async function loadGroup(
+  store: EventStore,
+  groupId: string,
+): Promise<{ state: GroupPaymentState; revision: number | null; tenantId: string | undefined }> {
+  const { state, revision, tenantId } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
+  return { state, revision, tenantId };
 }
 
-export async function requireGroup(store: EventStore, groupId: string): Promise<GroupPaymentState> {
-  const { state } = await loadGroup(store, groupId);
-  if (state.status === 'none') throw new TesseraError('GROUP_PAYMENT_NOT_FOUND', `group payment ${groupId} not found`, { groupId });
-  return state;
+/** A group that must exist (GROUP_PAYMENT_NOT_FOUND otherwise), with its tenant. */
+export async function requireGroupOf(store: EventStore, groupId: string): Promise<{ state: GroupPaymentState; tenantId: string }> {
+  const { state, tenantId } = await loadGroup(store, groupId);
+  if (state.status === 'none' || tenantId === undefined) {
+    throw new TesseraError('GROUP_PAYMENT_NOT_FOUND', `group payment ${groupId} not found`, { groupId });
+  }
+  return { state, tenantId };
 }
+
+export const requireGroup = async (store: EventStore, groupId: string): Promise<GroupPaymentState> => (await requireGroupOf(store, groupId)).state;
 
 export interface CreateGroupPaymentInput {
   readonly organizerId: string;
   readonly venueId: string;
   readonly eventId: string;
-  readonly tickets: readonly TicketLine[];
+  /** Priced from the event's catalogue at the venue, as a single buyer's purchase is. */
+  readonly tickets: readonly RequestedTicketLine[];
   readonly members: readonly NewMember[];
   readonly chain?: Chain;
 }
@@ -59,9 +71,17 @@ export async function createGroupPayment(
   context: CommandContext,
 ): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
   const groupId = groupIdFor(context.commandId);
-  const { ticketPrice, ticketCount } = ticketPriceOf(input.tickets);
-  const quote = await quoteForVenue(
+  const venue = await requireVenueProfile(deps.store, input.venueId);
+  const tickets = await priceFromCatalogue(deps.store, input, context.now).catch(async (error: unknown) => {
+    // A retried request whose group was opened answers as that group, whatever the catalogue says now.
+    const { state } = await loadGroup(deps.store, groupId);
+    if (state.group) return state.group.tickets;
+    throw error;
+  });
+  const { ticketPrice, ticketCount } = ticketPriceOf(tickets);
+  const quote = await quoteAtVenue(
     deps,
+    venue,
     { venueId: input.venueId, ticketPrice, ticketCount, chain: input.chain ?? deps.settings.defaultChain },
     context.now,
   );
@@ -77,7 +97,7 @@ export async function createGroupPayment(
         organizerId: input.organizerId,
         venueId: input.venueId,
         eventId: input.eventId,
-        tickets: input.tickets,
+        tickets,
         quote,
         members: input.members.map((m, index) => ({ ...m, memberId: memberIdFor(groupId, index) })),
         createdAt: context.now.toISOString(),

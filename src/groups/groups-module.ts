@@ -3,12 +3,13 @@ import { Counter } from 'prom-client';
 import type { GroupPaymentState } from '../aggregates/group-payment.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import type { Config } from '../config.js';
+import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
 import { startSubscription, type Subscription } from '../eventstore/subscription.js';
 import { groupMetricsProjector } from './group-metrics.js';
-import { contribute, createGroupPayment, executeGroupCommand, requireGroup, type CreateGroupPaymentInput, type GroupAnswer } from './group-commands.js';
+import { contribute, createGroupPayment, executeGroupCommand, requireGroupOf, type CreateGroupPaymentInput, type GroupAnswer } from './group-commands.js';
 import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from './group-process.js';
 import { holdsLink, paymentLink } from './payment-links.js';
 import { logMailer, type Mailer } from './mailer.js';
@@ -48,13 +49,21 @@ export interface GroupServices {
     input: CreateGroupPaymentInput,
     context: CommandContext,
   ): Promise<{ state: GroupPaymentState; links: PaymentLink[]; replayed: boolean; position: Position | null }>;
-  /** `position` is that of the group's last event written so far (the gateway's outcome, once it is in). */
-  contribute(input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string }, context: CommandContext): Promise<GroupAnswer>;
-  cancel(input: { groupId: string; userId: string; admin: boolean; reason: string }, context: CommandContext): Promise<GroupAnswer>;
-  status(groupId: string): Promise<GroupPaymentState>;
+  /**
+   * The caller pays the member's share: the organizer, or a user of the group's tenant holding
+   * the member's payment link (`token`). `position` is that of the group's last event written so
+   * far (the gateway's outcome, once it is in).
+   */
+  contribute(
+    input: { groupId: string; memberId: string; paymentMethodId: string; token?: string },
+    caller: Principal,
+    context: CommandContext,
+  ): Promise<GroupAnswer>;
+  /** The organizer (in the group's tenant) or an admin cancels the group. */
+  cancel(input: { groupId: string; reason: string }, caller: Principal, context: CommandContext): Promise<GroupAnswer>;
+  /** The group as the organizer, its payers, holders of a member's link (`token`) in its tenant, or an admin may see it. */
+  status(groupId: string, caller: Principal, token?: string): Promise<GroupPaymentState>;
   links(state: GroupPaymentState): PaymentLink[];
-  /** Whether `token` is the one in that member's payment link. */
-  holdsLink(groupId: string, memberId: string, token: string | undefined): boolean;
   /** `group_payment_reminders_total` (from the events, once each), unregistered: the route module puts it on the app's registry. */
   readonly reminders: Counter;
 }
@@ -97,6 +106,22 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
       amount: m.amountDue,
       link: paymentLink(config.GROUP_PAYMENT_LINK_BASE, linkSecret, state.group!.groupId, m.memberId),
     }));
+  /**
+   * The group, once the caller may take `action` on it: its tenant from its stream, and whether
+   * `token` is a member's link (that member's, when `memberId` names one).
+   */
+  async function groupFor(groupId: string, caller: Principal, action: Actions['group-payment'], token?: string, memberId?: string) {
+    const { state, tenantId } = await requireGroupOf(store, groupId);
+    const linked = (id: string) => holdsLink(linkSecret, groupId, id, token);
+    authorize(asUser(caller), action, {
+      kind: 'group-payment',
+      tenantId,
+      organizerId: state.group!.organizerId,
+      payerIds: state.members.flatMap((m) => (m.payerId ? [m.payerId] : [])),
+      holdsLink: token !== undefined && (memberId === undefined ? state.members.some((m) => linked(m.memberId)) : linked(memberId)),
+    });
+    return state;
+  }
   const settings = { ttlMs: config.GROUP_PAYMENT_TTL_MS, reminderMs: config.GROUP_PAYMENT_REMINDER_MS, defaultChain: config.GAS_DEFAULT_CHAIN };
   let counter: Subscription | undefined;
   return {
@@ -115,19 +140,23 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
         const result = await createGroupPayment({ store, volume: payments.volume, settings }, input, context);
         return { state: result.state, links: links(result.state), replayed: result.replayed, position: result.position };
       },
-      contribute: (input, context) => contribute(store, { ...input, waitMs: config.PAYMENT_WAIT_MS }, context),
-      async cancel(input, context) {
+      async contribute(input, caller, context) {
+        await groupFor(input.groupId, caller, 'contribute', input.token, input.memberId);
+        const { groupId, memberId, paymentMethodId } = input;
+        return contribute(store, { groupId, memberId, paymentMethodId, payerId: caller.userId, waitMs: config.PAYMENT_WAIT_MS }, context);
+      },
+      async cancel(input, caller, context) {
+        await groupFor(input.groupId, caller, 'cancel');
         const result = await executeGroupCommand(
           store,
           input.groupId,
-          { type: 'CancelGroupPayment', data: { requestedBy: { userId: input.userId, admin: input.admin }, reason: input.reason } },
+          { type: 'CancelGroupPayment', data: { requestedBy: { userId: caller.userId, admin: caller.role === 'admin' }, reason: input.reason } },
           context,
         );
         return { state: result.state, position: result.position };
       },
-      status: (groupId) => requireGroup(store, groupId),
+      status: (groupId, caller, token) => groupFor(groupId, caller, 'read', token),
       links,
-      holdsLink: (groupId, memberId, token) => holdsLink(linkSecret, groupId, memberId, token),
       reminders,
     },
   };

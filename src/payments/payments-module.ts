@@ -7,7 +7,10 @@ import { processPayment, type ProcessPaymentInput, type PurchaseOutcome } from '
 import { refundPayment, type RefundPaymentInput, type RefundReceipt } from '../commands/refund-payment.js';
 import { findVenueProfile, saveVenueProfile, type SaveVenueProfileResult } from '../commands/save-venue-profile.js';
 import { STRIPE_WEBHOOK_RETRY, stripeWebhooks, type StripeWebhooks } from '../commands/stripe-webhook.js';
+import type { CatalogueState } from '../aggregates/catalogue.js';
 import type { PaymentState } from '../aggregates/payment.js';
+import { loadCatalogue, saveTicketType, type SaveTicketTypeResult, type TicketTypeKey } from '../commands/catalogue.js';
+import type { TicketTypeTerms } from '../events/catalogue-events.js';
 import type { Chain } from '../domain/fees.js';
 import type { TaxAddress } from '../domain/tax.js';
 import { TesseraError } from '../errors.js';
@@ -68,6 +71,10 @@ export interface PaymentServices {
   /** The write side's own view of a payment (its stream folded); PAYMENT_NOT_FOUND when absent. */
   getPayment(paymentId: string): Promise<PaymentState>;
   saveVenueProfile(input: { venueId: string } & VenueProfileData, context: CommandContext): Promise<SaveVenueProfileResult>;
+  /** Registers or revises a ticket type in an event's catalogue at a venue (its prices). */
+  saveTicketType(input: TicketTypeKey & TicketTypeTerms, context: CommandContext): Promise<SaveTicketTypeResult>;
+  /** The event's catalogue at the venue, from its stream. */
+  getCatalogue(venueId: string, eventId: string): Promise<CatalogueState>;
   getVenueProfile(venueId: string): Promise<VenueProfileData>;
   receiveStripeEvent: StripeWebhooks['receive'];
   listParked(options?: { includeResolved?: boolean; limit?: number }): Promise<ParkedWork[]>;
@@ -183,6 +190,8 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
       return state;
     },
     saveVenueProfile: (input, context) => saveVenueProfile(store, input, context),
+    saveTicketType: (input, context) => saveTicketType(store, input, context),
+    getCatalogue: (venueId, eventId) => loadCatalogue(store, venueId, eventId),
     async getVenueProfile(venueId) {
       const profile = await findVenueProfile(store, venueId);
       if (!profile) throw new TesseraError('VENUE_NOT_FOUND', `venue ${venueId} is not registered`, { venueId });

@@ -12,6 +12,7 @@ import {
   loadListing,
 } from '../commands/resale-commands.js';
 import type { Config } from '../config.js';
+import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
 import { priceInfo, splitResale, type PriceInfo, type ResaleRules } from '../domain/resale.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
@@ -77,14 +78,11 @@ export interface RoyaltyReport {
 }
 
 /**
- * Who asks: a user of a tenant, or an admin. Tickets, listings and escrows belong to the tenant
- * whose user wrote their stream's first event (the ticket's payment, the listing, the escrow).
+ * Who asks: a user with a token (src/domain/access.ts decides). Tickets, listings and escrows
+ * belong to the tenant whose user wrote their stream's first event (the ticket's payment, the
+ * listing, the escrow).
  */
-export interface ResaleCaller {
-  readonly userId: string;
-  readonly tenantId: string;
-  readonly admin: boolean;
-}
+export type ResaleCaller = Principal;
 
 /**
  * An escrow as a command left it, with the position of the last event its state folded (for
@@ -97,8 +95,7 @@ export interface EscrowAnswer {
 
 export interface ResaleServices {
   /**
-   * The seller is the caller, who must own the ticket in its tenant (admins too: they become the
-   * seller). `position` is that of the listing's event (read-your-writes).
+   * The seller is the caller, who must own the ticket in its tenant. `position` is that of the listing's event (read-your-writes).
    */
   createListing(
     input: { ticketId: string; venueId: string; price: number },
@@ -176,14 +173,11 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     (await tenantOfStream(paymentStreamId(paymentId))) ?? (await tenantOfStream(groupPaymentStreamId(paymentId)));
 
   /** The escrow's buyer or seller in its tenant, or an admin. */
-  async function loadEscrowFor(escrowId: string, caller: ResaleCaller): Promise<EscrowState> {
-    const { state, events } = await loadEscrow(store, escrowId);
+  async function loadEscrowFor(escrowId: string, caller: ResaleCaller, action: Actions['escrow']): Promise<EscrowState> {
+    const { state, tenantId } = await loadEscrow(store, escrowId);
     if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
-    const terms = state.terms!;
-    const party = caller.userId === terms.buyerId || caller.userId === terms.sellerId;
-    if (!caller.admin && (!party || events[0]?.metadata.tenantId !== caller.tenantId)) {
-      throw new TesseraError('FORBIDDEN', 'No access to this resource');
-    }
+    const { buyerId, sellerId } = state.terms!;
+    authorize(asUser(caller), action, { kind: 'escrow', tenantId: tenantId ?? '', buyerId, sellerId });
     return state;
   }
 
@@ -194,9 +188,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       if (!ticket || ticket.status === 'void') {
         throw new TesseraError('TICKET_NOT_FOUND', `ticket ${input.ticketId} not found`, { ticketId: input.ticketId });
       }
-      if (ticket.ownerId !== caller.userId || (await tenantOfTicket(ticket.paymentId)) !== caller.tenantId) {
-        throw new TesseraError('FORBIDDEN', 'only the ticket\'s owner may list it');
-      }
+      authorize(asUser(caller), 'sell', { kind: 'ticket', tenantId: await tenantOfTicket(ticket.paymentId), ownerId: ticket.ownerId });
       if (ticket.venueId !== input.venueId) {
         throw new TesseraError('VALIDATION_ERROR', 'Validation failed', { errors: [{ field: 'venueId', message: "is not the ticket's venue" }] });
       }
@@ -259,13 +251,11 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       const existing = await loadEscrow(store, escrowId);
       let created: { position: Position | null } | undefined;
       if (existing.state.status === 'none') {
-        const { state: listing, events } = await loadListing(store, input.listingId);
+        const { state: listing, tenantId } = await loadListing(store, input.listingId);
         const terms = listing.terms;
         if (!terms) throw new TesseraError('LISTING_NOT_FOUND', `listing ${input.listingId} not found`, { listingId: input.listingId });
         // The buyer becomes the ticket's owner in the listing's tenant: only a user of that tenant may buy (admins too).
-        if (events[0]?.metadata.tenantId !== caller.tenantId) {
-          throw new TesseraError('FORBIDDEN', "only users of the listing's tenant may buy it");
-        }
+        authorize(asUser(caller), 'buy', { kind: 'listing', tenantId });
         if (terms.sellerId === caller.userId) throw new TesseraError('CANNOT_BUY_OWN_LISTING', 'a seller cannot buy their own listing');
         if (listing.status !== 'active') {
           throw new TesseraError('LISTING_NOT_AVAILABLE', `listing is ${listing.status}`, { expose: { listingId: terms.listingId, status: listing.status } });
@@ -311,10 +301,10 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
       return state;
     },
 
-    escrowFor: loadEscrowFor,
+    escrowFor: (escrowId, caller) => loadEscrowFor(escrowId, caller, 'read'),
 
     async disputeEscrow(input, caller, context) {
-      await loadEscrowFor(input.escrowId, caller);
+      await loadEscrowFor(input.escrowId, caller, 'dispute');
       const result = await executeEscrowCommand(
         store,
         input.escrowId,

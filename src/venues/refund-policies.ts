@@ -2,7 +2,7 @@ import { refundPolicyDecider, type RefundPolicyState } from '../aggregates/refun
 import { handleCommand, loadAggregate, type CommandContext } from '../commands/handle-command.js';
 import { DEFAULT_REFUND_TIERS, refundShareAt, type RefundTier } from '../domain/refund-policy.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
-import { refundPolicyStreamId, type RefundPolicyScope, type RefundPolicySet } from '../events/refund-policy-events.js';
+import { legacyEventPolicyStreamId, refundPolicyStreamId, type RefundPolicySet } from '../events/refund-policy-events.js';
 
 export async function setRefundPolicy(
   store: EventStore,
@@ -10,7 +10,7 @@ export async function setRefundPolicy(
   context: CommandContext,
 ): Promise<{ policy: RefundPolicySet['data']; changed: boolean; position: Position | null }> {
   const result = await handleCommand(store, {
-    streamId: refundPolicyStreamId(policy.scope, policy.scopeId),
+    streamId: refundPolicyStreamId(policy),
     decider: refundPolicyDecider,
     command: { type: 'SetRefundPolicy', data: policy },
     context,
@@ -18,9 +18,17 @@ export async function setRefundPolicy(
   return { policy: result.state.policy!, changed: result.events.length > 0, position: result.position };
 }
 
-async function policyOf(store: EventStore, scope: RefundPolicyScope, id: string): Promise<RefundPolicySet['data'] | undefined> {
-  const { state }: { state: RefundPolicyState } = await loadAggregate(store, refundPolicyStreamId(scope, id), refundPolicyDecider);
+async function policyIn(store: EventStore, streamId: string): Promise<RefundPolicySet['data'] | undefined> {
+  const { state }: { state: RefundPolicyState } = await loadAggregate(store, streamId, refundPolicyDecider);
   return state.policy;
+}
+
+/** The venue's policy for the event: its own stream, else one it set before policies were keyed by venue. */
+async function eventPolicyOf(store: EventStore, venueId: string, eventId: string): Promise<RefundPolicySet['data'] | undefined> {
+  const own = await policyIn(store, refundPolicyStreamId({ scope: 'event', scopeId: eventId, venueId }));
+  if (own) return own;
+  const legacy = await policyIn(store, legacyEventPolicyStreamId(eventId));
+  return legacy?.venueId === venueId ? legacy : undefined;
 }
 
 export interface AppliedRefundPolicy {
@@ -35,13 +43,12 @@ export interface AppliedRefundPolicy {
  * The policy a buyer's refund of a ticket to `eventId` meets at `now`: the event's tiers, else
  * its venue's, else the platform's default, counted back from the event's start. Without a
  * recorded start time no policy can apply (undefined): the refund is bounded only by what was paid.
- * An event record written by another venue than the purchase's is not this purchase's event
- * policy (a manager cannot bind the refunds of another venue's event) and is ignored.
+ * The event's policy is the purchase's venue's own (its stream is keyed by venue and event).
  */
 export async function refundPolicyFor(store: EventStore, purchase: { eventId: string; venueId: string }, now: Date): Promise<AppliedRefundPolicy | undefined> {
-  const event = await policyOf(store, 'event', purchase.eventId);
-  if (!event?.startsAt || event.venueId !== purchase.venueId) return undefined;
-  const venue = event.tiers ? undefined : await policyOf(store, 'venue', purchase.venueId);
+  const event = await eventPolicyOf(store, purchase.venueId, purchase.eventId);
+  if (!event?.startsAt) return undefined;
+  const venue = event.tiers ? undefined : await policyIn(store, refundPolicyStreamId({ scope: 'venue', scopeId: purchase.venueId, venueId: purchase.venueId }));
   const [tiers, source] = event.tiers ? [event.tiers, 'event' as const] : venue?.tiers ? [venue.tiers, 'venue' as const] : [DEFAULT_REFUND_TIERS, 'default' as const];
   return { refundBps: refundShareAt(tiers, new Date(event.startsAt), now), tiers, startsAt: event.startsAt, source };
 }

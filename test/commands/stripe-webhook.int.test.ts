@@ -5,7 +5,7 @@ import { paymentStreamId } from '../../src/events/payment-events.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
 import { backends, type Backend } from '../support/backends.js';
-import { context, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+import { context, NASHVILLE, purchaseInput, testConfig, registerPrices } from '../support/payments.js';
 
 const stripeEvent = (type: string, object: Record<string, unknown>) =>
   ({ id: `evt_${randomUUID()}`, object: 'event', type, data: { object } }) as unknown as Stripe.Event;
@@ -30,6 +30,7 @@ for (const backend of backends()) {
       });
       const venueId = randomUUID();
       await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+      await registerPrices(payments.services, purchaseInput(venueId));
       const outcome = await payments.services.processPayment(
         purchaseInput(venueId),
         context({ now }),

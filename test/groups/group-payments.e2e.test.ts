@@ -6,14 +6,20 @@ import { comparePositions, parsePosition } from '../../src/eventstore/event-stor
 import { createSandboxChain } from '../../src/minting/sandbox-chain.js';
 import { findTicket, ticketIdFor } from '../../src/resale/tickets.js';
 import { openTestStorage, testApp, type TestApp } from '../support/app.js';
-import { authAs, venueAt } from '../support/payments-http.js';
+import { authAs, EVENT_ID, ticketTypeAt, ticketTypeFor, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
 
 const FAST = { MINT_POLL_MS: '20', DEADLINE_POLL_MS: '20', PM_RETRY_INITIAL_MS: '5', PM_RETRY_MAX_MS: '20', PM_MAX_ATTEMPTS: '3' };
 /** Expiry soon after the shares it pays are held (two contributions take well under a second unloaded). */
 const EXPIRING = { GROUP_PAYMENT_TTL_MS: '3000', GROUP_PAYMENT_REMINDER_MS: '0' };
-const EVENT = '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b';
-const TICKET_TYPE = 'c2f1f2a4-0c5e-4d37-9a0d-2f4f0d1c9b11';
+const EVENT = EVENT_ID;
+/** The groups buy tickets at 5,000 cents (groupVenueAt registers them). */
+const TICKET_TYPE = ticketTypeFor(5_000);
+const groupVenueAt = async (t: TestApp) => {
+  const venueId = await venueAt(t);
+  await ticketTypeAt(t, venueId, 5_000);
+  return venueId;
+};
 
 interface Created {
   groupPayment: { id: string; totalAmount: number; status: string; members: { memberId: string; amountDue: number }[] };
@@ -74,7 +80,7 @@ describe('group payments over HTTP', () => {
   beforeAll(async () => {
     // Long enough that a slow machine pays every share in time; expiry has its own app below.
     t = await testApp({ background: true, env: { ...FAST, GROUP_PAYMENT_TTL_MS: '60000', GROUP_PAYMENT_REMINDER_MS: '300' } });
-    venueId = await venueAt(t);
+    venueId = await groupVenueAt(t);
   });
   afterAll(() => t.close());
 
@@ -257,7 +263,7 @@ describe('a group payment that runs out of time', () => {
 
   beforeAll(async () => {
     t = await testApp({ background: true, env: { ...FAST, ...EXPIRING } });
-    venueId = await venueAt(t);
+    venueId = await groupVenueAt(t);
   });
   afterAll(() => t.close());
 
@@ -284,7 +290,7 @@ describe('a restart during collection', () => {
     const env = { ...FAST, ...EXPIRING };
     try {
       const first = await testApp({ background: true, env, shared });
-      const venueId = await venueAt(first);
+      const venueId = await groupVenueAt(first);
       const { groupPayment, paymentLinks } = (await createGroup(first, venueId, [1, 1])).json<Created>();
       expect((await contribute(first, groupPayment.id, paymentLinks[0]!)).statusCode).toBe(200);
       await first.close();

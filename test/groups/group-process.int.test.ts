@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { createModules, type TesseraModules } from '../../src/modules.js';
 import type { ProcessManager } from '../../src/processmanagers/process-manager.js';
 import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
-import { context, NASHVILLE } from '../support/payments.js';
+import { context, NASHVILLE, principal, registerPrices } from '../support/payments.js';
 
 /**
  * The group process manager's steps run by hand (no background work), each twice, as a restart
@@ -37,12 +37,12 @@ describe('group payment process manager', () => {
   async function openGroup() {
     const venueId = crypto.randomUUID();
     await modules.payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+    const selection = { venueId, eventId: crypto.randomUUID(), tickets: [{ ticketTypeId: crypto.randomUUID(), quantity: 2, expectedPrice: 5_000 }] };
+    await registerPrices(modules.payments.services, selection);
     const { state } = await modules.groups.services.create(
       {
         organizerId: 'organizer-1',
-        venueId,
-        eventId: crypto.randomUUID(),
-        tickets: [{ ticketTypeId: crypto.randomUUID(), quantity: 2, unitPrice: 5_000 }],
+        ...selection,
         members: [
           { email: 'a@example.com', name: 'A', ticketCount: 1 },
           { email: 'b@example.com', name: 'B', ticketCount: 1 },
@@ -88,7 +88,7 @@ describe('group payment process manager', () => {
     const group = await openGroup();
     const groupId = group.group!.groupId;
     await hold(groupId, group.members[0]!.memberId);
-    await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
+    await modules.groups.services.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
     await twice(await last(groupId, 'GroupPaymentCancelled'));
     expect((await eventsOf(groupId)).filter((e) => e.type === 'ContributionReleased')).toHaveLength(1);
     expect((await intents(groupId)).map((i) => i.status)).toEqual(['canceled']);
@@ -106,7 +106,7 @@ describe('group payment process manager', () => {
     const group = await openGroup();
     const groupId = group.group!.groupId;
     await submit(groupId, group.members[0]!.memberId);
-    await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
+    await modules.groups.services.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
     await twice(await last(groupId, 'ContributionSubmitted'));
     // Whether the gateway was asked before is unknowable here: it is asked (once, by key) and the hold voided.
     await twice(await last(groupId, 'ContributionAuthorized'));
@@ -130,7 +130,7 @@ describe('group payment process manager', () => {
     const submitted = await last(groupId, 'ContributionSubmitted');
     await expect(losing.handle(submitted)).rejects.toThrow(/answer lost/);
     expect((await intents(groupId)).map((i) => i.status)).toEqual(['requires_capture']);
-    await modules.groups.services.cancel({ groupId, userId: 'organizer-1', admin: false, reason: 'r' }, context());
+    await modules.groups.services.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
     await twice(await last(groupId, 'GroupPaymentCancelled'));
     await twice(submitted);
     await twice(await last(groupId, 'ContributionAuthorized'));

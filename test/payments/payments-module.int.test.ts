@@ -9,7 +9,7 @@ import { createPaymentsModule, type PaymentsModule } from '../../src/payments/pa
 import { parkedIdFor } from '../../src/processmanagers/process-manager.js';
 import { backends, type Backend } from '../support/backends.js';
 import { flaky, type FlakyGateway } from '../support/gateways.js';
-import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';
 
 const purchase = purchaseInput;
 
@@ -34,6 +34,7 @@ for (const backend of backends()) {
       });
       payments.start();
       await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
+      await registerPrices(payments.services, purchaseInput(venueId));
     });
     afterAll(async () => {
       await payments.stop();
@@ -73,7 +74,7 @@ for (const backend of backends()) {
 
     it('refunds in part, refuses more than remains, then refunds the rest', async () => {
       const paid = await payments.services.processPayment(purchase(venueId, 'pm_card_visa'), context());
-      const requester = { userId: 'buyer-1', role: 'user' as const };
+      const requester = principal('buyer-1');
       const partial = await payments.services.refundPayment({ paymentId: paid.paymentId, amount: 5_000, reason: 'one seat', requester }, context());
       expect(partial.refund).toMatchObject({ amount: 5_000, status: 'pending' });
       await expect(
@@ -92,10 +93,10 @@ for (const backend of backends()) {
     it('lets only the buyer or an admin refund', async () => {
       const paid = await payments.services.processPayment(purchase(venueId, 'pm_card_visa'), context());
       await expect(
-        payments.services.refundPayment({ paymentId: paid.paymentId, reason: 'x', requester: { userId: 'someone', role: 'user' } }, context()),
+        payments.services.refundPayment({ paymentId: paid.paymentId, reason: 'x', requester: principal('someone') }, context()),
       ).rejects.toMatchObject({ code: 'FORBIDDEN' });
       const byAdmin = await payments.services.refundPayment(
-        { paymentId: paid.paymentId, reason: 'x', requester: { userId: 'ops', role: 'admin' } },
+        { paymentId: paid.paymentId, reason: 'x', requester: principal('ops', 'admin') },
         context(),
       );
       expect(byAdmin.refund.amount).toBe(11_765);
@@ -103,7 +104,7 @@ for (const backend of backends()) {
 
     it('records a refund the card refuses as failed, leaving the payment refundable', async () => {
       const paid = await payments.services.processPayment(purchase(venueId, 'pm_card_refundFail'), context());
-      await payments.services.refundPayment({ paymentId: paid.paymentId, reason: 'x', requester: { userId: 'buyer-1', role: 'user' } }, context());
+      await payments.services.refundPayment({ paymentId: paid.paymentId, reason: 'x', requester: principal('buyer-1') }, context());
       const state = await eventually(async () => {
         const s = await payments.services.getPayment(paid.paymentId);
         return Object.values(s.refunds).some((r) => r.status === 'failed') ? s : undefined;

@@ -7,7 +7,7 @@ import { sqlGatewayReferences } from '../../src/payments/gateway-references.js';
 import { createPaymentsModule } from '../../src/payments/payments-module.js';
 import { purchaseProcess } from '../../src/processmanagers/purchase.js';
 import { backends, type Backend } from '../support/backends.js';
-import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig, registerPrices } from '../support/payments.js';
 
 class SimulatedCrash extends Error {}
 
@@ -37,6 +37,7 @@ for (const backend of backends()) {
       const first = createPaymentsModule({ store: db.store, sql: db.sql, config, gateway: sandbox });
       const venueId = randomUUID();
       await first.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+      await registerPrices(first.services, purchaseInput(venueId, 'pm_card_visa', 5_000, 2));
       const outcome = await first.services.processPayment(
         purchaseInput(venueId, 'pm_card_visa', 5_000, 2),
         context(),
@@ -92,6 +93,7 @@ for (const backend of backends()) {
       try {
         const venueId = randomUUID();
         await payments.services.saveVenueProfile({ venueId, name: 'Orpheum', address: { ...NASHVILLE, city: 'Memphis' } }, context());
+        await registerPrices(payments.services, purchaseInput(venueId));
         const outcome = await payments.services.processPayment(
           purchaseInput(venueId),
           context(),

@@ -7,7 +7,7 @@ import { projections } from '../../src/projections/all.js';
 import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
 import { backends, type Backend } from '../support/backends.js';
 import { lastPositionOf } from '../support/payment-records.js';
-import { context, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+import { context, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';
 
 for (const backend of backends()) {
   describe(`the ledger of payments on ${backend.name}`, () => {
@@ -23,6 +23,7 @@ for (const backend of backends()) {
       payments.start();
       await readSide.start();
       await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
+      await registerPrices(payments.services, purchaseInput(venueId));
     });
     afterAll(async () => {
       await Promise.all([payments.stop(), readSide.stop()]);
@@ -44,7 +45,7 @@ for (const backend of backends()) {
       expect(await balanceOf('tax:tn-nashville.entertainment:payable')).toBe(-100);
 
       const refund = await payments.services.refundPayment(
-        { paymentId: purchase.paymentId, amount: 5_000, reason: 'changed plans', requester: { userId: 'buyer-1', role: 'user' } },
+        { paymentId: purchase.paymentId, amount: 5_000, reason: 'changed plans', requester: principal('buyer-1') },
         context(),
       );
       expect(refund.refund.amount).toBe(5_000);

@@ -10,7 +10,7 @@ import { createReadSide, type ReadSide } from '../../src/projections/read-side.j
 import { backends, type Backend } from '../support/backends.js';
 import { appendCompletedGroup } from '../support/group-purchase.js';
 import { lastPositionOf } from '../support/payment-records.js';
-import { context, eventually, NASHVILLE, purchaseInput, testConfig } from '../support/payments.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';
 
 for (const backend of backends()) {
   describe(`the payments and tax read models on ${backend.name}`, () => {
@@ -28,12 +28,13 @@ for (const backend of backends()) {
       payments.start();
       await readSide.start();
       await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
+      await registerPrices(payments.services, purchaseInput(venueId));
       for (const method of ['pm_card_visa', 'pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_visa']) {
         paymentIds.push((await payments.services.processPayment(purchaseInput(venueId, method), context())).paymentId);
       }
       for (const [paymentId, amount] of [[paymentIds[0]!, 3_000], [paymentIds[1]!, undefined]] as const) {
         await payments.services.refundPayment(
-          { paymentId, reason: 'changed plans', requester: { userId: 'buyer-1', role: 'user' }, ...(amount === undefined ? {} : { amount }) },
+          { paymentId, reason: 'changed plans', requester: principal('buyer-1'), ...(amount === undefined ? {} : { amount }) },
           context(),
         );
       }

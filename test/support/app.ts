@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { buildApp, type AppDependencies } from '../../src/api/app.js';
 import { internalSignature } from '../../src/api/auth/internal-signature.js';
-import type { Role } from '../../src/api/auth/principal.js';
+import type { Role } from '../../src/domain/access.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import type { PaymentGateway } from '../../src/gateways/gateway.js';

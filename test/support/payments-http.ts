@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import type { VenueTier } from '../../src/domain/fees.js';
+import { uuidV5 } from '../../src/domain/ids.js';
 import type { PaymentState } from '../../src/aggregates/payment.js';
 import { reachableBackends, signToken, type Backend, type TestApp } from './app.js';
 import { NASHVILLE } from './payments.js';
@@ -14,7 +15,18 @@ export const authAs = async (role: 'user' | 'admin' | 'venue_manager' = 'user', 
   authorization: `Bearer ${await signToken({ role, sub })}`,
 });
 
-/** Registers a Nashville venue through PUT (as an admin) and answers its id. */
+/** The event the helpers buy tickets to, and its ticket type at DEFAULT_PRICE. */
+export const EVENT_ID = '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b';
+export const TICKET_TYPE_ID = 'c2f1f2a4-0c5e-4d37-9a0d-2f4f0d1c9b11';
+export const DEFAULT_PRICE = 10_000;
+
+/** The ticket type the helpers register for `price` (the default one at DEFAULT_PRICE). */
+export const ticketTypeFor = (price: number): string => (price === DEFAULT_PRICE ? TICKET_TYPE_ID : uuidV5(`test-ticket-type:${price}`));
+
+/**
+ * Registers a Nashville venue through PUT (as an admin), with a ticket type of EVENT_ID at
+ * DEFAULT_PRICE in its catalogue, and answers its id.
+ */
 export async function venueAt(t: TestApp, options: { tierOverride?: VenueTier; city?: string } = {}): Promise<string> {
   const venueId = randomUUID();
   const response = await t.app.inject({
@@ -28,25 +40,57 @@ export async function venueAt(t: TestApp, options: { tierOverride?: VenueTier; c
     },
   });
   if (response.statusCode !== 201) throw new Error(`venue setup failed: ${response.statusCode} ${response.body}`);
+  await ticketTypeAt(t, venueId, DEFAULT_PRICE);
   return venueId;
+}
+
+/** Registers (as an admin) a ticket type of `eventId` at the venue priced `price`; answers its id. */
+export async function ticketTypeAt(
+  t: TestApp,
+  venueId: string,
+  price: number,
+  options: { eventId?: string; ticketTypeId?: string; saleStartsAt?: string; saleEndsAt?: string } = {},
+): Promise<string> {
+  const ticketTypeId = options.ticketTypeId ?? ticketTypeFor(price);
+  const response = await t.app.inject({
+    method: 'PUT',
+    url: `/api/v1/venues/${venueId}/events/${options.eventId ?? EVENT_ID}/ticket-types/${ticketTypeId}`,
+    headers: await authAs('admin'),
+    payload: {
+      name: `General admission at ${price}`,
+      price,
+      ...(options.saleStartsAt ? { saleStartsAt: options.saleStartsAt } : {}),
+      ...(options.saleEndsAt ? { saleEndsAt: options.saleEndsAt } : {}),
+    },
+  });
+  if (response.statusCode >= 300) throw new Error(`ticket type setup failed: ${response.statusCode} ${response.body}`);
+  return ticketTypeId;
 }
 
 export interface PurchaseOptions {
   readonly paymentMethodId?: string;
+  /** The price of one ticket: the helpers buy the ticket type registered at it, and send it as the expected price. */
   readonly price?: number;
   readonly quantity?: number;
   readonly key?: string;
   readonly headers?: Record<string, string>;
 }
 
-export const purchaseBody = (venueId: string, options: PurchaseOptions = {}) => ({
-  venueId,
-  eventId: '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b',
-  tickets: [{ ticketTypeId: 'c2f1f2a4-0c5e-4d37-9a0d-2f4f0d1c9b11', quantity: options.quantity ?? 1, price: options.price ?? 10_000 }],
-  paymentMethod: { type: 'card', paymentMethodId: options.paymentMethodId ?? 'pm_card_visa' },
-});
+export const purchaseBody = (venueId: string, options: PurchaseOptions = {}) => {
+  const price = options.price ?? DEFAULT_PRICE;
+  const ticketTypeId = Number.isSafeInteger(price) && price > 0 ? ticketTypeFor(price) : TICKET_TYPE_ID;
+  return {
+    venueId,
+    eventId: EVENT_ID,
+    tickets: [{ ticketTypeId, quantity: options.quantity ?? 1, price }],
+    paymentMethod: { type: 'card', paymentMethodId: options.paymentMethodId ?? 'pm_card_visa' },
+  };
+};
 
+/** Buys through the API; a price other than DEFAULT_PRICE has its ticket type registered first. */
 export async function purchase(t: TestApp, venueId: string, options: PurchaseOptions = {}): Promise<LightMyRequestResponse> {
+  const price = options.price ?? DEFAULT_PRICE;
+  if (price !== DEFAULT_PRICE && Number.isSafeInteger(price) && price > 0) await ticketTypeAt(t, venueId, price);
   return t.app.inject({
     method: 'POST',
     url: '/api/v1/payments/process',

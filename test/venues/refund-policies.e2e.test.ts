@@ -58,7 +58,7 @@ describe('refund policies over HTTP', () => {
       expect(response.statusCode, startsAt).toBe(422);
       expect(response.json()).toMatchObject({ code: 'VALIDATION_ERROR' });
     }
-    expect(await t.storage.eventStore.readStream(`refund-policy-event-${event}`)).toEqual([]);
+    expect(await t.storage.eventStore.readStream(`refund-policy-event-${venueId}-${event}`)).toEqual([]);
   });
 
   it('follows the venue tiers when the event has none, and refuses a manager of another venue', async () => {
@@ -74,5 +74,21 @@ describe('refund policies over HTTP', () => {
     expect((await refund(t, paid.id)).json<{ refund: { amount: number } }>().refund.amount).toBe(Math.round(paid.amount / 4));
     const stranger = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'm2', venues: [randomUUID()] })}` };
     expect((await setEvent(10, stranger)).statusCode).toBe(403);
+  });
+
+  it("does not let another venue's manager lock this venue's managers out of an event's policy", async () => {
+    const otherVenue = await venueAt(t);
+    const otherManager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-2', venues: [otherVenue] })}` };
+    const first = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/events/${EVENT}/refund-policy`,
+      headers: otherManager,
+      payload: { venueId: otherVenue, startsAt: new Date(Date.now() + 2 * HOUR).toISOString(), tiers: [{ hoursBefore: 0, refundBps: 0 }] },
+    });
+    expect(first.statusCode).toBe(200);
+    expect((await setEvent(24 * 8)).statusCode).toBe(200);
+    // The other venue's policy (nothing back) binds only its own buyers.
+    const paid = await completedPurchase(t, venueId);
+    expect((await refund(t, paid.id)).statusCode).toBe(200);
   });
 });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toEventData } from '../../src/commands/handle-command.js';
+import { legacyEventPolicyStreamId } from '../../src/events/refund-policy-events.js';
 import { refundPolicyFor, setRefundPolicy } from '../../src/venues/refund-policies.js';
 import { openTestStorage, type TestStorage } from '../support/app.js';
 import { context } from '../support/payments.js';
@@ -28,10 +30,25 @@ describe('refund policies bound to a venue', () => {
     expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId: otherVenue }, new Date())).toMatchObject({ refundBps: 0, source: 'event' });
   });
 
-  it('refuses an event policy write for an event already bound to another venue, writing nothing', async () => {
+  it('lets each venue set its own policy for an event id another venue set first, locking neither out', async () => {
     const [eventId, ownVenue, otherVenue] = [randomUUID(), randomUUID(), randomUUID()];
-    await setEvent(eventId, ownVenue);
-    await expect(setEvent(eventId, otherVenue, [{ hoursBefore: 0, refundBps: 0 }])).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId: ownVenue }, new Date())).toMatchObject({ refundBps: 10_000, source: 'default' });
+    await setEvent(eventId, otherVenue, [{ hoursBefore: 0, refundBps: 0 }]);
+    const own = await setEvent(eventId, ownVenue, [{ hoursBefore: 0, refundBps: 5_000 }]);
+    expect(own.changed).toBe(true);
+    expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId: ownVenue }, new Date())).toMatchObject({ refundBps: 5_000, source: 'event' });
+    expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId: otherVenue }, new Date())).toMatchObject({ refundBps: 0, source: 'event' });
+  });
+
+  it("still reads an event policy kept under the event's id alone, for the venue that set it", async () => {
+    const [eventId, venueId, otherVenue] = [randomUUID(), randomUUID(), randomUUID()];
+    const startsAt = new Date(Date.now() + 30 * DAY).toISOString();
+    const policy = { scope: 'event' as const, scopeId: eventId, venueId, startsAt, tiers: [{ hoursBefore: 0, refundBps: 2_500 }] };
+    await opened.storage.eventStore.append(legacyEventPolicyStreamId(eventId), toEventData([{ type: 'RefundPolicySet', data: policy }], context()), {
+      expected: 'no_stream',
+    });
+    expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId }, new Date())).toMatchObject({ refundBps: 2_500, source: 'event' });
+    expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId: otherVenue }, new Date())).toBeUndefined();
+    await setEvent(eventId, venueId, [{ hoursBefore: 0, refundBps: 7_500 }]);
+    expect(await refundPolicyFor(opened.storage.eventStore, { eventId, venueId }, new Date())).toMatchObject({ refundBps: 7_500 });
   });
 });

@@ -10,11 +10,10 @@ import { createModules, type TesseraModules } from '../../src/modules.js';
 import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
 import { lastPositionOf } from '../support/payment-records.js';
 import { sqlBackends } from '../support/payments-http.js';
-import { context, NASHVILLE } from '../support/payments.js';
+import { context, NASHVILLE, principal, registerPrices, ticketTypeAtPrice } from '../support/payments.js';
 import { eventually } from '../support/poll.js';
 
 const EVENT = '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b';
-const TICKET_TYPE = 'c2f1f2a4-0c5e-4d37-9a0d-2f4f0d1c9b11';
 
 /**
  * One step of a venue's life: a purchase (with a card whose refunds the gateway may refuse), a
@@ -73,7 +72,7 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
       const payment = await modules.payments.services.getPayment(paymentId);
       const amount = Math.max(1, Math.floor((payment.captured * op.percent) / 100));
       try {
-        await modules.payments.services.refundPayment({ paymentId, amount, reason: 'property', requester: { userId: 'admin-1', role: 'admin' } }, context());
+        await modules.payments.services.refundPayment({ paymentId, amount, reason: 'property', requester: principal('admin-1', 'admin') }, context());
       } catch (error) {
         // A second refund may ask for more than is left: refused, and it must move nothing.
         if (!isTesseraError(error) || error.code !== 'REFUND_EXCEEDS_ORIGINAL') throw error;
@@ -81,34 +80,34 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
       return;
     }
     if (op.kind === 'purchase') {
-      const outcome = await modules.payments.services.processPayment(
-        {
-          userId: 'buyer-1',
-          venueId,
-          eventId: EVENT,
-          tickets: [{ ticketTypeId: TICKET_TYPE, quantity: op.tickets, unitPrice: op.price }],
-          paymentMethod: { type: 'card', paymentMethodId: op.card },
-        },
-        context(),
-      );
+      const purchase = {
+        userId: 'buyer-1',
+        venueId,
+        eventId: EVENT,
+        tickets: [{ ticketTypeId: ticketTypeAtPrice(op.price), quantity: op.tickets, expectedPrice: op.price }],
+        paymentMethod: { type: 'card' as const, paymentMethodId: op.card },
+      };
+      await registerPrices(modules.payments.services, purchase);
+      const outcome = await modules.payments.services.processPayment(purchase, context());
       payments.push(outcome.paymentId);
       return;
     }
     if (op.kind === 'group') {
       const tickets = op.members.reduce((a, b) => a + b, 0);
+      const selection = { venueId, eventId: EVENT, tickets: [{ ticketTypeId: ticketTypeAtPrice(op.price), quantity: tickets, expectedPrice: op.price }] };
+      await registerPrices(modules.payments.services, selection);
       const { state } = await modules.groups.services.create(
         {
           organizerId: 'organizer-1',
-          venueId,
-          eventId: EVENT,
-          tickets: [{ ticketTypeId: TICKET_TYPE, quantity: tickets, unitPrice: op.price }],
+          ...selection,
           members: op.members.map((ticketCount, i) => ({ email: `m${i}@example.com`, name: `M${i}`, ticketCount })),
         },
         context(),
       );
       for (const member of state.members) {
         await modules.groups.services.contribute(
-          { groupId: state.group!.groupId, memberId: member.memberId, payerId: 'payer', paymentMethodId: 'pm_card_visa' },
+          { groupId: state.group!.groupId, memberId: member.memberId, paymentMethodId: 'pm_card_visa' },
+          principal('organizer-1'),
           context(),
         );
       }

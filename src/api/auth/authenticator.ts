@@ -4,7 +4,7 @@ import type { Logger } from '../../logger.js';
 import { createDevCredentials, DEV_TENANT_ID, DEV_VENUE_ID } from './dev-credentials.js';
 import { verifyInternalSignature } from './internal-signature.js';
 import { bearerToken, createJwtVerifier } from './jwt.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../../domain/access.js';
 
 /** Authenticates callers: users by bearer JWT, services by the internal HMAC signature. */
 export interface Authenticator {

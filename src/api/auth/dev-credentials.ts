@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { Role } from './principal.js';
+import type { Role } from '../../domain/access.js';
 
 /**
  * Outside production, when no JWT key is configured, the server makes an ephemeral HS256 secret

@@ -1,7 +1,8 @@
 import { webcrypto } from 'node:crypto';
 import { errors, importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import { TesseraError } from '../../errors.js';
-import { principalFromClaims, tokenClaims, type Principal } from './principal.js';
+import type { Principal } from '../../domain/access.js';
+import { principalFromClaims, tokenClaims } from './principal.js';
 
 /** Verifies bearer tokens: RS256 against a public key and/or HS256 against a shared secret. */
 export interface JwtVerifier {

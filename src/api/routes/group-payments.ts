@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { groupTotals, type GroupPaymentState } from '../../aggregates/group-payment.js';
 import { TesseraError } from '../../errors.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../../domain/access.js';
 import { userCommandContext } from '../command-context.js';
 import { answeredPosition, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
@@ -15,7 +15,13 @@ const createBody = z.object({
   venueId: uuid.describe('The venue selling the tickets (the seed leaves it out; fees and tax need it)'),
   eventId: uuid,
   ticketSelections: z
-    .array(z.object({ ticketTypeId: uuid, quantity: z.number().int().min(1).max(MAX_TICKETS), price: ticketPrice.describe('Cents per ticket') }))
+    .array(
+      z.object({
+        ticketTypeId: uuid,
+        quantity: z.number().int().min(1).max(MAX_TICKETS),
+        price: ticketPrice.optional().describe('Cents per ticket you expect; prices come from the catalogue (409 PRICE_MISMATCH when they differ)'),
+      }),
+    )
     .min(1)
     .max(10),
   members: z
@@ -84,12 +90,6 @@ function groupView(state: GroupPaymentState, principal: Principal): z.output<typ
 const groupParams = z.object({ groupId: uuid });
 const linkToken = z.string().trim().min(1).max(200);
 
-/** Who may see a group: its organizer, admins, the users who paid a share, and holders of a member's payment link. */
-function mayView(state: GroupPaymentState, principal: Principal, holdsLink: (memberId: string) => boolean): boolean {
-  if (principal.role === 'admin' || principal.userId === state.group!.organizerId) return true;
-  return state.members.some((m) => m.payerId === principal.userId || holdsLink(m.memberId));
-}
-
 /**
  * Group payments (seed 003 #8-#10): the organizer opens a group, each member pays their share
  * by link (held, not captured), and the purchase completes when every share is held; the group
@@ -106,7 +106,8 @@ export const groupPaymentRoutes: RouteModule = {
       url: '/api/v1/group-payments/create',
       summary: 'Open a group payment: the purchase priced once, shared among the members by their tickets',
       description:
-        'Members take every ticket of the selection (422 otherwise). Each share is the total (fees and tax included) ' +
+        'Ticket prices come from the event\'s catalogue at the venue, as for a single purchase (404 TICKET_TYPE_NOT_FOUND, ' +
+        '409 TICKET_SALE_CLOSED, 409 PRICE_MISMATCH). Members take every ticket of the selection (422 otherwise). Each share is the total (fees and tax included) ' +
         'split by ticket count, every cent allocated. Payment links are mailed to the members and answered here.',
       tags: ['group-payments'],
       auth: 'user',
@@ -120,7 +121,11 @@ export const groupPaymentRoutes: RouteModule = {
             organizerId: principal.userId,
             venueId: body.venueId,
             eventId: body.eventId,
-            tickets: body.ticketSelections.map((t) => ({ ticketTypeId: t.ticketTypeId, quantity: t.quantity, unitPrice: t.price })),
+            tickets: body.ticketSelections.map((t) => ({
+              ticketTypeId: t.ticketTypeId,
+              quantity: t.quantity,
+              ...(t.price === undefined ? {} : { expectedPrice: t.price }),
+            })),
             members: body.members,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
           },
@@ -143,7 +148,7 @@ export const groupPaymentRoutes: RouteModule = {
         '200 once the gateway holds the share; 202 when it has not answered within PAYMENT_WAIT_MS. A declined card ' +
         'is 402 PAYMENT_FAILED (the member may try another card); a group no longer collecting is 409 ' +
         'GROUP_PAYMENT_CLOSED; a share already paid is 409 CONTRIBUTION_ALREADY_MADE. Without the token of the ' +
-        "member's payment link (or being the organizer) it is 403 FORBIDDEN.",
+        "member's payment link (or being the organizer), in the group's tenant, it is 403 FORBIDDEN.",
       tags: ['group-payments'],
       auth: 'user',
       idempotent: true,
@@ -162,14 +167,9 @@ export const groupPaymentRoutes: RouteModule = {
       }),
       otherStatuses: [202],
       handler: async ({ params, body, principal, idempotencyKey, correlationId, setStatus }) => {
-        if (!groups.holdsLink(params.groupId, params.memberId, body.token)) {
-          const group = await groups.status(params.groupId);
-          if (principal.userId !== group.group!.organizerId) {
-            throw new TesseraError('FORBIDDEN', "a member's share is paid through the member's payment link (its token is missing or wrong)");
-          }
-        }
         const { state, position: written } = await groups.contribute(
-          { groupId: params.groupId, memberId: params.memberId, payerId: principal.userId, paymentMethodId: body.paymentMethodId },
+          { groupId: params.groupId, memberId: params.memberId, paymentMethodId: body.paymentMethodId, ...(body.token ? { token: body.token } : {}) },
+          principal,
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         const contribution = state.members.find((m) => m.memberId === params.memberId)!;
@@ -192,7 +192,7 @@ export const groupPaymentRoutes: RouteModule = {
       url: '/api/v1/group-payments/:groupId/status',
       summary: 'A group payment with its members and what has been collected',
       description:
-        "For the organizer, admins, users who paid a share, and holders of a member's payment link (`?token=`); 403 otherwise. " +
+        "For the organizer, users who paid a share and holders of a member's payment link (`?token=`), in the group's tenant, and admins; 403 otherwise. " +
         'The group is read from its event stream, so it already shows what a command answered (`?position=` is accepted, as on every query).',
       tags: ['group-payments'],
       auth: 'user',
@@ -205,10 +205,7 @@ export const groupPaymentRoutes: RouteModule = {
       }),
       response: z.object({ group, summary, nftStatus: nftStatus.optional().describe("A completed group's tickets on the chain, as a payment's") }),
       handler: async ({ params, query, principal }) => {
-        const state = await groups.status(params.groupId);
-        if (!mayView(state, principal, (memberId) => groups.holdsLink(params.groupId, memberId, query.token))) {
-          throw new TesseraError('FORBIDDEN', 'only the organizer, the members and admins may see this group payment');
-        }
+        const state = await groups.status(params.groupId, principal, query.token);
         const view = { group: groupView(state, principal), summary: groupTotals(state) };
         if (state.status !== 'completed') return view;
         // The group's tickets are minted under its id, so the payment's source answers for it.
@@ -228,7 +225,8 @@ export const groupPaymentRoutes: RouteModule = {
       response: z.object({ success: z.literal(true), group, position: positionAnswer }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         const { state, position: written } = await groups.cancel(
-          { groupId: params.groupId, userId: principal.userId, admin: principal.role === 'admin', reason: body.reason },
+          { groupId: params.groupId, reason: body.reason },
+          principal,
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         return { success: true as const, group: groupView(state, principal), position: answeredPosition(written) };

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { TesseraError } from '../../errors.js';
 import { isUuid } from '../../domain/ids.js';
 import { accountSchema, accountShape, currencySchema, normalSide } from '../../ledger/accounts.js';
 import { accountBalance, accountEntries, balancesUnder, trialBalance, type AccountEntry } from '../../ledger/queries.js';
 import { ledger } from '../../projections/ledger.js';
-import { hasVenueAccess, requireVenueAccess, type Principal } from '../auth/principal.js';
+import { asUser, authorize, may, venueOfAccount, type Principal } from '../../domain/access.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDateTime, uuid } from '../schemas.js';
@@ -71,7 +70,7 @@ export const ledgerQueryRoutes: RouteModule = {
       query: z.object({ currency: currencySchema.default('USD'), asOf: asOfParam, position: positionParam }),
       response: venueBalance,
       handler: async ({ params, query, principal }) => {
-        requireVenueAccess(principal, params.venueId);
+        authorize(asUser(principal), 'read', { kind: 'venue', venueId: params.venueId });
         await wait(query.position);
         const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
         const under = await balancesUnder(db(), `venue:${params.venueId}:`, asOf ? { asOf } : {});
@@ -118,7 +117,7 @@ export const ledgerQueryRoutes: RouteModule = {
         nextCursor: z.string().nullable(),
       }),
       handler: async ({ params, query, principal }) => {
-        requireAccountAccess(principal, params.account);
+        authorize(asUser(principal), 'read', { kind: 'ledger-account', account: params.account });
         await wait(query.position);
         const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
         const balance = await accountBalance(db(), params.account, asOf ? { asOf } : {});
@@ -179,9 +178,6 @@ export const ledgerQueryRoutes: RouteModule = {
   },
 };
 
-/** The venue id of a `venue:<id>:…` account, as written. */
-const venueOfAccount = (account: string): string | undefined => /^venue:([^:]+):/.exec(account)?.[1];
-
 /**
  * A venue's accounts are named by its id, a UUID, which the API reads in either case and books in
  * lower case (src/api/schemas.ts): `venue:F622…:pending` is `venue:f622…:pending`.
@@ -189,18 +185,6 @@ const venueOfAccount = (account: string): string | undefined => /^venue:([^:]+):
 function withVenueIdInLowerCase(account: string): string {
   const venue = venueOfAccount(account);
   return venue !== undefined && isUuid(venue) ? `venue:${venue.toLowerCase()}${account.slice(6 + venue.length)}` : account;
-}
-
-/** Admins see every account; a venue manager the accounts of the venues in their token. */
-function mayReadAccount(principal: Principal, account: string): boolean {
-  if (principal.role === 'admin') return true;
-  const venue = venueOfAccount(account);
-  return venue !== undefined && hasVenueAccess(principal, venue);
-}
-
-function requireAccountAccess(principal: Principal, account: string): void {
-  if (mayReadAccount(principal, account)) return;
-  throw new TesseraError('FORBIDDEN', venueOfAccount(account) === undefined ? 'No access to this account' : 'No access to this venue');
 }
 
 /** What an entry's metadata says of the platform's own costs: for admins only. */
@@ -225,7 +209,7 @@ function entryJson(entry: AccountEntry, principal: Principal): z.output<typeof l
     position: entry.position,
     amounts: entry.amounts.map((a) => ({ currency: a.currency, amount: toNumber(a.amount) })),
     postings: entry.postings
-      .filter((p) => admin || mayReadAccount(principal, p.account))
+      .filter((p) => admin || may(asUser(principal), 'read', { kind: 'ledger-account', account: p.account }))
       .map((p) => ({ account: p.account, currency: p.currency, amount: toNumber(p.amount) })),
     metadata: admin ? { ...entry.metadata } : Object.fromEntries(Object.entries(entry.metadata).filter(([key]) => !PLATFORM_METADATA.has(key))),
   };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EscrowState } from '../../aggregates/escrow.js';
 import { TesseraError } from '../../errors.js';
-import { requireVenueAccess, type Principal } from '../auth/principal.js';
+import { asUser, authorize } from '../../domain/access.js';
 import { userCommandContext } from '../command-context.js';
 import { ledger } from '../../projections/ledger.js';
 import { answeredPosition, awaitReadModel, positionAnswer, positionParam } from '../read-your-writes.js';
@@ -90,9 +90,6 @@ const dateOrDateTime = z
   })
   .transform((value) => new Date(value));
 
-/** The caller as the marketplace checks it: the user, their tenant, and whether they are an admin. */
-const callerOf = (principal: Principal) => ({ userId: principal.userId, tenantId: principal.tenantId, admin: principal.role === 'admin' });
-
 /**
  * The marketplace (seed 003 #5-#7): resale listings with price caps, purchases through escrow,
  * and the venue's royalty report from the ledger.
@@ -120,7 +117,7 @@ export const marketplaceRoutes: RouteModule = {
       handler: async ({ body, principal, idempotencyKey, correlationId }) => {
         const { listing, priceInfo: info, position: written } = await resale.createListing(
           body,
-          callerOf(principal),
+          principal,
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         return { success: true as const, listing, priceInfo: info, position: answeredPosition(written) };
@@ -144,7 +141,7 @@ export const marketplaceRoutes: RouteModule = {
       handler: async ({ body, principal, idempotencyKey, correlationId, setStatus }) => {
         const { state, position: written } = await resale.purchaseListing(
           body,
-          callerOf(principal),
+          principal,
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         if (state.status === 'failed') throw fundingError(state);
@@ -162,7 +159,7 @@ export const marketplaceRoutes: RouteModule = {
       params: z.object({ escrowId: uuid }),
       response: z.object({ escrow: escrowView }),
       handler: async ({ params, principal }) => {
-        const state = await resale.escrowFor(params.escrowId, callerOf(principal));
+        const state = await resale.escrowFor(params.escrowId, principal);
         return { escrow: viewOf(state) };
       },
     });
@@ -183,7 +180,7 @@ export const marketplaceRoutes: RouteModule = {
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
         const { state, position: written } = await resale.disputeEscrow(
           { escrowId: params.escrowId, reason: body.reason },
-          callerOf(principal),
+          principal,
           userCommandContext(api.services, principal, idempotencyKey, correlationId),
         );
         return { escrow: viewOf(state), position: answeredPosition(written) };
@@ -208,7 +205,7 @@ export const marketplaceRoutes: RouteModule = {
         ),
       }),
       handler: async ({ params, query, principal }) => {
-        requireVenueAccess(principal, params.venueId);
+        authorize(asUser(principal), 'read', { kind: 'venue', venueId: params.venueId });
         await awaitReadModel(api.services, ledger.name, query.position, api.config.READ_WAIT_MS);
         return resale.royaltyReport(params.venueId, {
           ...(query.startDate ? { startDate: query.startDate } : {}),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from '../auth/principal.js';
+import { ROLES } from '../../domain/access.js';
 import type { RouteModule } from '../route.js';
 
 const principal = z.object({

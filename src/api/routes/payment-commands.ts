@@ -16,7 +16,11 @@ const ticketLine = z
       .int({ error: 'must be a whole number' })
       .min(1, { error: 'must be at least 1' })
       .max(MAX_TICKETS_PER_LINE, { error: `must be less than or equal to ${MAX_TICKETS_PER_LINE}` }),
-    price: ticketPrice.describe('Price of one ticket, in cents'),
+    price: ticketPrice
+      .optional()
+      .describe(
+        'The price of one ticket you expect to pay, in cents. Prices come from the catalogue; a price other than the registered one is 409 PRICE_MISMATCH',
+      ),
     seatNumbers: z.array(z.string().trim().min(1).max(20)).max(MAX_TICKETS_PER_LINE).optional(),
   })
   .refine((line) => line.seatNumbers === undefined || line.seatNumbers.length === line.quantity, {
@@ -110,7 +114,9 @@ export const paymentCommandRoutes: RouteModule = {
         'Answers 200 with the final status once the gateway has answered (within PAYMENT_WAIT_MS), or 202 with ' +
         '`processing` (still with the gateway) or `pending` plus `nextAction` (3-D Secure), and `pollPath`. A ' +
         'declined card is 402 PAYMENT_FAILED with `details.transactionId` and the decline codes; an unknown venue ' +
-        'is 404 VENUE_NOT_FOUND.',
+        'is 404 VENUE_NOT_FOUND. Ticket prices come from the event\'s catalogue at the venue: a ticket type it does not ' +
+        'hold is 404 TICKET_TYPE_NOT_FOUND, one not on sale now 409 TICKET_SALE_CLOSED, and a `price` other than the ' +
+        'registered one 409 PRICE_MISMATCH (with `details.price`); nothing is charged or written.',
       tags: ['payments'],
       auth: 'user',
       idempotent: true,
@@ -126,7 +132,7 @@ export const paymentCommandRoutes: RouteModule = {
             tickets: body.tickets.map(({ ticketTypeId, quantity, price, seatNumbers }) => ({
               ticketTypeId,
               quantity,
-              unitPrice: price,
+              ...(price === undefined ? {} : { expectedPrice: price }),
               ...(seatNumbers ? { seatNumbers } : {}),
             })),
             paymentMethod: body.paymentMethod,
@@ -145,7 +151,7 @@ export const paymentCommandRoutes: RouteModule = {
       url: '/api/v1/payments/transaction/:transactionId/refund',
       summary: 'Refund a transaction in full (no amount) or in part',
       description:
-        'Only the buyer or an admin may refund (403 FORBIDDEN otherwise). The refund is recorded and answered ' +
+        "Only the buyer (in the payment's tenant) or an admin may refund (403 FORBIDDEN otherwise). The refund is recorded and answered " +
         '`pending`; the gateway is called in the background. More than remains refundable is 400 ' +
         'REFUND_EXCEEDS_ORIGINAL with `details.refundable`; a payment not captured (or under dispute) is 409 ' +
         'PAYMENT_NOT_REFUNDABLE.',
@@ -160,7 +166,7 @@ export const paymentCommandRoutes: RouteModule = {
           {
             paymentId: params.transactionId,
             reason: body.reason,
-            requester: { userId: principal.userId, role: principal.role },
+            requester: principal,
             ...(body.amount === undefined ? {} : { amount: body.amount }),
           },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),

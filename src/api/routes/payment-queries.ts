@@ -5,7 +5,7 @@ import { paymentStreamId } from '../../events/payment-events.js';
 import { findPayment, refundsOf, type PaymentView } from '../../projections/payment-queries.js';
 import { PAYMENTS_PROJECTION } from '../../projections/payments.js';
 import type { RefundRow } from '../../projections/payment-rows.js';
-import { requireOwnerOrAdmin, type Principal } from '../auth/principal.js';
+import { asUser, authorize } from '../../domain/access.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteApi, RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
@@ -84,7 +84,7 @@ export const paymentQueryRoutes: RouteModule = {
       handler: async ({ params, query, principal }) => {
         await awaitReadModel(api.services, PAYMENTS_PROJECTION, query.position, api.config.READ_WAIT_MS);
         const view = await projectedPayment(api, params.transactionId);
-        requireOwnerInTenant(principal, view);
+        authorize(asUser(principal), 'read', { kind: 'payment', tenantId: view.tenantId, buyerId: view.userId });
         const [refunds, nft] = await Promise.all([
           refundsOf(api.services.readSide.db, view.paymentId),
           api.services.nftStatus.nftStatusFor({ paymentId: view.paymentId, status: view.status }),
@@ -110,8 +110,8 @@ export const paymentQueryRoutes: RouteModule = {
         const events = await api.storage.eventStore.readStream(streamId);
         const first = events[0];
         if (!first) throw notFound(params.transactionId);
-        const owner = (first.data as { userId?: unknown }).userId;
-        requireOwnerInTenant(principal, { tenantId: first.metadata.tenantId, userId: typeof owner === 'string' ? owner : undefined });
+        const buyer = (first.data as { userId?: unknown }).userId;
+        authorize(asUser(principal), 'read', { kind: 'payment', tenantId: first.metadata.tenantId, buyerId: typeof buyer === 'string' ? buyer : undefined });
         return {
           transactionId: params.transactionId,
           streamId,
@@ -161,13 +161,6 @@ async function projectedPayment(api: RouteApi, paymentId: string): Promise<Payme
   const caughtUp = await findPayment(readSide.db, paymentId);
   if (!caughtUp) throw notFound(paymentId);
   return caughtUp;
-}
-
-/** The buyer (in the payment's tenant) or an admin; a payment with no known buyer, an admin only. */
-function requireOwnerInTenant(principal: Principal, payment: { readonly tenantId: string; readonly userId: string | undefined }): void {
-  if (principal.role === 'admin') return;
-  if (principal.tenantId !== payment.tenantId || payment.userId === undefined) throw new TesseraError('FORBIDDEN', 'No access to this resource');
-  requireOwnerOrAdmin(principal, payment.userId);
 }
 
 const REFUNDABLE_STATUSES = new Set(['completed', 'partially_refunded']);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RefundPolicySet } from '../../events/refund-policy-events.js';
 import type { Position } from '../../eventstore/event-store.js';
-import { requireVenueAccess } from '../auth/principal.js';
+import { asUser, authorize } from '../../domain/access.js';
 import { callerCommandContext } from '../command-context.js';
 import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
@@ -42,7 +42,8 @@ export const refundPolicyRoutes: RouteModule = {
   register(api) {
     const description =
       'PUT replaces the whole policy, so repeating it changes nothing (no event is written for an unchanged policy): ' +
-      'it needs no Idempotency-Key. Venue managers may set their own venues; admins any.';
+      'it needs no Idempotency-Key. Venue managers may set their own venues; admins any. An event\'s policy is its ' +
+      "venue's own: managers of two venues selling the same event id each set theirs.";
 
     api.route({
       method: 'PUT',
@@ -56,7 +57,7 @@ export const refundPolicyRoutes: RouteModule = {
       body: z.object({ tiers }),
       response: policy,
       handler: async ({ params, body, principal, correlationId }) => {
-        requireVenueAccess(principal, params.venueId);
+        authorize(asUser(principal), 'manage', { kind: 'venue', venueId: params.venueId });
         const saved = await api.services.venues.setRefundPolicy(
           { scope: 'venue', scopeId: params.venueId, venueId: params.venueId, tiers: body.tiers },
           callerCommandContext(api.services, { kind: 'user', principal }, correlationId),
@@ -77,7 +78,7 @@ export const refundPolicyRoutes: RouteModule = {
       body: z.object({ venueId: uuid, startsAt: isoDateTime('startsAt must be an ISO-8601 date-time with an offset'), tiers: tiers.optional() }),
       response: policy,
       handler: async ({ params, body, principal, correlationId }) => {
-        requireVenueAccess(principal, body.venueId);
+        authorize(asUser(principal), 'manage', { kind: 'venue', venueId: body.venueId });
         const saved = await api.services.venues.setRefundPolicy(
           {
             scope: 'event',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { actorOf, requireVenueAccess } from '../auth/principal.js';
+import { asUser, authorize } from '../../domain/access.js';
+import { actorOf } from '../auth/principal.js';
 import { userCommandContext } from '../command-context.js';
 import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
@@ -38,7 +39,7 @@ export const venuePayoutRoutes: RouteModule = {
         position: positionAnswer.describe('Read your writes: pass it as `?position=` to the balance route'),
       }),
       handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
-        requireVenueAccess(principal, params.venueId);
+        authorize(asUser(principal), 'manage', { kind: 'venue', venueId: params.venueId });
         const { payout, position } = await api.services.venues.requestPayout(
           { venueId: params.venueId, amount: body.amount, instant: body.instant, currency: body.currency, requestedBy: actorOf(principal) },
           userCommandContext(api.services, principal, idempotencyKey, correlationId),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authorize } from '../../domain/access.js';
 import { callerCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
@@ -47,6 +48,7 @@ export const venueProfileRoutes: RouteModule = {
       response: saved,
       otherStatuses: [201],
       handler: async ({ params, body, caller, correlationId, setStatus }) => {
+        authorize(caller, 'register', { kind: 'venue', venueId: params.venueId });
         const result = await api.services.payments.saveVenueProfile(
           {
             venueId: params.venueId,

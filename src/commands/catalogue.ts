@@ -1,0 +1,60 @@
+import { catalogueDecider, priceTicketLines, type CatalogueState, type RequestedTicketLine } from '../aggregates/catalogue.js';
+import type { TicketLine } from '../domain/purchase-quote.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
+import { catalogueStreamId, type TicketTypeTerms } from '../events/catalogue-events.js';
+import { handleCommand, loadAggregate, type CommandContext } from './handle-command.js';
+import { requireVenueProfile } from './save-venue-profile.js';
+
+export interface TicketTypeKey {
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly ticketTypeId: string;
+}
+
+export interface SaveTicketTypeResult {
+  readonly ticketType: TicketTypeKey & TicketTypeTerms;
+  /** True when this call registered the ticket type; false when it revised (or left) it. */
+  readonly created: boolean;
+  readonly changed: boolean;
+  readonly position: Position | null;
+}
+
+/**
+ * `PUT .../events/:eventId/ticket-types/:ticketTypeId`: registers a ticket type in the event's
+ * catalogue at a registered venue (VENUE_NOT_FOUND otherwise), or replaces its terms. Who may
+ * is decided before (src/domain/access.ts).
+ */
+export async function saveTicketType(store: EventStore, input: TicketTypeKey & TicketTypeTerms, context: CommandContext): Promise<SaveTicketTypeResult> {
+  const { venueId, eventId, ticketTypeId } = input;
+  await requireVenueProfile(store, venueId);
+  const result = await handleCommand(store, {
+    streamId: catalogueStreamId(venueId, eventId),
+    decider: catalogueDecider,
+    command: { type: 'SaveTicketType', data: input },
+    context,
+  });
+  return {
+    ticketType: { venueId, eventId, ticketTypeId, ...result.state.ticketTypes[ticketTypeId]! },
+    created: result.events.some((e) => e.type === 'TicketTypeRegistered'),
+    changed: result.events.length > 0,
+    position: result.position,
+  };
+}
+
+/** The event's catalogue at the venue, read from its stream (empty when nothing is registered). */
+export async function loadCatalogue(store: EventStore, venueId: string, eventId: string): Promise<CatalogueState> {
+  const { state } = await loadAggregate(store, catalogueStreamId(venueId, eventId), catalogueDecider);
+  return state;
+}
+
+/**
+ * A purchase's lines priced from the catalogue of its venue and event as it stands now: the
+ * stream, not a read model, so a price changed a moment ago already counts.
+ */
+export async function priceFromCatalogue(
+  store: EventStore,
+  purchase: { readonly venueId: string; readonly eventId: string; readonly tickets: readonly RequestedTicketLine[] },
+  now: Date,
+): Promise<TicketLine[]> {
+  return priceTicketLines(await loadCatalogue(store, purchase.venueId, purchase.eventId), purchase.tickets, now);
+}

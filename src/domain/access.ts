@@ -1,0 +1,144 @@
+import { TesseraError } from '../errors.js';
+
+/**
+ * Who may act on what: the one authorization rule every route, command and query goes through
+ * (issue 17). The edge decides who may call a route at all (a token with a role, a signed
+ * service); this rule decides, for a resource it names, whether this caller may take this action
+ * on it. The facts about a resource (its tenant, buyer, organizer, venue) come from its own event
+ * stream, read by the command or query, never from the request.
+ */
+export const ROLES = ['user', 'venue_manager', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling, from a verified bearer token. */
+export interface Principal {
+  readonly userId: string;
+  readonly role: Role;
+  /** Venues a venue manager may see and act for. */
+  readonly venues: readonly string[];
+  readonly tenantId: string;
+}
+
+/** A user with a token, or another service by its signed call. */
+export type Caller =
+  | { readonly kind: 'user'; readonly principal: Principal }
+  | { readonly kind: 'service'; /** The calling service (x-internal-service). */ readonly service: string };
+
+/**
+ * The resources the rule knows, with the facts it decides on. A user's resource belongs to the
+ * tenant of the command that created it: the tenant in its stream's first event.
+ */
+export type Resource =
+  | { readonly kind: 'payment'; readonly tenantId: string; readonly buyerId: string | undefined }
+  | {
+      readonly kind: 'group-payment';
+      readonly tenantId: string;
+      readonly organizerId: string;
+      /** Users whose cards offered a share. */
+      readonly payerIds: readonly string[];
+      /** Whether the request carries a valid token of a member's payment link (of the member acted for, when one is). */
+      readonly holdsLink: boolean;
+    }
+  | { readonly kind: 'escrow'; readonly tenantId: string; readonly buyerId: string; readonly sellerId: string }
+  | { readonly kind: 'ticket'; readonly tenantId: string | undefined; readonly ownerId: string }
+  | { readonly kind: 'listing'; readonly tenantId: string | undefined }
+  | { readonly kind: 'venue'; readonly venueId: string }
+  | { readonly kind: 'ledger-account'; readonly account: string };
+
+/** What may be done to each kind of resource. */
+export interface Actions {
+  readonly payment: 'read' | 'refund';
+  readonly 'group-payment': 'read' | 'contribute' | 'cancel';
+  readonly escrow: 'read' | 'dispute';
+  readonly ticket: 'sell';
+  readonly listing: 'buy';
+  /**
+   * read: balances and reports; manage: refund policies and payouts; price: the ticket
+   * catalogue; register: the venue's profile (address, tier, payout account).
+   */
+  readonly venue: 'read' | 'manage' | 'price' | 'register';
+  readonly 'ledger-account': 'read';
+}
+
+type Rule<R extends Resource> = (caller: Caller, action: Actions[R['kind']], resource: R) => boolean;
+type ResourceOf<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
+
+/** Services that may act for any venue, by action: the venue service registers venues, the ticket service prices tickets. */
+const VENUE_SERVICES: Readonly<Record<Actions['venue'], readonly string[]>> = {
+  read: [],
+  manage: [],
+  price: ['ticket-service'],
+  register: ['venue-service'],
+};
+
+const userOf = (caller: Caller): Principal | undefined => (caller.kind === 'user' ? caller.principal : undefined);
+const isAdmin = (caller: Caller): boolean => userOf(caller)?.role === 'admin';
+/** The caller as a user of the resource's tenant (admins included), or undefined. */
+const userInTenant = (caller: Caller, tenantId: string | undefined): Principal | undefined => {
+  const user = userOf(caller);
+  return user && tenantId !== undefined && user.tenantId === tenantId ? user : undefined;
+};
+
+/** A venue manager acts for the venues in their token; an admin for any. */
+export const managesVenue = (principal: Principal, venueId: string): boolean =>
+  principal.role === 'admin' || (principal.role === 'venue_manager' && principal.venues.includes(venueId));
+
+/** The venue id of a `venue:<id>:…` ledger account, as written. */
+export const venueOfAccount = (account: string): string | undefined => /^venue:([^:]+):/.exec(account)?.[1];
+
+const RULES: { readonly [K in Resource['kind']]: Rule<ResourceOf<K>> } = {
+  payment: (caller, _action, payment) => isAdmin(caller) || (payment.buyerId !== undefined && userInTenant(caller, payment.tenantId)?.userId === payment.buyerId),
+  'group-payment': (caller, action, group) => {
+    if (action !== 'contribute' && isAdmin(caller)) return true;
+    const user = userInTenant(caller, group.tenantId);
+    if (!user) return false;
+    const organizer = user.userId === group.organizerId;
+    if (action === 'cancel') return organizer;
+    if (action === 'contribute') return organizer || group.holdsLink;
+    return organizer || group.holdsLink || group.payerIds.includes(user.userId);
+  },
+  escrow: (caller, _action, escrow) => {
+    if (isAdmin(caller)) return true;
+    const user = userInTenant(caller, escrow.tenantId);
+    return user !== undefined && (user.userId === escrow.buyerId || user.userId === escrow.sellerId);
+  },
+  ticket: (caller, _action, ticket) => userInTenant(caller, ticket.tenantId)?.userId === ticket.ownerId,
+  listing: (caller, _action, listing) => userInTenant(caller, listing.tenantId) !== undefined,
+  venue: (caller, action, venue) => {
+    if (caller.kind === 'service') return VENUE_SERVICES[action].includes(caller.service);
+    // Registering a venue (and so its payout account) is the platform's: the venue service or an admin.
+    if (action === 'register') return caller.principal.role === 'admin';
+    return managesVenue(caller.principal, venue.venueId);
+  },
+  'ledger-account': (caller, _action, { account }) => {
+    const user = userOf(caller);
+    if (!user) return false;
+    if (user.role === 'admin') return true;
+    const venue = venueOfAccount(account);
+    return venue !== undefined && managesVenue(user, venue);
+  },
+};
+
+/** Whether `caller` may take `action` on `resource`. */
+export function may<R extends Resource>(caller: Caller, action: Actions[R['kind']], resource: R): boolean {
+  return (RULES[resource.kind] as Rule<R>)(caller, action, resource);
+}
+
+const REFUSALS: { readonly [K in Resource['kind']]: string } = {
+  payment: 'only the buyer or an admin may do this to a payment',
+  'group-payment': "only the organizer, the members (by their payment link) and admins may do this to a group payment",
+  escrow: "only the escrow's buyer, its seller or an admin may do this",
+  ticket: "only the ticket's owner may sell it",
+  listing: "only users of the listing's tenant may buy it",
+  venue: 'No access to this venue',
+  'ledger-account': 'No access to this account',
+};
+
+/** `may`, or FORBIDDEN saying who may. */
+export function authorize<R extends Resource>(caller: Caller, action: Actions[R['kind']], resource: R): void {
+  if (may(caller, action, resource)) return;
+  throw new TesseraError('FORBIDDEN', REFUSALS[resource.kind], { action, resource: resource.kind });
+}
+
+/** A user's call as a Caller. */
+export const asUser = (principal: Principal): Caller => ({ kind: 'user', principal });

@@ -88,6 +88,10 @@ export const configSchema = z.object({
   TRUST_PROXY: boolean(false),
   BODY_LIMIT_BYTES: integer(102_400, 1_024, 10_485_760),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 300_000),
+  // Slow clients (issue 17): a request must arrive whole within REQUEST_TIMEOUT_MS of its first
+  // byte, and its headers within HEADERS_TIMEOUT_MS, or it is answered 408 and cut off.
+  REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),
+  HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000),
 
   // Authentication: a bearer JWT verified with an RS256 public key and/or an HS256 secret.
   JWT_PUBLIC_KEY: optionalText(pemPublicKey),
@@ -170,6 +174,9 @@ export const configSchema = z.object({
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });
+  }
+  if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
+    context.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: 'is above REQUEST_TIMEOUT_MS (the headers are part of the request)' });
   }
   if (config.RESALE_VENUE_ROYALTY_BPS + config.RESALE_ARTIST_ROYALTY_BPS + config.RESALE_PLATFORM_FEE_BPS > 10_000) {
     context.addIssue({ code: 'custom', path: ['RESALE_PLATFORM_FEE_BPS'], message: 'royalties and fee add up to more than 10000 bps' });

@@ -87,4 +87,11 @@ describe('configuration', () => {
       INTERNAL_SERVICES: ['ticket-service', 'order-service', 'venue-service', 'marketplace-service', 'notification-service'],
     });
   });
+
+  it('gives a request 30 s to arrive and its headers 10 s, and refuses a headers timeout above the request timeout', () => {
+    expect(loadConfig({})).toMatchObject({ REQUEST_TIMEOUT_MS: 30_000, HEADERS_TIMEOUT_MS: 10_000 });
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '5000' })).toMatchObject({ REQUEST_TIMEOUT_MS: 5_000, HEADERS_TIMEOUT_MS: 5_000 });
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '5000' })).toThrow(/HEADERS_TIMEOUT_MS: is above REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/REQUEST_TIMEOUT_MS/);
+  });
 });

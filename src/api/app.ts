@@ -61,6 +61,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     genReqId: requestId,
+    ...slowClientTimeouts(config),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -125,6 +126,24 @@ function acceptJsonOnly(app: FastifyInstance): void {
     request.rawBody = body as string;
     void parseJson(request, body as string, done);
   });
+}
+
+/**
+ * A slow client (slowloris) must not hold a connection open for ever: the request, headers and
+ * body, must arrive within REQUEST_TIMEOUT_MS of its first byte and the headers within
+ * HEADERS_TIMEOUT_MS, or Node answers 408 and closes. Node stops this clock once the request has
+ * arrived, so a handler may still take as long as it needs (a purchase waits PAYMENT_WAIT_MS).
+ */
+function slowClientTimeouts(config: Config) {
+  const { REQUEST_TIMEOUT_MS: requestTimeout, HEADERS_TIMEOUT_MS: headersTimeout } = config;
+  return {
+    // fastify overwrites the server's requestTimeout with its own option (0, none, by default).
+    requestTimeout,
+    // Passed to http.createServer. Node looks for expired requests only every
+    // connectionsCheckingInterval (30 s by default), so it looks ten times per headers timeout
+    // (the shorter one); requestTimeout is repeated because Node checks headersTimeout against it.
+    http: { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.ceil(headersTimeout / 10) },
+  };
 }
 
 /** A well-formed incoming x-request-id is kept, so a caller's correlation id flows through. */

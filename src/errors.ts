@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   INVALID_SIGNATURE: 401,
   SIGNATURE_EXPIRED: 401,
+  // A signed internal call whose nonce was already used: a replay (issue 17).
+  SIGNATURE_REPLAYED: 401,
 
   // Idempotency and limits
   IDEMPOTENCY_KEY_MISSING: 400,

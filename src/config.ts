@@ -160,6 +160,8 @@ export const configSchema = z.object({
   SETTLEMENT_DELAY_MS: integer(172_800_000, 0, 90 * 86_400_000),
   VENUE_RESERVE_BPS: integer(1_000, 0, 10_000),
   VENUE_RESERVE_PERIOD_MS: integer(90 * 86_400_000, 0, 365 * 86_400_000),
+  // After a venue's payout account changes, its payouts wait this long (0: no hold).
+  PAYOUT_ACCOUNT_CHANGE_HOLD_MS: integer(86_400_000, 0, 30 * 86_400_000),
 
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch.

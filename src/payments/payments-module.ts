@@ -45,6 +45,7 @@ type PaymentsConfig = GatewayConfig &
     | 'PM_CONCURRENCY'
     | 'DEADLINE_POLL_MS'
     | 'GAS_DEFAULT_CHAIN'
+    | 'PAYOUT_ACCOUNT_CHANGE_HOLD_MS'
   >;
 
 export interface PaymentsModuleDeps {
@@ -182,7 +183,8 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
       if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
       return state;
     },
-    saveVenueProfile: (input, context) => saveVenueProfile(store, input, context),
+    saveVenueProfile: (input, context) =>
+      saveVenueProfile(store, input, context, { payoutAccountHoldMs: config.PAYOUT_ACCOUNT_CHANGE_HOLD_MS }),
     async getVenueProfile(venueId) {
       const profile = await findVenueProfile(store, venueId);
       if (!profile) throw new TesseraError('VENUE_NOT_FOUND', `venue ${venueId} is not registered`, { venueId });

@@ -101,6 +101,8 @@ export const configSchema = z.object({
   // Service-to-service calls to /internal/* are signed with HMAC-SHA256 under this secret.
   INTERNAL_SERVICE_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
   INTERNAL_SERVICES: list('ticket-service,order-service,venue-service,marketplace-service,notification-service'),
+  // How far a signed call's timestamp may be from our clock; each nonce is kept twice as long.
+  INTERNAL_SIGNATURE_MAX_SKEW_SECONDS: integer(30, 1, 300),
 
   // Idempotency (seed 003): completed 2xx kept 24 h, 4xx kept 1 h, 5xx released at once.
   IDEMPOTENCY_LEASE_MS: integer(30_000, 100, 600_000),
@@ -162,6 +164,8 @@ export const configSchema = z.object({
   SETTLEMENT_DELAY_MS: integer(172_800_000, 0, 90 * 86_400_000),
   VENUE_RESERVE_BPS: integer(1_000, 0, 10_000),
   VENUE_RESERVE_PERIOD_MS: integer(90 * 86_400_000, 0, 365 * 86_400_000),
+  // After a venue's payout account changes, its payouts wait this long (0: no hold).
+  PAYOUT_ACCOUNT_CHANGE_HOLD_MS: integer(86_400_000, 0, 30 * 86_400_000),
 
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch.

@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   INVALID_SIGNATURE: 401,
   SIGNATURE_EXPIRED: 401,
+  // A signed internal call whose nonce was already used: a replay (issue 17).
+  SIGNATURE_REPLAYED: 401,
 
   // Idempotency and limits
   IDEMPOTENCY_KEY_MISSING: 400,
@@ -64,6 +66,8 @@ export const ERROR_STATUS = {
   INSUFFICIENT_FUNDS: 400,
   PAYOUT_BELOW_MINIMUM: 422,
   PAYOUT_LIMIT_EXCEEDED: 422,
+  // The venue's payout account changed recently: payouts wait until details.holdUntil (issue 17).
+  PAYOUT_ON_HOLD: 409,
   REFUND_POLICY_EXCEEDED: 400,
   TICKET_RESOLD: 409,
   TICKET_IN_RESALE: 409,

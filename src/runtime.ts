@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { createRedisIdempotencyStore } from './api/idempotency/redis-idempotency-store.js';
 import { createSqlIdempotencyStore } from './api/idempotency/sql-idempotency-store.js';
 import type { IdempotencyStore } from './api/idempotency/idempotency-store.js';
+import type { NonceStore } from './api/auth/nonce-store.js';
+import { createRedisNonceStore } from './api/auth/redis-nonce-store.js';
+import { createSqlNonceStore } from './api/auth/sql-nonce-store.js';
 import { createMemoryRateLimitStore } from './api/rate-limit/memory-rate-limit-store.js';
 import { createRedisRateLimitStore } from './api/rate-limit/redis-rate-limit-store.js';
 import type { RateLimitStore } from './api/rate-limit/rate-limit-store.js';
@@ -18,8 +21,9 @@ import type { Logger } from './logger.js';
 
 /**
  * The composition root's storage: the one place that picks adapters from the config.
- * `sql` holds read models, idempotency records (without Redis) and, in the SQL modes, the events.
- * `redis`, when REDIS_URL is set, holds idempotency records and rate-limit counters.
+ * `sql` holds read models, idempotency records and signature nonces (without Redis) and, in the
+ * SQL modes, the events. `redis`, when REDIS_URL is set, holds idempotency records, signature
+ * nonces and rate-limit counters.
  */
 export interface Storage {
   readonly sql: SqlClient;
@@ -28,9 +32,10 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** Where the HTTP edge keeps idempotency records and rate-limit counters. */
+/** Where the HTTP edge keeps idempotency records, the nonces of signed calls and rate-limit counters. */
 export interface EdgeStores {
   readonly idempotency: IdempotencyStore;
+  readonly nonces: NonceStore;
   readonly rateLimits: RateLimitStore;
 }
 
@@ -39,9 +44,14 @@ export function edgeStores(config: Config, storage: Storage): EdgeStores {
   return storage.redis
     ? {
         idempotency: createRedisIdempotencyStore(storage.redis, config.REDIS_KEY_PREFIX),
+        nonces: createRedisNonceStore(storage.redis, config.REDIS_KEY_PREFIX),
         rateLimits: createRedisRateLimitStore(storage.redis, config.REDIS_KEY_PREFIX),
       }
-    : { idempotency: createSqlIdempotencyStore(storage.sql), rateLimits: createMemoryRateLimitStore() };
+    : {
+        idempotency: createSqlIdempotencyStore(storage.sql),
+        nonces: createSqlNonceStore(storage.sql),
+        rateLimits: createMemoryRateLimitStore(),
+      };
 }
 
 export async function openStorage(config: Config, logger: Logger, options: { upcast?: Upcast } = {}): Promise<Storage> {

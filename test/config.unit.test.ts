@@ -22,6 +22,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ PROJECTION_BATCH_SIZE: '0' })).toThrow(/PROJECTION_BATCH_SIZE/);
   });
 
+  it('gives signed internal calls 30 seconds of clock skew and holds payouts a day after a payout account changes', () => {
+    expect(loadConfig({})).toMatchObject({ INTERNAL_SIGNATURE_MAX_SKEW_SECONDS: 30, PAYOUT_ACCOUNT_CHANGE_HOLD_MS: 86_400_000 });
+    expect(loadConfig({ PAYOUT_ACCOUNT_CHANGE_HOLD_MS: '0' }).PAYOUT_ACCOUNT_CHANGE_HOLD_MS).toBe(0);
+    expect(() => loadConfig({ INTERNAL_SIGNATURE_MAX_SKEW_SECONDS: '0' })).toThrow(/INTERNAL_SIGNATURE_MAX_SKEW_SECONDS/);
+    expect(() => loadConfig({ INTERNAL_SIGNATURE_MAX_SKEW_SECONDS: '3600' })).toThrow(/INTERNAL_SIGNATURE_MAX_SKEW_SECONDS/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).DATABASE_URL).toBeUndefined();
   });

@@ -13,7 +13,9 @@ import type { Decider } from './decider.js';
  * A venue's account (seed 003 "Venue endpoints"): settled sales make money available, less a
  * reserve held for a while against refunds and chargebacks; payouts take from available.
  * Payouts (seed 003 #12): at least $100, at most what is available (payable) and $50,000 a UTC
- * day, standard (free, 1-2 business days) or instant (1% fee, about 30 minutes).
+ * day, standard (free, 1-2 business days) or instant (1% fee, about 30 minutes); none while a
+ * change of the venue's payout account holds them (PAYOUT_ON_HOLD). A payout records the account
+ * it was decided for, so a later change of account cannot divert it.
  *
  * Invariant: per currency, available >= 0; the sum of payouts requested on a day, less those
  * that failed, is at most the daily limit. Both hold under concurrency because every payout is
@@ -89,6 +91,10 @@ export type VenueAccountCommand =
         readonly instant: boolean;
         readonly requestedBy: string;
         readonly now: string;
+        /** The venue's payout account, read from its profile's stream right before: where this payout goes. */
+        readonly destination?: string;
+        /** Until when the venue's payouts wait after a change of its payout account (from the same read). */
+        readonly payoutsHeldUntil?: string;
       };
     }
   | { readonly type: 'RecordPayoutSent'; readonly data: { readonly payoutId: string; readonly gateway: string; readonly gatewayReference: string } }
@@ -231,8 +237,13 @@ export function decideVenueAccount(command: VenueAccountCommand, state: VenueAcc
 }
 
 function requestPayout(data: Extract<VenueAccountCommand, { type: 'RequestPayout' }>['data'], state: VenueAccountState): VenuePayoutRequested[] {
-  const { venueId, payoutId, currency, amount, instant, requestedBy, now } = data;
+  const { venueId, payoutId, currency, amount, instant, requestedBy, now, destination, payoutsHeldUntil } = data;
   if (state.payouts[payoutId]) return [];
+  if (payoutsHeldUntil !== undefined && Date.parse(now) < Date.parse(payoutsHeldUntil)) {
+    throw new TesseraError('PAYOUT_ON_HOLD', `the venue's payout account changed recently: payouts are held until ${payoutsHeldUntil}`, {
+      expose: { holdUntil: payoutsHeldUntil },
+    });
+  }
   if (!Number.isSafeInteger(amount) || amount < PAYOUT_MINIMUM) {
     throw new TesseraError('PAYOUT_BELOW_MINIMUM', `a payout must be at least ${PAYOUT_MINIMUM} cents`, { expose: { minimum: PAYOUT_MINIMUM } });
   }
@@ -265,6 +276,7 @@ function requestPayout(data: Extract<VenueAccountCommand, { type: 'RequestPayout
         day,
         requestedBy,
         estimatedArrival: instant ? '30 minutes' : '1-2 business days',
+        destination: destination ?? null,
       },
     },
   ];

@@ -1,21 +1,37 @@
 import { isKnownState } from '../domain/tax.js';
 import { TesseraError } from '../errors.js';
-import { isVenueEvent, type VenueEvent, type VenueProfileData } from '../events/venue-events.js';
+import { isVenueEvent, type VenueEvent, type VenuePayoutAccountChanged, type VenueProfileData } from '../events/venue-events.js';
 import type { Decider } from './decider.js';
 
 /**
  * A venue's profile: what fees and tax need (its address and tier override) and where payouts
  * go. `SaveVenueProfile` registers a venue or updates it (PUT semantics); saving the same
  * profile again changes nothing and writes nothing.
+ *
+ * Replacing or removing a payout account the venue already had also records
+ * VenuePayoutAccountChanged, which holds the venue's payouts for `payoutAccountHoldMs` (the
+ * venue account's payout decision reads the hold from this stream). The first account a venue
+ * ever has needs no hold: there is no earlier destination to divert money from.
  */
 export interface VenueProfileState {
   readonly venueId?: string;
   readonly profile?: VenueProfileData;
+  /** True once any payout account was set: later changes of it are held. */
+  readonly hadPayoutAccount?: boolean;
+  /** The last change of payout account, and until when payouts wait because of it. */
+  readonly payoutHold?: { readonly until: string; readonly changedBy: string; readonly changedAt: string };
 }
 
 export type VenueCommand = {
   readonly type: 'SaveVenueProfile';
-  readonly data: { readonly venueId: string } & VenueProfileData;
+  readonly data: { readonly venueId: string } & VenueProfileData & {
+      /** The actor saving the profile (`admin:<id>`, `service:<name>`). */
+      readonly changedBy: string;
+      /** The command's time (ISO 8601). */
+      readonly now: string;
+      /** How long payouts wait after a change of payout account (PAYOUT_ACCOUNT_CHANGE_HOLD_MS). */
+      readonly payoutAccountHoldMs: number;
+    };
 };
 
 const FIELDS = ['name', 'address', 'tierOverride', 'payoutAccount'] as const satisfies readonly (keyof VenueProfileData)[];
@@ -23,8 +39,14 @@ const FIELDS = ['name', 'address', 'tierOverride', 'payoutAccount'] as const sat
 export function evolveVenue(state: VenueProfileState, event: VenueEvent): VenueProfileState {
   switch (event.type) {
     case 'VenueRegistered':
-    case 'VenueProfileUpdated':
-      return { venueId: event.data.venueId, profile: profileOf(event.data) };
+    case 'VenueProfileUpdated': {
+      const profile = profileOf(event.data);
+      return { ...state, venueId: event.data.venueId, profile, hadPayoutAccount: state.hadPayoutAccount === true || profile.payoutAccount !== undefined };
+    }
+    case 'VenuePayoutAccountChanged': {
+      const { holdUntil, changedBy, changedAt } = event.data;
+      return { ...state, payoutHold: { until: holdUntil, changedBy, changedAt } };
+    }
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled venue event ${JSON.stringify(unhandled)}`);
@@ -44,13 +66,37 @@ export function decideVenue(command: VenueCommand, state: VenueProfileState): Ve
       if (!state.profile) return [{ type: 'VenueRegistered', data: { venueId, ...profile } }];
       const changed = FIELDS.filter((field) => JSON.stringify(state.profile![field]) !== JSON.stringify(profile[field]));
       if (changed.length === 0) return [];
-      return [{ type: 'VenueProfileUpdated', data: { venueId, changed, ...profile } }];
+      const updated: VenueEvent = { type: 'VenueProfileUpdated', data: { venueId, changed, ...profile } };
+      if (!changed.includes('payoutAccount') || !state.hadPayoutAccount) return [updated];
+      return [updated, payoutAccountChanged(command.data, state, profile)];
     }
     default: {
       const unhandled: never = command.type;
       throw new Error(`unhandled venue command ${String(unhandled)}`);
     }
   }
+}
+
+/** The change of an existing payout account; a change never shortens a hold already running. */
+function payoutAccountChanged(
+  data: VenueCommand['data'],
+  state: VenueProfileState,
+  profile: VenueProfileData,
+): VenuePayoutAccountChanged {
+  const heldFor = new Date(Date.parse(data.now) + data.payoutAccountHoldMs).toISOString();
+  const running = state.payoutHold?.until;
+  const previous = state.profile?.payoutAccount;
+  return {
+    type: 'VenuePayoutAccountChanged',
+    data: {
+      venueId: data.venueId,
+      ...(profile.payoutAccount !== undefined ? { payoutAccount: profile.payoutAccount } : {}),
+      ...(previous !== undefined ? { previousPayoutAccount: previous } : {}),
+      changedBy: data.changedBy,
+      changedAt: data.now,
+      holdUntil: running !== undefined && Date.parse(running) > Date.parse(heldFor) ? running : heldFor,
+    },
+  };
 }
 
 /** The profile fields alone, in a fixed key order, without absent optionals. */

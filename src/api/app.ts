@@ -40,7 +40,7 @@ export interface AppDependencies {
   readonly extraRoutes?: readonly RouteModule[];
 }
 
-// How often expired idempotency rows are deleted (the SQL store; Redis expires its own).
+// How often expired idempotency and nonce rows are deleted (the SQL stores; Redis expires its own).
 const PURGE_EVERY_MS = 10 * 60 * 1000;
 
 /** Builds the HTTP application without listening, so tests can drive it with `inject`. */
@@ -79,7 +79,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
 
   void app.register(async (scope) => {
     const guards: EdgeGuards = {
-      authenticator: await createAuthenticator(config, logger, services.clock),
+      authenticator: await createAuthenticator(config, logger, services.clock, edge.nonces),
       limiter,
       idempotency: createIdempotencyGate({
         store: edge.idempotency,
@@ -172,11 +172,17 @@ function observe(app: FastifyInstance, metrics: HttpMetrics, limiter: RateLimite
 }
 
 function purgeExpiredKeys(app: FastifyInstance, edge: EdgeStores, logger: Logger): void {
-  if (edge.idempotency.kind !== 'sql') return;
+  const stores = [
+    { store: edge.idempotency, what: 'idempotency keys' },
+    { store: edge.nonces, what: 'internal signature nonces' },
+  ].filter(({ store }) => store.kind === 'sql');
+  if (stores.length === 0) return;
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onReady', (done) => {
     timer = setInterval(() => {
-      edge.idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired idempotency keys'));
+      for (const { store, what } of stores) {
+        store.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, `could not purge expired ${what}`));
+      }
     }, PURGE_EVERY_MS);
     timer.unref();
     done();

@@ -23,11 +23,19 @@ export function registerDocs(app: FastifyInstance, version: string): void {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
           internalService: { type: 'apiKey', in: 'header', name: 'x-internal-service' },
           internalTimestamp: { type: 'apiKey', in: 'header', name: 'x-internal-timestamp' },
+          internalNonce: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-internal-nonce',
+            description: '16-128 characters of [A-Za-z0-9_-], new for every request',
+          },
           internalSignature: {
             type: 'apiKey',
             in: 'header',
             name: 'x-internal-signature',
-            description: 'hex HMAC-SHA256 under INTERNAL_SERVICE_SECRET of `<timestamp>.<service>.<raw body>`',
+            description:
+              'hex HMAC-SHA256 under INTERNAL_SERVICE_SECRET of the v2 canonical string ' +
+              '`v2\\n<timestamp>\\n<nonce>\\n<service>\\n<METHOD>\\n<path?query>\\n<hex sha256 of the raw body>`',
           },
           stripeSignature: {
             type: 'apiKey',

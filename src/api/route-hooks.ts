@@ -21,8 +21,8 @@ type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown)
 
 /**
  * The request lifecycle of a route:
- * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC or webhook
- * signature over the raw body, limits; Idempotency-Key check) -> zod validation -> preHandler
+ * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC over the
+ * method, URL and raw body with its nonce claimed, or webhook signature; limits; Idempotency-Key check) -> zod validation -> preHandler
  * (idempotency claim) -> handler -> onSend (store the idempotent response). Each request counts
  * as in flight from its first hook to its last onSend, which runs even when the client has gone.
  */
@@ -43,7 +43,12 @@ export function hooksFor(
   };
 
   const internalCall = async (request: FastifyRequest, reply: FastifyReply, services?: readonly string[]) => {
-    const service = guards.authenticator.internal(request.headers, request.rawBody ?? '');
+    const service = await guards.authenticator.internal({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      rawBody: request.rawBody ?? '',
+    });
     if (services && !services.includes(service)) throw new TesseraError('FORBIDDEN', `Service ${service} may not call this route`);
     request.internalService = service;
     await limit(request, reply, { perAddress: false, caller: `service:${service}` });

@@ -25,7 +25,7 @@ import type { AppServices } from './services.js';
  * - `{ roles: [...] }`: a bearer token with one of these roles;
  * - `{ roles: [...], services: [...] }`: that, or one of these services by the HMAC signature
  *   headers (a request carrying `x-internal-service` is checked as a service call);
- * - `'internal'`: another service, by the HMAC signature headers;
+ * - `'internal'`: another service, by the HMAC signature headers (src/api/auth/internal-signature.ts);
  * - `{ signature }`: an outside party that signs the raw body (a webhook), checked by `verify`.
  */
 export type RouteAuth =
@@ -261,13 +261,13 @@ function successResponses(definition: { response: z.ZodType; otherStatuses?: rea
   return Object.fromEntries([status, ...(definition.otherStatuses ?? [])].map((code) => [code, schema]));
 }
 
-const INTERNAL_SECURITY = { internalService: [], internalTimestamp: [], internalSignature: [] };
+const INTERNAL_SECURITY = { internalService: [], internalTimestamp: [], internalNonce: [], internalSignature: [] };
 
 function securityOf(auth: RouteAuth) {
   if (auth === 'public') return {};
   if (auth === 'internal') return { security: [INTERNAL_SECURITY] };
   if (isSigned(auth)) return { security: [{ [auth.signature.securityScheme]: [] }] };
-  // OpenAPI lists alternatives: a bearer token, or (when services may call) the three HMAC headers.
+  // OpenAPI lists alternatives: a bearer token, or (when services may call) the four HMAC headers.
   if (typeof auth === 'object' && auth.services) return { security: [{ bearerAuth: [] }, INTERNAL_SECURITY] };
   return { security: [{ bearerAuth: [] }] };
 }

@@ -13,16 +13,28 @@ export interface SaveVenueProfileResult {
   readonly position: Position | null;
 }
 
-/** `PUT /api/v1/venues/:venueId`: registers the venue or replaces its profile. */
+export interface VenueProfileSettings {
+  /** How long a venue's payouts wait after its payout account changes (PAYOUT_ACCOUNT_CHANGE_HOLD_MS). */
+  readonly payoutAccountHoldMs: number;
+}
+
+/**
+ * `PUT /api/v1/venues/:venueId`: registers the venue or replaces its profile; a change of an
+ * existing payout account is recorded with the context's actor and holds the venue's payouts.
+ */
 export async function saveVenueProfile(
   store: EventStore,
   input: { readonly venueId: string } & VenueProfileData,
   context: CommandContext,
+  settings: VenueProfileSettings,
 ): Promise<SaveVenueProfileResult> {
   const result = await handleCommand(store, {
     streamId: venueStreamId(input.venueId),
     decider: venueDecider,
-    command: { type: 'SaveVenueProfile', data: input },
+    command: {
+      type: 'SaveVenueProfile',
+      data: { ...input, changedBy: context.actor, now: context.now.toISOString(), payoutAccountHoldMs: settings.payoutAccountHoldMs },
+    },
     context,
   });
   return {
@@ -35,8 +47,23 @@ export async function saveVenueProfile(
 }
 
 export async function findVenueProfile(store: EventStore, venueId: string): Promise<VenueProfileData | undefined> {
-  const { state }: { state: VenueProfileState } = await loadAggregate(store, venueStreamId(venueId), venueDecider);
-  return state.profile;
+  return (await loadVenue(store, venueId)).profile;
+}
+
+/**
+ * Where a venue's payouts go and until when they wait after a change of payout account, read
+ * from the venue's stream (never from a read model, which may lag behind a change).
+ */
+export async function venuePayoutTerms(store: EventStore, venueId: string): Promise<{ destination?: string; heldUntil?: string }> {
+  const { profile, payoutHold } = await loadVenue(store, venueId);
+  return {
+    ...(profile?.payoutAccount !== undefined ? { destination: profile.payoutAccount } : {}),
+    ...(payoutHold ? { heldUntil: payoutHold.until } : {}),
+  };
+}
+
+async function loadVenue(store: EventStore, venueId: string): Promise<VenueProfileState> {
+  return (await loadAggregate(store, venueStreamId(venueId), venueDecider)).state;
 }
 
 export async function requireVenueProfile(store: EventStore, venueId: string): Promise<VenueProfileData> {

@@ -81,6 +81,12 @@ export interface VenuePayoutRequested {
     readonly day: string;
     readonly requestedBy: string;
     readonly estimatedArrival: string;
+    /**
+     * The venue's payout account when the payout was decided, where the transfer goes (null: the
+     * venue had none, the gateway's default). Absent on payouts requested before it was recorded:
+     * those go to the account the profile names at transfer time.
+     */
+    readonly destination?: string | null;
   };
 }
 

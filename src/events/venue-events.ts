@@ -32,9 +32,36 @@ export interface VenueProfileUpdated {
   readonly data: { readonly venueId: string; readonly changed: readonly (keyof VenueProfileData)[] } & VenueProfileData;
 }
 
-export type VenueEvent = VenueRegistered | VenueProfileUpdated;
+/**
+ * A venue that had a payout account got another one, or lost it: who changed it, when, and until
+ * when its payouts wait (a bank-account change hold, as payment platforms keep). Written after the
+ * VenueProfileUpdated that carries the new profile. `holdUntil` is what was decided then (from
+ * PAYOUT_ACCOUNT_CHANGE_HOLD_MS), so a replay needs no configuration. A venue's first payout
+ * account is set by VenueRegistered or VenueProfileUpdated alone: it holds nothing.
+ */
+export interface VenuePayoutAccountChanged {
+  readonly type: 'VenuePayoutAccountChanged';
+  readonly data: {
+    readonly venueId: string;
+    /** The new account; absent when the account was removed. */
+    readonly payoutAccount?: string;
+    /** The account it replaced; absent when the venue had none at the time (removed earlier). */
+    readonly previousPayoutAccount?: string;
+    /** The actor of the change: `admin:<id>`, `service:<name>`... */
+    readonly changedBy: string;
+    readonly changedAt: string;
+    /** Payouts are refused until then (ISO 8601). */
+    readonly holdUntil: string;
+  };
+}
 
-export const VENUE_EVENT_TYPES = ['VenueRegistered', 'VenueProfileUpdated'] as const satisfies readonly VenueEvent['type'][];
+export type VenueEvent = VenueRegistered | VenueProfileUpdated | VenuePayoutAccountChanged;
+
+export const VENUE_EVENT_TYPES = [
+  'VenueRegistered',
+  'VenueProfileUpdated',
+  'VenuePayoutAccountChanged',
+] as const satisfies readonly VenueEvent['type'][];
 
 const venueEventTypes = new Set<string>(VENUE_EVENT_TYPES);
 

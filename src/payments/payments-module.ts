@@ -48,6 +48,7 @@ type PaymentsConfig = GatewayConfig &
     | 'PM_CONCURRENCY'
     | 'DEADLINE_POLL_MS'
     | 'GAS_DEFAULT_CHAIN'
+    | 'PAYOUT_ACCOUNT_CHANGE_HOLD_MS'
   >;
 
 export interface PaymentsModuleDeps {
@@ -189,7 +190,8 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
       if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
       return state;
     },
-    saveVenueProfile: (input, context) => saveVenueProfile(store, input, context),
+    saveVenueProfile: (input, context) =>
+      saveVenueProfile(store, input, context, { payoutAccountHoldMs: config.PAYOUT_ACCOUNT_CHANGE_HOLD_MS }),
     saveTicketType: (input, context) => saveTicketType(store, input, context),
     getCatalogue: (venueId, eventId) => loadCatalogue(store, venueId, eventId),
     async getVenueProfile(venueId) {

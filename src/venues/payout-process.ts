@@ -8,8 +8,8 @@ import type { ProcessManager } from '../processmanagers/process-manager.js';
 import { executeVenueAccountCommand, loadVenueAccount } from './venue-account-commands.js';
 
 /**
- * The payout: requested (money already out of available) -> a transfer to the venue's payout
- * account, keyed by the request event -> sent, or failed and returned to available.
+ * The payout: requested (money already out of available) -> a transfer to the payout account the
+ * request recorded, keyed by the request event -> sent, or failed and returned to available.
  */
 export function payoutProcess(deps: { store: EventStore; gateway: PayoutGateway; clock?: () => Date }): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
@@ -20,12 +20,12 @@ export function payoutProcess(deps: { store: EventStore; gateway: PayoutGateway;
       const data = event.data as VenuePayoutRequested['data'];
       const account = await loadVenueAccount(deps.store, data.venueId);
       if (account.payouts[data.payoutId]?.status !== 'requested') return;
-      const profile = await findVenueProfile(deps.store, data.venueId);
+      const destination = data.destination !== undefined ? data.destination : (await findVenueProfile(deps.store, data.venueId))?.payoutAccount;
       const result = await deps.gateway.transfer({
         idempotencyKey: derivedId(event.id, 'transfer'),
         amount: data.net,
         currency: data.currency,
-        ...(profile?.payoutAccount ? { destination: profile.payoutAccount } : {}),
+        ...(destination ? { destination } : {}),
         instant: data.type === 'instant',
         metadata: { venueId: data.venueId, payoutId: data.payoutId },
       });

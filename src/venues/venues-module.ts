@@ -1,5 +1,6 @@
 import type { VenueAccountState } from '../aggregates/venue-account.js';
 import type { CommandContext } from '../commands/handle-command.js';
+import { venuePayoutTerms } from '../commands/save-venue-profile.js';
 import type { Config } from '../config.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
@@ -68,10 +69,13 @@ export function createVenuesModule(deps: VenuesModuleDeps): { services: VenueSer
     services: {
       async requestPayout(input, context) {
         const payoutId = payoutIdFor(context.commandId);
+        // From the venue's own stream right before deciding: a hold that began a moment ago counts.
+        const { destination, heldUntil } = await venuePayoutTerms(store, input.venueId);
+        const terms = { ...(destination !== undefined ? { destination } : {}), ...(heldUntil !== undefined ? { payoutsHeldUntil: heldUntil } : {}) };
         const result = await executeVenueAccountCommand(
           store,
           input.venueId,
-          { type: 'RequestPayout', data: { ...input, payoutId, now: context.now.toISOString() } },
+          { type: 'RequestPayout', data: { ...input, payoutId, now: context.now.toISOString(), ...terms } },
           context,
         );
         const requested = result.events.find((e) => e.type === 'VenuePayoutRequested');

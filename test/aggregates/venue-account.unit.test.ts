@@ -22,9 +22,15 @@ const settle = (saleId: string, amount: number): VenueAccountCommand => ({
   type: 'SettleSale',
   data: { venueId: VENUE, saleId, source: 'payment', currency: 'USD', amount, reserveBps: 1000, reserveReleaseAt: '2026-06-01T00:00:00.000Z' },
 });
-const payout = (payoutId: string, amount: number, instant = false, now = NOW): VenueAccountCommand => ({
+const payout = (
+  payoutId: string,
+  amount: number,
+  instant = false,
+  now = NOW,
+  terms: { destination?: string; payoutsHeldUntil?: string } = {},
+): VenueAccountCommand => ({
   type: 'RequestPayout',
-  data: { venueId: VENUE, payoutId, currency: 'USD', amount, instant, requestedBy: 'user:manager', now },
+  data: { venueId: VENUE, payoutId, currency: 'USD', amount, instant, requestedBy: 'user:manager', now, ...terms },
 });
 const funded = after([], settle('sale-1', 10_000_000));
 
@@ -68,6 +74,21 @@ describe('VenueAccount decider: payouts', () => {
     expect(refused(today, payout('p2', 10_001))).toMatchObject({ code: 'PAYOUT_LIMIT_EXCEEDED', details: { expose: { remainingToday: 10_000 } } });
     expect(decide(today, payout('p2', 10_000))).toHaveLength(1);
     expect(decide(today, payout('p3', 10_001, false, '2026-03-02T00:00:00.000Z'))).toHaveLength(1);
+  });
+
+  it('refuses a payout while a change of payout account holds them, with when the hold ends, and writes nothing', () => {
+    const held = (now: string) => payout('p1', 10_000, false, now, { destination: 'acct_new', payoutsHeldUntil: '2026-03-02T10:00:00.000Z' });
+    expect(refused(funded, held('2026-03-02T09:59:59.999Z'))).toMatchObject({
+      code: 'PAYOUT_ON_HOLD',
+      status: 409,
+      details: { expose: { holdUntil: '2026-03-02T10:00:00.000Z' } },
+    });
+    expect(decide(funded, held('2026-03-02T10:00:00.000Z'))).toMatchObject([{ type: 'VenuePayoutRequested', data: { destination: 'acct_new' } }]);
+  });
+
+  it('records the payout account it was decided for, or null when the venue has none', () => {
+    expect(decide(funded, payout('p1', 10_000, false, NOW, { destination: 'acct_1' }))[0]).toMatchObject({ data: { destination: 'acct_1' } });
+    expect(decide(funded, payout('p1', 10_000))[0]).toMatchObject({ data: { destination: null } });
   });
 
   it('decides the same payout id once', () => {

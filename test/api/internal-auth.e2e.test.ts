@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { internalSignature } from '../../src/api/auth/internal-signature.js';
+import type { NonceStore } from '../../src/api/auth/nonce-store.js';
 import type { RouteModule } from '../../src/api/route.js';
 import { cents } from '../../src/api/schemas.js';
-import { testApp, TEST_INTERNAL_SECRET, type TestApp } from '../support/app.js';
+import { internalHeaders, reachableBackends, testApp, TEST_INTERNAL_SECRET, type InternalSigningOptions, type TestApp } from '../support/app.js';
 
 let executions = 0;
 const internalRoutes: RouteModule = {
@@ -26,29 +26,24 @@ const internalRoutes: RouteModule = {
   },
 };
 
-describe('internal routes over HTTP', () => {
+describe.each(reachableBackends())('internal routes over HTTP (%s)', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await testApp({ extraRoutes: [internalRoutes] });
+    t = await testApp({ backend, extraRoutes: [internalRoutes] });
   });
   afterAll(() => t.close());
 
-  const call = (rawBody: string, options: { service?: string; timestamp?: number; secret?: string; key?: string } = {}) => {
-    const service = options.service ?? 'order-service';
-    const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
-    return t.app.inject({
+  const URL = '/internal/test-notify';
+  const call = (rawBody: string, options: InternalSigningOptions & { service?: string; key?: string; headers?: Record<string, string> } = {}) =>
+    t.app.inject({
       method: 'POST',
-      url: '/internal/test-notify',
+      url: URL,
       headers: {
-        'content-type': 'application/json',
+        ...(options.headers ?? internalHeaders('POST', URL, rawBody, options.service ?? 'order-service', options)),
         'idempotency-key': options.key ?? randomUUID(),
-        'x-internal-service': service,
-        'x-internal-timestamp': timestamp,
-        'x-internal-signature': internalSignature(options.secret ?? TEST_INTERNAL_SECRET, timestamp, service, rawBody),
       },
       payload: rawBody,
     });
-  };
 
   it('accepts a signed call and hands the handler the calling service', async () => {
     const response = await call('{ "amount": 10000 }');
@@ -57,25 +52,41 @@ describe('internal routes over HTTP', () => {
   });
 
   it('signs the body exactly as sent, whitespace included', async () => {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const response = await t.app.inject({
-      method: 'POST',
-      url: '/internal/test-notify',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-        'x-internal-service': 'order-service',
-        'x-internal-timestamp': timestamp,
-        'x-internal-signature': internalSignature(TEST_INTERNAL_SECRET, timestamp, 'order-service', '{"amount":10000}'),
-      },
-      payload: '{ "amount": 10000 }',
-    });
+    const response = await call('{ "amount": 10000 }', { headers: internalHeaders('POST', URL, '{"amount":10000}', 'order-service') });
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
   });
 
+  it('refuses the same signed request a second time as a replay, and runs it once', async () => {
+    const headers = internalHeaders('POST', URL, '{"amount":3}', 'order-service');
+    const before = executions;
+    const first = await call('{"amount":3}', { headers });
+    const replayed = await call('{"amount":3}', { headers });
+    expect(first.statusCode).toBe(200);
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json()).toMatchObject({ code: 'SIGNATURE_REPLAYED' });
+    expect(executions - before).toBe(1);
+  });
+
+  it('refuses a signed call sent to another path or with another query', async () => {
+    const signedForOther = internalHeaders('POST', '/internal/other-route', '{"amount":1}', 'order-service');
+    expect((await call('{"amount":1}', { headers: signedForOther })).json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    const signedWithQuery = internalHeaders('POST', `${URL}?amount=1`, '{"amount":1}', 'order-service');
+    expect((await call('{"amount":1}', { headers: signedWithQuery })).json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
+  });
+
+  it('refuses the old v1 signature, asking for v2', async () => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const v1 = createHmac('sha256', TEST_INTERNAL_SECRET).update(`${timestamp}.order-service.{"amount":1}`).digest('hex');
+    const response = await call('{"amount":1}', {
+      headers: { 'content-type': 'application/json', 'x-internal-service': 'order-service', 'x-internal-timestamp': timestamp, 'x-internal-signature': v1 },
+    });
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ code: 'INVALID_SIGNATURE', error: expect.stringMatching(/v2 are required/) as string });
+  });
+
   it('refuses a call without the signature headers', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/internal/test-notify', payload: { amount: 1 } });
+    const response = await t.app.inject({ method: 'POST', url: URL, payload: { amount: 1 } });
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ code: 'AUTH_REQUIRED' });
   });
@@ -85,8 +96,8 @@ describe('internal routes over HTTP', () => {
     expect(response.json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
   });
 
-  it('refuses a call signed six minutes ago', async () => {
-    const response = await call('{"amount":1}', { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+  it('refuses a call signed further back than the 30-second skew', async () => {
+    const response = await call('{"amount":1}', { timestamp: Math.floor(Date.now() / 1000) - 45 });
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ code: 'SIGNATURE_EXPIRED' });
   });
@@ -97,7 +108,7 @@ describe('internal routes over HTTP', () => {
     expect(response.json()).toMatchObject({ code: 'FORBIDDEN' });
   });
 
-  it('scopes idempotency keys by service and replays a retried call', async () => {
+  it('scopes idempotency keys by service and replays a retried call signed afresh', async () => {
     const key = randomUUID();
     const before = executions;
     const first = await call('{"amount":7}', { key });
@@ -107,5 +118,28 @@ describe('internal routes over HTTP', () => {
     expect(retry.body).toBe(first.body);
     expect(otherService.json()).toEqual({ service: 'ticket-service', amount: 7 });
     expect(executions - before).toBe(2);
+  });
+});
+
+describe('internal routes when the nonce store is down', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    const down: NonceStore = { kind: 'sql', claim: () => Promise.reject(new Error('store down')), purgeExpired: () => Promise.resolve(0) };
+    t = await testApp({ extraRoutes: [internalRoutes], edge: (edge) => ({ ...edge, nonces: down }) });
+  });
+  afterAll(() => t.close());
+
+  it('refuses a correctly signed call with 503 rather than let it through unchecked', async () => {
+    const before = executions;
+    const raw = '{"amount":5}';
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/internal/test-notify',
+      headers: { ...internalHeaders('POST', '/internal/test-notify', raw, 'order-service'), 'idempotency-key': randomUUID() },
+      payload: raw,
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(executions).toBe(before);
   });
 });

@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentDecider } from '../../src/aggregates/payment.js';
 import { fold } from '../../src/aggregates/decider.js';
 import { auditJsonLines, auditTable, auditTrail } from '../../src/cli/audit.js';
+import { saveVenueProfile } from '../../src/commands/save-venue-profile.js';
 import type { PgliteSqlClient } from '../../src/db/sql-client.js';
 import type { PaymentEvent } from '../../src/events/payment-events.js';
+import { venueStreamId } from '../../src/events/venue-events.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { freshPglite } from '../support/databases.js';
 import { event } from '../support/events.js';
+import { context, NASHVILLE } from '../support/payments.js';
 import { appendPurchaseHistory } from '../support/purchase-history.js';
 
 describe('the audit trail of a stream', () => {
@@ -43,6 +47,21 @@ describe('the audit trail of a stream', () => {
     expect(table[0]).toBe(`payment-${refunded} (Payment, 6 events)`);
     expect(table[1]).toMatch(/^REV {2}EVENT +OCCURRED AT +ACTOR +POSITION$/);
     expect(table).toContain('     status = "refunded"');
+  });
+
+  it("shows a change of a venue's payout account with the hold it put on payouts", async () => {
+    const venueId = randomUUID();
+    const hold = { payoutAccountHoldMs: 86_400_000 };
+    const at = new Date('2026-03-01T10:00:00.000Z');
+    await saveVenueProfile(store, { venueId, name: 'Ryman', address: NASHVILLE, payoutAccount: 'acct_1' }, context({ now: at }), hold);
+    await saveVenueProfile(store, { venueId, name: 'Ryman', address: NASHVILLE, payoutAccount: 'acct_2' }, context({ now: at, actor: 'admin:a-1' }), hold);
+    const trail = await auditTrail(store, venueStreamId(venueId));
+    expect(trail.aggregate).toBe('VenueProfile');
+    expect(trail.entries.map((e) => e.type)).toEqual(['VenueRegistered', 'VenueProfileUpdated', 'VenuePayoutAccountChanged']);
+    expect(trail.entries[2]).toMatchObject({
+      changed: ['payoutHold'],
+      state: { payoutHold: { until: '2026-03-02T10:00:00.000Z', changedBy: 'admin:a-1', changedAt: '2026-03-01T10:00:00.000Z' } },
+    });
   });
 
   it('lists the events of a stream no aggregate owns, with no state', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { buildApp, type AppDependencies } from '../../src/api/app.js';
@@ -59,14 +60,33 @@ export async function signToken(options: TokenOptions = {}): Promise<string> {
 
 export const bearer = async (options?: TokenOptions) => ({ authorization: `Bearer ${await signToken(options)}` });
 
-/** The headers of a service's signed call (/internal/*), over the body exactly as it is sent. */
-export function internalHeaders(rawBody: string, service: string): Record<string, string> {
-  const timestamp = String(Math.floor(Date.now() / 1000));
+export interface InternalSigningOptions {
+  /** Unix seconds; now by default. */
+  readonly timestamp?: number;
+  /** A fresh random one by default. */
+  readonly nonce?: string;
+  readonly secret?: string;
+}
+
+/**
+ * The headers of a service's signed call (v2): over the method, the URL with its query exactly
+ * as requested, and the body exactly as it is sent, with a new nonce each time.
+ */
+export function internalHeaders(
+  method: string,
+  url: string,
+  rawBody: string,
+  service: string,
+  options: InternalSigningOptions = {},
+): Record<string, string> {
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const nonce = options.nonce ?? randomBytes(16).toString('base64url');
   return {
     'content-type': 'application/json',
     'x-internal-service': service,
     'x-internal-timestamp': timestamp,
-    'x-internal-signature': internalSignature(TEST_INTERNAL_SECRET, timestamp, service, rawBody),
+    'x-internal-nonce': nonce,
+    'x-internal-signature': internalSignature(options.secret ?? TEST_INTERNAL_SECRET, { timestamp, nonce, service, method, url, rawBody }),
   };
 }
 

@@ -2,16 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { createDevCredentials, DEV_TENANT_ID, DEV_VENUE_ID } from './dev-credentials.js';
-import { verifyInternalSignature } from './internal-signature.js';
+import { authenticateInternalCall, type SignedRequest } from './internal-signature.js';
 import { bearerToken, createJwtVerifier } from './jwt.js';
 import type { Principal } from '../../domain/access.js';
+import type { NonceStore } from './nonce-store.js';
 
 /** Authenticates callers: users by bearer JWT, services by the internal HMAC signature. */
 export interface Authenticator {
   /** The principal of an `Authorization` header; AUTH_REQUIRED, INVALID_TOKEN or TOKEN_EXPIRED otherwise. */
   bearer(authorization: string | undefined): Promise<Principal>;
-  /** The calling service of a signed internal request. */
-  internal(headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: string): string;
+  /**
+   * The calling service of a signed request (v2: method, path and query, body, timestamp and a
+   * nonce used once); AUTH_REQUIRED, INVALID_SIGNATURE, SIGNATURE_EXPIRED, SIGNATURE_REPLAYED,
+   * FORBIDDEN, or SERVICE_UNAVAILABLE when the nonce store cannot answer.
+   */
+  internal(request: SignedRequest): Promise<string>;
 }
 
 /**
@@ -19,7 +24,12 @@ export interface Authenticator {
  * start production without keys) a missing JWT key or internal secret is replaced by an
  * ephemeral one, and the tokens signed with it are logged so the API is usable at once.
  */
-export async function createAuthenticator(config: Config, logger: Logger, now: () => Date): Promise<Authenticator> {
+export async function createAuthenticator(
+  config: Config,
+  logger: Logger,
+  now: () => Date,
+  nonces: NonceStore,
+): Promise<Authenticator> {
   const configured = config.JWT_PUBLIC_KEY !== undefined || config.JWT_SECRET !== undefined;
   const dev = configured ? undefined : await createDevCredentials(now());
   const verifier = await createJwtVerifier({
@@ -50,7 +60,14 @@ export async function createAuthenticator(config: Config, logger: Logger, now: (
 
   return {
     bearer: (authorization) => verifier.verify(bearerToken(authorization)),
-    internal: (headers, rawBody) =>
-      verifyInternalSignature(headers, rawBody, { secret: internalSecret, services: config.INTERNAL_SERVICES, now }),
+    internal: (request) =>
+      authenticateInternalCall(request, {
+        secret: internalSecret,
+        services: config.INTERNAL_SERVICES,
+        maxSkewSeconds: config.INTERNAL_SIGNATURE_MAX_SKEW_SECONDS,
+        now,
+        nonces,
+        onStoreFailure: (error) => logger.error({ err: error }, 'nonce store unavailable: refusing a signed internal call'),
+      }),
   };
 }

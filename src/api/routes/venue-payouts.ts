@@ -17,7 +17,9 @@ export const venuePayoutRoutes: RouteModule = {
       description:
         'The amount leaves `available` at once; the transfer runs in the background. Less than 10000 cents is 422 ' +
         'PAYOUT_BELOW_MINIMUM; more than is available is 400 INSUFFICIENT_FUNDS with `details.payable`; past ' +
-        '5,000,000 cents in a UTC day is 422 PAYOUT_LIMIT_EXCEEDED with `details.remainingToday`.',
+        '5,000,000 cents in a UTC day is 422 PAYOUT_LIMIT_EXCEEDED with `details.remainingToday`. For ' +
+        'PAYOUT_ACCOUNT_CHANGE_HOLD_MS (24 h) after the venue\'s payout account was replaced or removed, 409 ' +
+        'PAYOUT_ON_HOLD with `details.holdUntil`. The payout goes to the account the venue has when it is requested.',
       tags: ['venues'],
       auth: { roles: ['venue_manager', 'admin'] },
       idempotent: true,

@@ -139,12 +139,8 @@ describe.each(sqlBackends())('the ticket catalogue (%s)', (backend) => {
 
     const internal = async (service: string) => {
       const raw = JSON.stringify({ name: 'Floor', price: 9_000 });
-      return t.app.inject({
-        method: 'PUT',
-        url: `/internal/venues/${venueId}/events/${EVENT_ID}/ticket-types/${randomUUID()}`,
-        headers: internalHeaders(raw, service),
-        payload: raw,
-      });
+      const url = `/internal/venues/${venueId}/events/${EVENT_ID}/ticket-types/${randomUUID()}`;
+      return t.app.inject({ method: 'PUT', url, headers: internalHeaders('PUT', url, raw, service), payload: raw });
     };
     expect((await internal('ticket-service')).statusCode).toBe(201);
     expect((await internal('order-service')).statusCode).toBe(403);

@@ -16,7 +16,7 @@ describe('fee and tax calculations over HTTP', () => {
 
   const tax = (body: object) => {
     const raw = JSON.stringify(body);
-    return t.app.inject({ method: 'POST', url: '/internal/calculate-tax', headers: internalHeaders(raw, 'ticket-service'), payload: raw });
+    return t.app.inject({ method: 'POST', url: '/internal/calculate-tax', headers: internalHeaders('POST', '/internal/calculate-tax', raw, 'ticket-service'), payload: raw });
   };
 
   it('quotes the seed example: $100 for two tickets at a Starter venue in Nashville is 11845', async () => {

@@ -20,7 +20,8 @@ describe('PUT /api/v1/venues/:venueId', () => {
   /** The venue service's call, signed over the body exactly as sent. */
   const fromService = (venueId: string, body: object, service = 'venue-service') => {
     const raw = JSON.stringify(body);
-    return t.app.inject({ method: 'PUT', url: `/api/v1/venues/${venueId}`, headers: internalHeaders(raw, service), payload: raw });
+    const url = `/api/v1/venues/${venueId}`;
+    return t.app.inject({ method: 'PUT', url, headers: internalHeaders('PUT', url, raw, service), payload: raw });
   };
 
   it('registers a venue for an admin (201), then keeps it unchanged when the same profile comes again (200)', async () => {
@@ -51,6 +52,27 @@ describe('PUT /api/v1/venues/:venueId', () => {
     expect(response.statusCode).toBe(201);
     const [registered] = await t.storage.eventStore.readStream(venueStreamId(venueId));
     expect(registered!.metadata).toMatchObject({ actor: 'service:venue-service', tenantId: 'internal' });
+  });
+
+  it('refuses a signed venue-service request replayed against another venue, or replayed to its own (issue 17)', async () => {
+    const [venueA, victim] = [randomUUID(), randomUUID()];
+    expect((await put(victim, { ...profile, payoutAccount: 'acct_victim' })).statusCode).toBe(201);
+    // The venue service's own call for venue A, captured on the way (body, headers and all).
+    const raw = JSON.stringify({ ...profile, payoutAccount: 'acct_attacker' });
+    const captured = internalHeaders('PUT', `/api/v1/venues/${venueA}`, raw, 'venue-service');
+    const original = await t.app.inject({ method: 'PUT', url: `/api/v1/venues/${venueA}`, headers: captured, payload: raw });
+    expect(original.statusCode).toBe(201);
+
+    const reaimed = await t.app.inject({ method: 'PUT', url: `/api/v1/venues/${victim}`, headers: captured, payload: raw });
+    expect(reaimed.statusCode).toBe(401);
+    expect(reaimed.json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    const replayed = await t.app.inject({ method: 'PUT', url: `/api/v1/venues/${venueA}`, headers: captured, payload: raw });
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json()).toMatchObject({ code: 'SIGNATURE_REPLAYED' });
+
+    expect(await t.modules.payments.services.getVenueProfile(victim)).toMatchObject({ payoutAccount: 'acct_victim' });
+    expect((await t.storage.eventStore.readStream(venueStreamId(victim))).map((e) => e.type)).toEqual(['VenueRegistered']);
+    expect(await t.storage.eventStore.readStream(venueStreamId(venueA))).toHaveLength(1);
   });
 
   it('refuses other services, users, venue managers and anonymous callers', async () => {
@@ -86,7 +108,7 @@ describe('PUT /api/v1/venues/:venueId', () => {
     }>();
     expect(document.paths['/api/v1/venues/{venueId}']!.put!.security).toEqual([
       { bearerAuth: [] },
-      { internalService: [], internalTimestamp: [], internalSignature: [] },
+      { internalService: [], internalTimestamp: [], internalNonce: [], internalSignature: [] },
     ]);
     expect(document.paths['/api/v1/webhooks/stripe']!.post!.security).toEqual([{ stripeSignature: [] }]);
   });

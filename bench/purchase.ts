@@ -49,10 +49,12 @@ const sign = (role: 'user' | 'admin', sub: string) =>
     .setExpirationTime('2h')
     .sign(Buffer.from(jwtSecret, 'utf8'));
 
+const eventId = randomUUID();
+const ticketTypeId = randomUUID();
 const purchaseBody = JSON.stringify({
   venueId,
-  eventId: randomUUID(),
-  tickets: [{ ticketTypeId: randomUUID(), quantity: 1, price: 10_000 }],
+  eventId,
+  tickets: [{ ticketTypeId, quantity: 1, price: 10_000 }],
   paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
 });
 
@@ -75,12 +77,17 @@ async function startTessera(url: string): Promise<RunningServer> {
   });
   const server = await startServer(config, createLogger({ level: config.LOG_LEVEL }), { openStorage: () => countedStorage(url) });
   // PUT is safe to repeat: later rounds find the venue as it is and write nothing.
-  const response = await fetch(`${server.url}/api/v1/venues/${venueId}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${await sign('admin', 'bench-admin')}` },
-    body: JSON.stringify({ name: 'Bench Hall', address: { street: '1 Broadway', city: 'Nashville', state: 'TN', zip: '37203' }, tierOverride: 'pro' }),
-  });
-  if (!response.ok) throw new Error(`venue setup failed: ${response.status} ${await response.text()}`);
+  const put = async (path: string, body: unknown) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await sign('admin', 'bench-admin')}` },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`setup of ${path} failed: ${response.status} ${await response.text()}`);
+  };
+  await put(`/api/v1/venues/${venueId}`, { name: 'Bench Hall', address: { street: '1 Broadway', city: 'Nashville', state: 'TN', zip: '37203' }, tierOverride: 'pro' });
+  // Purchases are priced from the catalogue: the ticket type they buy is registered at their price.
+  await put(`/api/v1/venues/${venueId}/events/${eventId}/ticket-types/${ticketTypeId}`, { name: 'General admission', price: 10_000 });
   return server;
 }
 

@@ -3,6 +3,7 @@ import { TesseraError } from '../errors.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { IdempotencyGate } from './idempotency/idempotency-gate.js';
 import type { InFlightRequests } from './in-flight.js';
+import { requireStorableText } from './input-rules.js';
 import type { LimitedCall, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Role } from './auth/principal.js';
 import type { RouteAuth, SignatureCheck } from './route.js';
@@ -22,7 +23,8 @@ type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown)
 /**
  * The request lifecycle of a route:
  * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC or webhook
- * signature over the raw body, limits; Idempotency-Key check) -> zod validation -> preHandler
+ * signature over the raw body, limits; text PostgreSQL cannot store; Idempotency-Key check) ->
+ * zod validation -> preHandler
  * (idempotency claim) -> handler -> onSend (store the idempotent response). Each request counts
  * as in flight from its first hook to its last onSend, which runs even when the client has gone.
  */
@@ -70,6 +72,8 @@ export function hooksFor(
     onRequest.push((request, reply) => (fromService(request) ? Promise.resolve() : bearerCall(request, reply, roles)));
     if (services) preValidation.push((request, reply) => (fromService(request) ? internalCall(request, reply, services) : Promise.resolve()));
   }
+  // Every route, after its caller is known: one rule for all input text, whatever the schemas say.
+  preValidation.push((request) => Promise.resolve(requireStorableText(request)));
   if (!idempotent) return { onRequest, preValidation, onSend: [done] };
 
   preValidation.push((request) => Promise.resolve(guards.idempotency.requireKey(request)));

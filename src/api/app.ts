@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { edgeStores, type EdgeStores, type Storage } from '../runtime.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { registerDocs } from './docs.js';
-import { installErrorHandling } from './error-handler.js';
+import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { createIdempotencyGate } from './idempotency/idempotency-gate.js';
 import { createInFlightRequests } from './in-flight.js';
 import { decodeUtf8Body, requireJsonDepthWithin } from './input-rules.js';
@@ -62,6 +62,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     genReqId: requestId,
+    // A URL that is not percent-encoded UTF-8, or a path segment past the router's limit, is
+    // refused before routing; without this fastify answers in its own body, not the seed's.
+    frameworkErrors: answerFrameworkError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -244,6 +244,17 @@ describe('error responses', () => {
     expect(response.json<ErrorBody>()).toMatchObject({ code: 'MALFORMED_REQUEST', error: 'Body is not valid UTF-8' });
   });
 
+  it.each([
+    ['invalid percent-encoding', '/test/things/%E0%A4%A'],
+    ['an encoded surrogate', '/test/things/%ED%A0%80'],
+    ['a path segment over 100 characters', `/test/things/${'x'.repeat(101)}`],
+  ])('answers a URL with %s with 400 in the seed body', async (_case, url) => {
+    const response = await t.app.inject({ method: 'GET', url });
+    expect(response.statusCode).toBe(400);
+    expectSeedBody(response.json(), 'MALFORMED_REQUEST');
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('answers an unknown route with 404 in the seed body', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/v1/nowhere?secret=1' });
     expect(response.statusCode).toBe(404);

@@ -22,11 +22,11 @@ type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown)
 
 /**
  * The request lifecycle of a route:
- * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC or webhook
- * signature over the raw body, limits; text PostgreSQL cannot store; Idempotency-Key check) ->
- * zod validation -> preHandler
- * (idempotency claim) -> handler -> onSend (store the idempotent response). Each request counts
- * as in flight from its first hook to its last onSend, which runs even when the client has gone.
+ * onRequest (bearer auth, limits) -> body parsing (UTF-8, depth) -> preValidation (internal HMAC
+ * or webhook signature over the raw body, limits; text PostgreSQL cannot store; Idempotency-Key
+ * check) -> zod validation -> preHandler (idempotency claim) -> handler -> onSend (store the
+ * idempotent response). Each request counts as in flight from its first hook to its last onSend,
+ * which runs even when the client has gone.
  */
 export function hooksFor(
   auth: RouteAuth,

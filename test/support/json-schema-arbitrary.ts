@@ -85,15 +85,15 @@ const HOSTILE_NUMBERS: readonly number[] = [-1, -0, 0.5, -(2 ** 31), 2 ** 31, 2 
 /** Number text JSON.parse reads as Infinity, -0 or a rounded double. */
 const HOSTILE_NUMBER_TEXT: readonly string[] = ['1e400', '-1e400', '-0', '123456789012345678901234567890', '1.0000000000000000001'];
 
-export const HOSTILE_KEYS: readonly string[] = ['\u0000', 'key\u0000', '\ud800', 'k\udfffk', '__proto__', 'constructor', 'prototype', '', 'x'.repeat(5_000)];
+const HOSTILE_KEYS: readonly string[] = ['\u0000', 'key\u0000', '\ud800', 'k\udfffk', '__proto__', 'constructor', 'prototype', '', 'x'.repeat(5_000)];
 
 /** The marker toBody replaces with bytes that are not UTF-8. */
-export const BAD_UTF8_MARK = '~~not-utf8~~';
+const BAD_UTF8_MARK = '~~not-utf8~~';
 
 const nested = (depth: number, open: string, close: string) => open.repeat(depth) + '1' + close.repeat(depth);
 
 /** Any hostile node: bad text, a bad number, a wrong type, deep nesting or bytes that are not UTF-8. */
-export const hostileTree: fc.Arbitrary<Tree> = fc.oneof(
+const hostileTree: fc.Arbitrary<Tree> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...HOSTILE_STRINGS).map(value) },
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_NUMBERS).map(value) },
   { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_NUMBER_TEXT).map(raw) },
@@ -193,7 +193,7 @@ function integerFor(s: JsonSchema): fc.Arbitrary<number> {
   return fc.oneof(fc.integer({ min, max }), fc.constantFrom(min, max));
 }
 
-export function fromJson(json: unknown): Tree {
+function fromJson(json: unknown): Tree {
   if (Array.isArray(json)) return { kind: 'array', items: json.map(fromJson) };
   if (json !== null && typeof json === 'object') return { kind: 'object', entries: Object.entries(json).map(([k, v]) => [k, fromJson(v)] as const) };
   return value(typeof json === 'string' || typeof json === 'number' || typeof json === 'boolean' ? json : null);

@@ -357,8 +357,12 @@ describe('the HTTP API under fuzzing', () => {
     };
   }
 
-  /** Signs a service call; the one place to change when the internal signature covers more of the request. */
-  const serviceHeaders = (request: { readonly rawBody: string }) => internalHeaders(request.rawBody, SERVICE);
+  /**
+   * Signs a service call: the one place to change when the internal signature covers the method
+   * and URL as well as the body (signature v2); it is given all three already.
+   */
+  const serviceHeaders = (request: { readonly method: string; readonly url: string; readonly rawBody: string }) =>
+    internalHeaders(request.rawBody, SERVICE);
 
   function headersFor(plan: Plan, rawBody: string): Record<string, string> {
     const headers: Record<string, string> = {};
@@ -369,7 +373,7 @@ describe('the HTTP API under fuzzing', () => {
         headers.authorization = `Bearer ${tokens[plan.credential]}`;
         break;
       case 'service':
-        Object.assign(headers, serviceHeaders({ rawBody }));
+        Object.assign(headers, serviceHeaders({ method: plan.method, url: plan.url, rawBody }));
         break;
       case 'stripe':
         headers['stripe-signature'] = Stripe.webhooks.generateTestHeaderString({ payload: rawBody, secret: STRIPE_SECRET });

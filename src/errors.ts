@@ -47,6 +47,8 @@ export const ERROR_STATUS = {
   GATEWAY_UNAVAILABLE: 503,
   // Stripe answers a webhook's 4xx by retrying later; a bad or stale signature is Stripe's 400 case.
   WEBHOOK_SIGNATURE_INVALID: 400,
+  // A validly signed event Tessera cannot read (no id, data that is not an object): refused before it is stored.
+  WEBHOOK_PAYLOAD_INVALID: 400,
 
   // Resale and minting (issue 6)
   TICKET_NOT_FOUND: 404,

@@ -8,9 +8,10 @@ import type { Logger } from '../logger.js';
 import { edgeStores, type EdgeStores, type Storage } from '../runtime.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { registerDocs } from './docs.js';
-import { installErrorHandling } from './error-handler.js';
+import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { createIdempotencyGate } from './idempotency/idempotency-gate.js';
 import { createInFlightRequests } from './in-flight.js';
+import { decodeUtf8Body, requireJsonDepthWithin } from './input-rules.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import { applyLimits, type EdgeGuards } from './route-hooks.js';
@@ -62,6 +63,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     trustProxy: config.TRUST_PROXY,
     genReqId: requestId,
     ...slowClientTimeouts(config),
+    // A URL that is not percent-encoded UTF-8, or a path segment past the router's limit, is
+    // refused before routing; without this fastify answers in its own body, not the seed's.
+    frameworkErrors: answerFrameworkError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -116,15 +120,19 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
 }
 
 /**
- * JSON is the only body the API takes; anything else is a 415. The raw text is kept for the
- * internal routes' HMAC and webhook signatures, which sign the body exactly as sent.
+ * JSON is the only body the API takes; anything else is a 415. The body must be UTF-8 and nest
+ * no deeper than MAX_JSON_DEPTH (src/api/input-rules.ts), both checked before it is parsed. The
+ * raw text is kept for the internal routes' HMAC and webhook signatures, which sign the body
+ * exactly as sent.
  */
 function acceptJsonOnly(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string;
-    void parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const text = decodeUtf8Body(body as Buffer);
+    requireJsonDepthWithin(text);
+    request.rawBody = text;
+    void parseJson(request, text, done);
   });
 }
 

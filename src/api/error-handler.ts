@@ -25,6 +25,18 @@ export function installErrorHandling(app: FastifyInstance): void {
   );
 }
 
+/**
+ * Fastify's errors raised before a route is found (a URL that is not valid percent-encoded
+ * UTF-8, a path segment longer than the router takes): no hook has run, so the request id is
+ * set here.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.header('x-request-id', request.id);
+  const problem = toTesseraError(error);
+  request.log.info({ code: problem.code, status: problem.status }, problem.message);
+  void sendError(request, reply, problem);
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, problem: TesseraError): FastifyReply {
   if (problem.code === 'DUPLICATE_IN_PROGRESS') void reply.header('retry-after', '1');
   return reply.code(problem.status).type('application/json; charset=utf-8').send(errorBodyOf(request, problem));
@@ -49,6 +61,8 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; message: string
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' },
   FST_ERR_CTP_INVALID_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' },
+  FST_ERR_BAD_URL: { code: 'MALFORMED_REQUEST', message: 'The URL is not valid percent-encoded UTF-8' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'MALFORMED_REQUEST', message: 'A path segment is longer than the API takes' },
 };
 
 const CLIENT_ERRORS_BY_STATUS: Readonly<Record<number, { code: ErrorCode; message: string }>> = {

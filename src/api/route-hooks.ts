@@ -3,6 +3,7 @@ import { TesseraError } from '../errors.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { IdempotencyGate } from './idempotency/idempotency-gate.js';
 import type { InFlightRequests } from './in-flight.js';
+import { requireStorableText } from './input-rules.js';
 import type { LimitedCall, RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Role } from '../domain/access.js';
 import type { RouteAuth, SignatureCheck } from './route.js';
@@ -21,10 +22,11 @@ type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown)
 
 /**
  * The request lifecycle of a route:
- * onRequest (bearer auth, limits) -> body parsing -> preValidation (internal HMAC over the
- * method, URL and raw body with its nonce claimed, or webhook signature; limits; Idempotency-Key check) -> zod validation -> preHandler
- * (idempotency claim) -> handler -> onSend (store the idempotent response). Each request counts
- * as in flight from its first hook to its last onSend, which runs even when the client has gone.
+ * onRequest (bearer auth, limits) -> body parsing (UTF-8, depth) -> preValidation (internal HMAC
+ * over the method, URL and raw body with its nonce claimed, or webhook signature; limits; text
+ * PostgreSQL cannot store; Idempotency-Key check) -> zod validation -> preHandler (idempotency
+ * claim) -> handler -> onSend (store the idempotent response). Each request counts as in flight
+ * from its first hook to its last onSend, which runs even when the client has gone.
  */
 export function hooksFor(
   auth: RouteAuth,
@@ -75,6 +77,8 @@ export function hooksFor(
     onRequest.push((request, reply) => (fromService(request) ? Promise.resolve() : bearerCall(request, reply, roles)));
     if (services) preValidation.push((request, reply) => (fromService(request) ? internalCall(request, reply, services) : Promise.resolve()));
   }
+  // Every route, after its caller is known: one rule for all input text, whatever the schemas say.
+  preValidation.push((request) => Promise.resolve(requireStorableText(request)));
   if (!idempotent) return { onRequest, preValidation, onSend: [done] };
 
   preValidation.push((request) => Promise.resolve(guards.idempotency.requireKey(request)));

@@ -273,9 +273,9 @@ function securityOf(auth: RouteAuth) {
 }
 
 /** The error responses a route can give, for the OpenAPI document. */
-function errorResponses(definition: { auth: RouteAuth; body?: unknown; params?: unknown; query?: unknown; rateLimit?: unknown }, idempotent: boolean) {
-  const statuses = new Set<number>([500]);
-  if (definition.body || definition.params || definition.query) statuses.add(422);
+function errorResponses(definition: { auth: RouteAuth; rateLimit?: unknown }, idempotent: boolean) {
+  // 422: the shared input rules (src/api/input-rules.ts) apply to every route, schema or not.
+  const statuses = new Set<number>([422, 500]);
   if (isSigned(definition.auth)) {
     statuses.add(400);
     statuses.add(503);

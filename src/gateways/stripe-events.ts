@@ -1,7 +1,8 @@
 import Stripe from 'stripe';
+import { z } from 'zod';
 import type { PaymentCommand } from '../aggregates/payment.js';
 import { uuidV5 } from '../domain/ids.js';
-import { TesseraError } from '../errors.js';
+import { TesseraError, type FieldError } from '../errors.js';
 
 /**
  * Stripe webhook events as Payment commands (pure). A target names our payment directly when
@@ -131,6 +132,71 @@ function refundTargets(refund: Stripe.Refund, fallbackMetadata?: Stripe.Metadata
     default:
       return [];
   }
+}
+
+/**
+ * What Tessera reads of an event, checked before anything is stored: a signature proves who sent
+ * the bytes, not that they hold an event. The envelope everywhere; for each type Tessera acts on,
+ * the fields mapStripeEvent reads, as loosely as it reads them (metadata may be absent, a refund's
+ * status null). Other fields, and the objects of types Tessera ignores, are not looked at.
+ */
+const metadata = z.record(z.string(), z.string()).nullish();
+const amount = z.number().int().nonnegative();
+const optionalText = z.string().nullish();
+const intentReference = z.union([z.string(), z.object({ id: z.string() })]).nullish();
+
+const paymentIntent = z.object({ id: z.string().min(1), metadata });
+const refund = z.object({
+  id: z.string().min(1),
+  amount,
+  status: z.string().nullable(),
+  payment_intent: intentReference,
+  metadata,
+  reason: optionalText,
+  failure_reason: optionalText,
+});
+const dispute = z.object({ id: z.string().min(1), payment_intent: intentReference, metadata });
+
+const objectReadByType = {
+  'payment_intent.succeeded': paymentIntent.extend({ amount_received: amount }),
+  'payment_intent.amount_capturable_updated': paymentIntent.extend({ amount_capturable: amount }),
+  'payment_intent.payment_failed': paymentIntent.extend({
+    last_payment_error: z.object({ message: optionalText, code: optionalText, decline_code: optionalText }).nullish(),
+  }),
+  'charge.refunded': z.object({ metadata, refunds: z.object({ data: z.array(refund) }).nullish() }),
+  'refund.created': refund,
+  'refund.updated': refund,
+  'charge.dispute.created': dispute.extend({ amount, reason: z.string() }),
+  'charge.dispute.closed': dispute.extend({ status: z.string() }),
+} satisfies Partial<Record<Stripe.Event.Type, z.ZodType>>;
+// A Map, not the object: a type named `constructor` must find nothing.
+const OBJECT_READ_BY_TYPE = new Map<string, z.ZodType>(Object.entries(objectReadByType));
+
+const envelope = z.object({
+  id: z.string().regex(/^evt_[A-Za-z0-9_]{1,250}$/, { error: 'must be a Stripe event id (evt_...)' }),
+  type: z.string().min(1).max(255),
+  created: z.number().int().nonnegative(),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+});
+
+/**
+ * The event, once its envelope and the fields its type is read for are what mapStripeEvent
+ * expects; otherwise WEBHOOK_PAYLOAD_INVALID naming each problem, and the caller stores nothing.
+ */
+export function checkStripeEvent(event: Stripe.Event): Stripe.Event {
+  const parsed = envelope.safeParse(event);
+  if (!parsed.success) throw payloadInvalid(parsed.error.issues, []);
+  const object = OBJECT_READ_BY_TYPE.get(parsed.data.type)?.safeParse(parsed.data.data.object);
+  if (object && !object.success) throw payloadInvalid(object.error.issues, ['data', 'object']);
+  return event;
+}
+
+function payloadInvalid(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): TesseraError {
+  const errors: FieldError[] = issues.map((issue) => {
+    const path = [...prefix, ...issue.path].map(String).join('.');
+    return { field: path === '' ? 'event' : path, message: issue.message };
+  });
+  return new TesseraError('WEBHOOK_PAYLOAD_INVALID', 'The Stripe event is not one Tessera can read', { errors });
 }
 
 /** Checks the `Stripe-Signature` header over the raw body; the webhook route calls this first. */

@@ -58,6 +58,16 @@ const failures: RouteModule = {
     });
     api.route({
       method: 'GET',
+      url: '/test/things/:id',
+      summary: 'read a thing by a free-text id',
+      auth: 'public',
+      params: z.object({ id: z.string().max(300) }),
+      query: z.object({ after: z.string().optional() }),
+      response: z.object({ id: z.string() }),
+      handler: ({ params }) => ({ id: params.id }),
+    });
+    api.route({
+      method: 'GET',
       url: '/test/items',
       summary: 'list with a typed query',
       auth: 'public',
@@ -79,12 +89,12 @@ describe('error responses', () => {
   });
   afterAll(() => t.close());
 
-  const send = (payload: string | object, extra: Record<string, string> = {}) =>
+  const send = (payload: string | Buffer | object, extra: Record<string, string> = {}) =>
     t.app.inject({
       method: 'POST',
       url: '/test/purchases?x=1',
       headers: { ...headers, 'idempotency-key': randomUUID(), 'content-type': 'application/json', ...extra },
-      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
     });
 
   const expectSeedBody = (body: Record<string, unknown>, code: string) => {
@@ -172,6 +182,77 @@ describe('error responses', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('refuses a NUL or an unpaired surrogate anywhere in a body with 422 naming each place', async () => {
+    const response = await send({
+      ...valid,
+      note: 'gift\u0000',
+      tickets: [{ ...valid.tickets[0], seat: 'A\ud800' }],
+      meta: { 'k\u0000ey': 1 },
+    });
+    expect(response.statusCode).toBe(422);
+    expectSeedBody(response.json(), 'VALIDATION_ERROR');
+    expect(response.json<ErrorBody>().errors).toEqual([
+      { field: 'tickets.0.seat', message: 'must not contain unpaired UTF-16 surrogates (it is not valid Unicode)' },
+      { field: 'note', message: 'must not contain NUL (U+0000) characters' },
+      { field: 'meta.k\\u0000ey', message: 'is a key that contains NUL (U+0000) characters' },
+    ]);
+  });
+
+  it('refuses a NUL in a path id or a query value with 422 naming it', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/test/things/a%00b?after=%00' });
+    expect(response.statusCode).toBe(422);
+    expect(response.json<ErrorBody>().errors).toEqual([
+      { field: 'params.id', message: 'must not contain NUL (U+0000) characters' },
+      { field: 'query.after', message: 'must not contain NUL (U+0000) characters' },
+    ]);
+  });
+
+  it('refuses the same text on the real routes before it reaches the database', async () => {
+    const admin = await bearer({ role: 'admin' });
+    const parked = await t.app.inject({ method: 'POST', url: '/admin/parked/%00/retry', headers: { ...admin, 'idempotency-key': randomUUID() } });
+    expect(parked.statusCode).toBe(422);
+    expect(parked.json<ErrorBody>().errors).toEqual([{ field: 'params.id', message: expect.stringContaining('NUL') as string }]);
+    const purchase = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/process',
+      headers: { ...headers, 'idempotency-key': randomUUID() },
+      payload: {
+        venueId: randomUUID(),
+        eventId: randomUUID(),
+        tickets: [{ ticketTypeId: randomUUID(), quantity: 1, price: 100 }],
+        paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa\u0000' },
+      },
+    });
+    expect(purchase.statusCode).toBe(422);
+    expect(purchase.json<ErrorBody>().errors).toEqual([{ field: 'paymentMethod.paymentMethodId', message: expect.stringContaining('NUL') as string }]);
+  });
+
+  it('refuses JSON nested deeper than 32 levels with 400 before parsing it', async () => {
+    const within = await send(`{"venueId":"${valid.venueId}","tickets":${JSON.stringify(valid.tickets)},"pad":${'['.repeat(31)}${']'.repeat(31)}}`);
+    expect(within.statusCode).toBe(200);
+    const deeper = await send(`{"venueId":"${valid.venueId}","tickets":${JSON.stringify(valid.tickets)},"pad":${'['.repeat(32)}${']'.repeat(32)}}`);
+    expect(deeper.statusCode).toBe(400);
+    expectSeedBody(deeper.json(), 'MALFORMED_REQUEST');
+    expect(deeper.json<ErrorBody>().error).toBe('JSON body nests deeper than 32 levels');
+  });
+
+  it('refuses a body that is not UTF-8 with 400', async () => {
+    const response = await send(Buffer.concat([Buffer.from('{"venueId":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]));
+    expect(response.statusCode).toBe(400);
+    expect(response.json<ErrorBody>()).toMatchObject({ code: 'MALFORMED_REQUEST', error: 'Body is not valid UTF-8' });
+  });
+
+  it.each([
+    ['invalid percent-encoding', '/test/things/%E0%A4%A'],
+    ['an encoded surrogate', '/test/things/%ED%A0%80'],
+    ['a path segment over 100 characters', `/test/things/${'x'.repeat(101)}`],
+  ])('answers a URL with %s with 400 in the seed body', async (_case, url) => {
+    const response = await t.app.inject({ method: 'GET', url });
+    expect(response.statusCode).toBe(400);
+    expectSeedBody(response.json(), 'MALFORMED_REQUEST');
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('answers an unknown route with 404 in the seed body', async () => {

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { TransientGatewayError } from '../../src/gateways/gateway.js';
-import { mapStripeEvent, refundIdFor, verifyStripeEvent } from '../../src/gateways/stripe-events.js';
+import { checkStripeEvent, mapStripeEvent, refundIdFor, verifyStripeEvent } from '../../src/gateways/stripe-events.js';
 import { thrownBy } from '../support/payments.js';
 import { paymentResultFromError, paymentResultFromIntent, refundResultFromRefund } from '../../src/gateways/stripe.js';
 
@@ -91,5 +91,52 @@ describe('Stripe webhooks as commands', () => {
     const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_test' });
     expect(verifyStripeEvent(payload, header, 'whsec_test').id).toBe('evt_1');
     expect(thrownBy(() => verifyStripeEvent(payload.replace('evt_1', 'evt_2'), header, 'whsec_test'))).toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
+  });
+});
+
+describe('Stripe webhook events checked before they are stored', () => {
+  const delivered = (fields: Record<string, unknown>) =>
+    ({ id: 'evt_1NfXk2', object: 'event', type: 'customer.created', created: 1_767_225_600, data: { object: { id: 'cus_1' } }, ...fields }) as unknown as Stripe.Event;
+  const problems = (event: Stripe.Event) => (thrownBy(() => checkStripeEvent(event)) as { code: string; details: { errors: { field: string }[] } });
+
+  it('accepts the events Tessera acts on, with only the fields it reads', () => {
+    const objects: Record<string, Record<string, unknown>> = {
+      'payment_intent.succeeded': { id: 'pi_1', amount_received: 1000, metadata: { paymentId: 'p1' } },
+      'payment_intent.amount_capturable_updated': { id: 'pi_1', amount_capturable: 1000 },
+      'payment_intent.payment_failed': { id: 'pi_1', metadata: {}, last_payment_error: null },
+      'charge.refunded': { id: 'ch_1', refunds: { data: [{ id: 're_1', amount: 5, status: null, payment_intent: { id: 'pi_1' } }] } },
+      'refund.updated': { id: 're_1', amount: 500, status: 'failed', failure_reason: 'lost_or_stolen_card', payment_intent: 'pi_1', metadata: { refundId: 'r1' } },
+      'charge.dispute.created': { id: 'dp_1', amount: 1000, reason: 'fraudulent', payment_intent: null },
+      'charge.dispute.closed': { id: 'dp_1', status: 'lost', payment_intent: 'pi_1' },
+      'customer.created': {},
+      constructor: { anything: true },
+    };
+    for (const [type, object] of Object.entries(objects)) {
+      const event = delivered({ type, data: { object } });
+      expect(checkStripeEvent(event)).toBe(event);
+    }
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['without an id', { id: undefined }, 'id'],
+    ['with an id that is not a string', { id: 5 }, 'id'],
+    ['with an id that is not an event id', { id: 'cus_1' }, 'id'],
+    ['with a type that is not a string', { type: 7 }, 'type'],
+    ['with data null', { data: null }, 'data'],
+    ['with data.object an array', { data: { object: [] } }, 'data.object'],
+    ['with created not an integer', { created: 1.5 }, 'created'],
+    ['of a capture without the amount', { type: 'payment_intent.succeeded', data: { object: { id: 'pi_1', metadata: {} } } }, 'data.object.amount_received'],
+    ['of a refund with a text amount', { type: 'refund.created', data: { object: { id: 're_1', amount: '5', status: 'succeeded' } } }, 'data.object.amount'],
+    ['of a capture naming a payment by a number', { type: 'payment_intent.succeeded', data: { object: { id: 'pi_1', amount_received: 1, metadata: { paymentId: 0.5 } } } }, 'data.object.metadata.paymentId'],
+  ])('refuses an event %s with WEBHOOK_PAYLOAD_INVALID naming the field', (_case, fields, field) => {
+    const refusal = problems(delivered(fields));
+    expect(refusal.code).toBe('WEBHOOK_PAYLOAD_INVALID');
+    expect(refusal.details.errors.map((error) => error.field)).toContain(field);
+  });
+
+  it('refuses a delivery that is not an object at all', () => {
+    for (const payload of [null, 'evt_1', 42, []]) {
+      expect(problems(payload as unknown as Stripe.Event)).toMatchObject({ code: 'WEBHOOK_PAYLOAD_INVALID', details: { errors: [{ field: 'event' }] } });
+    }
   });
 });

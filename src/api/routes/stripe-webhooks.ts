@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
-import { verifyStripeEvent } from '../../gateways/stripe-events.js';
+import { checkStripeEvent, verifyStripeEvent } from '../../gateways/stripe-events.js';
 import type { RouteModule, SignatureCheck } from '../route.js';
 
 const received = z.object({
@@ -46,14 +46,18 @@ export const stripeWebhookRoutes: RouteModule = {
         'Authenticated by the Stripe-Signature header, not a token. Stripe sends no Idempotency-Key: each event is ' +
         'stored once by its Stripe id, so a redelivery answers `duplicate: true` and does nothing again. A fact that ' +
         'arrives before the one it builds on (a refund before its capture) is held and retried, never forced. ' +
-        'A bad or stale signature is 400 WEBHOOK_SIGNATURE_INVALID.',
+        'A bad or stale signature is 400 WEBHOOK_SIGNATURE_INVALID; a signed event without a string id (evt_...) and type, ' +
+        'an integer `created` and an object `data.object`, or without the fields its type is read for, is 400 ' +
+        'WEBHOOK_PAYLOAD_INVALID. Either way nothing is stored.',
       tags: ['webhooks'],
       auth: { signature: stripeSignature(api.config.STRIPE_WEBHOOK_SECRET) },
       idempotent: false,
       response: received,
       handler: async ({ signed, log }) => {
-        const receipt = await api.services.payments.receiveStripeEvent(signed);
-        log.info({ stripeEventId: receipt.stripeEventId, type: signed.type, status: receipt.status, duplicate: receipt.duplicate }, 'stripe webhook');
+        // Checked here rather than with the signature: a malformed event from Stripe must not count against its address limit.
+        const event = checkStripeEvent(signed);
+        const receipt = await api.services.payments.receiveStripeEvent(event);
+        log.info({ stripeEventId: receipt.stripeEventId, type: event.type, status: receipt.status, duplicate: receipt.duplicate }, 'stripe webhook');
         return { received: true as const, eventId: receipt.stripeEventId, duplicate: receipt.duplicate, status: receipt.status };
       },
     });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from '../../support/app.js';
 import { paymentState, purchase, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
+import { writtenRows } from '../../support/written-rows.js';
 
 const SECRET = 'whsec_tessera_test_secret';
 
@@ -126,6 +127,63 @@ describe.each(sqlBackends())('Stripe webhooks over HTTP (%s)', (backend) => {
   it('tells /info that webhooks are on and the gateway is not Stripe', async () => {
     const info = await t.app.inject({ method: 'GET', url: '/info' });
     expect(info.json()).toMatchObject({ features: { webhooks: true, stripe: false } });
+  });
+});
+
+describe.each(sqlBackends())('Stripe webhooks with a malformed event (%s)', (backend) => {
+  let t: TestApp;
+
+  // No background work: every row that appears during a delivery was written by it.
+  beforeAll(async () => {
+    t = await testApp({ backend, env: { STRIPE_WEBHOOK_SECRET: SECRET } });
+  });
+  afterAll(() => t.close());
+
+  const deliverSigned = (payload: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/v1/webhooks/stripe',
+      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
+      payload,
+    });
+
+  const capture = () => stripeEvent('payment_intent.succeeded', { id: 'pi_1', object: 'payment_intent', amount_received: 100, metadata: { paymentId: randomUUID() } });
+
+  it.each<[string, (event: Record<string, unknown>) => unknown, string]>([
+    ['without an id', ({ id: _id, ...rest }) => rest, 'id'],
+    ['with an id that is not a string', (event) => ({ ...event, id: 5 }), 'id'],
+    ['with a type that is not a string', (event) => ({ ...event, type: 7 }), 'type'],
+    ['with data null', (event) => ({ ...event, data: null }), 'data'],
+    ['with data.object not an object', (event) => ({ ...event, data: { object: 'pi_1' } }), 'data.object'],
+    ['with created not an integer', (event) => ({ ...event, created: '2026-01-01' }), 'created'],
+    ['of a capture without its amount', (event) => ({ ...event, data: { object: { id: 'pi_1', metadata: {} } } }), 'data.object.amount_received'],
+  ])('refuses a validly signed event %s with 400 WEBHOOK_PAYLOAD_INVALID and stores nothing', async (_case, malform, field) => {
+    const before = await writtenRows(t.storage.sql);
+    const response = await deliverSigned(JSON.stringify(malform(capture())));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'WEBHOOK_PAYLOAD_INVALID', errors: expect.arrayContaining([expect.objectContaining({ field })]) as unknown });
+    expect(await writtenRows(t.storage.sql)).toEqual(before);
+  });
+
+  it('refuses a validly signed delivery that is not an object, nested 50,000 deep, or holding a NUL, and stores nothing', async () => {
+    const before = await writtenRows(t.storage.sql);
+    const deep = `{"id":"evt_deep","type":"customer.created","created":1,"data":{"object":{"a":${'['.repeat(50_000)}${']'.repeat(50_000)}}}}`;
+    const answers = await Promise.all(
+      ['null', '"evt_1"', deep, JSON.stringify({ ...capture(), data: { object: { id: 'pi_1\u0000', amount_received: 1 } } })].map(deliverSigned),
+    );
+    expect(answers.map((answer) => [answer.statusCode, answer.json<{ code: string }>().code])).toEqual([
+      [400, 'WEBHOOK_PAYLOAD_INVALID'],
+      [400, 'WEBHOOK_PAYLOAD_INVALID'],
+      [400, 'MALFORMED_REQUEST'],
+      [422, 'VALIDATION_ERROR'],
+    ]);
+    expect(await writtenRows(t.storage.sql)).toEqual(before);
+  });
+
+  it('still receives a well-formed event', async () => {
+    const event = stripeEvent('customer.created', { id: 'cus_1', object: 'customer' });
+    const response = await deliverSigned(JSON.stringify(event));
+    expect(response.json()).toMatchObject({ received: true, eventId: event.id, status: 'ignored' });
   });
 });
 

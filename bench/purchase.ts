@@ -68,6 +68,7 @@ async function startTessera(url: string): Promise<RunningServer> {
     DATABASE_POOL_SIZE: String(connections),
     JWT_SECRET: jwtSecret,
     INTERNAL_SERVICE_SECRET: randomBytes(32).toString('hex'),
+    INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': randomBytes(32).toString('hex'), 'venue-service': randomBytes(32).toString('hex') }),
     GROUP_PAYMENT_LINK_SECRET: randomBytes(32).toString('hex'),
     RATE_LIMIT_GLOBAL_MAX: '1000000000',
     RATE_LIMIT_USER_MAX: '1000000000',

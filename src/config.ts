@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SERVICES_WITH_WRITES } from './domain/access.js';
 
 /**
  * Every setting Tessera reads from the environment, parsed once at start. Nothing else in the
@@ -98,8 +99,10 @@ export const configSchema = z.object({
   JWT_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
   JWT_ISSUER: optionalText(z.string()),
   JWT_AUDIENCE: optionalText(z.string()),
-  // Service-to-service calls to /internal/* are signed with HMAC-SHA256 under this secret.
+  // Service-to-service calls are signed with HMAC-SHA256: under the calling service's own secret
+  // when INTERNAL_SERVICE_SECRETS names one, else under the shared INTERNAL_SERVICE_SECRET.
   INTERNAL_SERVICE_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
+  INTERNAL_SERVICE_SECRETS: jsonObject(z.record(z.string().min(1), z.string().min(32, 'each secret must be at least 32 characters (256 bits)'))),
   INTERNAL_SERVICES: list('ticket-service,order-service,venue-service,marketplace-service,notification-service'),
   // How far a signed call's timestamp may be from our clock; each nonce is kept twice as long.
   INTERNAL_SIGNATURE_MAX_SKEW_SECONDS: integer(30, 1, 300),
@@ -197,14 +200,29 @@ export const configSchema = z.object({
       context.addIssue({ code: 'custom', path: ['RESALE_VENUE_RULES'], message: `venue ${venueId}: ${problem}` });
     }
   }
+  for (const service of Object.keys(config.INTERNAL_SERVICE_SECRETS)) {
+    if (!config.INTERNAL_SERVICES.includes(service)) {
+      context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRETS'], message: `names ${service}, which is not in INTERNAL_SERVICES` });
+    }
+  }
   // Outside production a missing key is replaced by an ephemeral one (src/api/auth/dev-credentials.ts);
   // in production that would lock everyone out or, worse, let a restart change the key silently.
   if (config.NODE_ENV !== 'production') return;
   if (!config.JWT_PUBLIC_KEY && !config.JWT_SECRET) {
     context.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: 'required in production (or set JWT_SECRET)' });
   }
-  if (!config.INTERNAL_SERVICE_SECRET) {
-    context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRET'], message: 'required in production' });
+  const own = (service: string) => config.INTERNAL_SERVICE_SECRETS[service] !== undefined;
+  // A service allowed to write prices or venue profiles must not share a secret others could sign with.
+  const shared = SERVICES_WITH_WRITES.filter((service) => config.INTERNAL_SERVICES.includes(service) && !own(service));
+  if (shared.length > 0) {
+    context.addIssue({
+      code: 'custom',
+      path: ['INTERNAL_SERVICE_SECRETS'],
+      message: `needs a secret of its own for ${shared.join(', ')} in production: with a shared one, any service could sign as it`,
+    });
+  }
+  if (!config.INTERNAL_SERVICE_SECRET && config.INTERNAL_SERVICES.some((service) => !own(service))) {
+    context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRET'], message: 'required in production for the services without a secret of their own' });
   }
   if (!config.GROUP_PAYMENT_LINK_SECRET) {
     context.addIssue({ code: 'custom', path: ['GROUP_PAYMENT_LINK_SECRET'], message: 'required in production' });

@@ -53,9 +53,24 @@ describe('configuration', () => {
 
   it('refuses to start production without a JWT key or an internal secret, naming them', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_PUBLIC_KEY: required in production[\s\S]*INTERNAL_SERVICE_SECRET/);
-    const secrets = { JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32), GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32) };
+    const secrets = {
+      JWT_SECRET: 's'.repeat(32),
+      INTERNAL_SERVICE_SECRET: 'i'.repeat(32),
+      INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': 't'.repeat(32), 'venue-service': 'v'.repeat(32) }),
+      GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32),
+    };
     expect(loadConfig({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
     expect(() => loadConfig({ NODE_ENV: 'production', ...secrets, GROUP_PAYMENT_LINK_SECRET: undefined })).toThrow(/GROUP_PAYMENT_LINK_SECRET: required in production/);
+  });
+
+  it('refuses production where a service that may write prices or venues shares the common secret', () => {
+    const base = { NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32), GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32) };
+    expect(() => loadConfig(base)).toThrow(/INTERNAL_SERVICE_SECRETS: needs a secret of its own for ticket-service, venue-service/);
+    // Services that may write nothing can share; a deployment without the writing services needs no own secrets.
+    expect(loadConfig({ ...base, INTERNAL_SERVICES: 'order-service,notification-service' }).INTERNAL_SERVICE_SECRETS).toEqual({});
+    expect(() => loadConfig({ INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'mystery-service': 'm'.repeat(32) }) })).toThrow(
+      /INTERNAL_SERVICE_SECRETS: names mystery-service, which is not in INTERNAL_SERVICES/,
+    );
   });
 
   it('lets development run without keys (the server makes ephemeral ones)', () => {

@@ -71,6 +71,12 @@ const VENUE_SERVICES: Readonly<Record<Actions['venue'], readonly string[]>> = {
   register: ['venue-service'],
 };
 
+/**
+ * The services the rule lets write anything (prices, venue profiles). A shared secret would let
+ * any service sign as them, so production requires each of these to sign with a secret of its own.
+ */
+export const SERVICES_WITH_WRITES: readonly string[] = [...new Set(Object.values(VENUE_SERVICES).flat())].sort();
+
 const userOf = (caller: Caller): Principal | undefined => (caller.kind === 'user' ? caller.principal : undefined);
 const isAdmin = (caller: Caller): boolean => userOf(caller)?.role === 'admin';
 /** The caller as a user of the resource's tenant (admins included), or undefined. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { NonceStore } from '../../src/api/auth/nonce-store.js';
 import type { RouteModule } from '../../src/api/route.js';
 import { cents } from '../../src/api/schemas.js';
+import { authAs } from '../support/payments-http.js';
 import { internalHeaders, reachableBackends, testApp, TEST_INTERNAL_SECRET, type InternalSigningOptions, type TestApp } from '../support/app.js';
 
 let executions = 0;
@@ -141,5 +142,32 @@ describe('internal routes when the nonce store is down', () => {
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     expect(executions).toBe(before);
+  });
+});
+
+describe('a service with a secret of its own', () => {
+  const TICKET_SERVICE_SECRET = 'ticket-service-secret-of-at-least-32-characters';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp({ env: { INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': TICKET_SERVICE_SECRET }) } });
+  });
+  afterAll(() => t.close());
+
+  it('cannot be impersonated by another service holding the shared secret, so only it prices tickets', async () => {
+    const venueId = randomUUID();
+    const admin = await authAs('admin');
+    await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/venues/${venueId}`,
+      headers: admin,
+      payload: { name: 'Ryman', address: { street: '1 Broadway', city: 'Nashville', state: 'TN', zip: '37203' } },
+    });
+    const raw = JSON.stringify({ name: 'Floor', price: 1 });
+    const url = `/internal/venues/${venueId}/events/${randomUUID()}/ticket-types/${randomUUID()}`;
+    const put = (secret: string) => t.app.inject({ method: 'PUT', url, headers: internalHeaders('PUT', url, raw, 'ticket-service', { secret }), payload: raw });
+    const impersonated = await put(TEST_INTERNAL_SECRET);
+    expect(impersonated.statusCode).toBe(401);
+    expect(impersonated.json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    expect((await put(TICKET_SERVICE_SECRET)).statusCode).toBe(201);
   });
 });

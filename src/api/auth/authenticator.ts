@@ -62,7 +62,7 @@ export async function createAuthenticator(
     bearer: (authorization) => verifier.verify(bearerToken(authorization)),
     internal: (request) =>
       authenticateInternalCall(request, {
-        secret: internalSecret,
+        secretFor: (service) => config.INTERNAL_SERVICE_SECRETS[service] ?? internalSecret,
         services: config.INTERNAL_SERVICES,
         maxSkewSeconds: config.INTERNAL_SIGNATURE_MAX_SKEW_SECONDS,
         now,

@@ -9,7 +9,8 @@ import type { NonceStore } from './nonce-store.js';
  *   x-internal-service:   the calling service, one of INTERNAL_SERVICES
  *   x-internal-timestamp: unix time in seconds, within INTERNAL_SIGNATURE_MAX_SKEW_SECONDS of ours
  *   x-internal-nonce:     16 to 128 characters of [A-Za-z0-9_-], never sent twice by the service
- *   x-internal-signature: hex HMAC-SHA256 under INTERNAL_SERVICE_SECRET of the canonical string
+ *   x-internal-signature: hex HMAC-SHA256 of the canonical string under the service's own secret
+ *                         (INTERNAL_SERVICE_SECRETS), or the shared INTERNAL_SERVICE_SECRET
  *
  * The canonical string is seven lines joined by "\n" (no trailing newline):
  *
@@ -71,7 +72,8 @@ export function internalSignature(secret: string, parts: InternalSignatureParts)
 }
 
 export interface InternalSignatureOptions {
-  readonly secret: string;
+  /** The secret a service signs with: its own, else the shared one. */
+  readonly secretFor: (service: string) => string;
   readonly services: readonly string[];
   /** How far the timestamp may be from our clock, either way. */
   readonly maxSkewSeconds: number;
@@ -110,7 +112,7 @@ export function verifyInternalSignature(request: SignedRequest, options: Interna
     throw new TesseraError('INVALID_SIGNATURE', 'Internal signature headers are malformed (x-internal-nonce: 16-128 of [A-Za-z0-9_-])');
   }
   const expected = Buffer.from(
-    internalSignature(options.secret, { timestamp, nonce, service, method: request.method, url: request.url, rawBody: request.rawBody }),
+    internalSignature(options.secretFor(service), { timestamp, nonce, service, method: request.method, url: request.url, rawBody: request.rawBody }),
     'hex',
   );
   // Constant time: how much of a guess matches must not show in the response time.

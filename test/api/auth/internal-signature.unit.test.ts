@@ -17,7 +17,7 @@ const timestamp = '1736683200'; // 2025-01-12T12:00:00Z
 const nonce = 'nonce_0123456789-AB';
 const url = '/internal/calculate-tax?state=TN';
 const at = (iso: string) => () => new Date(iso);
-const options = { secret, services: ['ticket-service'], maxSkewSeconds: 30, now: at('2025-01-12T12:00:00Z') };
+const options = { secretFor: () => secret, services: ['ticket-service', 'notification-service'], maxSkewSeconds: 30, now: at('2025-01-12T12:00:00Z') };
 
 const signed = (overrides: Partial<{ method: string; url: string; rawBody: string; service: string; nonce: string; timestamp: string }> = {}) => {
   const parts = { timestamp, nonce, service: 'ticket-service', method: 'POST', url, rawBody: body, ...overrides };
@@ -176,6 +176,16 @@ describe('internal service signatures (v2)', () => {
       rawBody: body,
     });
     expect(codeOf(() => verifyInternalSignature(request({ ...signed(), 'x-internal-signature': forged }), options))).toBe('INVALID_SIGNATURE');
+  });
+
+  it("verifies a service with a secret of its own under that secret only, so another service cannot sign as it", () => {
+    const own = 'ticket-service-own-secret-of-32-characters';
+    const perService = { ...options, secretFor: (service: string) => (service === 'ticket-service' ? own : secret) };
+    const parts = { timestamp, nonce, service: 'ticket-service', method: 'POST', url, rawBody: body };
+    const underOwn = { ...signed(), 'x-internal-signature': internalSignature(own, parts) };
+    expect(verifyInternalSignature(request(underOwn), perService).service).toBe('ticket-service');
+    // The shared secret every service holds no longer signs as ticket-service.
+    expect(codeOf(() => verifyInternalSignature(request(signed()), perService))).toBe('INVALID_SIGNATURE');
   });
 
   it('refuses malformed headers, a nonce out of form included', () => {

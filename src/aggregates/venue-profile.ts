@@ -8,16 +8,15 @@ import type { Decider } from './decider.js';
  * go. `SaveVenueProfile` registers a venue or updates it (PUT semantics); saving the same
  * profile again changes nothing and writes nothing.
  *
- * Replacing or removing a payout account the venue already had also records
- * VenuePayoutAccountChanged, which holds the venue's payouts for `payoutAccountHoldMs` (the
- * venue account's payout decision reads the hold from this stream). The first account a venue
- * ever has needs no hold: there is no earlier destination to divert money from.
+ * Any change of payout account after registration (a first one, a replacement, a removal) also
+ * records VenuePayoutAccountChanged, which holds the venue's payouts for `payoutAccountHoldMs`
+ * (the venue account's payout decision reads the hold from this stream). Only an account given
+ * when the venue is registered, before it has sold anything, needs no hold: a venue's sales may
+ * have been waiting in `available` for whoever first names where they go.
  */
 export interface VenueProfileState {
   readonly venueId?: string;
   readonly profile?: VenueProfileData;
-  /** True once any payout account was set: later changes of it are held. */
-  readonly hadPayoutAccount?: boolean;
   /** The last change of payout account, and until when payouts wait because of it. */
   readonly payoutHold?: { readonly until: string; readonly changedBy: string; readonly changedAt: string };
 }
@@ -40,8 +39,7 @@ export function evolveVenue(state: VenueProfileState, event: VenueEvent): VenueP
   switch (event.type) {
     case 'VenueRegistered':
     case 'VenueProfileUpdated': {
-      const profile = profileOf(event.data);
-      return { ...state, venueId: event.data.venueId, profile, hadPayoutAccount: state.hadPayoutAccount === true || profile.payoutAccount !== undefined };
+      return { ...state, venueId: event.data.venueId, profile: profileOf(event.data) };
     }
     case 'VenuePayoutAccountChanged': {
       const { holdUntil, changedBy, changedAt } = event.data;
@@ -67,7 +65,7 @@ export function decideVenue(command: VenueCommand, state: VenueProfileState): Ve
       const changed = FIELDS.filter((field) => JSON.stringify(state.profile![field]) !== JSON.stringify(profile[field]));
       if (changed.length === 0) return [];
       const updated: VenueEvent = { type: 'VenueProfileUpdated', data: { venueId, changed, ...profile } };
-      if (!changed.includes('payoutAccount') || !state.hadPayoutAccount) return [updated];
+      if (!changed.includes('payoutAccount')) return [updated];
       return [updated, payoutAccountChanged(command.data, state, profile)];
     }
     default: {
@@ -77,7 +75,7 @@ export function decideVenue(command: VenueCommand, state: VenueProfileState): Ve
   }
 }
 
-/** The change of an existing payout account; a change never shortens a hold already running. */
+/** A change of payout account after registration; it never shortens a hold already running. */
 function payoutAccountChanged(
   data: VenueCommand['data'],
   state: VenueProfileState,

@@ -42,12 +42,13 @@ describe('VenueProfile decider', () => {
     expect(stateOf([...registered, updated!]).profile?.tierOverride).toBeUndefined();
   });
 
-  it('sets a first payout account without a hold, whether at registration or later', () => {
+  it('sets a payout account given at registration without a hold, and holds one first set later', () => {
     const atRegistration = venueDecider.decide(save({ payoutAccount: 'acct_1' }), stateOf([]));
     expect(atRegistration.map((e) => e.type)).toEqual(['VenueRegistered']);
+    // The venue may have sold for days without one: its waiting balance must not go straight to the first account named.
     const later = saved(save(), save({ payoutAccount: 'acct_1' }));
-    expect(later.map((e) => e.type)).toEqual(['VenueRegistered', 'VenueProfileUpdated']);
-    expect(stateOf(later).payoutHold).toBeUndefined();
+    expect(later.map((e) => e.type)).toEqual(['VenueRegistered', 'VenueProfileUpdated', 'VenuePayoutAccountChanged']);
+    expect(stateOf(later).payoutHold).toBeDefined();
   });
 
   it('records who replaced a payout account and when, and holds payouts for the configured period', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { venueAccountStreamId } from '../../src/events/venue-account-events.js';
 import { venueStreamId } from '../../src/events/venue-events.js';
 import { signToken, testApp, type TestApp } from '../support/app.js';
-import { completedPurchase, sqlBackends, venueAt } from '../support/payments-http.js';
+import { completedPurchase, sqlBackends, ticketTypeAt, venueAt } from '../support/payments-http.js';
 import { NASHVILLE } from '../support/payments.js';
 import { eventually } from '../support/poll.js';
 
@@ -52,14 +52,35 @@ describe.each(sqlBackends())('a change of payout account holds payouts (%s)', (b
     return venueId;
   }
 
-  it('lets a venue set its first payout account and be paid out at once', async () => {
-    const venueId = await venueWithSales();
-    expect((await setPayoutAccount(venueId, 'acct_first')).statusCode).toBe(200);
-    expect((await t.storage.eventStore.readStream(venueStreamId(venueId))).map((e) => e.type)).toEqual(['VenueRegistered', 'VenueProfileUpdated']);
+  it('pays a venue registered with its payout account at once', async () => {
+    offsetMs = 0;
+    const venueId = randomUUID();
+    const registered = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/venues/${venueId}`,
+      headers: await asAdmin(),
+      payload: { name: 'Ryman Auditorium', address: NASHVILLE, payoutAccount: 'acct_first' },
+    });
+    expect(registered.statusCode).toBe(201);
+    await ticketTypeAt(t, venueId, 10_000);
+    await completedPurchase(t, venueId, { quantity: 3 });
+    await eventually(async () => (((await t.modules.venues.services.account(venueId)).balances.USD?.available ?? 0) >= 20_000 ? true : undefined));
     const paid = await payout(venueId);
     expect(paid.statusCode, paid.body).toBe(200);
     const requested = (await t.storage.eventStore.readStream(venueAccountStreamId(venueId))).filter((e) => e.type === 'VenuePayoutRequested');
     expect(requested).toMatchObject([{ data: { destination: 'acct_first' } }]);
+  });
+
+  it('holds the sales a venue made without a payout account when one is first named', async () => {
+    offsetMs = 0;
+    const venueId = await venueWithSales();
+    expect((await setPayoutAccount(venueId, 'acct_attacker')).statusCode).toBe(200);
+    expect((await t.storage.eventStore.readStream(venueStreamId(venueId))).map((e) => e.type)).toEqual([
+      'VenueRegistered',
+      'VenueProfileUpdated',
+      'VenuePayoutAccountChanged',
+    ]);
+    expect((await payout(venueId)).json()).toMatchObject({ code: 'PAYOUT_ON_HOLD' });
   });
 
   it('records the admin who replaced the payout account, holds payouts for a day, then pays the new account', async () => {

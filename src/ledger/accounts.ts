@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { uuidV5 } from '../domain/ids.js';
 
 /**
  * The chart of accounts (docs/ledger.md). An account is a colon-separated path; `<id>` segments
@@ -53,6 +54,18 @@ export const CHART_OF_ACCOUNTS: readonly AccountShape[] = [
   },
   { path: 'customer:<id>:refunds', class: 'liability', description: 'Refunds owed to a customer until the gateway has paid them back.' },
 ];
+
+/**
+ * A user's id in an account path (`customer:<id>:refunds`, `seller:<id>:payable`): a UUID derived
+ * from the tenant and the user. A token's `sub` may be any text (`auth0|5f7c…`, an e-mail), which
+ * would not make a path of the chart and would stop the ledger for everyone; and the same `sub`
+ * in two tenants is two people, who must not share what the ledger owes them.
+ */
+export const userAccountId = (tenantId: string, userId: string): string => uuidV5(`ledger-user:${JSON.stringify([tenantId, userId])}`);
+
+export const customerRefundsAccount = (tenantId: string, userId: string): string => `customer:${userAccountId(tenantId, userId)}:refunds`;
+
+export const sellerPayableAccount = (tenantId: string, sellerId: string): string => `seller:${userAccountId(tenantId, sellerId)}:payable`;
 
 const ID = '[A-Za-z0-9][A-Za-z0-9_.-]{0,99}';
 const PARTY = '[a-z][a-z_]{0,31}';

@@ -13,7 +13,7 @@ import { venueAccountPostingRules } from '../ledger/rules/venue-account-rules.js
  * Tessera's ledger: every area's posting rules in one projection. Bump the version whenever a
  * rule books differently; the ledger is then rebuilt beside the live one and swapped in.
  */
-export const LEDGER_VERSION = 2;
+export const LEDGER_VERSION = 3;
 
 export const ledger = ledgerProjection<PaymentEvent | EscrowEvent | MintingEvent | GroupPaymentEvent | VenueAccountEvent>(
   { ...paymentPostingRules, ...resalePostingRules, ...groupPaymentPostingRules, ...venueAccountPostingRules },

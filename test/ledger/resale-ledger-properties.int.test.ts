@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { customerRefundsAccount } from '../../src/ledger/accounts.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { executeEscrowCommand } from '../../src/commands/resale-commands.js';
@@ -138,7 +139,7 @@ onEveryDialect('resale ledger properties', (open, dialect) => {
         }
         // What a refund owes the buyer is still owed only where the gateway has not paid it.
         const owed = escrows.filter((e) => e.refundedUnpaid).reduce((sum, e) => sum + BigInt(e.price), 0n);
-        expect((await balanceOf(readSide, `customer:${runId}:refunds`))?.balance ?? 0n).toBe(-owed);
+        expect((await balanceOf(readSide, customerRefundsAccount('tenant-test', runId)))?.balance ?? 0n).toBe(-owed);
         // Every gas paid on chain, the mint batches' and the escrow transfers', is the platform's cost.
         expect(((await balanceOf(readSide, 'platform:gas'))?.debits ?? 0n) - gasBefore).toBe(gas);
       }),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { customerRefundsAccount } from '../../src/ledger/accounts.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { accountBalance, balancesUnder, trialBalance } from '../../src/ledger/queries.js';
@@ -7,7 +8,7 @@ import { projections } from '../../src/projections/all.js';
 import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
 import { backends, type Backend } from '../support/backends.js';
 import { lastPositionOf } from '../support/payment-records.js';
-import { context, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';
+import { context, NASHVILLE, purchaseInput, testConfig, principal, registerPrices, TEST_TENANT_ID } from '../support/payments.js';
 
 for (const backend of backends()) {
   describe(`the ledger of payments on ${backend.name}`, () => {
@@ -55,7 +56,7 @@ for (const backend of backends()) {
       await settled(purchase.paymentId);
 
       // The refund was paid, so nothing is left owed to the buyer.
-      expect(await balanceOf('customer:buyer-1:refunds')).toBe(0);
+      expect(await balanceOf(customerRefundsAccount(TEST_TENANT_ID, 'buyer-1'))).toBe(0);
       const venue = await balancesUnder(readSide.db, `venue:${venueId}:`);
       const allocation = refund.allocation;
       const venueBack = allocation.ticketPrice - allocation.venueTaxReversed.reduce((sum, line) => sum + line.amount, 0);
@@ -63,6 +64,24 @@ for (const backend of backends()) {
       const trial = await trialBalance(readSide.db);
       expect(trial.balanced).toBe(true);
       expect(trial.currencies.map((c) => c.net)).toEqual([0n]);
+    });
+
+    it("books the refund of a buyer whose token's sub is no account id (auth0|…), and keeps booking everyone's sales", async () => {
+      const sub = 'auth0|5f7c8ec7c33c6c004bbafe82 jane@example.com';
+      const input = { ...purchaseInput(venueId), userId: sub };
+      const purchase = await payments.services.processPayment(input, context());
+      await payments.services.refundPayment(
+        { paymentId: purchase.paymentId, amount: 1_000, reason: 'changed plans', requester: principal(sub) },
+        context(),
+      );
+      await expect.poll(async () => (await payments.services.getPayment(purchase.paymentId)).status, { timeout: 15_000 }).toBe('partially_refunded');
+      const next = await payments.services.processPayment(purchaseInput(venueId), context());
+      await settled(purchase.paymentId);
+      await settled(next.paymentId);
+      expect((await readSide.status()).find((p) => p.name === 'ledger')).toMatchObject({ consecutiveFailures: 0 });
+      expect(await balanceOf(customerRefundsAccount(TEST_TENANT_ID, sub))).toBe(0);
+      // The same sub in another tenant is another person, with an account of their own.
+      expect(customerRefundsAccount('tenant-other', sub)).not.toBe(customerRefundsAccount(TEST_TENANT_ID, sub));
     });
   });
 }

@@ -1,6 +1,7 @@
 import type { PaymentEvent, RefundAllocation, RefundTaxLine } from '../../events/payment-events.js';
 import type { PurchaseQuote } from '../../domain/purchase-quote.js';
 import type { TaxLine } from '../../domain/tax.js';
+import { customerRefundsAccount } from '../accounts.js';
 import { credit, debit, type Posting } from '../journal.js';
 import type { Booking, PostingRules } from '../ledger-projection.js';
 
@@ -37,28 +38,28 @@ export const paymentPostingRules: PostingRules<PaymentEvent> = {
       metadata: { paymentId: data.paymentId, venueId: data.venueId, userId: data.userId },
     }),
 
-  RefundRequested: ({ data }) => ({
+  RefundRequested: ({ data, metadata }) => ({
     entryType: 'refund_requested',
     description: `refund ${data.refundId} of payment ${data.paymentId} set aside for the buyer`,
     postings: [
       ...takeBack(data.allocation, data.venueId, data.currency),
-      credit(customerRefunds(data.userId), data.currency, data.amount),
+      credit(customerRefundsAccount(metadata.tenantId, data.userId), data.currency, data.amount),
     ],
     metadata: { paymentId: data.paymentId, refundId: data.refundId, reason: data.reason, requestedBy: data.requestedBy },
   }),
 
-  RefundSucceeded: ({ data }) => ({
+  RefundSucceeded: ({ data, metadata }) => ({
     entryType: 'refund_paid',
     description: `refund ${data.refundId} of payment ${data.paymentId} paid to the buyer`,
-    postings: [debit(customerRefunds(data.userId), data.currency, data.amount), credit('gateway:clearing', data.currency, data.amount)],
+    postings: [debit(customerRefundsAccount(metadata.tenantId, data.userId), data.currency, data.amount), credit('gateway:clearing', data.currency, data.amount)],
     metadata: { paymentId: data.paymentId, refundId: data.refundId, gatewayReference: data.gatewayReference },
   }),
 
-  RefundFailed: ({ data }) => ({
+  RefundFailed: ({ data, metadata }) => ({
     entryType: 'refund_reversed',
     description: `refund ${data.refundId} of payment ${data.paymentId} refused by the gateway; returned`,
     postings: [
-      debit(customerRefunds(data.userId), data.currency, data.amount),
+      debit(customerRefundsAccount(metadata.tenantId, data.userId), data.currency, data.amount),
       ...takeBack(data.allocation, data.venueId, data.currency).map(reverse),
     ],
     metadata: { paymentId: data.paymentId, refundId: data.refundId, code: data.code },
@@ -114,8 +115,6 @@ export function saleBooking(sale: {
     },
   };
 }
-
-const customerRefunds = (userId: string): string => `customer:${userId}:refunds`;
 
 /**
  * The debits that take an allocation's money back from whoever the capture owed it to. The

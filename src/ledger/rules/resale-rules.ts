@@ -1,5 +1,6 @@
 import type { MintingEvent } from '../../events/minting-events.js';
 import type { EscrowEvent } from '../../events/resale-events.js';
+import { customerRefundsAccount, sellerPayableAccount } from '../accounts.js';
 import { credit, debit } from '../journal.js';
 import type { PostingRules } from '../ledger-projection.js';
 
@@ -9,7 +10,8 @@ import type { PostingRules } from '../ledger-projection.js';
  * - Funding takes the buyer's charge into `gateway:clearing` and owes it to `escrow:<id>`.
  * - Release empties `escrow:<id>` into the seller's payable, the venue's and artist's royalties
  *   and the platform's fee, exactly as the split recorded at creation says.
- * - Refund moves it from `escrow:<id>` to the buyer's `customer:<id>:refunds`; when the gateway
+ * - Refund moves it from `escrow:<id>` to the buyer's `customer:<id>:refunds` (ids of users are
+ *   userAccountId: tenant and user, src/ledger/accounts.ts); when the gateway
  *   has paid the buyer, it leaves clearing. Either way the escrow account ends at zero.
  * - An escrow's NFT transfer's gas (`EscrowTransferSubmitted`) and a confirmed mint batch's gas is the platform's cost: booked against `platform:gas` (where
  *   the buyers' gas charges were credited), paid out of clearing.
@@ -33,14 +35,14 @@ export const resalePostingRules: PostingRules<EscrowEvent | MintingEvent> = {
     metadata: { escrowId: data.escrowId, ticketId: data.ticketId, chain: data.chain, txHash: data.txHash },
   }),
 
-  EscrowReleased: ({ data }) => {
+  EscrowReleased: ({ data, metadata }) => {
     const { split, currency } = data;
     return {
       entryType: 'escrow_released',
       description: `resale escrow ${data.escrowId} released after the NFT transfer`,
       postings: [
         debit(escrowAccount(data.escrowId), currency, data.amount),
-        credit(`seller:${data.sellerId}:payable`, currency, split.sellerPayout),
+        credit(sellerPayableAccount(metadata.tenantId, data.sellerId), currency, split.sellerPayout),
         credit(venueRoyaltyAccount(data.venueId), currency, split.venueRoyalty),
         ...(split.artistId === undefined ? [] : [credit(`royalty:artist:${split.artistId}`, currency, split.artistRoyalty)]),
         credit('platform:fees', currency, split.platformFee),
@@ -56,17 +58,17 @@ export const resalePostingRules: PostingRules<EscrowEvent | MintingEvent> = {
     };
   },
 
-  EscrowRefunded: ({ data }) => ({
+  EscrowRefunded: ({ data, metadata }) => ({
     entryType: 'escrow_refunded',
     description: `resale escrow ${data.escrowId} refunded to the buyer: ${data.reason}`,
-    postings: [debit(escrowAccount(data.escrowId), data.currency, data.amount), credit(`customer:${data.buyerId}:refunds`, data.currency, data.amount)],
+    postings: [debit(escrowAccount(data.escrowId), data.currency, data.amount), credit(customerRefundsAccount(metadata.tenantId, data.buyerId), data.currency, data.amount)],
     metadata: { escrowId: data.escrowId, reason: data.reason },
   }),
 
-  EscrowRefundPaid: ({ data }) => ({
+  EscrowRefundPaid: ({ data, metadata }) => ({
     entryType: 'escrow_refund_paid',
     description: `refund of resale escrow ${data.escrowId} paid to the buyer`,
-    postings: [debit(`customer:${data.buyerId}:refunds`, data.currency, data.amount), credit('gateway:clearing', data.currency, data.amount)],
+    postings: [debit(customerRefundsAccount(metadata.tenantId, data.buyerId), data.currency, data.amount), credit('gateway:clearing', data.currency, data.amount)],
     metadata: { escrowId: data.escrowId, gatewayReference: data.gatewayReference },
   }),
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { customerRefundsAccount, sellerPayableAccount } from '../../../src/ledger/accounts.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
 import { comparePositions, parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
@@ -6,7 +7,7 @@ import { escrowStreamId } from '../../../src/events/resale-events.js';
 import { accountBalance } from '../../../src/ledger/queries.js';
 import { mintStatusOf } from '../../../src/minting/mint-queue.js';
 import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
-import { signToken, testApp, type TestApp } from '../../support/app.js';
+import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
 import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 
@@ -96,7 +97,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     expect(escrow).toMatchObject({ amount: 15_000, sellerPayout: 12_750, venueRoyalty: 1_500, artistRoyalty: 0, platformFee: 750, status: 'funded' });
 
     await eventually(async () => ((await escrowStatus(t, escrow.id)) === 'released' ? true : undefined), { timeoutMs: 10_000 });
-    await eventually(async () => ((await balance(t, `seller:${SELLER}:payable`)) === -12_750n ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await balance(t, sellerPayableAccount(TEST_TENANT, SELLER))) === -12_750n ? true : undefined), { timeoutMs: 10_000 });
     expect(await balance(t, `escrow:${escrow.id}`)).toBe(0n);
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(-1_500n);
     const escrowAccount = await accountBalance(t.modules.readSide.db, `escrow:${escrow.id}`);
@@ -282,7 +283,7 @@ describe('Resale: the seller cannot take back the purchase of a ticket they rese
     const events = await t.storage.eventStore.readStream(`escrow-${escrowId}`);
     expect(events.map((e) => e.type)).not.toContain('EscrowReleased');
     expect(events.find((e) => e.type === 'EscrowRefunded')?.data).toMatchObject({ reason: 'source_payment_refunded' });
-    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === 0n && (await balance(t, `customer:${BUYER}:refunds`)) === 0n ? true : undefined));
+    await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === 0n && (await balance(t, customerRefundsAccount(TEST_TENANT, BUYER))) === 0n ? true : undefined));
     // Emptied once, by the refund: nothing was paid out to the seller, venue or platform.
     expect((await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`)).balances[0]).toMatchObject({ debits: 12_000n, credits: 12_000n });
     expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
@@ -323,8 +324,8 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
       const escrowAccount = await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`).catch(() => null);
       return escrowAccount?.balances[0]?.debits === 9_000n ? escrowAccount : undefined;
     });
-    await eventually(async () => ((await balance(t, `customer:${BUYER}:refunds`)) === 0n && (await balance(t, `escrow:${escrowId}`)) === 0n ? true : undefined));
-    expect(await balance(t, `seller:${SELLER}:payable`)).toBe(0n);
+    await eventually(async () => ((await balance(t, customerRefundsAccount(TEST_TENANT, BUYER))) === 0n && (await balance(t, `escrow:${escrowId}`)) === 0n ? true : undefined));
+    expect(await balance(t, sellerPayableAccount(TEST_TENANT, SELLER))).toBe(0n);
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(0n);
     expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
     await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { customerRefundsAccount } from '../../../src/ledger/accounts.js';
 import { describe, expect, it } from 'vitest';
 import { evolvePayment, initialPaymentState, paymentDecider, type PaymentState } from '../../../src/aggregates/payment.js';
 import { isTesseraError } from '../../../src/errors.js';
@@ -105,7 +106,7 @@ describe('payment posting rules', () => {
         const costs = state.captured > 0 ? quote.processingCost.amount : 0;
         expect(of('gateway:clearing')).toBe(state.captured - state.refunded - state.chargedBack - costs);
         // The buyer is owed exactly the refunds in flight.
-        expect(of('customer:buyer-1:refunds')).toBe(0 - state.refundPending);
+        expect(of(customerRefundsAccount('tenant-test', 'buyer-1'))).toBe(0 - state.refundPending);
         // The venue is owed its proceeds less what refunds and chargebacks took back.
         const takenBack: RefundAllocation[] = [
           ...Object.values(state.refunds).filter((r) => r.status !== 'failed').map((r) => r.allocation),

@@ -9,18 +9,19 @@ import type { AppServices } from './services.js';
 export const INTERNAL_TENANT = 'internal';
 
 /**
- * The context of a user's command. Its id derives from the tenant, the user and the
- * Idempotency-Key, so a retried request (even on another instance, after a crash) is the same
- * command and finds the events it wrote instead of writing again.
+ * The context of a user's command. Its id derives from the tenant, the user and the command key
+ * (the Idempotency-Key bound to the route and its resource), so a retried request (even on another
+ * instance, after a crash) is the same command and finds the events it wrote instead of writing
+ * again, while the same key sent to another route or resource is another command.
  */
 export function userCommandContext(
   services: Pick<AppServices, 'clock'>,
   principal: Principal,
-  idempotencyKey: string,
+  commandKey: string,
   correlationId: string,
 ): CommandContext {
   return {
-    commandId: commandIdFor(principal.tenantId, principal.userId, idempotencyKey),
+    commandId: commandIdFor(principal.tenantId, principal.userId, commandKey),
     now: services.clock(),
     actor: actorOf(principal),
     tenantId: principal.tenantId,

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { TesseraError, type ErrorCode, type FieldError } from '../errors.js';
-import { WrongExpectedVersionError } from '../eventstore/errors.js';
+import { DuplicateEventIdError, WrongExpectedVersionError } from '../eventstore/errors.js';
 import type { ErrorBody } from './schemas.js';
 
 /**
@@ -83,6 +83,11 @@ export function toTesseraError(error: unknown): TesseraError {
   }
   if (error instanceof WrongExpectedVersionError) {
     return new TesseraError('CONCURRENCY_CONFLICT', 'The resource changed meanwhile; retry the request');
+  }
+  // A command's event ids derive from its key: ids stored in another stream mean the key was
+  // used for another command (a body naming another resource, after the first answer expired).
+  if (error instanceof DuplicateEventIdError) {
+    return new TesseraError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request; send a new one');
   }
   const { code, statusCode } = (error ?? {}) as Partial<FastifyError>;
   const known = code ? FASTIFY_ERRORS[code] : undefined;

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
+import { commandKeyFor } from '../domain/ids.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../runtime.js';
 import type { Caller, Principal, Role } from '../domain/access.js';
@@ -77,8 +78,12 @@ export type RouteInput<B extends Schema, P extends Schema, Q extends Schema, A e
 } & CallerOf<A> &
   (I extends true
     ? {
-        /** The client's Idempotency-Key (lower case): derive event ids from it, so a retry cannot write twice. */
-        readonly idempotencyKey: string;
+        /**
+         * The command's key: the client's Idempotency-Key bound to this route and the path's
+         * resource (commandKeyFor). Derive the command id from it (userCommandContext), so a
+         * retry cannot write twice and the same key on another route is another command.
+         */
+        readonly commandKey: string;
       }
     : Record<never, never>);
 
@@ -216,7 +221,7 @@ export function createRouteApi(
             service: request.internalService,
             caller: callerOf(request),
             signed: request.signed,
-            idempotencyKey: request.idempotency?.key,
+            commandKey: request.idempotency && commandKeyFor(definition.method, definition.url, request.params, request.idempotency.key),
           } as unknown as Parameters<typeof definition.handler>[0];
           const result = await definition.handler(input);
           if (definition.contentType) void reply.type(definition.contentType);

@@ -43,8 +43,28 @@ export const eventIdFor = (commandId: string, n: number): string => uuidV5(`${co
 export const derivedId = (cause: string, step: string): string => uuidV5(`${cause}:${step}`);
 
 /**
- * A client's Idempotency-Key is unique only per tenant and user (seed 003), so the command id
- * the write side uses folds them in: two users picking the same key never share a command.
+ * The key a command route derives its command from: the client's Idempotency-Key bound to the
+ * route and the resource its path names. A key reused on another route or resource (once its
+ * stored answer has expired) is then another command, never taken for a replay of the first.
  */
-export const commandIdFor = (tenantId: string, userId: string, idempotencyKey: string): string =>
-  uuidV5(`command:${tenantId}:${userId}:${idempotencyKey.toLowerCase()}`);
+export const commandKeyFor = (method: string, routePattern: string, params: unknown, idempotencyKey: string): string =>
+  uuidV5(`command-key:${JSON.stringify([method.toUpperCase(), routePattern, canonicalJson(params ?? {}), idempotencyKey.toLowerCase()])}`);
+
+/**
+ * A client's Idempotency-Key is unique only per tenant and user (seed 003), so the command id
+ * the write side uses folds them in: two users picking the same key never share a command. The
+ * parts are hashed as a JSON list, so no choice of tenant and user ids can make two callers'
+ * names meet (`t:u` + `x` against `t` + `u:x`).
+ */
+export const commandIdFor = (tenantId: string, userId: string, commandKey: string): string =>
+  uuidV5(`command:${JSON.stringify([tenantId, userId, commandKey.toLowerCase()])}`);
+
+/** JSON with object keys sorted, so the same params always give the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

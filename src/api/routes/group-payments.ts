@@ -115,7 +115,7 @@ export const groupPaymentRoutes: RouteModule = {
       status: 201,
       body: createBody,
       response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks, position: positionAnswer }),
-      handler: async ({ body, principal, idempotencyKey, correlationId }) => {
+      handler: async ({ body, principal, commandKey, correlationId }) => {
         const created = await groups.create(
           {
             organizerId: principal.userId,
@@ -129,7 +129,7 @@ export const groupPaymentRoutes: RouteModule = {
             members: body.members,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
           },
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         return {
           success: true as const,
@@ -166,11 +166,11 @@ export const groupPaymentRoutes: RouteModule = {
         ),
       }),
       otherStatuses: [202],
-      handler: async ({ params, body, principal, idempotencyKey, correlationId, setStatus }) => {
+      handler: async ({ params, body, principal, commandKey, correlationId, setStatus }) => {
         const { state, position: written } = await groups.contribute(
           { groupId: params.groupId, memberId: params.memberId, paymentMethodId: body.paymentMethodId, ...(body.token ? { token: body.token } : {}) },
           principal,
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         const contribution = state.members.find((m) => m.memberId === params.memberId)!;
         if (contribution.status === 'declined') {
@@ -223,11 +223,11 @@ export const groupPaymentRoutes: RouteModule = {
       params: groupParams,
       body: z.object({ reason: z.string().trim().min(1).max(500).default('cancelled_by_organizer') }).default({ reason: 'cancelled_by_organizer' }),
       response: z.object({ success: z.literal(true), group, position: positionAnswer }),
-      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+      handler: async ({ params, body, principal, commandKey, correlationId }) => {
         const { state, position: written } = await groups.cancel(
           { groupId: params.groupId, reason: body.reason },
           principal,
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         return { success: true as const, group: groupView(state, principal), position: answeredPosition(written) };
       },

@@ -114,11 +114,11 @@ export const marketplaceRoutes: RouteModule = {
       status: 201,
       body: z.object({ ticketId: uuid, price: positiveCents, venueId: uuid }),
       response: listed,
-      handler: async ({ body, principal, idempotencyKey, correlationId }) => {
+      handler: async ({ body, principal, commandKey, correlationId }) => {
         const { listing, priceInfo: info, position: written } = await resale.createListing(
           body,
           principal,
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         return { success: true as const, listing, priceInfo: info, position: answeredPosition(written) };
       },
@@ -138,11 +138,11 @@ export const marketplaceRoutes: RouteModule = {
       body: z.object({ listingId: uuid, paymentMethodId: z.string().trim().min(1).max(255) }),
       response: purchased,
       otherStatuses: [202],
-      handler: async ({ body, principal, idempotencyKey, correlationId, setStatus }) => {
+      handler: async ({ body, principal, commandKey, correlationId, setStatus }) => {
         const { state, position: written } = await resale.purchaseListing(
           body,
           principal,
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         if (state.status === 'failed') throw fundingError(state);
         if (state.status === 'created') setStatus(202);
@@ -177,11 +177,11 @@ export const marketplaceRoutes: RouteModule = {
       params: z.object({ escrowId: uuid }),
       body: z.object({ reason: z.string().trim().min(1).max(500) }),
       response: z.object({ escrow: escrowView, position: positionAnswer }),
-      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+      handler: async ({ params, body, principal, commandKey, correlationId }) => {
         const { state, position: written } = await resale.disputeEscrow(
           { escrowId: params.escrowId, reason: body.reason },
           principal,
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         return { escrow: viewOf(state), position: answeredPosition(written) };
       },

@@ -123,7 +123,7 @@ export const paymentCommandRoutes: RouteModule = {
       body: processBody,
       response: processed,
       otherStatuses: [202],
-      handler: async ({ body, principal, idempotencyKey, correlationId, setStatus }) => {
+      handler: async ({ body, principal, commandKey, correlationId, setStatus }) => {
         const outcome = await payments.processPayment(
           {
             userId: principal.userId,
@@ -138,7 +138,7 @@ export const paymentCommandRoutes: RouteModule = {
             paymentMethod: body.paymentMethod,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
           },
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         if (ENDED_UNPAID.has(outcome.status)) throw paymentFailedError(outcome);
         if (!outcome.settled || outcome.status === 'pending') setStatus(202);
@@ -161,7 +161,7 @@ export const paymentCommandRoutes: RouteModule = {
       params: z.object({ transactionId: uuid }),
       body: refundBody,
       response: refunded,
-      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+      handler: async ({ params, body, principal, commandKey, correlationId }) => {
         const receipt = await payments.refundPayment(
           {
             paymentId: params.transactionId,
@@ -169,7 +169,7 @@ export const paymentCommandRoutes: RouteModule = {
             requester: principal,
             ...(body.amount === undefined ? {} : { amount: body.amount }),
           },
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         return {
           success: true as const,

@@ -40,11 +40,11 @@ export const venuePayoutRoutes: RouteModule = {
         estimatedArrival: z.string(),
         position: positionAnswer.describe('Read your writes: pass it as `?position=` to the balance route'),
       }),
-      handler: async ({ params, body, principal, idempotencyKey, correlationId }) => {
+      handler: async ({ params, body, principal, commandKey, correlationId }) => {
         authorize(asUser(principal), 'manage', { kind: 'venue', venueId: params.venueId });
         const { payout, position } = await api.services.venues.requestPayout(
           { venueId: params.venueId, amount: body.amount, instant: body.instant, currency: body.currency, requestedBy: actorOf(principal) },
-          userCommandContext(api.services, principal, idempotencyKey, correlationId),
+          userCommandContext(api.services, principal, commandKey, correlationId),
         );
         return {
           success: true as const,

@@ -45,12 +45,14 @@ export function hooksFor(
   };
 
   const internalCall = async (request: FastifyRequest, reply: FastifyReply, services?: readonly string[]) => {
-    const service = await guards.authenticator.internal({
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      rawBody: request.rawBody ?? '',
-    });
+    let service: string;
+    try {
+      service = await guards.authenticator.internal({ method: request.method, url: request.url, headers: request.headers, rawBody: request.rawBody ?? '' });
+    } catch (error) {
+      // As a failed login does: forged or replayed signatures cannot be tried at speed.
+      if (limits) await applyLimits(guards.limiter, reply, { ip: request.ip, perAddress: true });
+      throw error;
+    }
     if (services && !services.includes(service)) throw new TesseraError('FORBIDDEN', `Service ${service} may not call this route`);
     request.internalService = service;
     await limit(request, reply, { perAddress: false, caller: `service:${service}` });

@@ -81,6 +81,19 @@ describe.each(backends)('rate limits (%s)', (backend) => {
       expect((await get(t, '/test/mine', { authorization: 'Bearer nope' }, '10.0.0.4')).statusCode).toBe(429);
     });
 
+    it('counts forged service signatures against the address', async () => {
+      const forged = {
+        'content-type': 'application/json',
+        'x-internal-service': 'ticket-service',
+        'x-internal-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-internal-nonce': randomUUID().replaceAll('-', ''),
+        'x-internal-signature': 'ab'.repeat(32),
+      };
+      const call = () => t.app.inject({ method: 'POST', url: '/internal/calculate-tax', headers: forged, payload: '{}', remoteAddress: '10.0.0.6' });
+      for (let i = 0; i < 3; i++) expect((await call()).statusCode).toBe(401);
+      expect((await call()).statusCode).toBe(429);
+    });
+
     it('never limits the health probes or the metrics scrape', async () => {
       for (let i = 0; i < 6; i++) {
         expect((await get(t, '/health', {}, '10.0.0.5')).statusCode).toBe(200);

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
-import { positionToString } from '../../eventstore/event-store.js';
+import { positionToString, type RecordedEvent } from '../../eventstore/event-store.js';
 import { paymentStreamId } from '../../events/payment-events.js';
 import { findPayment, refundsOf, type PaymentView } from '../../projections/payment-queries.js';
 import { PAYMENTS_PROJECTION } from '../../projections/payments.js';
 import type { RefundRow } from '../../projections/payment-rows.js';
-import { asUser, authorize } from '../../domain/access.js';
+import { asUser, authorize, type Principal, type Resource } from '../../domain/access.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteApi, RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
@@ -83,7 +83,7 @@ export const paymentQueryRoutes: RouteModule = {
       response: z.object({ transaction, refunds: z.array(refund), nftStatus }),
       handler: async ({ params, query, principal }) => {
         await awaitReadModel(api.services, PAYMENTS_PROJECTION, query.position, api.config.READ_WAIT_MS);
-        const view = await projectedPayment(api, params.transactionId);
+        const view = await projectedPayment(api, params.transactionId, principal);
         authorize(asUser(principal), 'read', { kind: 'payment', tenantId: view.tenantId, buyerId: view.userId });
         const [refunds, nft] = await Promise.all([
           refundsOf(api.services.readSide.db, view.paymentId),
@@ -110,8 +110,7 @@ export const paymentQueryRoutes: RouteModule = {
         const events = await api.storage.eventStore.readStream(streamId);
         const first = events[0];
         if (!first) throw notFound(params.transactionId);
-        const buyer = (first.data as { userId?: unknown }).userId;
-        authorize(asUser(principal), 'read', { kind: 'payment', tenantId: first.metadata.tenantId, buyerId: typeof buyer === 'string' ? buyer : undefined });
+        authorize(asUser(principal), 'read', paymentOfStream(first));
         return {
           transactionId: params.transactionId,
           streamId,
@@ -144,20 +143,30 @@ function withoutInternalFields(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([key]) => !INTERNAL_FIELDS.has(key)).map(([key, field]) => [key, withoutInternalFields(field)]));
 }
 
+/** A payment as the access rule sees it, from its stream's first event (the request): its tenant and buyer. */
+function paymentOfStream(first: RecordedEvent): Resource {
+  const buyer = (first.data as { userId?: unknown }).userId;
+  return { kind: 'payment', tenantId: first.metadata.tenantId, buyerId: typeof buyer === 'string' ? buyer : undefined };
+}
+
 const notFound = (paymentId: string) => new TesseraError('PAYMENT_NOT_FOUND', `Transaction ${paymentId} not found`, { paymentId });
 
 /**
  * The payment's row. A payment that is in the event store but not yet in the read model (a poll
  * right after `process` answered) waits for the read model to reach the stream's last event, so
- * an existing payment is never answered 404.
+ * an existing payment is never answered 404; only a caller who may read it waits, so nobody else
+ * can hold a request open on another's payment.
  */
-async function projectedPayment(api: RouteApi, paymentId: string): Promise<PaymentView> {
+async function projectedPayment(api: RouteApi, paymentId: string, principal: Principal): Promise<PaymentView> {
   const { readSide } = api.services;
   const found = await findPayment(readSide.db, paymentId);
   if (found) return found;
-  const [last] = await api.storage.eventStore.readStream(paymentStreamId(paymentId), { direction: 'backwards', maxCount: 1 });
-  if (!last) throw notFound(paymentId);
-  await awaitReadModel(api.services, PAYMENTS_PROJECTION, positionToString(last.position), api.config.READ_WAIT_MS);
+  const stream = paymentStreamId(paymentId);
+  const [first] = await api.storage.eventStore.readStream(stream, { maxCount: 1 });
+  if (!first) throw notFound(paymentId);
+  authorize(asUser(principal), 'read', paymentOfStream(first));
+  const [last] = await api.storage.eventStore.readStream(stream, { direction: 'backwards', maxCount: 1 });
+  await awaitReadModel(api.services, PAYMENTS_PROJECTION, positionToString((last ?? first).position), api.config.READ_WAIT_MS);
   const caughtUp = await findPayment(readSide.db, paymentId);
   if (!caughtUp) throw notFound(paymentId);
   return caughtUp;

@@ -14,6 +14,8 @@ const ENV = {
   SETTLEMENT_DELAY_MS: '0',
   VENUE_RESERVE_BPS: '1000',
   VENUE_RESERVE_PERIOD_MS: '86400000',
+  // These tests name payout accounts after the sales; the hold a change starts is tested in payout-account-hold.e2e.
+  PAYOUT_ACCOUNT_CHANGE_HOLD_MS: '0',
 };
 
 async function managerOf(venueId: string) {

@@ -42,7 +42,8 @@ describe('PUT /api/v1/venues/:venueId', () => {
     expect(updated.statusCode).toBe(200);
     expect(updated.json()).toMatchObject({ tierOverride: 'enterprise', payoutAccount: 'acct_123', changed: true });
     const events = await t.storage.eventStore.readStream(venueStreamId(venueId));
-    expect(events.map((e) => e.type)).toEqual(['VenueRegistered', 'VenueProfileUpdated']);
+    // A payout account named after registration holds payouts (payout-account-hold.e2e).
+    expect(events.map((e) => e.type)).toEqual(['VenueRegistered', 'VenueProfileUpdated', 'VenuePayoutAccountChanged']);
     expect(events[1]!.metadata.actor).toBe('admin:admin-1');
   });
 

@@ -433,6 +433,8 @@ describe('the HTTP API under fuzzing', () => {
       }
     }
     expect(sent).toBe(operations.length * RUNS_PER_OPERATION);
+    const serverErrors = failures.filter((f) => f.status >= 500).length;
+    console.log(`fuzz: ${sent} requests over ${operations.length} operations (seed ${SEED}), ${serverErrors} answered 5xx, ${failures.length} failed`);
     const byOperation = new Map<string, Failure[]>();
     for (const failure of failures) byOperation.set(failure.operation, [...(byOperation.get(failure.operation) ?? []), failure]);
     const summary =

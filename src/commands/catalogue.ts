@@ -1,7 +1,10 @@
 import { catalogueDecider, priceTicketLines, type CatalogueState, type RequestedTicketLine } from '../aggregates/catalogue.js';
-import type { TicketLine } from '../domain/purchase-quote.js';
+import type { Chain } from '../domain/fees.js';
+import { ticketPriceOf, type PurchaseQuote, type TicketLine } from '../domain/purchase-quote.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { catalogueStreamId, type TicketTypeTerms } from '../events/catalogue-events.js';
+import type { VenueVolume } from '../payments/venue-volume.js';
+import { quoteAtVenue } from './calculate-fees.js';
 import { handleCommand, loadAggregate, type CommandContext } from './handle-command.js';
 import { requireVenueProfile } from './save-venue-profile.js';
 
@@ -57,4 +60,27 @@ export async function priceFromCatalogue(
   now: Date,
 ): Promise<TicketLine[]> {
   return priceTicketLines(await loadCatalogue(store, purchase.venueId, purchase.eventId), purchase.tickets, now);
+}
+
+/**
+ * A purchase priced now: its lines from the catalogue and its quote at the venue (VENUE_NOT_FOUND
+ * first, for an unknown venue). A retried request whose purchase was already recorded
+ * (`recorded` answers its lines) is priced as it was, whatever the catalogue says now: its command
+ * then finds its earlier events and answers as the first time.
+ */
+export async function pricePurchase(
+  deps: { readonly store: EventStore; readonly volume: VenueVolume },
+  purchase: { readonly venueId: string; readonly eventId: string; readonly tickets: readonly RequestedTicketLine[]; readonly chain: Chain },
+  now: Date,
+  recorded: () => Promise<readonly TicketLine[] | undefined>,
+): Promise<{ tickets: readonly TicketLine[]; quote: PurchaseQuote }> {
+  const venue = await requireVenueProfile(deps.store, purchase.venueId);
+  const tickets = await priceFromCatalogue(deps.store, purchase, now).catch(async (error: unknown) => {
+    const earlier = await recorded();
+    if (earlier) return earlier;
+    throw error;
+  });
+  const { ticketPrice, ticketCount } = ticketPriceOf(tickets);
+  const quote = await quoteAtVenue(deps, venue, { venueId: purchase.venueId, ticketPrice, ticketCount, chain: purchase.chain }, now);
+  return { tickets, quote };
 }

@@ -3,14 +3,12 @@ import { paymentDecider } from '../aggregates/payment.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
-import { seedFees, ticketPriceOf, type PurchaseQuote, type SeedFees } from '../domain/purchase-quote.js';
+import { seedFees, type PurchaseQuote, type SeedFees } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
 import { positionToString, type EventStore, type Position } from '../eventstore/event-store.js';
 import { paymentStreamId, type NextAction, type PaymentMethodRef } from '../events/payment-events.js';
 import type { VenueVolume } from '../payments/venue-volume.js';
-import { quoteAtVenue } from './calculate-fees.js';
-import { requireVenueProfile } from './save-venue-profile.js';
-import { priceFromCatalogue } from './catalogue.js';
+import { pricePurchase } from './catalogue.js';
 import type { CommandContext } from './handle-command.js';
 import { executePaymentCommand, loadPayment } from './payment-commands.js';
 
@@ -61,20 +59,8 @@ export const paymentIdFor = (commandId: string): string => derivedId(commandId, 
  */
 export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPaymentInput, context: CommandContext): Promise<PurchaseOutcome> {
   const paymentId = paymentIdFor(context.commandId);
-  const venue = await requireVenueProfile(deps.store, input.venueId);
-  const tickets = await priceFromCatalogue(deps.store, input, context.now).catch(async (error: unknown) => {
-    // A retried request whose purchase was recorded answers as that purchase, whatever the catalogue says now.
-    const { state } = await loadPayment(deps.store, paymentId);
-    if (state.request) return state.request.tickets;
-    throw error;
-  });
-  const { ticketPrice, ticketCount } = ticketPriceOf(tickets);
-  const quote = await quoteAtVenue(
-    deps,
-    venue,
-    { venueId: input.venueId, ticketPrice, ticketCount, chain: input.chain ?? deps.defaultChain ?? 'polygon' },
-    context.now,
-  );
+  const chain = input.chain ?? deps.defaultChain ?? 'polygon';
+  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await loadPayment(deps.store, paymentId)).state.request?.tickets);
   const requested = await executePaymentCommand(
     deps.store,
     paymentId,

@@ -1,12 +1,9 @@
 import { groupPaymentDecider, type GroupPaymentCommand, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from '../commands/handle-command.js';
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
-import { quoteAtVenue } from '../commands/calculate-fees.js';
-import { requireVenueProfile } from '../commands/save-venue-profile.js';
-import { priceFromCatalogue } from '../commands/catalogue.js';
+import { pricePurchase } from '../commands/catalogue.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
-import { ticketPriceOf } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment-events.js';
@@ -71,20 +68,8 @@ export async function createGroupPayment(
   context: CommandContext,
 ): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
   const groupId = groupIdFor(context.commandId);
-  const venue = await requireVenueProfile(deps.store, input.venueId);
-  const tickets = await priceFromCatalogue(deps.store, input, context.now).catch(async (error: unknown) => {
-    // A retried request whose group was opened answers as that group, whatever the catalogue says now.
-    const { state } = await loadGroup(deps.store, groupId);
-    if (state.group) return state.group.tickets;
-    throw error;
-  });
-  const { ticketPrice, ticketCount } = ticketPriceOf(tickets);
-  const quote = await quoteAtVenue(
-    deps,
-    venue,
-    { venueId: input.venueId, ticketPrice, ticketCount, chain: input.chain ?? deps.settings.defaultChain },
-    context.now,
-  );
+  const chain = input.chain ?? deps.settings.defaultChain;
+  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await loadGroup(deps.store, groupId)).state.group?.tickets);
   const now = context.now.getTime();
   const { ttlMs, reminderMs } = deps.settings;
   return executeGroupCommand(

@@ -200,9 +200,12 @@ export const configSchema = z.object({
       context.addIssue({ code: 'custom', path: ['RESALE_VENUE_RULES'], message: `venue ${venueId}: ${problem}` });
     }
   }
-  for (const service of Object.keys(config.INTERNAL_SERVICE_SECRETS)) {
+  for (const [service, secret] of Object.entries(config.INTERNAL_SERVICE_SECRETS)) {
     if (!config.INTERNAL_SERVICES.includes(service)) {
       context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRETS'], message: `names ${service}, which is not in INTERNAL_SERVICES` });
+    }
+    if (secret === config.INTERNAL_SERVICE_SECRET) {
+      context.addIssue({ code: 'custom', path: ['INTERNAL_SERVICE_SECRETS'], message: `gives ${service} the shared INTERNAL_SERVICE_SECRET: a secret of its own must differ` });
     }
   }
   // Outside production a missing key is replaced by an ephemeral one (src/api/auth/dev-credentials.ts);

@@ -71,6 +71,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'mystery-service': 'm'.repeat(32) }) })).toThrow(
       /INTERNAL_SERVICE_SECRETS: names mystery-service, which is not in INTERNAL_SERVICES/,
     );
+    const sameAsShared = JSON.stringify({ 'ticket-service': 'i'.repeat(32), 'venue-service': 'v'.repeat(32) });
+    expect(() => loadConfig({ ...base, INTERNAL_SERVICE_SECRETS: sameAsShared })).toThrow(/gives ticket-service the shared INTERNAL_SERVICE_SECRET/);
   });
 
   it('lets development run without keys (the server makes ephemeral ones)', () => {

@@ -79,9 +79,9 @@ export type RouteInput<B extends Schema, P extends Schema, Q extends Schema, A e
   (I extends true
     ? {
         /**
-         * The command's key: the client's Idempotency-Key bound to this route and the path's
-         * resource (commandKeyFor). Derive the command id from it (userCommandContext), so a
-         * retry cannot write twice and the same key on another route is another command.
+         * The command's key: the client's Idempotency-Key bound to this request's fingerprint
+         * (commandKeyFor). Derive the command id from it (userCommandContext), so a retry cannot
+         * write twice and the same key on another route, resource or body is another command.
          */
         readonly commandKey: string;
       }
@@ -221,7 +221,7 @@ export function createRouteApi(
             service: request.internalService,
             caller: callerOf(request),
             signed: request.signed,
-            commandKey: request.idempotency && commandKeyFor(definition.method, definition.url, request.params, request.idempotency.key),
+            commandKey: request.idempotency?.fingerprint && commandKeyFor(request.idempotency.fingerprint, request.idempotency.key),
           } as unknown as Parameters<typeof definition.handler>[0];
           const result = await definition.handler(input);
           if (definition.contentType) void reply.type(definition.contentType);

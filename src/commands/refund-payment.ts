@@ -47,6 +47,8 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
   const admin = role === 'admin';
   const policy = admin ? undefined : await refundPolicyFor(store, state.request, context.now);
   if (!admin) await refuseResoldTickets(store, state);
+  // The refund is the payment's: it acts in the payment's tenant whoever asks (an admin's token
+  // names the admin's), so the ledger owes it to the buyer's own account.
   const result = await executePaymentCommand(
     store,
     input.paymentId,
@@ -60,7 +62,7 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
         ...(policy ? { policy: { refundBps: policy.refundBps, source: policy.source } } : {}),
       },
     },
-    context,
+    { ...context, tenantId: tenantId ?? context.tenantId },
   );
   const refund = result.state.refunds[refundId]!;
   return {

@@ -44,11 +44,12 @@ export const derivedId = (cause: string, step: string): string => uuidV5(`${caus
 
 /**
  * The key a command route derives its command from: the client's Idempotency-Key bound to the
- * route and the resource its path names. A key reused on another route or resource (once its
- * stored answer has expired) is then another command, never taken for a replay of the first.
+ * whole request (its fingerprint: method, route, path, query and body). A retry of the same
+ * request is the same command; the same key on another route, for another resource or with
+ * another body (possible once its stored answer has expired, as with Stripe's keys) is another.
  */
-export const commandKeyFor = (method: string, routePattern: string, params: unknown, idempotencyKey: string): string =>
-  uuidV5(`command-key:${JSON.stringify([method.toUpperCase(), routePattern, canonicalJson(params ?? {}), idempotencyKey.toLowerCase()])}`);
+export const commandKeyFor = (requestFingerprint: string, idempotencyKey: string): string =>
+  uuidV5(`command-key:${JSON.stringify([requestFingerprint, idempotencyKey.toLowerCase()])}`);
 
 /**
  * A client's Idempotency-Key is unique only per tenant and user (seed 003), so the command id
@@ -58,13 +59,3 @@ export const commandKeyFor = (method: string, routePattern: string, params: unkn
  */
 export const commandIdFor = (tenantId: string, userId: string, commandKey: string): string =>
   uuidV5(`command:${JSON.stringify([tenantId, userId, commandKey.toLowerCase()])}`);
-
-/** JSON with object keys sorted, so the same params always give the same text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}

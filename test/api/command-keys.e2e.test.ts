@@ -5,8 +5,9 @@ import { authAs, EVENT_ID, purchase, TICKET_TYPE_ID, venueAt, type ProcessAnswer
 import { sleep } from '../support/poll.js';
 
 /**
- * An Idempotency-Key's stored answer expires (here after a second); the same key sent later to
- * another route, or for another resource, must be another command, not a replay of the first.
+ * An Idempotency-Key's stored answer expires (here after a second), as Stripe's keys do; the same
+ * key sent later to another route, for another resource or with another body must be another
+ * command, not a replay of the first.
  */
 describe('an Idempotency-Key reused once its answer has expired', () => {
   let t: TestApp;
@@ -62,5 +63,16 @@ describe('an Idempotency-Key reused once its answer has expired', () => {
     const cancelled = await post(`/api/v1/group-payments/${groupId}/cancel`, key, {});
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect(cancelled.json()).toMatchObject({ group: { status: 'cancelled' } });
+  });
+
+  it('makes another purchase under the same key with another body, not the first one answered again', async () => {
+    const key = randomUUID();
+    const first = (await purchase(t, venueId, { key })).json<ProcessAnswer>().transaction;
+    await expire();
+    const second = await purchase(t, venueId, { key, quantity: 2 });
+    expect(second.statusCode, second.body).toBe(200);
+    expect(second.json<ProcessAnswer>().transaction).toMatchObject({ status: 'completed' });
+    expect(second.json<ProcessAnswer>().transaction.id).not.toBe(first.id);
+    expect(second.json<ProcessAnswer>().fees.ticketPrice).toBe(20_000);
   });
 });

@@ -153,6 +153,15 @@ describe('a service with a secret of its own', () => {
   });
   afterAll(() => t.close());
 
+  it('answers a service header naming an object property (constructor, __proto__) as an unknown service, never 500', async () => {
+    for (const service of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const raw = '{"amount":100,"venueAddress":{"city":"Nashville","state":"TN"}}';
+      const headers = { ...internalHeaders('POST', '/internal/calculate-tax', raw, 'order-service'), 'x-internal-service': service };
+      const response = await t.app.inject({ method: 'POST', url: '/internal/calculate-tax', headers, payload: raw });
+      expect(response.statusCode, service).toBe(401);
+    }
+  });
+
   it('cannot be impersonated by another service holding the shared secret, so only it prices tickets', async () => {
     const venueId = randomUUID();
     const admin = await authAs('admin');

@@ -54,7 +54,8 @@ export async function createAuthenticator(
       'development tokens: send one as "Authorization: Bearer <token>" (or paste it into Authorize at /docs)',
     );
   }
-  if (config.INTERNAL_SERVICE_SECRET === undefined) {
+  // In production every service then has a secret of its own (the config requires it), and this one verifies nobody.
+  if (config.INTERNAL_SERVICE_SECRET === undefined && config.NODE_ENV !== 'production') {
     logger.warn({ devInternalSecret: internalSecret }, 'no INTERNAL_SERVICE_SECRET set: /internal/* routes use this ephemeral secret');
   }
 
@@ -62,7 +63,8 @@ export async function createAuthenticator(
     bearer: (authorization) => verifier.verify(bearerToken(authorization)),
     internal: (request) =>
       authenticateInternalCall(request, {
-        secretFor: (service) => config.INTERNAL_SERVICE_SECRETS[service] ?? internalSecret,
+        // Own properties only: a header naming `constructor` or `__proto__` must not find a function.
+        secretFor: (service) => (Object.hasOwn(config.INTERNAL_SERVICE_SECRETS, service) ? config.INTERNAL_SERVICE_SECRETS[service]! : internalSecret),
         services: config.INTERNAL_SERVICES,
         maxSkewSeconds: config.INTERNAL_SIGNATURE_MAX_SKEW_SECONDS,
         now,

@@ -28,6 +28,8 @@ export type IdempotencyOutcome = 'executed' | 'taken_over' | 'replayed' | 'misma
 /** Per-request state, on `request.idempotency`. */
 export interface IdempotencyState {
   readonly key: string;
+  /** The request's fingerprint (method, route, params, query, body), once claimed. */
+  fingerprint?: string;
   held?: { readonly id: string; readonly lease: string; readonly renewal: NodeJS.Timeout };
 }
 
@@ -100,6 +102,7 @@ export function createIdempotencyGate(options: IdempotencyGateOptions): Idempote
         query: request.query,
         body: request.body,
       });
+      state.fingerprint = fingerprint;
       const lease = randomUUID();
       let outcome;
       try {

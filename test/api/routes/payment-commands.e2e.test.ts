@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentStreamId } from '../../../src/events/payment-events.js';
 import { createSandboxGateway } from '../../../src/gateways/sandbox.js';
-import { testApp, type TestApp } from '../../support/app.js';
+import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
+import { customerRefundsAccount } from '../../../src/ledger/accounts.js';
+import { accountEntries } from '../../../src/ledger/queries.js';
 import {
   authAs,
+  BUYER,
   completedPurchase,
   paymentState,
   purchase,
@@ -143,6 +146,29 @@ describe.each(sqlBackends())('payment commands over HTTP (%s)', (backend) => {
     expect(stranger.json()).toMatchObject({ code: 'FORBIDDEN' });
     const admin = await refund(t, id, { amount: 100, headers: await authAs('admin') });
     expect(admin.statusCode).toBe(200);
+  });
+
+  it("books an admin's refund in the payment's tenant, to the buyer's own account", async () => {
+    const { id } = await completedPurchase(t, proVenue);
+    const platformAdmin = { authorization: `Bearer ${await signToken({ role: 'admin', sub: 'admin-9', tenantId: 'platform' })}` };
+    expect((await refund(t, id, { amount: 1_000, headers: platformAdmin })).statusCode).toBe(200);
+    const events = await eventually(async () => {
+      const stored = await t.storage.eventStore.readStream(paymentStreamId(id));
+      return stored.some((e) => e.type === 'RefundSucceeded') ? stored : undefined;
+    });
+    const refundEvents = events.filter((e) => e.type === 'RefundRequested' || e.type === 'RefundSucceeded');
+    expect(refundEvents.map((e) => [e.metadata.tenantId, e.metadata.actor])).toEqual([
+      [TEST_TENANT, 'admin:admin-9'],
+      [TEST_TENANT, 'system:refund'],
+    ]);
+    // The ledger owes (and then paid) it to the buyer of the payment's tenant; nothing books under the admin's tenant.
+    const ledger = await eventually(async () => {
+      const entries = await accountEntries(t.modules.readSide.db, customerRefundsAccount(TEST_TENANT, BUYER), { limit: 500, order: 'desc' });
+      return entries.entries.filter((e) => e.streamId === paymentStreamId(id)).length === 2 ? entries : undefined;
+    });
+    expect(ledger).toBeDefined();
+    const stray = await accountEntries(t.modules.readSide.db, customerRefundsAccount('platform', BUYER), { limit: 10, order: 'desc' });
+    expect(stray.entries).toEqual([]);
   });
 
   it('refuses a refund of an unknown transaction with 404 and of a float amount with 422', async () => {

@@ -19,10 +19,10 @@ import { connectPostgres } from '../src/db/sql-client.js';
 import { migrate } from '../src/db/migrate.js';
 import type { Position } from '../src/eventstore/event-store.js';
 import { createPostgresEventStore } from '../src/eventstore/postgres.js';
-import { credit, debit } from '../src/ledger/journal.js';
-import { ledgerProjection } from '../src/ledger/ledger-projection.js';
+import { credit, debit } from '../src/projections/ledger/journal.js';
+import { ledgerProjection } from '../src/projections/ledger/ledger-projection.js';
 import { createLogger } from '../src/logger.js';
-import { createReadSide } from '../src/projections/read-side.js';
+import { createReadSide } from '../src/projections/engine/read-side.js';
 import { benchMetadata, dropDatabase, freshDatabase, purchaseEvents, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

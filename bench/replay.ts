@@ -31,7 +31,7 @@ import type { Position } from '../src/eventstore/event-store.js';
 import { createPostgresEventStore } from '../src/eventstore/postgres.js';
 import { createLogger } from '../src/logger.js';
 import { projections } from '../src/projections/all.js';
-import { createReadSide } from '../src/projections/read-side.js';
+import { createReadSide } from '../src/projections/engine/read-side.js';
 import { HISTORY_VENUES, purchaseHistoryBatches } from '../test/support/purchase-history.js';
 import { dropDatabase, freshDatabase, round, serverCpuBetween, serverCpuSeconds } from './harness.js';
 

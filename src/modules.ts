@@ -5,7 +5,7 @@ import { createPaymentsModule, type PaymentsModule } from './payments/payments-m
 import { createGroupsModule, type GroupsModule } from './groups/groups-module.js';
 import { createVenuesModule, type VenueServices } from './venues/venues-module.js';
 import { projections } from './projections/all.js';
-import { createReadSide, readSideSettings, type ReadSide } from './projections/read-side.js';
+import { createReadSide, readSideSettings, type ReadSide } from './projections/engine/read-side.js';
 import type { Storage } from './runtime.js';
 import { createMintingModule, type MintingModule } from './minting/minting-module.js';
 import { createResaleModule, type ResaleModule } from './resale/resale-module.js';

@@ -1,6 +1,6 @@
 import type { TicketLine } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import { isCatalogueEvent, type CatalogueEvent, type TicketTypeTerms } from '../events/catalogue-events.js';
+import { isCatalogueEvent, type CatalogueEvent, type TicketTypeTerms } from '../events/catalogue.js';
 import type { Decider } from './decider.js';
 
 /**

@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors.js';
-import { isEscrowEvent, type EscrowCreated, type EscrowEvent, type EscrowTerms } from '../events/resale-events.js';
+import { isEscrowEvent, type EscrowCreated, type EscrowEvent, type EscrowTerms } from '../events/escrow.js';
 import type { Decider } from './decider.js';
 
 /**

@@ -6,7 +6,7 @@ import {
   type GroupMember,
   type GroupPaymentCreated,
   type GroupPaymentEvent,
-} from '../events/group-payment-events.js';
+} from '../events/group-payment.js';
 import type { Decider } from './decider.js';
 import { withoutUndefined } from './payment.js';
 

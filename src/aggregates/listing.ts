@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors.js';
-import { isListingEvent, type ListingCreated, type ListingEvent } from '../events/resale-events.js';
+import { isListingEvent, type ListingCreated, type ListingEvent } from '../events/escrow.js';
 import type { Decider } from './decider.js';
 
 /**

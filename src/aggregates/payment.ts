@@ -7,7 +7,7 @@ import {
   type PaymentEvent,
   type PaymentRequested,
   type RefundAllocation,
-} from '../events/payment-events.js';
+} from '../events/payment.js';
 import type { Decider } from './decider.js';
 
 /**

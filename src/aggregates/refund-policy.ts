@@ -1,5 +1,5 @@
 import { TesseraError } from '../errors.js';
-import { isRefundPolicyEvent, type RefundPolicyEvent, type RefundPolicySet } from '../events/refund-policy-events.js';
+import { isRefundPolicyEvent, type RefundPolicyEvent, type RefundPolicySet } from '../events/refund-policy.js';
 import type { Decider } from './decider.js';
 
 /**

@@ -6,7 +6,7 @@ import { listingDecider } from './listing.js';
 import { paymentDecider } from './payment.js';
 import { refundPolicyDecider } from './refund-policy.js';
 import { venueAccountDecider } from './venue-account.js';
-import { venueDecider } from './venue-profile.js';
+import { venueDecider } from './venue.js';
 
 /** A decider with its types erased, for code that folds any stream (the audit). */
 export type AnyDecider = Pick<Decider<unknown, never, DomainEvent>, 'initialState' | 'evolve' | 'isEvent'>;

@@ -6,7 +6,7 @@ import {
   type SaleSource,
   type VenueAccountEvent,
   type VenuePayoutRequested,
-} from '../events/venue-account-events.js';
+} from '../events/venue-account.js';
 import type { Decider } from './decider.js';
 
 /**

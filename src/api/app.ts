@@ -19,7 +19,7 @@ import { createRouteApi, type RouteModule } from './route.js';
 import { BASE_FEATURES, routeModules } from './route-modules.js';
 import { servicesOf, type AppServices } from './services.js';
 import { createModules, type TesseraModules } from '../modules.js';
-import { registerProjectionMetrics } from '../projections/metrics.js';
+import { registerProjectionMetrics } from '../projections/engine/metrics.js';
 import { VERSION } from './version.js';
 
 export interface AppDependencies {

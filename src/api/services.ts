@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TesseraModules } from '../modules.js';
 import type { PaymentServices } from '../payments/payments-module.js';
-import type { ReadSide } from '../projections/read-side.js';
+import type { ReadSide } from '../projections/engine/read-side.js';
 import { mintingNftStatusSource, type NftStatusSource } from './nft-status.js';
 import type { ResaleServices } from '../resale/resale-module.js';
 import type { GroupServices } from '../groups/groups-module.js';

@@ -1,4 +1,4 @@
-import type { MaintenanceProgress, OnProgress } from '../projections/maintenance.js';
+import type { MaintenanceProgress, OnProgress } from '../projections/engine/maintenance.js';
 
 export interface ProgressOutput {
   write(text: string): unknown;

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { isTesseraError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { projections } from '../projections/all.js';
-import { createReadSide, readSideSettings, type ReadSide } from '../projections/read-side.js';
+import { createReadSide, readSideSettings, type ReadSide } from '../projections/engine/read-side.js';
 import { openStorage, type Storage } from '../runtime.js';
 import { auditJsonLines, auditTable, auditTrail } from './audit.js';
 import { progressBar, type ProgressOutput } from './progress-bar.js';

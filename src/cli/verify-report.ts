@@ -1,5 +1,5 @@
-import type { TableComparison } from '../projections/compare-tables.js';
-import type { VerifyReport } from '../projections/verify.js';
+import type { TableComparison } from '../projections/engine/compare-tables.js';
+import type { VerifyReport } from '../projections/engine/verify.js';
 
 /**
  * The verify report for people: a line per projection and table, and under each difference the

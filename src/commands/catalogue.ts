@@ -2,11 +2,11 @@ import { catalogueDecider, priceTicketLines, type CatalogueState, type Requested
 import type { Chain } from '../domain/fees.js';
 import { ticketPriceOf, type PurchaseQuote, type TicketLine } from '../domain/purchase-quote.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
-import { catalogueStreamId, type TicketTypeTerms } from '../events/catalogue-events.js';
-import type { VenueVolume } from '../payments/venue-volume.js';
-import { quoteAtVenue } from './calculate-fees.js';
+import { catalogueStreamId, type TicketTypeTerms } from '../events/catalogue.js';
+import type { VenueVolume } from '../projections/venue-volume.js';
+import { quoteAtVenue } from './fees.js';
 import { handleCommand, loadAggregate, type CommandContext } from './handle-command.js';
-import { requireVenueProfile } from './save-venue-profile.js';
+import { requireVenueProfile } from './venue.js';
 
 export interface TicketTypeKey {
   readonly venueId: string;

@@ -3,13 +3,13 @@ import type { SqlClient } from '../db/sql-client.js';
 import { derivedId } from '../domain/ids.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore } from '../eventstore/event-store.js';
-import { paymentStreamId } from '../events/payment-events.js';
+import { paymentStreamId } from '../events/payment.js';
 import { mapStripeEvent, type WebhookTarget } from '../gateways/stripe-events.js';
-import type { GatewayReferences } from '../payments/gateway-references.js';
-import type { Deadlines } from '../processmanagers/deadlines.js';
-import type { Parking } from '../processmanagers/parking.js';
-import { backoffMs, describeError, isRetryable, type RetryPolicy } from '../processmanagers/retry.js';
-import { executePaymentCommand } from './payment-commands.js';
+import type { GatewayReferences } from '../gateways/gateway-references.js';
+import type { Deadlines } from '../processmanagers/runtime/deadlines.js';
+import type { Parking } from '../processmanagers/runtime/parking.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from '../processmanagers/runtime/retry.js';
+import { executePaymentCommand } from './payment-execute.js';
 
 /**
  * The command side of `POST /api/v1/webhooks/stripe` (the route verifies the signature with

@@ -1,4 +1,4 @@
-import type { RefundAllocation, RefundTaxLine } from '../events/payment-events.js';
+import type { RefundAllocation, RefundTaxLine } from '../events/payment.js';
 import { allocate, applyRate, sumMinor } from './money.js';
 import type { PurchaseQuote } from './purchase-quote.js';
 

@@ -6,7 +6,7 @@
  * the outcome unknown (timeouts, 5xx, rate limits) is thrown as a TransientGatewayError, and
  * the caller retries with the same key.
  */
-import type { NextAction } from '../events/payment-events.js';
+import type { NextAction } from '../events/payment.js';
 
 export interface ChargeRequest {
   readonly idempotencyKey: string;

@@ -8,11 +8,11 @@ import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
 import { startSubscription, type Subscription } from '../eventstore/subscription.js';
-import { groupMetricsProjector } from './group-metrics.js';
-import { contribute, createGroupPayment, executeGroupCommand, requireGroupOf, type CreateGroupPaymentInput, type GroupAnswer } from './group-commands.js';
-import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from './group-process.js';
-import { holdsLink, paymentLink } from './payment-links.js';
-import { logMailer, type Mailer } from './mailer.js';
+import { groupMetricsProjector } from '../projections/group-metrics.js';
+import { contribute, createGroupPayment, executeGroupCommand, requireGroupOf, type CreateGroupPaymentInput, type GroupAnswer } from '../commands/group-payment.js';
+import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from '../processmanagers/group-payment.js';
+import { holdsLink, paymentLink } from '../domain/payment-links.js';
+import { logMailer, type Mailer } from '../gateways/mailer.js';
 
 type GroupsConfig = Pick<
   Config,

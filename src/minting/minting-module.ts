@@ -3,12 +3,12 @@ import type { Config } from '../config.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
-import type { ParkedWork, Parking } from '../processmanagers/parking.js';
+import type { ParkedWork, Parking } from '../processmanagers/runtime/parking.js';
 import { mintingProcess } from '../processmanagers/minting.js';
-import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/process-manager.js';
-import { createMintWorker, MINT_PARKING_SOURCE, nftStatusFor, type MintPriority, type MintWorker, type NftStatusView } from './mint-queue.js';
-import type { Minter } from './minter.js';
-import { createSandboxChain } from './sandbox-chain.js';
+import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/runtime/process-manager.js';
+import { createMintWorker, MINT_PARKING_SOURCE, nftStatusFor, type MintPriority, type MintWorker, type NftStatusView } from '../processmanagers/mint-queue.js';
+import type { Minter } from '../gateways/minter.js';
+import { createSandboxChain } from '../gateways/sandbox-chain.js';
 
 type MintingConfig = Pick<
   Config,

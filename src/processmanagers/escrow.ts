@@ -1,16 +1,16 @@
 import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
-import { contextFromEvent, loadPayment } from '../commands/payment-commands.js';
-import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/resale-commands.js';
+import { contextFromEvent, loadPayment } from '../commands/payment-execute.js';
+import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/escrow.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';
 import { isTesseraError } from '../errors.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
-import type { EscrowCreated, EscrowFunded, EscrowRefunded, EscrowReleased, EscrowFundingFailed } from '../events/resale-events.js';
+import type { EscrowCreated, EscrowFunded, EscrowRefunded, EscrowReleased, EscrowFundingFailed } from '../events/escrow.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
-import { TransientChainError, type Minter } from '../minting/minter.js';
-import type { DeadlineHandler, Deadlines } from './deadlines.js';
-import type { ProcessManager } from './process-manager.js';
-import { PermanentFailure } from './retry.js';
+import { TransientChainError, type Minter } from '../gateways/minter.js';
+import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
+import type { ProcessManager } from './runtime/process-manager.js';
+import { PermanentFailure } from './runtime/retry.js';
 
 export const ESCROW_RELEASE = 'escrow-release';
 export const ESCROW_TRANSFER_CHECK = 'escrow-transfer-check';

@@ -1,11 +1,11 @@
-import { loadPayment, requirePayment } from '../commands/payment-commands.js';
+import { loadPayment, requirePayment } from '../commands/payment-execute.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
-import type { GroupPaymentCompleted } from '../events/group-payment-events.js';
-import type { PaymentCaptured } from '../events/payment-events.js';
-import { enqueueTickets, withdrawPayment, type MintPriority } from '../minting/mint-queue.js';
-import { groupTicketOwners, ticketIdFor } from '../resale/tickets.js';
-import type { ProcessManager } from './process-manager.js';
+import type { GroupPaymentCompleted } from '../events/group-payment.js';
+import type { PaymentCaptured } from '../events/payment.js';
+import { enqueueTickets, withdrawPayment, type MintPriority } from './mint-queue.js';
+import { groupTicketOwners, ticketIdFor } from '../projections/tickets.js';
+import type { ProcessManager } from './runtime/process-manager.js';
 
 export interface MintingProcessDeps {
   readonly store: EventStore;

@@ -1,7 +1,7 @@
-import { executePaymentCommand } from '../commands/payment-commands.js';
+import { executePaymentCommand } from '../commands/payment-execute.js';
 import { derivedId } from '../domain/ids.js';
 import type { EventStore } from '../eventstore/event-store.js';
-import type { DeadlineHandler } from './deadlines.js';
+import type { DeadlineHandler } from './runtime/deadlines.js';
 
 /**
  * A pending payment's deadline: expire it if it is still pending. Past pending (submitted,

@@ -10,20 +10,20 @@ import {
   listingIdFor,
   loadEscrow,
   loadListing,
-} from '../commands/resale-commands.js';
+} from '../commands/escrow.js';
 import type { Config } from '../config.js';
 import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
 import { priceInfo, splitResale, type PriceInfo, type ResaleRules } from '../domain/resale.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
-import { groupPaymentStreamId } from '../events/group-payment-events.js';
-import { paymentStreamId } from '../events/payment-events.js';
-import { escrowStreamId, type ListingTerms } from '../events/resale-events.js';
+import { groupPaymentStreamId } from '../events/group-payment.js';
+import { paymentStreamId } from '../events/payment.js';
+import { escrowStreamId, type ListingTerms } from '../events/escrow.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
-import { venueRoyaltyAccount } from '../ledger/rules/resale-rules.js';
-import { mintStatusOf } from '../minting/mint-queue.js';
-import type { Minter } from '../minting/minter.js';
-import type { Deadlines } from '../processmanagers/deadlines.js';
+import { venueRoyaltyAccount } from '../projections/ledger/rules/escrow.js';
+import { mintStatusOf } from '../processmanagers/mint-queue.js';
+import type { Minter } from '../gateways/minter.js';
+import type { Deadlines } from '../processmanagers/runtime/deadlines.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
 import {
   ESCROW_RELEASE,
@@ -32,8 +32,8 @@ import {
   escrowReleaseDeadlineHandler,
   transferCheckHandler,
 } from '../processmanagers/escrow.js';
-import type { ProcessManager } from '../processmanagers/process-manager.js';
-import { findTicket } from './tickets.js';
+import type { ProcessManager } from '../processmanagers/runtime/process-manager.js';
+import { findTicket } from '../projections/tickets.js';
 
 type ResaleConfig = Pick<
   Config,

@@ -1,20 +1,20 @@
 import type { VenueAccountState } from '../aggregates/venue-account.js';
 import type { CommandContext } from '../commands/handle-command.js';
-import { venuePayoutTerms } from '../commands/save-venue-profile.js';
+import { venuePayoutTerms } from '../commands/venue.js';
 import type { Config } from '../config.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
-import type { VenuePayoutRequested } from '../events/venue-account-events.js';
+import type { VenuePayoutRequested } from '../events/venue-account.js';
 import type { PayoutGateway } from '../gateways/gateway.js';
 import { createSandboxGateway } from '../gateways/sandbox.js';
 import { createStripePayoutGateway } from '../gateways/stripe.js';
 import { stripeClientFromConfig, type GatewayConfig, type PaymentsModule } from '../payments/payments-module.js';
 import { derivedId } from '../domain/ids.js';
-import type { RefundPolicySet } from '../events/refund-policy-events.js';
-import { payoutProcess } from './payout-process.js';
-import { setRefundPolicy } from './refund-policies.js';
-import { reserveReleaseHandler, settlementHandler, settlementProcess, VENUE_RESERVE_RELEASE, VENUE_SETTLEMENT } from './settlement.js';
-import { executeVenueAccountCommand, loadVenueAccount } from './venue-account-commands.js';
+import type { RefundPolicySet } from '../events/refund-policy.js';
+import { payoutProcess } from '../processmanagers/venue-payout.js';
+import { setRefundPolicy } from '../commands/refund-policy.js';
+import { reserveReleaseHandler, settlementHandler, settlementProcess, VENUE_RESERVE_RELEASE, VENUE_SETTLEMENT } from '../processmanagers/venue-account.js';
+import { executeVenueAccountCommand, loadVenueAccount } from '../commands/venue-account.js';
 
 type VenuesConfig = GatewayConfig & Pick<Config, 'SETTLEMENT_DELAY_MS' | 'VENUE_RESERVE_BPS' | 'VENUE_RESERVE_PERIOD_MS'>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalogueDecider, priceTicketLines, type CatalogueState } from '../../src/aggregates/catalogue.js';
-import type { CatalogueEvent } from '../../src/events/catalogue-events.js';
+import type { CatalogueEvent } from '../../src/events/catalogue.js';
 import { thrownBy } from '../support/payments.js';
 
 const stateOf = (events: readonly CatalogueEvent[]): CatalogueState =>

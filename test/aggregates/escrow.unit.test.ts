@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escrowDecider, evolveEscrow, initialEscrowState, type EscrowCommand, type EscrowState } from '../../src/aggregates/escrow.js';
 import { splitResale } from '../../src/domain/resale.js';
-import type { EscrowEvent } from '../../src/events/resale-events.js';
+import type { EscrowEvent } from '../../src/events/escrow.js';
 import { thrownBy } from '../support/payments.js';
 
 const ESCROW_ID = '0b1c1e7e-5b53-4c5c-9d1e-3f3a8b2d4e01';

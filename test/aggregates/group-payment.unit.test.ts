@@ -7,7 +7,7 @@ import {
   type GroupPaymentCommand,
   type GroupPaymentState,
 } from '../../src/aggregates/group-payment.js';
-import type { GroupPaymentEvent } from '../../src/events/group-payment-events.js';
+import type { GroupPaymentEvent } from '../../src/events/group-payment.js';
 import { thrownBy } from '../support/payments.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
 

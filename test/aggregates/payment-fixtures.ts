@@ -1,5 +1,5 @@
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
-import type { PaymentEvent, PaymentRequested } from '../../src/events/payment-events.js';
+import type { PaymentEvent, PaymentRequested } from '../../src/events/payment.js';
 
 export const PAYMENT_ID = '6f1c0e3a-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
 export const REF = 'pi_sandbox_1';

@@ -3,7 +3,7 @@ import { evolvePayment, initialPaymentState, paymentDecider, type PaymentCommand
 import { percentOf } from '../../src/domain/money.js';
 import { allocationTotal } from '../../src/domain/refund-allocation.js';
 import { thrownBy } from '../support/payments.js';
-import type { PaymentEvent, RefundRequested } from '../../src/events/payment-events.js';
+import type { PaymentEvent, RefundRequested } from '../../src/events/payment.js';
 import { actionRequired, authorized, captured, EXPIRES_AT, expired, paid, PAYMENT_ID, quote, REF, requestData, requested, submitted, TOTAL } from './payment-fixtures.js';
 
 const stateOf = (events: readonly PaymentEvent[]): PaymentState => events.reduce(evolvePayment, initialPaymentState());

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { escrowDecider } from '../../src/aggregates/escrow.js';
 import { aggregateOfStream } from '../../src/aggregates/stream-deciders.js';
 import { venueAccountDecider } from '../../src/aggregates/venue-account.js';
-import { venueDecider } from '../../src/aggregates/venue-profile.js';
+import { venueDecider } from '../../src/aggregates/venue.js';
 
 describe('the aggregate a stream belongs to', () => {
   it('tells a venue account from a venue profile by the longer prefix', () => {

@@ -7,7 +7,7 @@ import {
   type VenueAccountCommand,
   type VenueAccountState,
 } from '../../src/aggregates/venue-account.js';
-import type { VenueAccountEvent } from '../../src/events/venue-account-events.js';
+import type { VenueAccountEvent } from '../../src/events/venue-account.js';
 import { thrownBy } from '../support/payments.js';
 
 const stateOf = (events: readonly VenueAccountEvent[]): VenueAccountState => events.reduce(evolveVenueAccount, initialVenueAccountState());

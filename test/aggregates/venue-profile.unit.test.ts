@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { venueDecider, type VenueCommand, type VenueProfileState } from '../../src/aggregates/venue-profile.js';
-import type { VenueEvent } from '../../src/events/venue-events.js';
+import { venueDecider, type VenueCommand, type VenueProfileState } from '../../src/aggregates/venue.js';
+import type { VenueEvent } from '../../src/events/venue.js';
 import { thrownBy } from '../support/payments.js';
 
 const stateOf = (events: readonly VenueEvent[]): VenueProfileState => events.reduce((state, event) => venueDecider.evolve(state, event), venueDecider.initialState());

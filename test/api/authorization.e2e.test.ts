@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintStatusOf } from '../../src/minting/mint-queue.js';
-import { findTicket, ticketIdFor } from '../../src/resale/tickets.js';
+import { mintStatusOf } from '../../src/processmanagers/mint-queue.js';
+import { findTicket, ticketIdFor } from '../../src/projections/tickets.js';
 import { signToken, testApp, type TestApp, type TokenOptions } from '../support/app.js';
 import { completedPurchase, EVENT_ID, purchaseBody, TICKET_TYPE_ID, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describe as describeProgress, duration, progressBar, type ProgressOutput } from '../../src/cli/progress-bar.js';
-import type { MaintenanceProgress } from '../../src/projections/maintenance.js';
+import type { MaintenanceProgress } from '../../src/projections/engine/maintenance.js';
 
 const progress = (change: Partial<MaintenanceProgress>): MaintenanceProgress => ({
   operation: 'rebuild',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paymentStreamId } from '../../src/events/payment-events.js';
+import { paymentStreamId } from '../../src/events/payment.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
 import { backends, type Backend } from '../support/backends.js';

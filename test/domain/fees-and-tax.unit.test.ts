@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calculateTaxForVenue } from '../../src/commands/calculate-fees.js';
+import { calculateTaxForVenue } from '../../src/commands/fees.js';
 import { cardProcessingCost, gasCharge, tierForVolume } from '../../src/domain/fees.js';
 import { commandIdFor, uuidV5 } from '../../src/domain/ids.js';
 import { quotePurchase, seedFees, ticketPriceOf } from '../../src/domain/purchase-quote.js';

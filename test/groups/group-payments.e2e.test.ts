@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamEntries } from '../../src/ledger/queries.js';
-import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { streamEntries } from '../../src/projections/ledger/queries.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment.js';
 import { comparePositions, parsePosition } from '../../src/eventstore/event-store.js';
-import { createSandboxChain } from '../../src/minting/sandbox-chain.js';
-import { findTicket, ticketIdFor } from '../../src/resale/tickets.js';
+import { createSandboxChain } from '../../src/gateways/sandbox-chain.js';
+import { findTicket, ticketIdFor } from '../../src/projections/tickets.js';
 import { openTestStorage, testApp, type TestApp } from '../support/app.js';
 import { authAs, EVENT_ID, ticketTypeAt, ticketTypeFor, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';

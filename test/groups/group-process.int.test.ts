@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
-import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
-import { executeGroupCommand } from '../../src/groups/group-commands.js';
-import { groupPaymentProcess } from '../../src/groups/group-process.js';
+import { executeGroupCommand } from '../../src/commands/group-payment.js';
+import { groupPaymentProcess } from '../../src/processmanagers/group-payment.js';
 import { createLogger } from '../../src/logger.js';
 import { createModules, type TesseraModules } from '../../src/modules.js';
-import type { ProcessManager } from '../../src/processmanagers/process-manager.js';
+import type { ProcessManager } from '../../src/processmanagers/runtime/process-manager.js';
 import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
 import { context, NASHVILLE, principal, registerPrices } from '../support/payments.js';
 

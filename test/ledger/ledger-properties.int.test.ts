@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EventData, Position } from '../../src/eventstore/event-store.js';
-import { accountBalance, balancesUnder, trialBalance } from '../../src/ledger/queries.js';
-import type { ReadSide } from '../../src/projections/read-side.js';
+import { accountBalance, balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
+import type { ReadSide } from '../../src/projections/engine/read-side.js';
 import { appendAll, appendAtOnce, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../support/ledger-events.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
 

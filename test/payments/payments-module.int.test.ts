@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paymentIdFor } from '../../src/commands/process-payment.js';
+import { paymentIdFor } from '../../src/commands/payment.js';
 import { derivedId } from '../../src/domain/ids.js';
 import { TesseraError } from '../../src/errors.js';
-import { paymentStreamId } from '../../src/events/payment-events.js';
+import { paymentStreamId } from '../../src/events/payment.js';
 import { createSandboxGateway, type SandboxGateway } from '../../src/gateways/sandbox.js';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
-import { parkedIdFor } from '../../src/processmanagers/process-manager.js';
+import { parkedIdFor } from '../../src/processmanagers/runtime/process-manager.js';
 import { backends, type Backend } from '../support/backends.js';
 import { flaky, type FlakyGateway } from '../support/gateways.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toEventData } from '../../src/commands/handle-command.js';
-import { groupPaymentStreamId } from '../../src/events/group-payment-events.js';
-import { paymentStreamId, type PaymentCaptured, type PaymentEvent } from '../../src/events/payment-events.js';
+import { groupPaymentStreamId } from '../../src/events/group-payment.js';
+import { paymentStreamId, type PaymentCaptured, type PaymentEvent } from '../../src/events/payment.js';
 import { startSubscription } from '../../src/eventstore/subscription.js';
-import { sqlVenueVolume, venueVolumeProjector } from '../../src/payments/venue-volume.js';
+import { sqlVenueVolume, venueVolumeProjector } from '../../src/projections/venue-volume.js';
 import { backends, type Backend } from '../support/backends.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
 import { context, NASHVILLE } from '../support/payments.js';

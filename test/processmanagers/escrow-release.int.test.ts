@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeEscrowCommand, loadEscrow } from '../../src/commands/resale-commands.js';
+import { executeEscrowCommand, loadEscrow } from '../../src/commands/escrow.js';
 import { splitResale } from '../../src/domain/resale.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
-import { TransientChainError, type Minter } from '../../src/minting/minter.js';
-import type { Deadline } from '../../src/processmanagers/deadlines.js';
+import { TransientChainError, type Minter } from '../../src/gateways/minter.js';
+import type { Deadline } from '../../src/processmanagers/runtime/deadlines.js';
 import { escrowReleaseDeadlineHandler, MAX_RELEASE_EXTENSIONS, releaseDeadlineId, transferCheckHandler } from '../../src/processmanagers/escrow.js';
 import { freshPglite } from '../support/databases.js';
 import { context } from '../support/payments.js';

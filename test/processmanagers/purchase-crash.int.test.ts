@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { paymentStreamId, type PaymentSubmitted } from '../../src/events/payment-events.js';
+import { paymentStreamId, type PaymentSubmitted } from '../../src/events/payment.js';
 import type { PaymentGateway } from '../../src/gateways/gateway.js';
 import { createSandboxGateway, type SandboxGateway } from '../../src/gateways/sandbox.js';
-import { sqlGatewayReferences } from '../../src/payments/gateway-references.js';
+import { sqlGatewayReferences } from '../../src/gateways/gateway-references.js';
 import { createPaymentsModule } from '../../src/payments/payments-module.js';
-import { purchaseProcess } from '../../src/processmanagers/purchase.js';
+import { purchaseProcess } from '../../src/processmanagers/payment.js';
 import { backends, type Backend } from '../support/backends.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig, registerPrices } from '../support/payments.js';
 

@@ -7,7 +7,7 @@ import { comparePositions, parsePosition, type EventStore } from '../../src/even
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { projections } from '../../src/projections/all.js';
-import { createReadSide } from '../../src/projections/read-side.js';
+import { createReadSide } from '../../src/projections/engine/read-side.js';
 import { freshPgliteDataDir } from '../support/cli.js';
 import { env, freshPostgresSchema } from '../support/databases.js';
 import { eventually } from '../support/payments.js';

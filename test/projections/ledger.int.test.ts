@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { customerRefundsAccount } from '../../src/ledger/accounts.js';
+import { customerRefundsAccount } from '../../src/projections/ledger/accounts.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { accountBalance, balancesUnder, trialBalance } from '../../src/ledger/queries.js';
+import { accountBalance, balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
 import { projections } from '../../src/projections/all.js';
-import { createReadSide, type ReadSide } from '../../src/projections/read-side.js';
+import { createReadSide, type ReadSide } from '../../src/projections/engine/read-side.js';
 import { backends, type Backend } from '../support/backends.js';
 import { lastPositionOf } from '../support/payment-records.js';
 import { context, NASHVILLE, purchaseInput, testConfig, principal, registerPrices, TEST_TENANT_ID } from '../support/payments.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PaymentEvent } from '../../src/events/payment-events.js';
-import { evolveRefund, evolveSummary, hourOf, mergeStats, summaryColumns, type PaymentSummary, type RefundRow, type StatsDelta } from '../../src/projections/payment-rows.js';
+import type { PaymentEvent } from '../../src/events/payment.js';
+import { evolveRefund, evolveSummary, hourOf, mergeStats, summaryColumns, type PaymentSummary, type RefundRow, type StatsDelta } from '../../src/projections/payments/rows.js';
 import { PAYMENT_ID, paid, TOTAL, requested } from '../aggregates/payment-fixtures.js';
 import { decide, record, type Recorded } from '../support/payment-records.js';
 

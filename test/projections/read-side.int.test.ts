@@ -3,17 +3,17 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { TesseraError } from '../../src/errors.js';
 import { createKysely } from '../../src/db/kysely.js';
-import { applySteps } from '../../src/projections/apply-batch.js';
+import { applySteps } from '../../src/projections/engine/apply-batch.js';
 import { eventually } from '../support/poll.js';
-import { registerProjectionMetrics } from '../../src/projections/metrics.js';
+import { registerProjectionMetrics } from '../../src/projections/engine/metrics.js';
 import { comparePositions, type Position } from '../../src/eventstore/event-store.js';
 import { uniqueStream } from '../support/events.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
 import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../support/tally-projection.js';
 import { appendAll, ledgerEvent, testLedger } from '../support/ledger-events.js';
-import { trialBalance } from '../../src/ledger/queries.js';
-import { createScratchSchema, ProjectionTableError } from '../../src/projections/scratch-schema.js';
-import { defineProjection, type Projection } from '../../src/projections/projection.js';
+import { trialBalance } from '../../src/projections/ledger/queries.js';
+import { createScratchSchema, ProjectionTableError } from '../../src/projections/engine/scratch-schema.js';
+import { defineProjection, type Projection } from '../../src/projections/engine/projection.js';
 
 const raise = (): never => {
   throw new Error('tally handler failed');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GroupPaymentEvent } from '../../src/events/group-payment-events.js';
-import type { PaymentCaptured } from '../../src/events/payment-events.js';
+import type { GroupPaymentEvent } from '../../src/events/group-payment.js';
+import type { PaymentCaptured } from '../../src/events/payment.js';
 import { groupTaxMovements, mergeMovements, taxMovements } from '../../src/projections/tax-collections.js';
 import { paid } from '../aggregates/payment-fixtures.js';
 import { decide, record } from '../support/payment-records.js';

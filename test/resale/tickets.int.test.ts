@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EventData } from '../../src/eventstore/event-store.js';
-import { paymentStreamId } from '../../src/events/payment-events.js';
-import type { ReadSide } from '../../src/projections/read-side.js';
-import { findTicket, ticketIdFor, ticketsProjection } from '../../src/resale/tickets.js';
+import { paymentStreamId } from '../../src/events/payment.js';
+import type { ReadSide } from '../../src/projections/engine/read-side.js';
+import { findTicket, ticketIdFor, ticketsProjection } from '../../src/projections/tickets.js';
 import { captured, requestData } from '../aggregates/payment-fixtures.js';
 import { metadata } from '../support/events.js';
 import { appendCompletedGroup } from '../support/group-purchase.js';

@@ -3,8 +3,8 @@ import { groupPaymentDecider, type GroupPaymentCommand } from '../../src/aggrega
 import { toEventData } from '../../src/commands/handle-command.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
 import type { EventStore, Position } from '../../src/eventstore/event-store.js';
-import { groupPaymentStreamId, type GroupPaymentEvent } from '../../src/events/group-payment-events.js';
-import { memberIdFor } from '../../src/groups/group-commands.js';
+import { groupPaymentStreamId, type GroupPaymentEvent } from '../../src/events/group-payment.js';
+import { memberIdFor } from '../../src/commands/group-payment.js';
 
 export interface GroupPurchase {
   readonly groupId: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, Position } from '../../src/eventstore/event-store.js';
-import { credit, debit } from '../../src/ledger/journal.js';
-import { ledgerProjection, type PostingRules } from '../../src/ledger/ledger-projection.js';
+import { credit, debit } from '../../src/projections/ledger/journal.js';
+import { ledgerProjection, type PostingRules } from '../../src/projections/ledger/ledger-projection.js';
 import { metadata } from './events.js';
 import type { ReadModelDatabase } from './read-model-databases.js';
 

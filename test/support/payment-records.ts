@@ -1,6 +1,6 @@
 import { decidePayment, evolvePayment, initialPaymentState, type PaymentCommand, type PaymentState } from '../../src/aggregates/payment.js';
 import { comparePositions, type EventStore, type Position, type RecordedEvent } from '../../src/eventstore/event-store.js';
-import { paymentStreamId, type PaymentEvent } from '../../src/events/payment-events.js';
+import { paymentStreamId, type PaymentEvent } from '../../src/events/payment.js';
 import { PAYMENT_ID } from '../aggregates/payment-fixtures.js';
 import { metadata } from './events.js';
 

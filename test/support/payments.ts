@@ -5,7 +5,7 @@ import type { Principal } from '../../src/domain/access.js';
 import { uuidV5 } from '../../src/domain/ids.js';
 import type { PaymentServices } from '../../src/payments/payments-module.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { VenueProfileData } from '../../src/events/venue-events.js';
+import type { VenueProfileData } from '../../src/events/venue.js';
 
 export const NASHVILLE: VenueProfileData['address'] = { street: '1 Broadway', city: 'Nashville', state: 'TN', zip: '37203' };
 

@@ -12,8 +12,8 @@ import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import { projections } from '../../src/projections/all.js';
-import type { Projection } from '../../src/projections/projection.js';
-import { createReadSide } from '../../src/projections/read-side.js';
+import type { Projection } from '../../src/projections/engine/projection.js';
+import { createReadSide } from '../../src/projections/engine/read-side.js';
 import { tallyProjection } from './tally-projection.js';
 
 const env = process.env;

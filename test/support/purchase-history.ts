@@ -3,7 +3,7 @@ import { paymentDecider, type PaymentCommand } from '../../src/aggregates/paymen
 import { toEventData } from '../../src/commands/handle-command.js';
 import { eventIdFor } from '../../src/domain/ids.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
-import { paymentStreamId, type PaymentEvent } from '../../src/events/payment-events.js';
+import { paymentStreamId, type PaymentEvent } from '../../src/events/payment.js';
 import type { EventData, EventStore } from '../../src/eventstore/event-store.js';
 
 /** The venues a history's purchases go to, in turn. */

@@ -4,7 +4,7 @@ import type { EventStore } from '../../src/eventstore/event-store.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger } from '../../src/logger.js';
-import { createReadSide, type ReadSide, type ReadSideOptions } from '../../src/projections/read-side.js';
+import { createReadSide, type ReadSide, type ReadSideOptions } from '../../src/projections/engine/read-side.js';
 import { env, freshPglite, freshPostgresSchema } from './databases.js';
 
 /** One process's view of a database that holds both the events and the read models. */

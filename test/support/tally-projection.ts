@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Int8 } from '../../src/db/kysely.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
-import { defineProjection, type Projection } from '../../src/projections/projection.js';
+import { defineProjection, type Projection } from '../../src/projections/engine/projection.js';
 import { event } from './events.js';
 
 /**

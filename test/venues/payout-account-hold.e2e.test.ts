@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { venueAccountStreamId } from '../../src/events/venue-account-events.js';
-import { venueStreamId } from '../../src/events/venue-events.js';
+import { venueAccountStreamId } from '../../src/events/venue-account.js';
+import { venueStreamId } from '../../src/events/venue.js';
 import { signToken, testApp, type TestApp } from '../support/app.js';
 import { completedPurchase, sqlBackends, ticketTypeAt, venueAt } from '../support/payments-http.js';
 import { NASHVILLE } from '../support/payments.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toEventData } from '../../src/commands/handle-command.js';
-import { legacyEventPolicyStreamId } from '../../src/events/refund-policy-events.js';
-import { refundPolicyFor, setRefundPolicy } from '../../src/venues/refund-policies.js';
+import { legacyEventPolicyStreamId } from '../../src/events/refund-policy.js';
+import { refundPolicyFor, setRefundPolicy } from '../../src/commands/refund-policy.js';
 import { openTestStorage, type TestStorage } from '../support/app.js';
 import { context } from '../support/payments.js';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { isTesseraError } from '../../src/errors.js';
 import { comparePositions } from '../../src/eventstore/event-store.js';
-import { balancesUnder, trialBalance } from '../../src/ledger/queries.js';
+import { balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
 import { createLogger } from '../../src/logger.js';
 import { createModules, type TesseraModules } from '../../src/modules.js';
 import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';

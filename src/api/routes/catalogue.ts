@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { SaveTicketTypeResult } from '../../commands/catalogue.js';
 import { authorize, type Caller } from '../../domain/access.js';
-import { CATALOGUE_CURRENCIES } from '../../events/catalogue-events.js';
+import { CATALOGUE_CURRENCIES } from '../../events/catalogue.js';
 import { callerCommandContext } from '../command-context.js';
 import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 import type { RouteApi, RouteModule } from '../route.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { isUuid } from '../../domain/ids.js';
-import { accountSchema, accountShape, currencySchema, normalSide } from '../../ledger/accounts.js';
-import { accountBalance, accountEntries, balancesUnder, trialBalance, type AccountEntry } from '../../ledger/queries.js';
-import { ledger } from '../../projections/ledger.js';
+import { accountSchema, accountShape, currencySchema, normalSide } from '../../projections/ledger/accounts.js';
+import { accountBalance, accountEntries, balancesUnder, trialBalance, type AccountEntry } from '../../projections/ledger/queries.js';
+import { ledger } from '../../projections/ledger/projection.js';
 import { asUser, authorize, may, venueOfAccount, type Principal } from '../../domain/access.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';

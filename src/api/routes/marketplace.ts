@@ -3,7 +3,7 @@ import type { EscrowState } from '../../aggregates/escrow.js';
 import { TesseraError } from '../../errors.js';
 import { asUser, authorize } from '../../domain/access.js';
 import { userCommandContext } from '../command-context.js';
-import { ledger } from '../../projections/ledger.js';
+import { ledger } from '../../projections/ledger/projection.js';
 import { answeredPosition, awaitReadModel, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
 import { isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';

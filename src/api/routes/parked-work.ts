@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ParkedWork } from '../../processmanagers/parking.js';
+import type { ParkedWork } from '../../processmanagers/runtime/parking.js';
 import type { RouteModule } from '../route.js';
 
 const parked = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { paymentFailedError, type PurchaseOutcome } from '../../commands/process-payment.js';
+import { paymentFailedError, type PurchaseOutcome } from '../../commands/payment.js';
 import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';

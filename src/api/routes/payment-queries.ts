@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
 import { positionToString, type RecordedEvent } from '../../eventstore/event-store.js';
-import { paymentStreamId } from '../../events/payment-events.js';
-import { findPayment, refundsOf, type PaymentView } from '../../projections/payment-queries.js';
-import { PAYMENTS_PROJECTION } from '../../projections/payments.js';
-import type { RefundRow } from '../../projections/payment-rows.js';
+import { paymentStreamId } from '../../events/payment.js';
+import { findPayment, refundsOf, type PaymentView } from '../../projections/payments/queries.js';
+import { PAYMENTS_PROJECTION } from '../../projections/payments/projection.js';
+import type { RefundRow } from '../../projections/payments/rows.js';
 import { asUser, authorize, type Principal, type Resource } from '../../domain/access.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteApi, RouteModule } from '../route.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RefundPolicySet } from '../../events/refund-policy-events.js';
+import type { RefundPolicySet } from '../../events/refund-policy.js';
 import type { Position } from '../../eventstore/event-store.js';
 import { asUser, authorize } from '../../domain/access.js';
 import { callerCommandContext } from '../command-context.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
-import { paymentMetrics, recentStats, taxCollectionsBetween } from '../../projections/payment-queries.js';
-import { PAYMENTS_PROJECTION } from '../../projections/payments.js';
+import { paymentMetrics, recentStats, taxCollectionsBetween } from '../../projections/payments/queries.js';
+import { PAYMENTS_PROJECTION } from '../../projections/payments/projection.js';
 import { TAX_COLLECTIONS_PROJECTION } from '../../projections/tax-collections.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';

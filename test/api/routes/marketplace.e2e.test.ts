@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { customerRefundsAccount, sellerPayableAccount } from '../../../src/ledger/accounts.js';
+import { customerRefundsAccount, sellerPayableAccount } from '../../../src/projections/ledger/accounts.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listingIdFor, loadListing } from '../../../src/commands/resale-commands.js';
+import { listingIdFor, loadListing } from '../../../src/commands/escrow.js';
 import { comparePositions, parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
-import { escrowStreamId } from '../../../src/events/resale-events.js';
-import { accountBalance } from '../../../src/ledger/queries.js';
-import { mintStatusOf } from '../../../src/minting/mint-queue.js';
-import { findTicket, ticketIdFor } from '../../../src/resale/tickets.js';
+import { escrowStreamId } from '../../../src/events/escrow.js';
+import { accountBalance } from '../../../src/projections/ledger/queries.js';
+import { mintStatusOf } from '../../../src/processmanagers/mint-queue.js';
+import { findTicket, ticketIdFor } from '../../../src/projections/tickets.js';
 import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
 import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paymentStreamId } from '../../../src/events/payment-events.js';
+import { paymentStreamId } from '../../../src/events/payment.js';
 import { createSandboxGateway } from '../../../src/gateways/sandbox.js';
 import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
-import { customerRefundsAccount } from '../../../src/ledger/accounts.js';
-import { accountEntries } from '../../../src/ledger/queries.js';
+import { customerRefundsAccount } from '../../../src/projections/ledger/accounts.js';
+import { accountEntries } from '../../../src/projections/ledger/queries.js';
 import {
   authAs,
   BUYER,

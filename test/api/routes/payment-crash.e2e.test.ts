@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IdempotencyStore } from '../../../src/api/idempotency/idempotency-store.js';
-import { paymentStreamId, type PaymentSubmitted } from '../../../src/events/payment-events.js';
+import { paymentStreamId, type PaymentSubmitted } from '../../../src/events/payment.js';
 import type { PaymentGateway } from '../../../src/gateways/gateway.js';
 import { createSandboxGateway, type SandboxGateway } from '../../../src/gateways/sandbox.js';
 import type { EdgeStores } from '../../../src/runtime.js';

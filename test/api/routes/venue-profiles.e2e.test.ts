@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { venueStreamId } from '../../../src/events/venue-events.js';
+import { venueStreamId } from '../../../src/events/venue.js';
 import { internalHeaders, testApp, type TestApp } from '../../support/app.js';
 import { authAs } from '../../support/payments-http.js';
 import { NASHVILLE } from '../../support/payments.js';

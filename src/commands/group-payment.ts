@@ -1,0 +1,150 @@
+import { groupPaymentDecider, type GroupPaymentCommand, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
+import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from './handle-command.js';
+import type { RequestedTicketLine } from '../aggregates/catalogue.js';
+import { pricePurchase } from './catalogue.js';
+import type { Chain } from '../domain/fees.js';
+import { derivedId } from '../domain/ids.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
+import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment.js';
+import type { VenueVolume } from '../projections/venue-volume.js';
+
+export function executeGroupCommand(
+  store: EventStore,
+  groupId: string,
+  command: GroupPaymentCommand,
+  context: CommandContext,
+): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
+  return handleCommand(store, { streamId: groupPaymentStreamId(groupId), decider: groupPaymentDecider, command, context });
+}
+
+export async function loadGroup(
+  store: EventStore,
+  groupId: string,
+): Promise<{ state: GroupPaymentState; revision: number | null; tenantId: string | undefined }> {
+  const { state, revision, tenantId } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
+  return { state, revision, tenantId };
+}
+
+/** A group that must exist (GROUP_PAYMENT_NOT_FOUND otherwise), with its tenant. */
+export async function requireGroupOf(store: EventStore, groupId: string): Promise<{ state: GroupPaymentState; tenantId: string }> {
+  const { state, tenantId } = await loadGroup(store, groupId);
+  if (state.status === 'none' || tenantId === undefined) {
+    throw new TesseraError('GROUP_PAYMENT_NOT_FOUND', `group payment ${groupId} not found`, { groupId });
+  }
+  return { state, tenantId };
+}
+
+export const requireGroup = async (store: EventStore, groupId: string): Promise<GroupPaymentState> => (await requireGroupOf(store, groupId)).state;
+
+export interface CreateGroupPaymentInput {
+  readonly organizerId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  /** Priced from the event's catalogue at the venue, as a single buyer's purchase is. */
+  readonly tickets: readonly RequestedTicketLine[];
+  readonly members: readonly NewMember[];
+  readonly chain?: Chain;
+}
+
+export interface GroupSettings {
+  readonly ttlMs: number;
+  /** After creation, when unpaid members are reminded; 0 for no reminder. */
+  readonly reminderMs: number;
+  readonly defaultChain: Chain;
+}
+
+export const groupIdFor = (commandId: string): string => derivedId(commandId, 'group-payment');
+export const memberIdFor = (groupId: string, index: number): string => derivedId(groupId, `member:${index}`);
+
+/**
+ * `POST /api/v1/group-payments/create`: prices the whole purchase at the venue as one buyer's
+ * would be, shares its total among the members by their tickets, and opens the group until
+ * `ttlMs` from now. Ids derive from the command id, so a retried request finds its group.
+ */
+export async function createGroupPayment(
+  deps: { store: EventStore; volume: VenueVolume; settings: GroupSettings },
+  input: CreateGroupPaymentInput,
+  context: CommandContext,
+): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
+  const groupId = groupIdFor(context.commandId);
+  const chain = input.chain ?? deps.settings.defaultChain;
+  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await loadGroup(deps.store, groupId)).state.group?.tickets);
+  const now = context.now.getTime();
+  const { ttlMs, reminderMs } = deps.settings;
+  return executeGroupCommand(
+    deps.store,
+    groupId,
+    {
+      type: 'CreateGroupPayment',
+      data: {
+        groupId,
+        organizerId: input.organizerId,
+        venueId: input.venueId,
+        eventId: input.eventId,
+        tickets,
+        quote,
+        members: input.members.map((m, index) => ({ ...m, memberId: memberIdFor(groupId, index) })),
+        createdAt: context.now.toISOString(),
+        expiresAt: new Date(now + ttlMs).toISOString(),
+        ...(reminderMs > 0 && reminderMs < ttlMs ? { remindAt: new Date(now + reminderMs).toISOString() } : {}),
+      },
+    },
+    context,
+  );
+}
+
+/** A group as a command left it, with the position of the last event its state folded (null when the command wrote nothing). */
+export interface GroupAnswer {
+  readonly state: GroupPaymentState;
+  readonly position: Position | null;
+}
+
+/**
+ * `POST /api/v1/group-payments/:groupId/contribute/:memberId`: records the member's card (the
+ * group process manager asks the gateway for a hold of their share), then waits up to `waitMs`
+ * for the gateway's answer. The answer's position is that of the last event of the group written
+ * so far (the gateway's outcome once it is in), so a query given it sees the state answered.
+ */
+export async function contribute(
+  store: EventStore,
+  input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; waitMs: number },
+  context: CommandContext,
+): Promise<GroupAnswer> {
+  const submitted = await executeGroupCommand(
+    store,
+    input.groupId,
+    {
+      type: 'SubmitContribution',
+      data: {
+        memberId: input.memberId,
+        payerId: input.payerId,
+        paymentMethodId: input.paymentMethodId,
+        idempotencyKey: derivedId(context.commandId, 'hold'),
+        now: context.now.toISOString(),
+      },
+    },
+    context,
+  );
+  // A retried command's state is the stream's as it is now: its position is that of the stream's last event.
+  const from = submitted.replayed ? await loadGroupAt(store, input.groupId) : { state: submitted.state, position: submitted.position };
+  return waitForMember(store, input.groupId, input.memberId, input.waitMs, from);
+}
+
+/** The group with the position of its stream's last event. */
+async function loadGroupAt(store: EventStore, groupId: string): Promise<GroupAnswer> {
+  const { state, events } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
+  return { state, position: events.at(-1)?.position ?? null };
+}
+
+/** Follows the group's stream until the member's contribution is no longer with the gateway. */
+async function waitForMember(store: EventStore, groupId: string, memberId: string, timeoutMs: number, from: GroupAnswer): Promise<GroupAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = (state: GroupPaymentState) => state.members.find((m) => m.memberId === memberId)?.status === 'submitted';
+  let answer = from;
+  while (pending(answer.state) && Date.now() < deadline) {
+    await store.waitForStream(groupPaymentStreamId(groupId), Math.min(deadline - Date.now(), 100));
+    answer = await loadGroupAt(store, groupId);
+  }
+  return answer;
+}

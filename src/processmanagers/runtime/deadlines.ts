@@ -1,0 +1,203 @@
+import type { SqlClient, SqlExecutor } from '../../db/sql-client.js';
+import type { Logger } from '../../logger.js';
+import type { Parking } from './parking.js';
+import { backoffMs, describeError, isRetryable, sleep, type RetryPolicy } from './retry.js';
+
+/**
+ * Durable deadlines: "do this at that time", surviving restarts, firing once. Issues 6 and 7
+ * reuse them (escrow release, group-payment expiry, balance availability).
+ *
+ * - Scheduling is idempotent by id: scheduling an id again keeps the first row.
+ * - A poller claims due rows with a lease (`claimed_until`), chosen `FOR UPDATE SKIP LOCKED`,
+ *   so concurrent pollers on PostgreSQL take different rows and a poller that dies mid-handler
+ *   lets its rows be claimed again when the lease runs out. The handler runs outside the claim's
+ *   transaction (PGlite has a single connection; a handler appending events must not wait on it).
+ * - Handlers send idempotent commands (ids derived from the deadline id), so a deadline that
+ *   runs twice after a crash between its handler and being marked fired has one effect.
+ * - A handler that keeps failing is retried with backoff, then parked.
+ */
+export interface Deadline<Payload = Record<string, unknown>> {
+  readonly id: string;
+  readonly kind: string;
+  readonly dueAt: Date;
+  readonly payload: Payload;
+}
+
+export type DeadlineHandler = (deadline: Deadline & { readonly attempts: number }) => Promise<void>;
+
+export interface DeadlineRecord extends Deadline {
+  readonly attempts: number;
+  readonly firedAt: Date | null;
+  readonly parkedAt: Date | null;
+  readonly lastError: string | null;
+}
+
+export interface DeadlinesOptions {
+  readonly handlers: Readonly<Record<string, DeadlineHandler>>;
+  readonly clock?: () => Date;
+  readonly pollMs?: number;
+  readonly batchSize?: number;
+  /** How long a claim lasts before another poller may take the row (the handler's time budget). */
+  readonly leaseMs?: number;
+  readonly retry: RetryPolicy;
+  readonly parking: Parking;
+  readonly logger?: Logger;
+}
+
+export interface Deadlines {
+  /** Schedules a deadline; `executor` may be a transaction so it commits with other writes. */
+  schedule(deadline: Deadline, executor?: SqlExecutor): Promise<void>;
+  cancel(id: string): Promise<boolean>;
+  find(id: string): Promise<DeadlineRecord | undefined>;
+  /** Claims and runs what is due now; answers how many ran. The poller calls it in a loop. */
+  pollOnce(): Promise<number>;
+  /** Un-parks a deadline and runs it now. */
+  retryParked(id: string): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+interface DeadlineRow {
+  id: string;
+  kind: string;
+  due_at: Date;
+  payload: Record<string, unknown>;
+  attempts: number;
+  fired_at: Date | null;
+  parked_at: Date | null;
+  last_error: string | null;
+}
+
+const toRecord = (row: DeadlineRow): DeadlineRecord => ({
+  id: row.id,
+  kind: row.kind,
+  dueAt: new Date(row.due_at),
+  payload: row.payload,
+  attempts: row.attempts,
+  firedAt: row.fired_at && new Date(row.fired_at),
+  parkedAt: row.parked_at && new Date(row.parked_at),
+  lastError: row.last_error,
+});
+
+export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Deadlines {
+  const clock = options.clock ?? (() => new Date());
+  const pollMs = options.pollMs ?? 1000;
+  const batchSize = options.batchSize ?? 50;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const log = options.logger?.child({ component: 'deadlines' });
+  const stopping = new AbortController();
+  let loop: Promise<void> | undefined;
+
+  async function claim(now: Date): Promise<DeadlineRow[]> {
+    const { rows } = await sql.query<DeadlineRow>(
+      `UPDATE tessera_deadlines SET claimed_until = $2, attempts = attempts + 1
+        WHERE id IN (
+          SELECT id FROM tessera_deadlines
+           WHERE fired_at IS NULL AND parked_at IS NULL AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
+           ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING id, kind, due_at, payload, attempts, fired_at, parked_at, last_error`,
+      [now, new Date(now.getTime() + leaseMs), batchSize],
+    );
+    return rows;
+  }
+
+  async function run(row: DeadlineRow): Promise<void> {
+    const deadline = toRecord(row);
+    try {
+      const handler = options.handlers[deadline.kind];
+      if (!handler) throw new Error(`no handler for deadline kind ${deadline.kind}`);
+      await handler(deadline);
+      await sql.query(
+        'UPDATE tessera_deadlines SET fired_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1',
+        [deadline.id, clock()],
+      );
+    } catch (error) {
+      await failed(deadline, error);
+    }
+  }
+
+  async function failed(deadline: DeadlineRecord, error: unknown): Promise<void> {
+    const now = clock();
+    const message = describeError(error);
+    if (!isRetryable(error) || deadline.attempts >= options.retry.maxAttempts) {
+      log?.error({ err: error, deadline: deadline.id, attempts: deadline.attempts }, 'deadline parked');
+      await sql.query('UPDATE tessera_deadlines SET parked_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1', [
+        deadline.id,
+        now,
+        message,
+      ]);
+      await options.parking.park({
+        id: `deadline:${deadline.id}`,
+        source: 'deadline',
+        item: { deadlineId: deadline.id, kind: deadline.kind },
+        error: message,
+        attempts: deadline.attempts,
+        at: now,
+      });
+      return;
+    }
+    log?.warn({ err: error, deadline: deadline.id, attempts: deadline.attempts }, 'deadline failed; will retry');
+    await sql.query('UPDATE tessera_deadlines SET due_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1', [
+      deadline.id,
+      new Date(now.getTime() + backoffMs(options.retry, deadline.attempts)),
+      message,
+    ]);
+  }
+
+  async function find(id: string): Promise<DeadlineRecord | undefined> {
+    const { rows } = await sql.query<DeadlineRow>(
+      'SELECT id, kind, due_at, payload, attempts, fired_at, parked_at, last_error FROM tessera_deadlines WHERE id = $1',
+      [id],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async function pollOnce(): Promise<number> {
+    const rows = await claim(clock());
+    for (const row of rows) await run(row);
+    return rows.length;
+  }
+
+  return {
+    async schedule(deadline, executor = sql) {
+      await executor.query(
+        `INSERT INTO tessera_deadlines (id, kind, due_at, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+        [deadline.id, deadline.kind, deadline.dueAt, JSON.stringify(deadline.payload)],
+      );
+    },
+    async cancel(id) {
+      const { rowCount } = await sql.query('DELETE FROM tessera_deadlines WHERE id = $1 AND fired_at IS NULL', [id]);
+      return rowCount > 0;
+    },
+    find,
+    pollOnce,
+    async retryParked(id) {
+      await sql.query(
+        'UPDATE tessera_deadlines SET parked_at = NULL, attempts = 0, due_at = LEAST(due_at, $2), claimed_until = NULL WHERE id = $1',
+        [id, clock()],
+      );
+      await pollOnce();
+      const after = await find(id);
+      if (after?.parkedAt) throw new Error(after.lastError ?? 'deadline failed again');
+    },
+    start() {
+      if (loop) return;
+      loop = (async () => {
+        while (!stopping.signal.aborted) {
+          let ran = 0;
+          try {
+            ran = await pollOnce();
+          } catch (error) {
+            log?.error({ err: error }, 'deadline poll failed');
+          }
+          // A full batch means more may be due: poll again at once.
+          if (ran < batchSize) await sleep(pollMs, stopping.signal);
+        }
+      })();
+    },
+    async stop() {
+      stopping.abort();
+      await loop;
+    },
+  };
+}

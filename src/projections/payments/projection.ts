@@ -1,0 +1,360 @@
+import { sql, type QueryExecutorProvider, type Transaction } from 'kysely';
+import { textArrayLiteral } from '../../db/array-literal.js';
+import { BinaryCopyWriter } from '../../db/binary-copy.js';
+import { copyInto } from '../../db/kysely.js';
+import type { RecordedEvent } from '../../eventstore/event-store.js';
+import { isPaymentEvent } from '../../events/payment.js';
+import {
+  evolveRefund,
+  evolveSummary,
+  mergeStats,
+  summaryColumns,
+  type PaymentRecordedEvent,
+  type PaymentSummary,
+  type RefundRow,
+  type StatsDelta,
+  type StoredSummary,
+} from './rows.js';
+import { defineProjection } from '../engine/projection.js';
+
+/**
+ * The payments read model (migrations/0005_read_models.sql, 0007_lean_payment_summaries.sql): a row per
+ * payment with its status and amounts, its refunds, and outcome counts per hour for /admin/stats
+ * and the payment metrics. A batch loads the rows its events touch, folds the events in memory
+ * (payment-rows.ts), then appends the rows it created with COPY and updates the ones it loaded:
+ * replaying history, nearly every row is new, so a batch costs the server little more than
+ * parsing its rows once.
+ */
+export const PAYMENTS_PROJECTION = 'payments';
+
+/** Bump it whenever the rows it writes change: the read model is then rebuilt beside the live one. */
+export const PAYMENTS_VERSION = 2;
+
+export const payments = defineProjection<object>({
+  name: PAYMENTS_PROJECTION,
+  version: PAYMENTS_VERSION,
+  tables: ['payment_summaries', 'payment_refunds', 'payment_stats_hourly'],
+  // The handler looks rows up by payment_summaries_pkey and payment_refunds_pkey and upserts on
+  // the stats' primary key; the rest only serve queries.
+  indexesBuiltAfterReplay: [
+    'payment_summaries_created_at_idx',
+    'payment_summaries_user_id_created_at_idx',
+    'payment_summaries_venue_id_created_at_idx',
+    'payment_refunds_payment_id_idx',
+  ],
+  async handle(events, trx) {
+    const paymentEvents = events.filter(isPaymentRecord);
+    if (paymentEvents.length === 0) return;
+    const summaries = await loadSummaries(trx, distinct(paymentEvents.map((e) => e.data.paymentId)));
+    const refunds = await loadRefunds(trx, distinct(paymentEvents.flatMap(refundIdsToLoad)));
+    const known = { summaries: new Set(summaries.keys()), refunds: new Set(refunds.keys()) };
+    const touched = { summaries: new Set<string>(), refunds: new Set<string>() };
+    const stats: StatsDelta[] = [];
+    for (const event of paymentEvents) {
+      const change = evolveSummary(summaries.get(event.data.paymentId), event);
+      if (!change) continue;
+      summaries.set(event.data.paymentId, change.summary);
+      touched.summaries.add(event.data.paymentId);
+      stats.push(...change.stats);
+      if ('refundId' in event.data) {
+        const refund = evolveRefund(refunds.get(event.data.refundId), event);
+        if (refund) {
+          refunds.set(refund.refundId, refund);
+          touched.refunds.add(refund.refundId);
+        }
+      }
+    }
+    const [newSummaries, changedSummaries] = split(touched.summaries, known.summaries, summaries);
+    const [newRefunds, changedRefunds] = split(touched.refunds, known.refunds, refunds);
+    await copyInto(trx, 'payment_summaries', SUMMARY_COLUMNS, summaryRows(newSummaries));
+    await updateSummaries(trx, changedSummaries);
+    await copyInto(trx, 'payment_refunds', REFUND_COLUMNS, refundRows(newRefunds));
+    await updateRefunds(trx, changedRefunds);
+    await addStats(trx, mergeStats(stats));
+  },
+});
+
+const isPaymentRecord = (event: RecordedEvent): event is PaymentRecordedEvent => event.streamId.startsWith('payment-') && isPaymentEvent(event);
+
+const distinct = (ids: readonly string[]): string[] => [...new Set(ids)];
+
+/**
+ * The refunds an earlier batch may have recorded: those a refund event names. (A request's id is
+ * new but for a replay, or a clash of ids across payments: loading it keeps either from
+ * stopping the projection on the refunds' primary key.)
+ */
+const refundIdsToLoad = (event: PaymentRecordedEvent): string[] =>
+  event.type === 'RefundRequested' || event.type === 'RefundSucceeded' || event.type === 'RefundFailed' ? [event.data.refundId] : [];
+
+/** The touched rows that were not stored before this batch, and the ones that were. */
+function split<Row>(touched: ReadonlySet<string>, known: ReadonlySet<string>, rows: ReadonlyMap<string, Row>): [Row[], Row[]] {
+  const created: Row[] = [];
+  const changed: Row[] = [];
+  for (const id of touched) (known.has(id) ? changed : created).push(rows.get(id)!);
+  return [created, changed];
+}
+
+async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, PaymentSummary>> {
+  const { rows } = await sql<StoredSummary>`
+    SELECT payment_id::text AS payment_id, tenant_id, user_id, venue_id, event_id, status, currency, amount, ticket_count,
+           ticket_price, platform_fee, gas, state_tax, local_tax, venue_tax, captured, refunded, refund_pending, charged_back,
+           dispute_open, payment_method, gateway, gateway_reference, failure_reason, failure_code, decline_code,
+           requested_at, created_at, updated_at, settled_at, processing_ms, revision
+      FROM payment_summaries WHERE payment_id = ANY ((SELECT ${textArrayLiteral(ids)}::text::uuid[])::uuid[])`.execute(trx);
+  return new Map(rows.map((row) => [row.payment_id, summaryFromRow(row)]));
+}
+
+const summaryFromRow = (row: StoredSummary): PaymentSummary => ({
+  paymentId: row.payment_id,
+  tenantId: row.tenant_id,
+  userId: row.user_id,
+  venueId: row.venue_id,
+  eventId: row.event_id,
+  status: row.status,
+  currency: row.currency,
+  amount: Number(row.amount),
+  ticketCount: row.ticket_count,
+  ticketPrice: Number(row.ticket_price),
+  platformFee: Number(row.platform_fee),
+  gas: Number(row.gas),
+  stateTax: Number(row.state_tax),
+  localTax: Number(row.local_tax),
+  venueTax: Number(row.venue_tax),
+  captured: Number(row.captured),
+  refunded: Number(row.refunded),
+  refundPending: Number(row.refund_pending),
+  chargedBack: Number(row.charged_back),
+  disputeOpen: row.dispute_open,
+  paymentMethod: row.payment_method,
+  gateway: row.gateway,
+  gatewayReference: row.gateway_reference,
+  failureReason: row.failure_reason,
+  failureCode: row.failure_code,
+  declineCode: row.decline_code,
+  requestedAt: row.requested_at.toISOString(),
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+  settledAt: row.settled_at?.toISOString() ?? null,
+  processingMs: row.processing_ms === null ? null : Number(row.processing_ms),
+  revision: Number(row.revision),
+});
+
+const SUMMARY_COLUMNS = [
+  'payment_id',
+  'tenant_id',
+  'user_id',
+  'venue_id',
+  'event_id',
+  'status',
+  'currency',
+  'amount',
+  'ticket_count',
+  'ticket_price',
+  'platform_fee',
+  'gas',
+  'state_tax',
+  'local_tax',
+  'venue_tax',
+  'captured',
+  'refunded',
+  'refund_pending',
+  'charged_back',
+  'dispute_open',
+  'payment_method',
+  'gateway',
+  'gateway_reference',
+  'failure_reason',
+  'failure_code',
+  'decline_code',
+  'requested_at',
+  'created_at',
+  'updated_at',
+  'settled_at',
+  'processing_ms',
+  'revision',
+] as const;
+
+/** New summaries as binary COPY rows, their fields in SUMMARY_COLUMNS order. */
+function summaryRows(summaries: readonly PaymentSummary[]): BinaryCopyWriter {
+  const rows = new BinaryCopyWriter(summaries.length * 400);
+  for (const s of summaries) {
+    rows
+      .row(SUMMARY_COLUMNS.length)
+      .uuid(s.paymentId)
+      .text(s.tenantId)
+      .text(s.userId)
+      .text(s.venueId)
+      .text(s.eventId)
+      .text(s.status)
+      .text(s.currency)
+      .int8(s.amount)
+      .int4(s.ticketCount)
+      .int8(s.ticketPrice)
+      .int8(s.platformFee)
+      .int8(s.gas)
+      .int8(s.stateTax)
+      .int8(s.localTax)
+      .int8(s.venueTax)
+      .int8(s.captured)
+      .int8(s.refunded)
+      .int8(s.refundPending)
+      .int8(s.chargedBack)
+      .bool(s.disputeOpen)
+      .text(s.paymentMethod)
+      .textOrNull(s.gateway)
+      .textOrNull(s.gatewayReference)
+      .textOrNull(s.failureReason)
+      .textOrNull(s.failureCode)
+      .textOrNull(s.declineCode)
+      .timestamptz(s.requestedAt)
+      .timestamptz(s.createdAt)
+      .timestamptz(s.updatedAt)
+      .timestamptzOrNull(s.settledAt);
+    if (s.processingMs === null) rows.null();
+    else rows.int8(s.processingMs);
+    rows.int8(s.revision);
+  }
+  return rows;
+}
+
+/** Rows this batch changed that earlier batches wrote: every column but the key, from the fold. */
+async function updateSummaries(trx: Transaction<object>, rows: readonly PaymentSummary[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    UPDATE payment_summaries s SET
+      status = v.status, captured = v.captured, refunded = v.refunded, refund_pending = v.refund_pending,
+      charged_back = v.charged_back, dispute_open = v.dispute_open, gateway = v.gateway, gateway_reference = v.gateway_reference,
+      failure_reason = v.failure_reason, failure_code = v.failure_code, decline_code = v.decline_code,
+      updated_at = v.updated_at, settled_at = v.settled_at, processing_ms = v.processing_ms, revision = v.revision
+      FROM json_populate_recordset(NULL::payment_summaries, ${JSON.stringify(rows.map(summaryColumns))}::json) v
+     WHERE s.payment_id = v.payment_id`.execute(trx);
+}
+
+interface StoredRefund {
+  refund_id: string;
+  payment_id: string;
+  currency: string;
+  amount: string;
+  status: RefundRow['status'];
+  reason: string;
+  requested_by: string;
+  requested_at: Date;
+  completed_at: Date | null;
+  gateway_reference: string | null;
+  failure_reason: string | null;
+  failure_code: string | null;
+}
+
+const REFUND_SELECT = sql`SELECT refund_id, payment_id::text AS payment_id, currency, amount::text AS amount, status, reason, requested_by,
+                                  requested_at, completed_at, gateway_reference, failure_reason, failure_code FROM payment_refunds`;
+
+async function loadRefunds(trx: Transaction<object>, refundIds: readonly string[]): Promise<Map<string, RefundRow>> {
+  if (refundIds.length === 0) return new Map();
+  const { rows } = await sql<StoredRefund>`${REFUND_SELECT} WHERE refund_id = ANY ((SELECT ${textArrayLiteral(refundIds)}::text::text[])::text[])`.execute(trx);
+  return new Map(rows.map((row) => [row.refund_id, refundFromRow(row)]));
+}
+
+/** The refunds of some payments, oldest first. */
+export async function readRefunds(db: QueryExecutorProvider, paymentIds: readonly string[]): Promise<RefundRow[]> {
+  const { rows } = await sql<StoredRefund>`${REFUND_SELECT} WHERE payment_id = ANY (${paymentIds}::uuid[]) ORDER BY requested_at, refund_id`.execute(db);
+  return rows.map(refundFromRow);
+}
+
+const refundFromRow = (row: StoredRefund): RefundRow => ({
+  refundId: row.refund_id,
+  paymentId: row.payment_id,
+  currency: row.currency,
+  amount: Number(row.amount),
+  status: row.status,
+  reason: row.reason,
+  requestedBy: row.requested_by,
+  requestedAt: row.requested_at.toISOString(),
+  completedAt: row.completed_at?.toISOString() ?? null,
+  gatewayReference: row.gateway_reference,
+  failureReason: row.failure_reason,
+  failureCode: row.failure_code,
+});
+
+const refundColumns = (r: RefundRow) => ({
+  refund_id: r.refundId,
+  payment_id: r.paymentId,
+  currency: r.currency,
+  amount: r.amount,
+  status: r.status,
+  reason: r.reason,
+  requested_by: r.requestedBy,
+  requested_at: r.requestedAt,
+  completed_at: r.completedAt,
+  gateway_reference: r.gatewayReference,
+  failure_reason: r.failureReason,
+  failure_code: r.failureCode,
+});
+
+const REFUND_COLUMNS = [
+  'refund_id',
+  'payment_id',
+  'currency',
+  'amount',
+  'status',
+  'reason',
+  'requested_by',
+  'requested_at',
+  'completed_at',
+  'gateway_reference',
+  'failure_reason',
+  'failure_code',
+] as const;
+
+/** New refunds as binary COPY rows, their fields in REFUND_COLUMNS order. */
+function refundRows(refunds: readonly RefundRow[]): BinaryCopyWriter {
+  const rows = new BinaryCopyWriter(refunds.length * 200);
+  for (const r of refunds) {
+    rows
+      .row(REFUND_COLUMNS.length)
+      .text(r.refundId)
+      .uuid(r.paymentId)
+      .text(r.currency)
+      .int8(r.amount)
+      .text(r.status)
+      .text(r.reason)
+      .text(r.requestedBy)
+      .timestamptz(r.requestedAt)
+      .timestamptzOrNull(r.completedAt)
+      .textOrNull(r.gatewayReference)
+      .textOrNull(r.failureReason)
+      .textOrNull(r.failureCode);
+  }
+  return rows;
+}
+
+async function updateRefunds(trx: Transaction<object>, rows: readonly RefundRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    UPDATE payment_refunds r SET
+      status = v.status, completed_at = v.completed_at, gateway_reference = v.gateway_reference,
+      failure_reason = v.failure_reason, failure_code = v.failure_code
+      FROM json_populate_recordset(NULL::payment_refunds, ${JSON.stringify(rows.map(refundColumns))}::json) v
+     WHERE r.refund_id = v.refund_id`.execute(trx);
+}
+
+async function addStats(trx: Transaction<object>, deltas: readonly StatsDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
+  const records = deltas.map((d) => ({
+    hour: d.hour,
+    currency: d.currency,
+    method: d.method,
+    outcome: d.outcome,
+    reason: d.reason,
+    count: d.count,
+    amount: d.amount,
+    processing_ms: d.processingMs,
+    processing_count: d.processingCount,
+  }));
+  await sql`
+    INSERT INTO payment_stats_hourly AS h
+    SELECT * FROM json_populate_recordset(NULL::payment_stats_hourly, ${JSON.stringify(records)}::json)
+    ON CONFLICT (hour, currency, method, outcome, reason) DO UPDATE SET
+      count = h.count + excluded.count, amount = h.amount + excluded.amount,
+      processing_ms = h.processing_ms + excluded.processing_ms,
+      processing_count = h.processing_count + excluded.processing_count`.execute(trx);
+}

@@ -1,0 +1,264 @@
+import { sql, type QueryExecutorProvider } from 'kysely';
+import type { PaymentStatus } from '../../aggregates/payment.js';
+import type { SeedFees } from '../../domain/purchase-quote.js';
+import { readRefunds } from './projection.js';
+import type { RefundRow, StoredSummary } from './rows.js';
+import { sumByKey } from '../engine/sum-by-key.js';
+import type { TaxMovement } from '../tax-collections.js';
+
+/** Reads of the payments and tax read models. Amounts are integer minor units. */
+export interface PaymentView {
+  readonly paymentId: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly status: PaymentStatus;
+  readonly currency: string;
+  readonly amount: number;
+  readonly ticketCount: number;
+  readonly fees: SeedFees;
+  readonly venueTax: number;
+  readonly captured: number;
+  readonly refunded: number;
+  readonly refundPending: number;
+  readonly chargedBack: number;
+  readonly paymentMethod: string;
+  readonly gateway: string | null;
+  readonly gatewayReference: string | null;
+  readonly failure: { readonly reason: string; readonly code: string; readonly declineCode: string | null } | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly settledAt: string | null;
+  readonly processingMs: number | null;
+}
+
+/** What the queries read of a row: all but the fold's own bookkeeping. */
+type PaymentRow = Omit<StoredSummary, 'dispute_open' | 'requested_at' | 'revision'>;
+
+/** A payment as the read model holds it, or null when it has no row (unknown, or not projected yet). */
+export async function findPayment(db: QueryExecutorProvider, paymentId: string): Promise<PaymentView | null> {
+  const { rows } = await sql<PaymentRow>`
+    SELECT payment_id::text AS payment_id, tenant_id, user_id, venue_id, event_id, status, currency, amount::text AS amount,
+           ticket_count, ticket_price::text AS ticket_price, platform_fee::text AS platform_fee, gas::text AS gas,
+           state_tax::text AS state_tax, local_tax::text AS local_tax, venue_tax::text AS venue_tax,
+           captured::text AS captured, refunded::text AS refunded, refund_pending::text AS refund_pending,
+           charged_back::text AS charged_back, payment_method, gateway, gateway_reference, failure_reason, failure_code,
+           decline_code, created_at, updated_at, settled_at, processing_ms::text AS processing_ms
+      FROM payment_summaries WHERE payment_id = ${paymentId}::uuid`.execute(db);
+  const row = rows[0];
+  return row ? paymentView(row) : null;
+}
+
+function paymentView(row: PaymentRow): PaymentView {
+  return {
+    paymentId: row.payment_id,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    venueId: row.venue_id,
+    eventId: row.event_id,
+    status: row.status,
+    currency: row.currency,
+    amount: Number(row.amount),
+    ticketCount: row.ticket_count,
+    fees: {
+      ticketPrice: Number(row.ticket_price),
+      platformFee: Number(row.platform_fee),
+      gasEstimate: Number(row.gas),
+      stateTax: Number(row.state_tax),
+      localTax: Number(row.local_tax),
+      total: Number(row.amount),
+    },
+    venueTax: Number(row.venue_tax),
+    captured: Number(row.captured),
+    refunded: Number(row.refunded),
+    refundPending: Number(row.refund_pending),
+    chargedBack: Number(row.charged_back),
+    paymentMethod: row.payment_method,
+    gateway: row.gateway,
+    gatewayReference: row.gateway_reference,
+    failure:
+      row.failure_reason === null ? null : { reason: row.failure_reason, code: row.failure_code ?? '', declineCode: row.decline_code },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    settledAt: row.settled_at?.toISOString() ?? null,
+    processingMs: row.processing_ms === null ? null : Number(row.processing_ms),
+  };
+}
+
+/** A payment's refunds, oldest first. */
+export const refundsOf = (db: QueryExecutorProvider, paymentId: string): Promise<RefundRow[]> => readRefunds(db, [paymentId]);
+
+/** Seed 003's `last24Hours` (GET /admin/stats), over the payments requested in [since, until). */
+export interface RecentStats {
+  readonly total_payments: number;
+  readonly successful: number;
+  readonly failed: number;
+  readonly pending: number;
+  readonly expired: number;
+  readonly cancelled: number;
+  /** Captured, in the platform currency (USD), of the successful payments. */
+  readonly total_revenue: number;
+  readonly refunded: number;
+  /** Captured per currency, when payments in other currencies exist. */
+  readonly revenue_by_currency: Readonly<Record<string, number>>;
+}
+
+/** Statuses that mean the money was taken (whatever happened to it afterwards). */
+const CAPTURED_STATUSES = ['completed', 'partially_refunded', 'refunded', 'disputed'];
+
+export async function recentStats(db: QueryExecutorProvider, since: Date, until: Date, platformCurrency = 'USD'): Promise<RecentStats> {
+  const { rows } = await sql<{ status: string; currency: string; n: string; captured: string; refunded: string }>`
+    SELECT status, currency, count(*)::text AS n, sum(captured)::text AS captured, sum(refunded + charged_back)::text AS refunded
+      FROM payment_summaries
+     WHERE created_at >= ${since.toISOString()}::timestamptz AND created_at < ${until.toISOString()}::timestamptz
+     GROUP BY status, currency`.execute(db);
+  const count = (statuses: readonly string[]) => rows.filter((r) => statuses.includes(r.status)).reduce((n, r) => n + Number(r.n), 0);
+  const revenue: Record<string, number> = {};
+  let refunded = 0;
+  for (const row of rows) {
+    if (!CAPTURED_STATUSES.includes(row.status)) continue;
+    revenue[row.currency] = (revenue[row.currency] ?? 0) + Number(row.captured);
+    if (row.currency === platformCurrency) refunded += Number(row.refunded);
+  }
+  return {
+    total_payments: rows.reduce((n, r) => n + Number(r.n), 0),
+    successful: count(CAPTURED_STATUSES),
+    failed: count(['failed']),
+    pending: count(['pending', 'processing']),
+    expired: count(['expired']),
+    cancelled: count(['cancelled']),
+    total_revenue: revenue[platformCurrency] ?? 0,
+    refunded,
+    revenue_by_currency: revenue,
+  };
+}
+
+/** Seed 001's payment metrics over the outcomes recorded in a period. */
+export interface PaymentMetricsReport {
+  readonly from: string;
+  readonly to: string;
+  readonly requested: number;
+  readonly outcomes: { readonly completed: number; readonly failed: number; readonly expired: number; readonly cancelled: number };
+  /** completed / (completed + failed + expired + cancelled); null when nothing ended in the period. */
+  readonly successRate: number | null;
+  readonly failureRate: number | null;
+  readonly failuresByReason: readonly { readonly reason: string; readonly count: number; readonly rate: number }[];
+  /** Mean time from request to the gateway's definite answer (captured or failed). */
+  readonly averageProcessingMs: number | null;
+  readonly revenue: readonly { readonly currency: string; readonly captured: number; readonly refunded: number; readonly chargedBack: number; readonly net: number }[];
+}
+
+interface StatsRow {
+  currency: string;
+  outcome: string;
+  reason: string;
+  count: string;
+  amount: string;
+  processing_ms: string;
+  processing_count: string;
+}
+
+/** Sums the hourly outcome counts of the hours that start in [from, to). */
+export async function paymentMetrics(db: QueryExecutorProvider, from: Date, to: Date): Promise<PaymentMetricsReport> {
+  const { rows } = await sql<StatsRow>`
+    SELECT currency, outcome, reason, sum(count)::text AS count, sum(amount)::text AS amount,
+           sum(processing_ms)::text AS processing_ms, sum(processing_count)::text AS processing_count
+      FROM payment_stats_hourly
+     WHERE hour >= ${from.toISOString()}::timestamptz AND hour < ${to.toISOString()}::timestamptz
+     GROUP BY currency, outcome, reason ORDER BY currency, outcome, reason`.execute(db);
+  const total = (outcome: string) => rows.filter((r) => r.outcome === outcome).reduce((n, r) => n + Number(r.count), 0);
+  const outcomes = { completed: total('completed'), failed: total('failed'), expired: total('expired'), cancelled: total('cancelled') };
+  const ended = outcomes.completed + outcomes.failed + outcomes.expired + outcomes.cancelled;
+  const rate = (n: number) => (ended === 0 ? null : round4(n / ended));
+  // Every way a payment ends unpaid has a reason, so the reasons' rates add up to failureRate: a
+  // decline's code, or `expired` or `cancelled`.
+  const reasons = new Map<string, number>();
+  for (const row of rows) {
+    const reason = failureReason(row);
+    if (reason !== undefined) reasons.set(reason, (reasons.get(reason) ?? 0) + Number(row.count));
+  }
+  const timed = rows.reduce((acc, r) => ({ ms: acc.ms + Number(r.processing_ms), n: acc.n + Number(r.processing_count) }), { ms: 0, n: 0 });
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    requested: total('requested'),
+    outcomes,
+    successRate: rate(outcomes.completed),
+    failureRate: rate(outcomes.failed + outcomes.expired + outcomes.cancelled),
+    failuresByReason: [...reasons]
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+      .map(([reason, count]) => ({ reason, count, rate: round4(count / ended) })),
+    averageProcessingMs: timed.n === 0 ? null : Math.round(timed.ms / timed.n),
+    revenue: revenueOf(rows),
+  };
+}
+
+function failureReason(row: StatsRow): string | undefined {
+  if (row.outcome === 'expired' || row.outcome === 'cancelled') return row.outcome;
+  if (row.outcome === 'failed') return row.reason === '' ? 'unknown' : row.reason;
+  return undefined;
+}
+
+function revenueOf(rows: readonly StatsRow[]): PaymentMetricsReport['revenue'] {
+  const currencies = [...new Set(rows.map((r) => r.currency))].sort();
+  return currencies.map((currency) => {
+    const sum = (outcome: string) => rows.filter((r) => r.currency === currency && r.outcome === outcome).reduce((n, r) => n + Number(r.amount), 0);
+    const captured = sum('completed');
+    const refunded = sum('refunded');
+    const chargedBack = sum('charged_back');
+    return { currency, captured, refunded, chargedBack, net: captured - refunded - chargedBack };
+  });
+}
+
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** A day's tax_collections row, with its net: collected - refunded. */
+export interface TaxCollectionLine extends Omit<TaxMovement, 'day'> {
+  readonly date: string;
+  readonly net: number;
+}
+
+export interface TaxCollectionsReport {
+  readonly days: readonly TaxCollectionLine[];
+  /** Per jurisdiction, kind and currency over the whole period. */
+  readonly totals: readonly Omit<TaxCollectionLine, 'date'>[];
+}
+
+/** Tax collected per day between two dates (inclusive), of one jurisdiction or all. */
+export async function taxCollectionsBetween(
+  db: QueryExecutorProvider,
+  options: { readonly startDate: string; readonly endDate: string; readonly jurisdiction?: string },
+): Promise<TaxCollectionsReport> {
+  const where = options.jurisdiction === undefined ? sql`` : sql`AND jurisdiction = ${options.jurisdiction}`;
+  const { rows } = await sql<{ day: string; jurisdiction: string; kind: string; currency: string; taxable: string; collected: string; refunded: string; transactions: string }>`
+    SELECT to_char(day, 'YYYY-MM-DD') AS day, jurisdiction, kind, currency, taxable::text AS taxable, collected::text AS collected,
+           refunded::text AS refunded, transactions::text AS transactions
+      FROM tax_collections
+     WHERE day >= ${options.startDate}::date AND day <= ${options.endDate}::date ${where}
+     ORDER BY day, jurisdiction, kind, currency`.execute(db);
+  const days = rows.map((r) => ({
+    date: r.day,
+    jurisdiction: r.jurisdiction,
+    kind: r.kind,
+    currency: r.currency,
+    taxable: Number(r.taxable),
+    collected: Number(r.collected),
+    refunded: Number(r.refunded),
+    net: Number(r.collected) - Number(r.refunded),
+    transactions: Number(r.transactions),
+  }));
+  const totals = sumByKey(
+    days.map(({ date: _, ...line }) => line),
+    (line) => [line.jurisdiction, line.kind, line.currency],
+    ['taxable', 'collected', 'refunded', 'net', 'transactions'],
+  );
+  const order = (a: Omit<TaxCollectionLine, 'date'>, b: Omit<TaxCollectionLine, 'date'>) =>
+    compareText(a.jurisdiction, b.jurisdiction) || compareText(a.kind, b.kind) || compareText(a.currency, b.currency);
+  return { days, totals: totals.sort(order) };
+}
+
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
+}

@@ -1,6 +1,6 @@
 import { TesseraError } from '../errors.js';
-import { isListingEvent, type ListingCreated, type ListingEvent } from '../events/escrow.js';
 import type { Decider } from './decider.js';
+import { isListingEvent, type ListingCreated, type ListingEvent } from '../events/listing.js';
 
 /**
  * A resale listing: active -> reserved (by one buyer's escrow) -> sold, or back to active when

@@ -2,8 +2,9 @@ import { escrowDecider, type EscrowCommand, type EscrowState } from '../aggregat
 import { listingDecider, type ListingCommand, type ListingState } from '../aggregates/listing.js';
 import { derivedId, uuidV5 } from '../domain/ids.js';
 import type { EventStore } from '../eventstore/event-store.js';
-import { escrowStreamId, listingStreamId, type EscrowEvent, type ListingEvent } from '../events/escrow.js';
+import { escrowStreamId, type EscrowEvent } from '../events/escrow.js';
 import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from './handle-command.js';
+import { listingStreamId, type ListingEvent } from '../events/listing.js';
 
 export function executeEscrowCommand(
   store: EventStore,

@@ -9,7 +9,7 @@ import type { GatewayReferences } from '../gateways/gateway-references.js';
 import type { Deadlines } from '../processmanagers/runtime/deadlines.js';
 import type { Parking } from '../processmanagers/runtime/parking.js';
 import { backoffMs, describeError, isRetryable, type RetryPolicy } from '../processmanagers/runtime/retry.js';
-import { executePaymentCommand } from './payment-execute.js';
+import { executePaymentCommand } from './payment.js';
 
 /**
  * The command side of `POST /api/v1/webhooks/stripe` (the route verifies the signature with

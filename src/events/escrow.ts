@@ -1,50 +1,12 @@
 import type { Chain } from '../domain/fees.js';
-import type { PriceInfo, RoyaltySplit } from '../domain/resale.js';
+import type { RoyaltySplit } from '../domain/resale.js';
 
 /**
- * The resale streams' events, schema version 1: listings (`listing-<uuid>`) and escrows
- * (`escrow-<uuid>`). Amounts are integer minor units of `currency`. An escrow's events carry its
- * parties and amounts, so the ledger books each from the event alone.
+ * A resale escrow's events (`escrow-<uuid>`), schema version 1: a buyer's money held between the
+ * listing's sale and the NFT's transfer. Amounts are integer minor units of `currency`. Its events
+ * carry its parties and amounts, so the ledger books each from the event alone.
  */
-export const listingStreamId = (listingId: string): string => `listing-${listingId}`;
 export const escrowStreamId = (escrowId: string): string => `escrow-${escrowId}`;
-
-export interface ListingTerms {
-  readonly listingId: string;
-  readonly ticketId: string;
-  readonly sellerId: string;
-  readonly venueId: string;
-  readonly eventId: string;
-  readonly currency: string;
-  readonly chain: Chain;
-  readonly price: number;
-  /** The price check as it was made: face value and the caps then in force. */
-  readonly priceInfo: PriceInfo;
-}
-
-export interface ListingCreated {
-  readonly type: 'ListingCreated';
-  readonly data: ListingTerms & { readonly listedAt: string };
-}
-
-/** A buyer's escrow holds the listing while its money is taken and the ticket moves. */
-export interface ListingReserved {
-  readonly type: 'ListingReserved';
-  readonly data: { readonly listingId: string; readonly escrowId: string; readonly buyerId: string };
-}
-
-export interface ListingSold {
-  readonly type: 'ListingSold';
-  readonly data: { readonly listingId: string; readonly escrowId: string; readonly buyerId: string };
-}
-
-/** The escrow that held the listing ended without a sale: the listing is on sale again. */
-export interface ListingReopened {
-  readonly type: 'ListingReopened';
-  readonly data: { readonly listingId: string; readonly escrowId: string; readonly reason: string };
-}
-
-export type ListingEvent = ListingCreated | ListingReserved | ListingSold | ListingReopened;
 
 export interface EscrowTerms {
   readonly escrowId: string;
@@ -150,8 +112,6 @@ export type EscrowEvent =
   | EscrowRefundPaid
   | EscrowDisputed;
 
-export const LISTING_EVENT_TYPES = ['ListingCreated', 'ListingReserved', 'ListingSold', 'ListingReopened'] as const satisfies readonly ListingEvent['type'][];
-
 export const ESCROW_EVENT_TYPES = [
   'EscrowCreated',
   'EscrowFunded',
@@ -163,8 +123,6 @@ export const ESCROW_EVENT_TYPES = [
   'EscrowDisputed',
 ] as const satisfies readonly EscrowEvent['type'][];
 
-const listingTypes = new Set<string>(LISTING_EVENT_TYPES);
 const escrowTypes = new Set<string>(ESCROW_EVENT_TYPES);
 
-export const isListingEvent = (event: { type: string; data: unknown }): event is ListingEvent => listingTypes.has(event.type);
 export const isEscrowEvent = (event: { type: string; data: unknown }): event is EscrowEvent => escrowTypes.has(event.type);

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { ParkedWork, Parking } from '../processmanagers/runtime/parking.js';
 import { mintingProcess } from '../processmanagers/minting.js';
 import { rerunParkedEvent, startProcessManager, type ProcessManager, type RunningProcessManager } from '../processmanagers/runtime/process-manager.js';
-import { createMintWorker, MINT_PARKING_SOURCE, nftStatusFor, type MintPriority, type MintWorker, type NftStatusView } from '../processmanagers/mint-queue.js';
+import { createMintWorker, MINT_PARKING_SOURCE, nftStatusFor, type MintPriority, type MintWorker, type NftStatusView } from '../processmanagers/minting.js';
 import type { Minter } from '../gateways/minter.js';
 import { createSandboxChain } from '../gateways/sandbox-chain.js';
 

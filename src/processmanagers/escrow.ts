@@ -1,5 +1,5 @@
 import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
-import { contextFromEvent, loadPayment } from '../commands/payment-execute.js';
+import { contextFromEvent, loadPayment } from '../commands/payment.js';
 import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/escrow.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';

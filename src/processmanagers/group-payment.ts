@@ -1,5 +1,5 @@
 import type { GroupPaymentCommand, GroupPaymentState, MemberState } from '../aggregates/group-payment.js';
-import { contextFromEvent } from '../commands/payment-execute.js';
+import { contextFromEvent } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { ContributionAuthorized, ContributionSubmitted, GroupPaymentCreated, MemberReminded } from '../events/group-payment.js';

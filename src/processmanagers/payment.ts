@@ -1,11 +1,11 @@
 import type { PaymentState } from '../aggregates/payment.js';
-import { executePaymentCommand, contextFromEvent, requirePayment } from '../commands/payment-execute.js';
+import { contextFromEvent, executePaymentCommand, requirePayment } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
+import type { PaymentAuthorized, PaymentRequested, PaymentSubmitted, RefundRequested } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
-import type { PaymentRequested, PaymentSubmitted, PaymentAuthorized } from '../events/payment.js';
-import type { PaymentGateway, PaymentResult } from '../gateways/gateway.js';
 import type { GatewayReferences } from '../gateways/gateway-references.js';
-import type { Deadlines } from './runtime/deadlines.js';
+import type { PaymentGateway, PaymentResult } from '../gateways/gateway.js';
+import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
 import type { ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from './runtime/retry.js';
 
@@ -165,3 +165,60 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
 /** An authorization hold, or an intent still waiting for the customer, that nobody released. */
 const holdsGatewayIntent = (state: PaymentState): boolean =>
   state.gatewayReference !== undefined && !state.authorizationVoided && (state.authorized > 0 || state.nextAction !== undefined);
+
+/**
+ * The refund: requested -> gateway refund (keyed by the request event) -> succeeded or failed.
+ * Refunds the gateway itself reported (webhooks) are recorded as already succeeded and skipped.
+ */
+export function refundProcess(deps: { store: EventStore; gateway: PaymentGateway; clock?: () => Date }): ProcessManager {
+  const clock = deps.clock ?? (() => new Date());
+  return {
+    name: 'refund',
+    handles: new Set(['RefundRequested']),
+    async handle(event: RecordedEvent) {
+      const data = event.data as RefundRequested['data'];
+      if (data.requestedBy.startsWith('gateway:')) return;
+      const { state } = await requirePayment(deps.store, data.paymentId);
+      if (state.refunds[data.refundId]?.status !== 'pending') return;
+      const result = await deps.gateway.refund({
+        idempotencyKey: derivedId(event.id, 'gateway-refund'),
+        reference: state.gatewayReference!,
+        amount: data.amount,
+        metadata: { paymentId: data.paymentId, refundId: data.refundId },
+      });
+      const context = contextFromEvent(event, 'refund-outcome', 'system:refund', clock());
+      await executePaymentCommand(
+        deps.store,
+        data.paymentId,
+        result.kind === 'succeeded'
+          ? { type: 'RecordRefundSuccess', data: { refundId: data.refundId, gatewayReference: result.reference } }
+          : { type: 'RecordRefundFailure', data: { refundId: data.refundId, reason: result.message, code: result.code } },
+        context,
+      );
+    },
+  };
+}
+
+/**
+ * A pending payment's deadline: expire it if it is still pending. Past pending (submitted,
+ * captured, failed) the command decides nothing, so a late or repeated firing is harmless.
+ */
+export function paymentExpiryHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
+  return async (deadline) => {
+    const payload = deadline.payload as { paymentId: string; tenantId: string; correlationId: string };
+    const now = clock();
+    await executePaymentCommand(
+      store,
+      payload.paymentId,
+      { type: 'ExpirePayment', data: { now: now.toISOString() } },
+      {
+        commandId: derivedId(deadline.id, 'expire'),
+        now,
+        actor: 'system:payment-expiry',
+        tenantId: payload.tenantId,
+        correlationId: payload.correlationId,
+        causationId: derivedId(deadline.id, 'deadline'),
+      },
+    );
+  };
+}

@@ -18,10 +18,10 @@ import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId } from '../events/group-payment.js';
 import { paymentStreamId } from '../events/payment.js';
-import { escrowStreamId, type ListingTerms } from '../events/escrow.js';
+import { escrowStreamId } from '../events/escrow.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { venueRoyaltyAccount } from '../projections/ledger/rules/escrow.js';
-import { mintStatusOf } from '../processmanagers/mint-queue.js';
+import { mintStatusOf } from '../processmanagers/minting.js';
 import type { Minter } from '../gateways/minter.js';
 import type { Deadlines } from '../processmanagers/runtime/deadlines.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
@@ -34,6 +34,7 @@ import {
 } from '../processmanagers/escrow.js';
 import type { ProcessManager } from '../processmanagers/runtime/process-manager.js';
 import { findTicket } from '../projections/tickets.js';
+import type { ListingTerms } from '../events/listing.js';
 
 type ResaleConfig = Pick<
   Config,

@@ -11,7 +11,7 @@ import { createStripePayoutGateway } from '../gateways/stripe.js';
 import { stripeClientFromConfig, type GatewayConfig, type PaymentsModule } from '../payments/payments-module.js';
 import { derivedId } from '../domain/ids.js';
 import type { RefundPolicySet } from '../events/refund-policy.js';
-import { payoutProcess } from '../processmanagers/venue-payout.js';
+import { payoutProcess } from '../processmanagers/venue-account.js';
 import { setRefundPolicy } from '../commands/refund-policy.js';
 import { reserveReleaseHandler, settlementHandler, settlementProcess, VENUE_RESERVE_RELEASE, VENUE_SETTLEMENT } from '../processmanagers/venue-account.js';
 import { executeVenueAccountCommand, loadVenueAccount } from '../commands/venue-account.js';

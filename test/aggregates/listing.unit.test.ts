@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evolveListing, listingDecider, type ListingCommand, type ListingState } from '../../src/aggregates/listing.js';
-import type { ListingEvent } from '../../src/events/escrow.js';
 import { thrownBy } from '../support/payments.js';
+import type { ListingEvent } from '../../src/events/listing.js';
 
 const LISTING_ID = 'b8d4a9f2-6f0c-4d0e-8a77-1c2d3e4f5a60';
 const terms = {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintStatusOf } from '../../src/processmanagers/mint-queue.js';
+import { mintStatusOf } from '../../src/processmanagers/minting.js';
 import { findTicket, ticketIdFor } from '../../src/projections/tickets.js';
 import { signToken, testApp, type TestApp, type TokenOptions } from '../support/app.js';
 import { completedPurchase, EVENT_ID, purchaseBody, TICKET_TYPE_ID, venueAt } from '../support/payments-http.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executePaymentCommand } from '../../src/commands/payment-execute.js';
+import { executePaymentCommand } from '../../src/commands/payment.js';
 import type { Chain } from '../../src/domain/fees.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
 import { paymentStreamId, type PaymentCaptured } from '../../src/events/payment.js';
-import { createMintWorker, enqueueTickets, nftStatusFor } from '../../src/processmanagers/mint-queue.js';
+import { createMintWorker, enqueueTickets, nftStatusFor } from '../../src/processmanagers/minting.js';
 import { MINT_BATCH_LIMIT, type Minter } from '../../src/gateways/minter.js';
 import { createMintingModule, type MintingModule } from '../../src/minting/minting-module.js';
 import { createSandboxChain, type SandboxChain } from '../../src/gateways/sandbox-chain.js';

@@ -5,7 +5,7 @@ import { listingIdFor, loadListing } from '../../../src/commands/escrow.js';
 import { comparePositions, parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
 import { escrowStreamId } from '../../../src/events/escrow.js';
 import { accountBalance } from '../../../src/projections/ledger/queries.js';
-import { mintStatusOf } from '../../../src/processmanagers/mint-queue.js';
+import { mintStatusOf } from '../../../src/processmanagers/minting.js';
 import { findTicket, ticketIdFor } from '../../../src/projections/tickets.js';
 import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
 import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';

@@ -5,7 +5,7 @@ import type { EventStore, Position } from '../eventstore/event-store.js';
 import { catalogueStreamId, type TicketTypeTerms } from '../events/catalogue.js';
 import type { VenueVolume } from '../projections/venue-volume.js';
 import { quoteAtVenue } from './fees.js';
-import { handleCommand, loadAggregate, type CommandContext } from './handle-command.js';
+import { commandHandler, type CommandContext } from './handle-command.js';
 import { requireVenueProfile } from './venue.js';
 
 export interface TicketTypeKey {
@@ -13,6 +13,9 @@ export interface TicketTypeKey {
   readonly eventId: string;
   readonly ticketTypeId: string;
 }
+
+/** The Catalogue aggregate's command handler: one stream per venue and event. */
+export const catalogueHandler = commandHandler(catalogueDecider, ({ venueId, eventId }: { venueId: string; eventId: string }) => catalogueStreamId(venueId, eventId));
 
 export interface SaveTicketTypeResult {
   readonly ticketType: TicketTypeKey & TicketTypeTerms;
@@ -30,12 +33,7 @@ export interface SaveTicketTypeResult {
 export async function saveTicketType(store: EventStore, input: TicketTypeKey & TicketTypeTerms, context: CommandContext): Promise<SaveTicketTypeResult> {
   const { venueId, eventId, ticketTypeId } = input;
   await requireVenueProfile(store, venueId);
-  const result = await handleCommand(store, {
-    streamId: catalogueStreamId(venueId, eventId),
-    decider: catalogueDecider,
-    command: { type: 'SaveTicketType', data: input },
-    context,
-  });
+  const result = await catalogueHandler.handle(store, { venueId, eventId }, { type: 'SaveTicketType', data: input }, context);
   return {
     ticketType: { venueId, eventId, ticketTypeId, ...result.state.ticketTypes[ticketTypeId]! },
     created: result.events.some((e) => e.type === 'TicketTypeRegistered'),
@@ -46,8 +44,7 @@ export async function saveTicketType(store: EventStore, input: TicketTypeKey & T
 
 /** The event's catalogue at the venue, read from its stream (empty when nothing is registered). */
 export async function loadCatalogue(store: EventStore, venueId: string, eventId: string): Promise<CatalogueState> {
-  const { state } = await loadAggregate(store, catalogueStreamId(venueId, eventId), catalogueDecider);
-  return state;
+  return (await catalogueHandler.load(store, { venueId, eventId })).state;
 }
 
 /**

@@ -1,32 +1,15 @@
-import { escrowDecider, type EscrowCommand, type EscrowState } from '../aggregates/escrow.js';
-import { listingDecider, type ListingCommand, type ListingState } from '../aggregates/listing.js';
+import { escrowDecider } from '../aggregates/escrow.js';
+import { listingDecider } from '../aggregates/listing.js';
 import { derivedId, uuidV5 } from '../domain/ids.js';
-import type { EventStore } from '../eventstore/event-store.js';
-import { escrowStreamId, type EscrowEvent } from '../events/escrow.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from './handle-command.js';
-import { listingStreamId, type ListingEvent } from '../events/listing.js';
+import { escrowStreamId } from '../events/escrow.js';
+import { commandHandler } from './handle-command.js';
+import { listingStreamId } from '../events/listing.js';
 
-export function executeEscrowCommand(
-  store: EventStore,
-  escrowId: string,
-  command: EscrowCommand,
-  context: CommandContext,
-): Promise<CommandResult<EscrowState, EscrowEvent>> {
-  return handleCommand(store, { streamId: escrowStreamId(escrowId), decider: escrowDecider, command, context });
-}
+/** The Escrow aggregate's command handler (`escrow-<id>` streams). */
+export const escrowHandler = commandHandler(escrowDecider, escrowStreamId);
 
-export function executeListingCommand(
-  store: EventStore,
-  listingId: string,
-  command: ListingCommand,
-  context: CommandContext,
-): Promise<CommandResult<ListingState, ListingEvent>> {
-  return handleCommand(store, { streamId: listingStreamId(listingId), decider: listingDecider, command, context });
-}
-
-export const loadEscrow = (store: EventStore, escrowId: string) => loadAggregate(store, escrowStreamId(escrowId), escrowDecider);
-
-export const loadListing = (store: EventStore, listingId: string) => loadAggregate(store, listingStreamId(listingId), listingDecider);
+/** The Listing aggregate's command handler (`listing-<id>` streams). */
+export const listingHandler = commandHandler(listingDecider, listingStreamId);
 
 /**
  * A ticket's listing id: one per owner in turn (the ticket's resale count), so listing the same

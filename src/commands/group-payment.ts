@@ -1,5 +1,5 @@
-import { groupPaymentDecider, type GroupPaymentCommand, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from './handle-command.js';
+import { groupPaymentDecider, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
+import { type CommandContext, type CommandResult, commandHandler } from './handle-command.js';
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
 import { pricePurchase } from './catalogue.js';
 import type { Chain } from '../domain/fees.js';
@@ -9,26 +9,13 @@ import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment.js';
 import type { VenueVolume } from '../projections/venue-volume.js';
 
-export function executeGroupCommand(
-  store: EventStore,
-  groupId: string,
-  command: GroupPaymentCommand,
-  context: CommandContext,
-): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
-  return handleCommand(store, { streamId: groupPaymentStreamId(groupId), decider: groupPaymentDecider, command, context });
-}
+/** The GroupPayment aggregate's command handler (`group-payment-<id>` streams). */
+export const groupPaymentHandler = commandHandler(groupPaymentDecider, groupPaymentStreamId);
 
-export async function loadGroup(
-  store: EventStore,
-  groupId: string,
-): Promise<{ state: GroupPaymentState; revision: number | null; tenantId: string | undefined }> {
-  const { state, revision, tenantId } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
-  return { state, revision, tenantId };
-}
 
 /** A group that must exist (GROUP_PAYMENT_NOT_FOUND otherwise), with its tenant. */
 export async function requireGroupOf(store: EventStore, groupId: string): Promise<{ state: GroupPaymentState; tenantId: string }> {
-  const { state, tenantId } = await loadGroup(store, groupId);
+  const { state, tenantId } = await groupPaymentHandler.load(store, groupId);
   if (state.status === 'none' || tenantId === undefined) {
     throw new TesseraError('GROUP_PAYMENT_NOT_FOUND', `group payment ${groupId} not found`, { groupId });
   }
@@ -69,10 +56,10 @@ export async function createGroupPayment(
 ): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
   const groupId = groupIdFor(context.commandId);
   const chain = input.chain ?? deps.settings.defaultChain;
-  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await loadGroup(deps.store, groupId)).state.group?.tickets);
+  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await groupPaymentHandler.load(deps.store, groupId)).state.group?.tickets);
   const now = context.now.getTime();
   const { ttlMs, reminderMs } = deps.settings;
-  return executeGroupCommand(
+  return groupPaymentHandler.handle(
     deps.store,
     groupId,
     {
@@ -111,7 +98,7 @@ export async function contribute(
   input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; waitMs: number },
   context: CommandContext,
 ): Promise<GroupAnswer> {
-  const submitted = await executeGroupCommand(
+  const submitted = await groupPaymentHandler.handle(
     store,
     input.groupId,
     {
@@ -133,7 +120,7 @@ export async function contribute(
 
 /** The group with the position of its stream's last event. */
 async function loadGroupAt(store: EventStore, groupId: string): Promise<GroupAnswer> {
-  const { state, events } = await loadAggregate(store, groupPaymentStreamId(groupId), groupPaymentDecider);
+  const { state, events } = await groupPaymentHandler.load(store, groupId);
   return { state, position: events.at(-1)?.position ?? null };
 }
 

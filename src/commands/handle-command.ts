@@ -57,6 +57,33 @@ export async function loadAggregate<State, Command, Event extends DomainEvent>(
   return { state, revision: last ? last.revision : null, events: recorded, tenantId: recorded[0]?.metadata.tenantId };
 }
 
+/**
+ * One decider's command handler (Emmett's CommandHandler): the decider and where its streams
+ * live, so commands and process managers say `payments.handle(store, id, command, context)` and
+ * `payments.load(store, id)` instead of a wrapper per aggregate.
+ */
+export interface CommandHandler<State, Command, Event extends DomainEvent, Id = string> {
+  readonly decider: Decider<State, Command, Event>;
+  streamId(id: Id): string;
+  /** Load, decide, append (handleCommand) on the aggregate `id`. */
+  handle(store: EventStore, id: Id, command: Command, context: CommandContext): Promise<CommandResult<State, Event>>;
+  /** The aggregate `id` as its stream holds it now. */
+  load(store: EventStore, id: Id): Promise<LoadedAggregate<State, Event>>;
+}
+
+export function commandHandler<State, Command, Event extends DomainEvent, Id = string>(
+  decider: Decider<State, Command, Event>,
+  streamId: (id: Id) => string,
+  options: { readonly maxAttempts?: number } = {},
+): CommandHandler<State, Command, Event, Id> {
+  return {
+    decider,
+    streamId,
+    handle: (store, id, command, context) => handleCommand(store, { streamId: streamId(id), decider, command, context, ...options }),
+    load: (store, id) => loadAggregate(store, streamId(id), decider),
+  };
+}
+
 export interface HandleCommandOptions<State, Command, Event extends DomainEvent> {
   readonly streamId: string;
   readonly decider: Decider<State, Command, Event>;

@@ -1,17 +1,17 @@
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
-import { isSettled, paymentDecider, type PaymentCommand, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
+import { isSettled, paymentDecider, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
 import { asUser, authorize, type Principal } from '../domain/access.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
 import { seedFees, type PurchaseQuote, type SeedFees } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import { paymentStreamId, type NextAction, type PaymentEvent, type PaymentMethodRef, type PaymentRequested, type RefundAllocation } from '../events/payment.js';
+import { paymentStreamId, type NextAction, type PaymentMethodRef, type RefundAllocation } from '../events/payment.js';
 import { positionToString, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
 import { ticketIdFor } from '../projections/tickets.js';
 import type { VenueVolume } from '../projections/venue-volume.js';
 import { pricePurchase } from './catalogue.js';
-import { listingIdFor, loadListing } from './escrow.js';
-import { handleCommand, loadAggregate, type CommandContext, type CommandResult } from './handle-command.js';
+import { listingHandler, listingIdFor } from './escrow.js';
+import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
 
 export interface ProcessPaymentInput {
@@ -62,8 +62,8 @@ export const paymentIdFor = (commandId: string): string => derivedId(commandId, 
 export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPaymentInput, context: CommandContext): Promise<PurchaseOutcome> {
   const paymentId = paymentIdFor(context.commandId);
   const chain = input.chain ?? deps.defaultChain ?? 'polygon';
-  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await loadPayment(deps.store, paymentId)).state.request?.tickets);
-  const requested = await executePaymentCommand(
+  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await paymentHandler.load(deps.store, paymentId)).state.request?.tickets);
+  const requested = await paymentHandler.handle(
     deps.store,
     paymentId,
     {
@@ -163,30 +163,14 @@ export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
 }
 
 /** Sends one command to a payment's stream. */
-export function executePaymentCommand(
-  store: EventStore,
-  paymentId: string,
-  command: PaymentCommand,
-  context: CommandContext,
-): Promise<CommandResult<PaymentState, PaymentEvent>> {
-  return handleCommand(store, { streamId: paymentStreamId(paymentId), decider: paymentDecider, command, context });
-}
+/** The Payment aggregate's command handler (`payment-<id>` streams). */
+export const paymentHandler = commandHandler(paymentDecider, paymentStreamId);
 
-export interface LoadedPayment {
-  readonly state: PaymentState;
-  readonly revision: number | null;
-  /** The tenant of the payment: that of the purchase's request. */
-  readonly tenantId: string | undefined;
-}
 
-export async function loadPayment(store: EventStore, paymentId: string): Promise<LoadedPayment> {
-  const { state, revision, tenantId } = await loadAggregate(store, paymentStreamId(paymentId), paymentDecider);
-  return { state, revision, tenantId };
-}
 
 /** Loads a payment that must exist (PAYMENT_NOT_FOUND otherwise), with its request at hand. */
-export async function requirePayment(store: EventStore, paymentId: string): Promise<LoadedPayment & { request: PaymentRequested['data'] }> {
-  const loaded = await loadPayment(store, paymentId);
+export async function requirePayment(store: EventStore, paymentId: string) {
+  const loaded = await paymentHandler.load(store, paymentId);
   const request = loaded.state.request;
   if (!request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
   return { ...loaded, request };
@@ -238,7 +222,7 @@ export const refundIdFor = (commandId: string): string => derivedId(commandId, '
 export async function refundPayment(store: EventStore, input: RefundPaymentInput, context: CommandContext): Promise<RefundReceipt> {
   const refundId = refundIdFor(context.commandId);
   const { userId, role } = input.requester;
-  const { state, tenantId } = await loadPayment(store, input.paymentId);
+  const { state, tenantId } = await paymentHandler.load(store, input.paymentId);
   if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${input.paymentId} not found`, { paymentId: input.paymentId });
   authorize(asUser(input.requester), 'refund', { kind: 'payment', tenantId: tenantId ?? '', buyerId: state.request.userId });
   const admin = role === 'admin';
@@ -246,7 +230,7 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
   if (!admin) await refuseResoldTickets(store, state);
   // The refund is the payment's: it acts in the payment's tenant whoever asks (an admin's token
   // names the admin's), so the ledger owes it to the buyer's own account.
-  const result = await executePaymentCommand(
+  const result = await paymentHandler.handle(
     store,
     input.paymentId,
     {
@@ -281,7 +265,7 @@ export async function refundPayment(store: EventStore, input: RefundPaymentInput
  */
 async function refuseResoldTickets(store: EventStore, state: PaymentState): Promise<void> {
   const tickets = ticketsOf(state);
-  const listings = await Promise.all(tickets.map(async (ticketId) => ({ ticketId, listing: (await loadListing(store, listingIdFor(ticketId, 0))).state })));
+  const listings = await Promise.all(tickets.map(async (ticketId) => ({ ticketId, listing: (await listingHandler.load(store, listingIdFor(ticketId, 0))).state })));
   for (const { ticketId, listing } of listings) {
     if (listing.status === 'none') continue;
     const details = { ticketId, listingId: listing.terms!.listingId };

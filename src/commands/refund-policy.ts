@@ -1,20 +1,18 @@
 import { refundPolicyDecider, type RefundPolicyState } from '../aggregates/refund-policy.js';
-import { handleCommand, loadAggregate, type CommandContext } from './handle-command.js';
+import { commandHandler, loadAggregate, type CommandContext } from './handle-command.js';
 import { DEFAULT_REFUND_TIERS, refundShareAt, type RefundTier } from '../domain/refund-policy.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { legacyEventPolicyStreamId, refundPolicyStreamId, type RefundPolicySet } from '../events/refund-policy.js';
+
+/** The RefundPolicy aggregate's command handler: one stream per venue, or per venue and event. */
+export const refundPolicyHandler = commandHandler(refundPolicyDecider, refundPolicyStreamId);
 
 export async function setRefundPolicy(
   store: EventStore,
   policy: RefundPolicySet['data'],
   context: CommandContext,
 ): Promise<{ policy: RefundPolicySet['data']; changed: boolean; position: Position | null }> {
-  const result = await handleCommand(store, {
-    streamId: refundPolicyStreamId(policy),
-    decider: refundPolicyDecider,
-    command: { type: 'SetRefundPolicy', data: policy },
-    context,
-  });
+  const result = await refundPolicyHandler.handle(store, policy, { type: 'SetRefundPolicy', data: policy }, context);
   return { policy: result.state.policy!, changed: result.events.length > 0, position: result.position };
 }
 

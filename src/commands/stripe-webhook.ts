@@ -9,7 +9,7 @@ import type { GatewayReferences } from '../gateways/gateway-references.js';
 import type { Deadlines } from '../processmanagers/runtime/deadlines.js';
 import type { Parking } from '../processmanagers/runtime/parking.js';
 import { backoffMs, describeError, isRetryable, type RetryPolicy } from '../processmanagers/runtime/retry.js';
-import { executePaymentCommand } from './payment.js';
+import { paymentHandler } from './payment.js';
 
 /**
  * The command side of `POST /api/v1/webhooks/stripe` (the route verifies the signature with
@@ -73,7 +73,7 @@ export function stripeWebhooks(deps: StripeWebhookDeps): StripeWebhooks {
       // Later events about this intent may name only the intent (disputes, dashboard refunds).
       if (target.paymentId && target.reference) await deps.references.remember('stripe', target.reference, paymentId);
       const now = clock();
-      await executePaymentCommand(deps.store, paymentId, target.command, {
+      await paymentHandler.handle(deps.store, paymentId, target.command, {
         commandId: derivedId(`stripe:${event.id}`, String(n)),
         now,
         actor: 'gateway:stripe',

@@ -2,7 +2,7 @@ import { venueDecider, type VenueProfileState } from '../aggregates/venue.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { venueStreamId, type VenueProfileData } from '../events/venue.js';
-import { handleCommand, loadAggregate, type CommandContext } from './handle-command.js';
+import { commandHandler, type CommandContext } from './handle-command.js';
 
 export interface SaveVenueProfileResult {
   readonly venueId: string;
@@ -18,6 +18,10 @@ export interface VenueProfileSettings {
   readonly payoutAccountHoldMs: number;
 }
 
+
+/** The VenueProfile aggregate's command handler (`venue-<id>` streams). */
+export const venueHandler = commandHandler(venueDecider, venueStreamId);
+
 /**
  * `PUT /api/v1/venues/:venueId`: registers the venue or replaces its profile; a change of an
  * existing payout account is recorded with the context's actor and holds the venue's payouts.
@@ -28,15 +32,15 @@ export async function saveVenueProfile(
   context: CommandContext,
   settings: VenueProfileSettings,
 ): Promise<SaveVenueProfileResult> {
-  const result = await handleCommand(store, {
-    streamId: venueStreamId(input.venueId),
-    decider: venueDecider,
-    command: {
+  const result = await venueHandler.handle(
+    store,
+    input.venueId,
+    {
       type: 'SaveVenueProfile',
       data: { ...input, changedBy: context.actor, now: context.now.toISOString(), payoutAccountHoldMs: settings.payoutAccountHoldMs },
     },
     context,
-  });
+  );
   return {
     venueId: input.venueId,
     profile: result.state.profile!,
@@ -63,7 +67,7 @@ export async function venuePayoutTerms(store: EventStore, venueId: string): Prom
 }
 
 async function loadVenue(store: EventStore, venueId: string): Promise<VenueProfileState> {
-  return (await loadAggregate(store, venueStreamId(venueId), venueDecider)).state;
+  return (await venueHandler.load(store, venueId)).state;
 }
 
 export async function requireVenueProfile(store: EventStore, venueId: string): Promise<VenueProfileData> {

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import type { PaymentsModule } from '../payments/payments-module.js';
 import { startSubscription, type Subscription } from '../eventstore/subscription.js';
 import { groupMetricsProjector } from '../projections/group-metrics.js';
-import { contribute, createGroupPayment, executeGroupCommand, requireGroupOf, type CreateGroupPaymentInput, type GroupAnswer } from '../commands/group-payment.js';
+import { contribute, createGroupPayment, groupPaymentHandler, requireGroupOf, type CreateGroupPaymentInput, type GroupAnswer } from '../commands/group-payment.js';
 import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from '../processmanagers/group-payment.js';
 import { holdsLink, paymentLink } from '../domain/payment-links.js';
 import { logMailer, type Mailer } from '../gateways/mailer.js';
@@ -147,7 +147,7 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
       },
       async cancel(input, caller, context) {
         await groupFor(input.groupId, caller, 'cancel');
-        const result = await executeGroupCommand(
+        const result = await groupPaymentHandler.handle(
           store,
           input.groupId,
           { type: 'CancelGroupPayment', data: { requestedBy: { userId: caller.userId, admin: caller.role === 'admin' }, reason: input.reason } },

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { SqlClient } from '../db/sql-client.js';
 import { calculateFees, calculateTaxForVenue, type FeeQuote, type SeedTaxResponse } from '../commands/fees.js';
 import type { CommandContext } from '../commands/handle-command.js';
-import { loadPayment } from '../commands/payment.js';
+import { paymentHandler } from '../commands/payment.js';
 import { processPayment, type ProcessPaymentInput, type PurchaseOutcome } from '../commands/payment.js';
 import { refundPayment, type RefundPaymentInput, type RefundReceipt } from '../commands/payment.js';
 import { findVenueProfile, saveVenueProfile, type SaveVenueProfileResult } from '../commands/venue.js';
@@ -186,7 +186,7 @@ export function createPaymentsModule(deps: PaymentsModuleDeps): PaymentsModule {
     calculateTax: (input) => calculateTaxForVenue(input),
     refundPayment: (input, context) => refundPayment(store, input, context),
     async getPayment(paymentId) {
-      const { state } = await loadPayment(store, paymentId);
+      const { state } = await paymentHandler.load(store, paymentId);
       if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
       return state;
     },

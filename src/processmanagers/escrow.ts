@@ -1,6 +1,6 @@
 import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
-import { contextFromEvent, loadPayment } from '../commands/payment.js';
-import { executeEscrowCommand, executeListingCommand, loadEscrow } from '../commands/escrow.js';
+import { contextFromEvent, paymentHandler } from '../commands/payment.js';
+import { escrowHandler, listingHandler } from '../commands/escrow.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';
 import { isTesseraError } from '../errors.js';
@@ -57,17 +57,17 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
 
   async function onCreated(event: RecordedEvent): Promise<void> {
     const terms = event.data as EscrowCreated['data'];
-    const { state } = await loadEscrow(deps.store, terms.escrowId);
+    const { state } = await escrowHandler.load(deps.store, terms.escrowId);
     if (state.status !== 'created') return;
     const fail = (code: string, reason: string, declineCode?: string) =>
-      executeEscrowCommand(
+      escrowHandler.handle(
         deps.store,
         terms.escrowId,
         { type: 'RecordFundingFailure', data: { code, reason, ...(declineCode ? { declineCode } : {}) } },
         context(event, 'outcome'),
       );
     try {
-      await executeListingCommand(
+      await listingHandler.handle(
         deps.store,
         terms.listingId,
         { type: 'ReserveListing', data: { escrowId: terms.escrowId, buyerId: terms.buyerId } },
@@ -89,7 +89,7 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
     });
     switch (result.kind) {
       case 'succeeded':
-        await executeEscrowCommand(
+        await escrowHandler.handle(
           deps.store,
           terms.escrowId,
           { type: 'RecordFunding', data: { gateway: deps.gateway.name, gatewayReference: result.reference, fundedAt: clock().toISOString() } },
@@ -114,7 +114,7 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
 
   async function onFunded(event: RecordedEvent): Promise<void> {
     const data = event.data as EscrowFunded['data'];
-    const { state } = await loadEscrow(deps.store, data.escrowId);
+    const { state } = await escrowHandler.load(deps.store, data.escrowId);
     const terms = state.terms!;
     const payload = { escrowId: data.escrowId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId };
     await deps.deadlines.schedule({ id: releaseDeadlineId(data.escrowId), kind: ESCROW_RELEASE, dueAt: new Date(data.releaseDeadline), payload });
@@ -127,7 +127,7 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
       toOwnerId: terms.buyerId,
     });
     // Recorded before it is looked for: the release deadline asks the chain about this hash, and the ledger books its gas.
-    await executeEscrowCommand(
+    await escrowHandler.handle(
       deps.store,
       data.escrowId,
       { type: 'RecordTransferSubmission', data: { txHash: transfer.txHash, gasFee: transfer.gasFee, currency: transfer.currency, submittedAt: clock().toISOString() } },
@@ -144,13 +144,13 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
 
   async function onReleased(event: RecordedEvent): Promise<void> {
     const data = event.data as EscrowReleased['data'];
-    const { state } = await loadEscrow(deps.store, data.escrowId);
-    await executeListingCommand(deps.store, state.terms!.listingId, { type: 'CompleteSale', data: { escrowId: data.escrowId } }, context(event, 'sold'));
+    const { state } = await escrowHandler.load(deps.store, data.escrowId);
+    await listingHandler.handle(deps.store, state.terms!.listingId, { type: 'CompleteSale', data: { escrowId: data.escrowId } }, context(event, 'sold'));
   }
 
   async function onRefunded(event: RecordedEvent): Promise<void> {
     const data = event.data as EscrowRefunded['data'];
-    const { state } = await loadEscrow(deps.store, data.escrowId);
+    const { state } = await escrowHandler.load(deps.store, data.escrowId);
     await reopen(event, state, data.reason);
     if (state.refundPaid) return;
     const result = await deps.gateway.refund({
@@ -160,17 +160,17 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
       metadata: { escrowId: data.escrowId },
     });
     if (result.kind === 'failed') throw new PermanentFailure(`refund of escrow ${data.escrowId} refused: ${result.code} ${result.message}`);
-    await executeEscrowCommand(deps.store, data.escrowId, { type: 'RecordRefundPaid', data: { gatewayReference: result.reference } }, context(event, 'refund-paid'));
+    await escrowHandler.handle(deps.store, data.escrowId, { type: 'RecordRefundPaid', data: { gatewayReference: result.reference } }, context(event, 'refund-paid'));
   }
 
   async function onFundingFailed(event: RecordedEvent): Promise<void> {
     const data = event.data as EscrowFundingFailed['data'];
-    const { state } = await loadEscrow(deps.store, data.escrowId);
+    const { state } = await escrowHandler.load(deps.store, data.escrowId);
     await reopen(event, state, data.code);
   }
 
   const reopen = (event: RecordedEvent, state: EscrowState, reason: string) =>
-    executeListingCommand(
+    listingHandler.handle(
       deps.store,
       state.terms!.listingId,
       { type: 'ReopenListing', data: { escrowId: state.terms!.escrowId, reason } },
@@ -211,7 +211,7 @@ export function transferCheckHandler(
   const clock = deps.clock ?? (() => new Date());
   return async (deadline) => {
     const payload = deadline.payload as unknown as TransferCheck;
-    const { state } = await loadEscrow(deps.store, payload.escrowId);
+    const { state } = await escrowHandler.load(deps.store, payload.escrowId);
     if (state.status !== 'funded') return;
     const now = clock();
     const status = await chainStatus(deps.minter, payload.txHash);
@@ -246,12 +246,12 @@ async function releaseUnlessSourceRefunded(
   const terms = state.terms!;
   const paymentId = await deps.sourcePaymentOf(terms.ticketId);
   if (!paymentId) throw new Error(`ticket ${terms.ticketId} of escrow ${terms.escrowId} has no known payment yet`);
-  const { state: payment } = await loadPayment(deps.store, paymentId);
+  const { state: payment } = await paymentHandler.load(deps.store, paymentId);
   const refunded = payment.refunded + payment.refundPending + payment.chargedBack > 0;
   const command: EscrowCommand = refunded
     ? { type: 'RefundEscrow', data: { reason: 'source_payment_refunded', refundedAt: context.now.toISOString() } }
     : { type: 'ReleaseEscrow', data: { transferTxHash: txHash, releasedAt: context.now.toISOString() } };
-  await executeEscrowCommand(deps.store, terms.escrowId, command, context);
+  await escrowHandler.handle(deps.store, terms.escrowId, command, context);
 }
 
 /** How many times the release deadline is pushed back while the transfer is still pending. */
@@ -289,9 +289,9 @@ export function escrowReleaseDeadlineHandler(
   return async (deadline) => {
     const payload = deadline.payload as unknown as ReleasePayload;
     const now = clock();
-    const { state } = await loadEscrow(deps.store, payload.escrowId);
+    const { state } = await escrowHandler.load(deps.store, payload.escrowId);
     const refund = () =>
-      executeEscrowCommand(
+      escrowHandler.handle(
         deps.store,
         payload.escrowId,
         { type: 'RefundEscrow', data: { reason: 'transfer_not_confirmed', refundedAt: now.toISOString() } },

@@ -7,7 +7,7 @@ import type { PaymentGateway } from '../gateways/gateway.js';
 import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
 import type { ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from './runtime/retry.js';
-import { executeGroupCommand, requireGroup } from '../commands/group-payment.js';
+import { groupPaymentHandler, requireGroup } from '../commands/group-payment.js';
 import type { Mailer } from '../gateways/mailer.js';
 import { paymentLink } from '../domain/payment-links.js';
 
@@ -43,7 +43,7 @@ const ACTOR = 'system:group-payment';
 export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
   const send = (cause: RecordedEvent, step: string, groupId: string, command: GroupPaymentCommand) =>
-    executeGroupCommand(deps.store, groupId, command, contextFromEvent(cause, step, ACTOR, clock()));
+    groupPaymentHandler.handle(deps.store, groupId, command, contextFromEvent(cause, step, ACTOR, clock()));
 
   async function onCreated(event: RecordedEvent): Promise<void> {
     const data = event.data as GroupPaymentCreated['data'];
@@ -170,7 +170,7 @@ export function groupDeadlineHandler(store: EventStore, kind: 'expire' | 'remind
   return async (deadline) => {
     const payload = deadline.payload as { groupId: string; tenantId: string; correlationId: string };
     const now = clock();
-    await executeGroupCommand(
+    await groupPaymentHandler.handle(
       store,
       payload.groupId,
       kind === 'expire' ? { type: 'ExpireGroupPayment', data: { now: now.toISOString() } } : { type: 'RemindUnpaidMembers', data: { now: now.toISOString() } },

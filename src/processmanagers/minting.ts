@@ -1,5 +1,5 @@
 import { toEventData } from '../commands/handle-command.js';
-import { loadPayment, requirePayment } from '../commands/payment.js';
+import { paymentHandler, requirePayment } from '../commands/payment.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
@@ -47,7 +47,7 @@ export function mintingProcess(deps: MintingProcessDeps): ProcessManager {
       priority,
     }));
     // Caught up late (after a restart), the payment may be refunded already: never queue those tickets.
-    const { state } = await loadPayment(deps.store, data.paymentId);
+    const { state } = await paymentHandler.load(deps.store, data.paymentId);
     await enqueueTickets(deps.sql, tickets, clock(), state.status === 'refunded');
   }
 

@@ -1,5 +1,5 @@
-import type { PaymentState } from '../aggregates/payment.js';
-import { contextFromEvent, executePaymentCommand, requirePayment } from '../commands/payment.js';
+import type { PaymentCommand, PaymentState } from '../aggregates/payment.js';
+import { contextFromEvent, paymentHandler, requirePayment } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { PaymentAuthorized, PaymentRequested, PaymentSubmitted, RefundRequested } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
@@ -35,8 +35,8 @@ const ACTOR = 'system:purchase';
  */
 export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
-  const send = (cause: RecordedEvent, step: string, paymentId: string, command: Parameters<typeof executePaymentCommand>[2]) =>
-    executePaymentCommand(deps.store, paymentId, command, contextFromEvent(cause, step, ACTOR, clock()));
+  const send = (cause: RecordedEvent, step: string, paymentId: string, command: PaymentCommand) =>
+    paymentHandler.handle(deps.store, paymentId, command, contextFromEvent(cause, step, ACTOR, clock()));
 
   async function onRequested(event: RecordedEvent): Promise<void> {
     const data = event.data as PaymentRequested['data'];
@@ -187,7 +187,7 @@ export function refundProcess(deps: { store: EventStore; gateway: PaymentGateway
         metadata: { paymentId: data.paymentId, refundId: data.refundId },
       });
       const context = contextFromEvent(event, 'refund-outcome', 'system:refund', clock());
-      await executePaymentCommand(
+      await paymentHandler.handle(
         deps.store,
         data.paymentId,
         result.kind === 'succeeded'
@@ -207,7 +207,7 @@ export function paymentExpiryHandler(store: EventStore, clock: () => Date = () =
   return async (deadline) => {
     const payload = deadline.payload as { paymentId: string; tenantId: string; correlationId: string };
     const now = clock();
-    await executePaymentCommand(
+    await paymentHandler.handle(
       store,
       payload.paymentId,
       { type: 'ExpirePayment', data: { now: now.toISOString() } },

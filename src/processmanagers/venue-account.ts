@@ -1,5 +1,6 @@
+import type { VenueAccountCommand } from '../aggregates/venue-account.js';
 import { contextFromEvent } from '../commands/payment.js';
-import { executeVenueAccountCommand, loadVenueAccount } from '../commands/venue-account.js';
+import { venueAccountHandler, loadVenueAccount } from '../commands/venue-account.js';
 import { findVenueProfile } from '../commands/venue.js';
 import { derivedId } from '../domain/ids.js';
 import { sumMinor } from '../domain/money.js';
@@ -50,8 +51,8 @@ export function settlementProcess(deps: {
   clock?: () => Date;
 }): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
-  const send = (event: RecordedEvent, venueId: string, command: Parameters<typeof executeVenueAccountCommand>[2]) =>
-    executeVenueAccountCommand(deps.store, venueId, command, contextFromEvent(event, 'venue-proceeds', `system:${VENUE_SETTLEMENT}`, clock()));
+  const send = (event: RecordedEvent, venueId: string, command: VenueAccountCommand) =>
+    venueAccountHandler.handle(deps.store, venueId, command, contextFromEvent(event, 'venue-proceeds', `system:${VENUE_SETTLEMENT}`, clock()));
   const takeBack = (event: RecordedEvent, data: { venueId: string; paymentId: string; currency: string }, takebackId: string, allocation: RefundAllocation) =>
     send(event, data.venueId, {
       type: 'TakeBackProceeds',
@@ -110,7 +111,7 @@ export function settlementHandler(
     const payload = deadline.payload as unknown as SettlementPayload;
     const now = clock();
     const reserveReleaseAt = new Date(now.getTime() + deps.settings.reservePeriodMs);
-    const result = await executeVenueAccountCommand(
+    const result = await venueAccountHandler.handle(
       deps.store,
       payload.venueId,
       {
@@ -141,7 +142,7 @@ export function settlementHandler(
 export function reserveReleaseHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
   return async (deadline) => {
     const payload = deadline.payload as unknown as SettlementPayload;
-    await executeVenueAccountCommand(
+    await venueAccountHandler.handle(
       store,
       payload.venueId,
       { type: 'ReleaseReserve', data: { venueId: payload.venueId, saleId: payload.saleId, currency: payload.currency } },
@@ -172,7 +173,7 @@ export function payoutProcess(deps: { store: EventStore; gateway: PayoutGateway;
         instant: data.type === 'instant',
         metadata: { venueId: data.venueId, payoutId: data.payoutId },
       });
-      await executeVenueAccountCommand(
+      await venueAccountHandler.handle(
         deps.store,
         data.venueId,
         result.kind === 'paid'

@@ -3,14 +3,7 @@ import type { EscrowState } from '../aggregates/escrow.js';
 import type { ListingStatus } from '../aggregates/listing.js';
 import { escrowDecider } from '../aggregates/escrow.js';
 import type { CommandContext } from '../commands/handle-command.js';
-import {
-  escrowIdFor,
-  executeEscrowCommand,
-  executeListingCommand,
-  listingIdFor,
-  loadEscrow,
-  loadListing,
-} from '../commands/escrow.js';
+import { escrowIdFor, escrowHandler, listingHandler, listingIdFor } from '../commands/escrow.js';
 import type { Config } from '../config.js';
 import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
 import { priceInfo, splitResale, type PriceInfo, type ResaleRules } from '../domain/resale.js';
@@ -175,7 +168,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
 
   /** The escrow's buyer or seller in its tenant, or an admin. */
   async function loadEscrowFor(escrowId: string, caller: ResaleCaller, action: Actions['escrow']): Promise<EscrowState> {
-    const { state, tenantId } = await loadEscrow(store, escrowId);
+    const { state, tenantId } = await escrowHandler.load(store, escrowId);
     if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
     const { buyerId, sellerId } = state.terms!;
     authorize(asUser(caller), action, { kind: 'escrow', tenantId: tenantId ?? '', buyerId, sellerId });
@@ -226,7 +219,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         price: input.price,
         priceInfo: info,
       };
-      const result = await executeListingCommand(
+      const result = await listingHandler.handle(
         store,
         listingId,
         { type: 'CreateListing', data: { ...terms, listedAt: context.now.toISOString() } },
@@ -249,10 +242,10 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
 
     async purchaseListing(input, caller, context, options) {
       const escrowId = escrowIdFor(context.commandId);
-      const existing = await loadEscrow(store, escrowId);
+      const existing = await escrowHandler.load(store, escrowId);
       let created: { position: Position | null } | undefined;
       if (existing.state.status === 'none') {
-        const { state: listing, tenantId } = await loadListing(store, input.listingId);
+        const { state: listing, tenantId } = await listingHandler.load(store, input.listingId);
         const terms = listing.terms;
         if (!terms) throw new TesseraError('LISTING_NOT_FOUND', `listing ${input.listingId} not found`, { listingId: input.listingId });
         // The buyer becomes the ticket's owner in the listing's tenant: only a user of that tenant may buy (admins too).
@@ -266,7 +259,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
         if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
           throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
         }
-        created = await executeEscrowCommand(
+        created = await escrowHandler.handle(
           store,
           escrowId,
           {
@@ -297,7 +290,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
     },
 
     async getEscrow(escrowId) {
-      const { state } = await loadEscrow(store, escrowId);
+      const { state } = await escrowHandler.load(store, escrowId);
       if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
       return state;
     },
@@ -306,7 +299,7 @@ export function createResaleModule(deps: ResaleModuleDeps): ResaleModule {
 
     async disputeEscrow(input, caller, context) {
       await loadEscrowFor(input.escrowId, caller, 'dispute');
-      const result = await executeEscrowCommand(
+      const result = await escrowHandler.handle(
         store,
         input.escrowId,
         { type: 'DisputeEscrow', data: { reason: input.reason, raisedBy: context.actor } },

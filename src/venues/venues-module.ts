@@ -14,7 +14,7 @@ import type { RefundPolicySet } from '../events/refund-policy.js';
 import { payoutProcess } from '../processmanagers/venue-account.js';
 import { setRefundPolicy } from '../commands/refund-policy.js';
 import { reserveReleaseHandler, settlementHandler, settlementProcess, VENUE_RESERVE_RELEASE, VENUE_SETTLEMENT } from '../processmanagers/venue-account.js';
-import { executeVenueAccountCommand, loadVenueAccount } from '../commands/venue-account.js';
+import { venueAccountHandler, loadVenueAccount } from '../commands/venue-account.js';
 
 type VenuesConfig = GatewayConfig & Pick<Config, 'SETTLEMENT_DELAY_MS' | 'VENUE_RESERVE_BPS' | 'VENUE_RESERVE_PERIOD_MS'>;
 
@@ -72,7 +72,7 @@ export function createVenuesModule(deps: VenuesModuleDeps): { services: VenueSer
         // From the venue's own stream right before deciding: a hold that began a moment ago counts.
         const { destination, heldUntil } = await venuePayoutTerms(store, input.venueId);
         const terms = { ...(destination !== undefined ? { destination } : {}), ...(heldUntil !== undefined ? { payoutsHeldUntil: heldUntil } : {}) };
-        const result = await executeVenueAccountCommand(
+        const result = await venueAccountHandler.handle(
           store,
           input.venueId,
           { type: 'RequestPayout', data: { ...input, payoutId, now: context.now.toISOString(), ...terms } },

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
-import { executeGroupCommand } from '../../src/commands/group-payment.js';
+import { groupPaymentHandler } from '../../src/commands/group-payment.js';
 import { groupPaymentProcess } from '../../src/processmanagers/group-payment.js';
 import { createLogger } from '../../src/logger.js';
 import { createModules, type TesseraModules } from '../../src/modules.js';
@@ -54,7 +54,7 @@ describe('group payment process manager', () => {
   }
 
   async function hold(groupId: string, memberId: string) {
-    const submitted = await executeGroupCommand(
+    const submitted = await groupPaymentHandler.handle(
       opened.storage.eventStore,
       groupId,
       { type: 'SubmitContribution', data: { memberId, payerId: 'p', paymentMethodId: 'pm_card_visa', idempotencyKey: crypto.randomUUID(), now: new Date().toISOString() } },
@@ -95,7 +95,7 @@ describe('group payment process manager', () => {
   });
 
   const submit = (groupId: string, memberId: string) =>
-    executeGroupCommand(
+    groupPaymentHandler.handle(
       opened.storage.eventStore,
       groupId,
       { type: 'SubmitContribution', data: { memberId, payerId: 'p', paymentMethodId: 'pm_card_visa', idempotencyKey: crypto.randomUUID(), now: new Date().toISOString() } },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { customerRefundsAccount } from '../../src/projections/ledger/accounts.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { executeEscrowCommand } from '../../src/commands/escrow.js';
+import { escrowHandler } from '../../src/commands/escrow.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
 import { splitResale } from '../../src/domain/resale.js';
 import type { Chain } from '../../src/domain/fees.js';
@@ -74,8 +74,8 @@ async function run(db: ReadModelDatabase, run: string, op: Operation): Promise<{
         platformFeeBps: op.platformFeeBps,
         ...(op.artist ? { artistId: run } : {}),
       });
-      const send = async (command: Parameters<typeof executeEscrowCommand>[2]) => {
-        last = (await executeEscrowCommand(db.store, escrowId, command, context({ commandId: randomUUID() }))).position ?? last;
+      const send = async (command: Parameters<typeof escrowHandler.handle>[2]) => {
+        last = (await escrowHandler.handle(db.store, escrowId, command, context({ commandId: randomUUID() }))).position ?? last;
       };
       await send({
         type: 'CreateEscrow',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executePaymentCommand } from '../../src/commands/payment.js';
+import { paymentHandler } from '../../src/commands/payment.js';
 import type { Chain } from '../../src/domain/fees.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
 import { paymentStreamId, type PaymentCaptured } from '../../src/events/payment.js';
@@ -192,13 +192,13 @@ for (const backend of backends()) {
       const paid = async () => {
         const paymentId = randomUUID();
         const ctx = (n: string) => context({ commandId: randomUUID(), correlationId: n });
-        await executePaymentCommand(db.store, paymentId, { type: 'RequestPayment', data: { ...requestData, paymentId } }, ctx('a'));
-        await executePaymentCommand(db.store, paymentId, { type: 'RecordCapture', data: { amount: requestData.quote.total, gateway: 'sandbox', gatewayReference: `pi_${paymentId}` } }, ctx('b'));
+        await paymentHandler.handle(db.store, paymentId, { type: 'RequestPayment', data: { ...requestData, paymentId } }, ctx('a'));
+        await paymentHandler.handle(db.store, paymentId, { type: 'RecordCapture', data: { amount: requestData.quote.total, gateway: 'sandbox', gatewayReference: `pi_${paymentId}` } }, ctx('b'));
         return paymentId;
       };
       const refundInFull = async (paymentId: string) => {
-        await executePaymentCommand(db.store, paymentId, { type: 'RequestRefund', data: { refundId: 'r1', reason: 'x', requestedBy: { kind: 'admin', userId: 'a' } } }, context({ commandId: randomUUID() }));
-        await executePaymentCommand(db.store, paymentId, { type: 'RecordRefundSuccess', data: { refundId: 'r1', gatewayReference: 're_1' } }, context({ commandId: randomUUID() }));
+        await paymentHandler.handle(db.store, paymentId, { type: 'RequestRefund', data: { refundId: 'r1', reason: 'x', requestedBy: { kind: 'admin', userId: 'a' } } }, context({ commandId: randomUUID() }));
+        await paymentHandler.handle(db.store, paymentId, { type: 'RecordRefundSuccess', data: { refundId: 'r1', gatewayReference: 're_1' } }, context({ commandId: randomUUID() }));
       };
       const mintedFirst = await paid();
       module.start();

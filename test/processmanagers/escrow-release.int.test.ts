@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeEscrowCommand, loadEscrow } from '../../src/commands/escrow.js';
+import { escrowHandler } from '../../src/commands/escrow.js';
 import { splitResale } from '../../src/domain/resale.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
@@ -33,7 +33,7 @@ const chain = (answer: () => Answer): Minter => ({
 async function fundedEscrow(submitted = true): Promise<string> {
   const escrowId = randomUUID();
   const split = splitResale(10_000, { maxPriceBps: 25_000, minPriceBps: 5_000, venueRoyaltyBps: 1_000, platformFeeBps: 500, artistRoyaltyBps: 0 });
-  const run = (command: Parameters<typeof executeEscrowCommand>[2]) => executeEscrowCommand(store, escrowId, command, context());
+  const run = (command: Parameters<typeof escrowHandler.handle>[2]) => escrowHandler.handle(store, escrowId, command, context());
   await run({
     type: 'CreateEscrow',
     data: {
@@ -78,7 +78,7 @@ const releaseDeadline = (escrowId: string, extension?: number) => ({
   attempts: 0,
   payload: payload(escrowId, extension),
 });
-const status = async (escrowId: string) => (await loadEscrow(store, escrowId)).state.status;
+const status = async (escrowId: string) => (await escrowHandler.load(store, escrowId)).state.status;
 
 describe('The escrow release deadline asks the chain before refunding', () => {
   it('releases an escrow whose transfer the chain confirms, even though its deadline passed', async () => {

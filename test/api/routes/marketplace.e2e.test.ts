@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { customerRefundsAccount, sellerPayableAccount } from '../../../src/projections/ledger/accounts.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listingIdFor, loadListing } from '../../../src/commands/escrow.js';
+import { listingIdFor, listingHandler } from '../../../src/commands/escrow.js';
 import { comparePositions, parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
 import { escrowStreamId } from '../../../src/events/escrow.js';
 import { accountBalance } from '../../../src/projections/ledger/queries.js';
@@ -104,7 +104,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     expect(escrowAccount.balances[0]).toMatchObject({ debits: 15_000n, credits: 15_000n });
 
     await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.ownerId === BUYER ? true : undefined));
-    expect((await loadListing(t.storage.eventStore, listing.listing.id)).state.status).toBe('sold');
+    expect((await listingHandler.load(t.storage.eventStore, listing.listing.id)).state.status).toBe('sold');
 
     const manager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
     const report = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${venueId}/royalties?startDate=2000-01-01`, headers: manager });
@@ -134,7 +134,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
         details: { price, originalPrice: 10_000, minAllowedPrice: 5_000, maxAllowedPrice: 25_000 },
       });
     }
-    expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
+    expect((await listingHandler.load(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
   });
 
   it("refuses to list someone else's ticket, a ticket twice, and a seller buying their own listing", async () => {
@@ -157,7 +157,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     const foreignList = await listAs(await inOtherTenant(SELLER));
     expect(foreignList.statusCode, foreignList.body).toBe(403);
     expect(foreignList.json()).toMatchObject({ code: 'FORBIDDEN' });
-    expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
+    expect((await listingHandler.load(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
 
     const listingId = (await listAs(await as(SELLER))).json<{ listing: { id: string } }>().listing.id;
     const foreignBuy = await t.app.inject({
@@ -167,7 +167,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
       payload: { listingId, paymentMethodId: 'pm_card_visa' },
     });
     expect(foreignBuy.statusCode, foreignBuy.body).toBe(403);
-    expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+    expect((await listingHandler.load(t.storage.eventStore, listingId)).state.status).toBe('active');
 
     const escrowId = (await buy(t, listingId)).json<{ escrow: { id: string } }>().escrow.id;
     for (const sub of [BUYER, SELLER]) {
@@ -223,7 +223,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     const refused = await buy(t, listingId);
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
-    expect((await loadListing(t.storage.eventStore, listingId)).state.status).toBe('active');
+    expect((await listingHandler.load(t.storage.eventStore, listingId)).state.status).toBe('active');
   });
 });
 
@@ -240,7 +240,7 @@ describe('Resale: the seller cannot take back the purchase of a ticket they rese
     const early = await list(t, { ticketId, price: 10_000, venueId });
     expect(early.statusCode, early.body).toBe(409);
     expect(early.json()).toMatchObject({ code: 'TICKET_NOT_MINTED', details: { ticketId } });
-    expect((await loadListing(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
+    expect((await listingHandler.load(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
     await eventually(async () => ((await mintStatusOf(t.modules.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
     expect((await list(t, { ticketId, price: 10_000, venueId })).statusCode).toBe(201);
   });
@@ -260,7 +260,7 @@ describe('Resale: the seller cannot take back the purchase of a ticket they rese
     expect(held.json()).toMatchObject({ code: 'TICKET_IN_RESALE', details: { status: 'reserved' } });
 
     await eventually(async () => ((await escrowStatus(t, escrowId)) === 'released' ? true : undefined), { timeoutMs: 10_000 });
-    await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'sold' ? true : undefined));
+    await eventually(async () => ((await listingHandler.load(t.storage.eventStore, listingId)).state.status === 'sold' ? true : undefined));
     const resold = await refund(t, paymentId, { headers: await as(SELLER) });
     expect(resold.statusCode).toBe(409);
     expect(resold.json()).toMatchObject({ code: 'TICKET_RESOLD', details: { ticketId, listingId } });
@@ -328,7 +328,7 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     expect(await balance(t, sellerPayableAccount(TEST_TENANT, SELLER))).toBe(0n);
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(0n);
     expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
-    await eventually(async () => ((await loadListing(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));
+    await eventually(async () => ((await listingHandler.load(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));
     expect((await dispute(t, escrowId, BUYER)).json()).toMatchObject({ code: 'INVALID_STATE_TRANSITION' });
   });
 

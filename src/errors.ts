@@ -119,3 +119,11 @@ export class TesseraError extends Error {
 }
 
 export const isTesseraError = (error: unknown): error is TesseraError => error instanceof TesseraError;
+
+/** A failure no retry can fix (for example the gateway refusing to void a hold). */
+export class PermanentFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentFailure';
+  }
+}

@@ -7,12 +7,12 @@ import { seedFees, type PurchaseQuote, type SeedFees } from '../domain/purchase-
 import { TesseraError } from '../errors.js';
 import { paymentStreamId, type NextAction, type PaymentMethodRef, type RefundAllocation } from '../events/payment.js';
 import { positionToString, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
-import { ticketIdFor } from '../projections/tickets.js';
 import type { VenueVolume } from '../projections/venue-volume.js';
 import { pricePurchase } from './catalogue.js';
 import { listingHandler, listingIdFor } from './escrow.js';
 import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
+import { ticketIdFor } from '../domain/ids.js';
 
 export interface ProcessPaymentInput {
   readonly userId: string;

@@ -59,3 +59,6 @@ export const commandKeyFor = (requestFingerprint: string, idempotencyKey: string
  */
 export const commandIdFor = (tenantId: string, userId: string, commandKey: string): string =>
   uuidV5(`command:${JSON.stringify([tenantId, userId, commandKey.toLowerCase()])}`);
+
+/** A ticket's id: from its payment (or group) and its place in the order, lines in order, units in order. */
+export const ticketIdFor = (paymentId: string, index: number): string => uuidV5(`ticket:${paymentId.toLowerCase()}:${index}`);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../db/sql-client.js';
 import type { Chain } from '../domain/fees.js';
-import { PermanentFailure } from '../processmanagers/runtime/retry.js';
 import { MINT_BATCH_LIMIT, TransientChainError, type ChainSubmission, type ChainTxStatus, type Minter } from './minter.js';
+import { PermanentFailure } from '../errors.js';
 
 /**
  * The embedded chain, minting's counterpart of the sandbox gateway. It keeps its transactions in

@@ -6,7 +6,7 @@ import { paymentHandler } from '../commands/payment.js';
 import { processPayment, type ProcessPaymentInput, type PurchaseOutcome } from '../commands/payment.js';
 import { refundPayment, type RefundPaymentInput, type RefundReceipt } from '../commands/payment.js';
 import { findVenueProfile, saveVenueProfile, type SaveVenueProfileResult } from '../commands/venue.js';
-import { STRIPE_WEBHOOK_RETRY, stripeWebhooks, type StripeWebhooks } from '../commands/stripe-webhook.js';
+import { STRIPE_WEBHOOK_RETRY, stripeWebhooks, type StripeWebhooks } from '../processmanagers/stripe-webhook.js';
 import type { CatalogueState } from '../aggregates/catalogue.js';
 import type { PaymentState } from '../aggregates/payment.js';
 import { loadCatalogue, saveTicketType, type SaveTicketTypeResult, type TicketTypeKey } from '../commands/catalogue.js';

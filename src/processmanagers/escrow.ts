@@ -10,7 +10,7 @@ import type { PaymentGateway } from '../gateways/gateway.js';
 import { TransientChainError, type Minter } from '../gateways/minter.js';
 import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
 import type { ProcessManager } from './runtime/process-manager.js';
-import { PermanentFailure } from './runtime/retry.js';
+import { PermanentFailure } from '../errors.js';
 
 export const ESCROW_RELEASE = 'escrow-release';
 export const ESCROW_TRANSFER_CHECK = 'escrow-transfer-check';

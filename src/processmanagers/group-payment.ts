@@ -6,10 +6,10 @@ import type { ContributionAuthorized, ContributionSubmitted, GroupPaymentCreated
 import type { PaymentGateway } from '../gateways/gateway.js';
 import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
 import type { ProcessManager } from './runtime/process-manager.js';
-import { PermanentFailure } from './runtime/retry.js';
 import { groupPaymentHandler, requireGroup } from '../commands/group-payment.js';
 import type { Mailer } from '../gateways/mailer.js';
 import { paymentLink } from '../domain/payment-links.js';
+import { PermanentFailure } from '../errors.js';
 
 export const GROUP_PAYMENT_EXPIRY = 'group-payment-expiry';
 export const GROUP_PAYMENT_REMINDER = 'group-payment-reminder';

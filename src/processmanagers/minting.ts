@@ -9,12 +9,13 @@ import type { PaymentCaptured } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import { MINT_BATCH_LIMIT, type Minter } from '../gateways/minter.js';
 import type { Logger } from '../logger.js';
-import { groupTicketOwners, ticketIdFor } from '../projections/tickets.js';
+import { groupTicketOwners } from '../projections/tickets.js';
 import type { Parking } from './runtime/parking.js';
 import type { ProcessManager } from './runtime/process-manager.js';
 import { backoffMs, describeError, isRetryable, sleep, type RetryPolicy } from './runtime/retry.js';
 import { sql as kysql, type Kysely } from 'kysely';
 import { randomUUID } from 'node:crypto';
+import { ticketIdFor } from '../domain/ids.js';
 
 export interface MintingProcessDeps {
   readonly store: EventStore;

@@ -7,7 +7,7 @@ import type { GatewayReferences } from '../gateways/gateway-references.js';
 import type { PaymentGateway, PaymentResult } from '../gateways/gateway.js';
 import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
 import type { ProcessManager } from './runtime/process-manager.js';
-import { PermanentFailure } from './runtime/retry.js';
+import { PermanentFailure } from '../errors.js';
 
 export const PAYMENT_EXPIRY = 'payment-expiry';
 

@@ -3,7 +3,7 @@ import { textArrayLiteral } from '../db/array-literal.js';
 import { BinaryCopyWriter } from '../db/binary-copy.js';
 import { copyInto } from '../db/kysely.js';
 import type { Chain } from '../domain/fees.js';
-import { uuidV5 } from '../domain/ids.js';
+import { ticketIdFor } from '../domain/ids.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import type { PaymentCaptured, PaymentRequested, RefundSucceeded } from '../events/payment.js';
 import type { GroupPaymentCompleted, GroupPaymentCreated } from '../events/group-payment.js';
@@ -19,7 +19,6 @@ import { defineProjection } from './engine/projection.js';
  * from its group id: the organizer holds them while the group collects, and on completion each
  * member's run goes to the user who paid that share (`groupTicketOwners`).
  */
-export const ticketIdFor = (paymentId: string, index: number): string => uuidV5(`ticket:${paymentId.toLowerCase()}:${index}`);
 
 export type TicketStatus = 'pending' | 'active' | 'void';
 

@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { catalogueDecider, priceTicketLines, type CatalogueState } from '../../src/aggregates/catalogue.js';
-import type { CatalogueEvent } from '../../src/events/catalogue.js';
+import { catalogueDecider, priceTicketLines } from '../../src/aggregates/catalogue.js';
+import { DeciderSpecification } from '../support/decider.js';
 import { thrownBy } from '../support/payments.js';
 
-const stateOf = (events: readonly CatalogueEvent[]): CatalogueState =>
-  events.reduce((state, event) => catalogueDecider.evolve(state, event), catalogueDecider.initialState());
+const { given } = DeciderSpecification.for(catalogueDecider);
 const save = (overrides: Record<string, unknown> = {}) => ({
   type: 'SaveTicketType' as const,
   data: { venueId: 'v1', eventId: 'e1', ticketTypeId: 'tt1', name: 'General admission', price: 5_000, currency: 'USD' as const, ...overrides },
 });
-const registered = (overrides: Record<string, unknown> = {}) => stateOf(catalogueDecider.decide(save(overrides), stateOf([])));
+/** The events of registering the ticket type, and the state they fold to. */
+const registration = (overrides: Record<string, unknown> = {}) => given([]).after(save(overrides));
+const registered = (overrides: Record<string, unknown> = {}) => given(registration(overrides)).state();
 
 describe('Catalogue decider', () => {
   it('registers a ticket type with its price and sale window', () => {
-    const events = catalogueDecider.decide(save({ saleStartsAt: '2026-12-01T10:00:00.000Z' }), stateOf([]));
-    expect(events).toEqual([
+    given([]).when(save({ saleStartsAt: '2026-12-01T10:00:00.000Z' })).then([
       {
         type: 'TicketTypeRegistered',
         data: { venueId: 'v1', eventId: 'e1', ticketTypeId: 'tt1', name: 'General admission', price: 5_000, currency: 'USD', saleStartsAt: '2026-12-01T10:00:00.000Z' },
@@ -23,19 +23,19 @@ describe('Catalogue decider', () => {
   });
 
   it('writes nothing when the same terms are saved again', () => {
-    expect(catalogueDecider.decide(save(), registered())).toEqual([]);
+    given(registration()).when(save()).thenNothing();
   });
 
   it('records a revision with the fields that changed and the price before', () => {
-    const [revised] = catalogueDecider.decide(save({ price: 6_500 }), registered());
+    const [revised] = given(registration()).when(save({ price: 6_500 })).decided();
     expect(revised).toMatchObject({ type: 'TicketTypeRevised', data: { price: 6_500, changed: ['price'], previousPrice: 5_000 } });
   });
 
   it('refuses a price that is not a whole number of cents above zero, and a sale that ends before it starts', () => {
-    expect(thrownBy(() => catalogueDecider.decide(save({ price: 0 }), stateOf([])))).toMatchObject({ code: 'VALIDATION_ERROR' });
-    expect(thrownBy(() => catalogueDecider.decide(save({ price: 10.5 }), stateOf([])))).toMatchObject({ code: 'VALIDATION_ERROR' });
+    given([]).when(save({ price: 0 })).thenRefused('VALIDATION_ERROR');
+    given([]).when(save({ price: 10.5 })).thenRefused('VALIDATION_ERROR');
     const backwards = save({ saleStartsAt: '2026-12-02T00:00:00.000Z', saleEndsAt: '2026-12-01T00:00:00.000Z' });
-    expect(thrownBy(() => catalogueDecider.decide(backwards, stateOf([])))).toMatchObject({ code: 'VALIDATION_ERROR' });
+    given([]).when(backwards).thenRefused('VALIDATION_ERROR');
   });
 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { escrowDecider, evolveEscrow, initialEscrowState, type EscrowCommand, type EscrowState } from '../../src/aggregates/escrow.js';
+import { escrowDecider, type EscrowCommand } from '../../src/aggregates/escrow.js';
 import { splitResale } from '../../src/domain/resale.js';
 import type { EscrowEvent } from '../../src/events/escrow.js';
-import { thrownBy } from '../support/payments.js';
+import { DeciderSpecification } from '../support/decider.js';
 
 const ESCROW_ID = '0b1c1e7e-5b53-4c5c-9d1e-3f3a8b2d4e01';
 const split = splitResale(15_000, { maxPriceBps: 25_000, minPriceBps: 5_000, venueRoyaltyBps: 1_000, platformFeeBps: 500, artistRoyaltyBps: 0 });
@@ -53,22 +53,12 @@ const refund: EscrowCommand = { type: 'RefundEscrow', data: { reason: 'transfer_
 const refundPaidCmd: EscrowCommand = { type: 'RecordRefundPaid', data: { gatewayReference: 're_1' } };
 const dispute: EscrowCommand = { type: 'DisputeEscrow', data: { reason: 'not received', raisedBy: 'user:buyer-2' } };
 
-const stateOf = (events: readonly EscrowEvent[]): EscrowState => events.reduce(evolveEscrow, initialEscrowState());
-
-function given(events: readonly EscrowEvent[]) {
-  return {
-    when: (command: EscrowCommand) => ({
-      then: (expected: readonly EscrowEvent[]) => expect(escrowDecider.decide(command, stateOf(events))).toEqual(expected),
-      thenNothing: () => expect(escrowDecider.decide(command, stateOf(events))).toEqual([]),
-      thenRefused: (code: string) => expect(thrownBy(() => escrowDecider.decide(command, stateOf(events)))).toMatchObject({ code }),
-    }),
-  };
-}
+const { given } = DeciderSpecification.for(escrowDecider);
 
 describe('Escrow decider: creation and funding', () => {
   it('creates an escrow with its terms and split', () => {
     given([]).when(create).then([created]);
-    expect(stateOf([created]).status).toBe('created');
+    expect(given([created]).state().status).toBe('created');
   });
 
   it('refuses to create an escrow twice', () => {
@@ -81,7 +71,7 @@ describe('Escrow decider: creation and funding', () => {
 
   it('records funding with a release deadline the timeout after it', () => {
     given([created]).when(fund).then([funded]);
-    expect(stateOf([created, funded])).toMatchObject({ status: 'funded', releaseDeadline: '2026-11-22T13:00:01.000Z' });
+    expect(given([created, funded]).state()).toMatchObject({ status: 'funded', releaseDeadline: '2026-11-22T13:00:01.000Z' });
   });
 
   it('records the same funding again as nothing, and refuses funding a failed escrow', () => {
@@ -91,7 +81,7 @@ describe('Escrow decider: creation and funding', () => {
 
   it('records a declined charge as failed, once, and never after funding', () => {
     given([created]).when(failFunding).then([failed]);
-    expect(stateOf([created, failed]).status).toBe('failed');
+    expect(given([created, failed]).state().status).toBe('failed');
     given([created, failed]).when(failFunding).thenNothing();
     given([created, funded]).when(failFunding).thenRefused('INVALID_STATE_TRANSITION');
   });
@@ -100,7 +90,7 @@ describe('Escrow decider: creation and funding', () => {
 describe('Escrow decider: release, refund and dispute', () => {
   it('releases a funded escrow with the split decided at creation', () => {
     given([created, funded]).when(release).then([released]);
-    expect(stateOf([created, funded, released]).status).toBe('released');
+    expect(given([created, funded, released]).state().status).toBe('released');
   });
 
   it('releases once, and refuses to release an escrow not funded, refunded or disputed', () => {
@@ -112,7 +102,7 @@ describe('Escrow decider: release, refund and dispute', () => {
 
   it('refunds a funded escrow whose deadline passed', () => {
     given([created, funded]).when(refund).then([refunded]);
-    expect(stateOf([created, funded, refunded]).status).toBe('refunded');
+    expect(given([created, funded, refunded]).state().status).toBe('refunded');
   });
 
   it('decides nothing when the deadline fires after release, refund, dispute or failure', () => {
@@ -128,14 +118,14 @@ describe('Escrow decider: release, refund and dispute', () => {
 
   it('records the refund paid once, and only for a refunded escrow', () => {
     given([created, funded, refunded]).when(refundPaidCmd).then([refundPaid]);
-    expect(stateOf([created, funded, refunded, refundPaid]).refundPaid).toBe(true);
+    expect(given([created, funded, refunded, refundPaid]).state().refundPaid).toBe(true);
     given([created, funded, refunded, refundPaid]).when(refundPaidCmd).thenNothing();
     given([created, funded]).when(refundPaidCmd).thenRefused('INVALID_STATE_TRANSITION');
   });
 
   it('disputes a funded escrow once, and refuses to dispute one released or not funded', () => {
     given([created, funded]).when(dispute).then([disputed]);
-    expect(stateOf([created, funded, disputed]).status).toBe('disputed');
+    expect(given([created, funded, disputed]).state().status).toBe('disputed');
     given([created, funded, disputed]).when(dispute).thenNothing();
     given([created, funded, released]).when(dispute).thenRefused('INVALID_STATE_TRANSITION');
     given([created]).when(dispute).thenRefused('INVALID_STATE_TRANSITION');
@@ -151,7 +141,7 @@ describe('Escrow decider: the NFT transfer submission', () => {
 
   it('records the transfer of a funded escrow once, with its hash and gas', () => {
     given([created, funded]).when(submit).then([submitted]);
-    expect(stateOf([created, funded, submitted]).transfer).toEqual({ txHash: '0xabc', gasFee: 3, submittedAt: FUNDED_AT });
+    expect(given([created, funded, submitted]).state().transfer).toEqual({ txHash: '0xabc', gasFee: 3, submittedAt: FUNDED_AT });
     given([created, funded, submitted]).when(submit).thenNothing();
     given([created, funded, submitted]).when({ ...submit, data: { ...submit.data, txHash: '0xdef' } }).thenRefused('INVALID_STATE_TRANSITION');
   });

@@ -1,10 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evolvePayment, initialPaymentState, paymentDecider, type PaymentState } from '../../src/aggregates/payment.js';
+import { paymentDecider, type PaymentState } from '../../src/aggregates/payment.js';
 import { allocationTotal } from '../../src/domain/refund-allocation.js';
 import { isTesseraError } from '../../src/errors.js';
+import type { PaymentEvent } from '../../src/events/payment.js';
+import { DeciderSpecification } from '../support/decider.js';
 import { paymentCommand as command } from '../support/payment-arbitraries.js';
 import { requestData } from './payment-fixtures.js';
+
+const { given } = DeciderSpecification.for(paymentDecider);
 
 function checkInvariants(state: PaymentState): void {
   expect(state.captured).toBeLessThanOrEqual(state.authorized);
@@ -21,18 +25,18 @@ describe('Payment decider under random command sequences', () => {
   it('never breaks captured <= authorized or refunded + pending + charged back <= captured', () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 40 }), (commands) => {
-        let state = initialPaymentState();
+        let history: PaymentEvent[] = [];
         for (const cmd of commands) {
           let events;
           try {
-            events = paymentDecider.decide(cmd, state);
+            events = given(history).when(cmd).decided();
           } catch (error) {
             // Refusals are fine; anything but a domain refusal is a bug.
             expect(isTesseraError(error)).toBe(true);
             continue;
           }
-          for (const event of events) state = evolvePayment(state, event);
-          checkInvariants(state);
+          history = [...history, ...events];
+          checkInvariants(given(history).state());
         }
       }),
       { numRuns: 500 },

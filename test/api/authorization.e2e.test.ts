@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintStatusOf } from '../../src/processmanagers/minting.js';
-import { findTicket, ticketIdFor } from '../../src/projections/tickets.js';
+import { findTicket } from '../../src/projections/tickets.js';
 import { signToken, testApp, type TestApp, type TokenOptions } from '../support/app.js';
 import { completedPurchase, EVENT_ID, purchaseBody, TICKET_TYPE_ID, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
+import { ticketIdFor } from '../../src/domain/ids.js';
 
 /**
  * Who gets through which route: every route of the OpenAPI document, called with the token of

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { paymentDecider, evolvePayment, initialPaymentState, type PaymentCommand } from '../../src/aggregates/payment.js';
-import { decideRefundPolicy } from '../../src/aggregates/refund-policy.js';
+import { paymentDecider, type PaymentCommand } from '../../src/aggregates/payment.js';
+import { refundPolicyDecider } from '../../src/aggregates/refund-policy.js';
 import { DEFAULT_REFUND_TIERS, refundShareAt } from '../../src/domain/refund-policy.js';
-import { thrownBy } from '../support/payments.js';
+import { DeciderSpecification } from '../support/decider.js';
 import { paid, TOTAL } from '../aggregates/payment-fixtures.js';
+
+const refundPolicy = DeciderSpecification.for(refundPolicyDecider);
+const payment = DeciderSpecification.for(paymentDecider);
 
 const START = new Date('2026-06-10T20:00:00Z');
 const hoursBefore = (hours: number) => new Date(START.getTime() - hours * 3_600_000);
@@ -21,14 +24,14 @@ describe('refund tiers', () => {
   it('refuses two tiers starting at the same hour, and writes nothing for a policy set again', () => {
     const set = (venueId: string, tiers = [{ hoursBefore: 1, refundBps: 1 }]) =>
       ({ type: 'SetRefundPolicy', data: { scope: 'event', scopeId: 'e', venueId, startsAt: START.toISOString(), tiers } }) as const;
-    expect(thrownBy(() => decideRefundPolicy(set('v', [{ hoursBefore: 1, refundBps: 1 }, { hoursBefore: 1, refundBps: 2 }]), {}))).toMatchObject({ code: 'VALIDATION_ERROR' });
-    const [saved] = decideRefundPolicy(set('v'), {});
-    expect(decideRefundPolicy(set('v'), { policy: saved!.data })).toEqual([]);
+    refundPolicy.given([]).when(set('v', [{ hoursBefore: 1, refundBps: 1 }, { hoursBefore: 1, refundBps: 2 }])).thenRefused('VALIDATION_ERROR');
+    const saved = refundPolicy.given([]).after(set('v'));
+    refundPolicy.given(saved).when(set('v')).thenNothing();
   });
 });
 
 describe('Payment decider: a buyer refund under a policy', () => {
-  const state = paid.reduce(evolvePayment, initialPaymentState());
+  const givenPaid = payment.given(paid);
   const refund = (refundBps: number, amount?: number, kind: 'user' | 'admin' = 'user'): PaymentCommand => ({
     type: 'RequestRefund',
     data: { refundId: 'r1', reason: 'cannot go', requestedBy: { kind, userId: kind === 'user' ? 'buyer-1' : 'admin-1' }, policy: { refundBps, source: 'default' }, ...(amount === undefined ? {} : { amount }) },
@@ -36,18 +39,15 @@ describe('Payment decider: a buyer refund under a policy', () => {
   const half = Math.round(TOTAL / 2);
 
   it('refunds the share the policy allows when no amount is named', () => {
-    expect(paymentDecider.decide(refund(5_000), state)[0]).toMatchObject({ type: 'RefundRequested', data: { amount: half } });
+    expect(givenPaid.when(refund(5_000)).decided()[0]).toMatchObject({ type: 'RefundRequested', data: { amount: half } });
   });
 
   it('refuses more than the policy allows, naming what is refundable', () => {
-    expect(thrownBy(() => paymentDecider.decide(refund(5_000, half + 1), state))).toMatchObject({
-      code: 'REFUND_POLICY_EXCEEDED',
-      details: { expose: { refundable: half, refundPercent: 50 } },
-    });
-    expect(thrownBy(() => paymentDecider.decide(refund(0), state))).toMatchObject({ code: 'REFUND_POLICY_EXCEEDED' });
+    givenPaid.when(refund(5_000, half + 1)).thenRefused('REFUND_POLICY_EXCEEDED', { details: { expose: { refundable: half, refundPercent: 50 } } });
+    givenPaid.when(refund(0)).thenRefused('REFUND_POLICY_EXCEEDED');
   });
 
   it('does not bind an admin', () => {
-    expect(paymentDecider.decide(refund(0, undefined, 'admin'), state)[0]).toMatchObject({ data: { amount: TOTAL } });
+    expect(givenPaid.when(refund(0, undefined, 'admin')).decided()[0]).toMatchObject({ data: { amount: TOTAL } });
   });
 });

@@ -9,7 +9,6 @@ import { MINT_BATCH_LIMIT, type Minter } from '../../src/gateways/minter.js';
 import { createMintingModule, type MintingModule } from '../../src/minting/minting-module.js';
 import { createSandboxChain, type SandboxChain } from '../../src/gateways/sandbox-chain.js';
 import { sqlParking, type ParkedWork } from '../../src/processmanagers/runtime/parking.js';
-import { ticketIdFor } from '../../src/projections/tickets.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment.js';
 import { mintingProcess } from '../../src/processmanagers/minting.js';
 import { appendCompletedGroup } from '../support/group-purchase.js';
@@ -18,6 +17,7 @@ import { backends, type Backend } from '../support/backends.js';
 import { metadata } from '../support/events.js';
 import { context, eventually, testConfig } from '../support/payments.js';
 import { createKysely } from '../../src/db/kysely.js';
+import { ticketIdFor } from '../../src/domain/ids.js';
 
 const URGENT_VENUE = 'venue-urgent';
 

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EventData } from '../../src/eventstore/event-store.js';
 import { paymentStreamId } from '../../src/events/payment.js';
 import type { ReadSide } from '../../src/projections/engine/read-side.js';
-import { findTicket, ticketIdFor, ticketsProjection } from '../../src/projections/tickets.js';
+import { findTicket, ticketsProjection } from '../../src/projections/tickets.js';
 import { captured, requestData } from '../aggregates/payment-fixtures.js';
 import { metadata } from '../support/events.js';
 import { appendCompletedGroup } from '../support/group-purchase.js';
 import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
+import { ticketIdFor } from '../../src/domain/ids.js';
 
 const event = (type: string, data: unknown): EventData => ({ id: randomUUID(), type, data, metadata: metadata() });
 

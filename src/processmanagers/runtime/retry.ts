@@ -1,4 +1,4 @@
-import { isTesseraError } from '../../errors.js';
+import { isTesseraError, PermanentFailure } from '../../errors.js';
 
 /**
  * How process managers, deadlines and webhooks retry. Only failures that may pass are retried
@@ -11,13 +11,6 @@ export interface RetryPolicy {
   readonly maxMs: number;
 }
 
-/** A failure no retry can fix (for example the gateway refusing to void a hold). */
-export class PermanentFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentFailure';
-  }
-}
 
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PermanentFailure) return false;

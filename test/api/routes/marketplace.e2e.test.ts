@@ -6,10 +6,11 @@ import { comparePositions, parsePosition, positionToString } from '../../../src/
 import { escrowStreamId } from '../../../src/events/escrow.js';
 import { accountBalance } from '../../../src/projections/ledger/queries.js';
 import { mintStatusOf } from '../../../src/processmanagers/minting.js';
-import { findTicket, ticketIdFor } from '../../../src/projections/tickets.js';
+import { findTicket } from '../../../src/projections/tickets.js';
 import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
 import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
+import { ticketIdFor } from '../../../src/domain/ids.js';
 
 const SELLER = 'seller-1';
 const BUYER = 'buyer-2';

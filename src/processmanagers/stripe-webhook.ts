@@ -6,10 +6,10 @@ import type { EventStore } from '../eventstore/event-store.js';
 import { paymentStreamId } from '../events/payment.js';
 import { mapStripeEvent, type WebhookTarget } from '../gateways/stripe-events.js';
 import type { GatewayReferences } from '../gateways/gateway-references.js';
-import type { Deadlines } from '../processmanagers/runtime/deadlines.js';
-import type { Parking } from '../processmanagers/runtime/parking.js';
-import { backoffMs, describeError, isRetryable, type RetryPolicy } from '../processmanagers/runtime/retry.js';
-import { paymentHandler } from './payment.js';
+import type { Deadlines } from './runtime/deadlines.js';
+import type { Parking } from './runtime/parking.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from './runtime/retry.js';
+import { paymentHandler } from '../commands/payment.js';
 
 /**
  * The command side of `POST /api/v1/webhooks/stripe` (the route verifies the signature with

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDependencies } from './api/app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { createModules, type TesseraModules } from './modules.js';
+import { composeTessera, type Tessera } from './composition.js';
 import { openStorage, type Storage } from './runtime.js';
 
 export interface RunningServer {
@@ -18,7 +18,7 @@ export interface RunningServer {
 }
 
 export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'services'> {
-  /** Whether to run the modules' background work (process managers, projections); default true. */
+  /** Whether to run the background work (process managers, projections); default true. */
   readonly background?: boolean;
   /** Opens the storage the server runs on and closes on stop; by default from the config. */
   readonly openStorage?: () => Promise<Storage>;
@@ -26,26 +26,26 @@ export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'ser
 
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const storage = await (options.openStorage ?? (() => openStorage(config, logger)))();
-  const modules = createModules({ config, logger, storage });
-  const app = buildApp({ config, logger, storage, modules, extraRoutes: options.extraRoutes, services: options.services });
+  const tessera = composeTessera({ config, logger, storage });
+  const app = buildApp({ config, logger, storage, tessera, extraRoutes: options.extraRoutes, services: options.services });
   let url: string;
   try {
-    if (options.background ?? true) await modules.start();
+    if (options.background ?? true) await tessera.start();
     url = await app.listen({ host: config.HOST, port: config.PORT });
   } catch (error) {
     await app.close().catch(() => undefined);
-    await modules.stop().catch(() => undefined);
+    await tessera.stop().catch(() => undefined);
     await storage.close();
     throw error;
   }
   let stopping: Promise<void> | undefined;
-  return { app, url, stop: () => (stopping ??= shutDown(app, config.SHUTDOWN_TIMEOUT_MS, modules, storage, logger)) };
+  return { app, url, stop: () => (stopping ??= shutDown(app, config.SHUTDOWN_TIMEOUT_MS, tessera, storage, logger)) };
 }
 
 async function shutDown(
   app: FastifyInstance,
   timeoutMs: number,
-  modules: TesseraModules,
+  tessera: Tessera,
   storage: Storage,
   logger: Logger,
 ): Promise<void> {
@@ -65,7 +65,7 @@ async function shutDown(
     clearTimeout(force);
     // Background work stops after the requests (a purchase in flight waits on it), and the
     // stores close only after everything has finished with them.
-    await modules.stop().catch((error: unknown) => logger.error({ err: error }, 'error stopping background work'));
+    await tessera.stop().catch((error: unknown) => logger.error({ err: error }, 'error stopping background work'));
     await storage.close();
   }
 }

@@ -18,7 +18,7 @@ import { applyLimits, type EdgeGuards } from './route-hooks.js';
 import { createRouteApi, type RouteModule } from './route.js';
 import { BASE_FEATURES, routeModules } from './route-modules.js';
 import { servicesOf, type AppServices } from './services.js';
-import { createModules, type TesseraModules } from '../modules.js';
+import { composeTessera, type Tessera } from '../composition.js';
 import { registerProjectionMetrics } from '../projections/engine/metrics.js';
 import { VERSION } from './version.js';
 
@@ -27,10 +27,10 @@ export interface AppDependencies {
   readonly logger: Logger;
   readonly storage: Storage;
   /**
-   * The application's modules (src/modules.ts). The caller starts and stops their background
+   * The application (src/composition.ts). The caller starts and stops its background
    * work; when none are given the app builds its own over `storage` and leaves them unstarted.
    */
-  readonly modules?: TesseraModules;
+  readonly tessera?: Tessera;
   /** Overrides of the services route modules get (tests fix the clock here). */
   readonly services?: Partial<AppServices>;
   /** The Prometheus registry to expose; the app makes its own when none is given. */
@@ -47,8 +47,8 @@ const PURGE_EVERY_MS = 10 * 60 * 1000;
 /** Builds the HTTP application without listening, so tests can drive it with `inject`. */
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const { config, logger, storage } = deps;
-  const modules = deps.modules ?? createModules({ config, logger, storage });
-  const services: AppServices = { ...servicesOf(modules), ...deps.services };
+  const tessera = deps.tessera ?? composeTessera({ config, logger, storage });
+  const services: AppServices = { ...servicesOf(tessera), ...deps.services };
   const metrics = createHttpMetrics(deps.metrics);
   // Each projection's lag, state and batches on /metrics, next to /admin/projections.
   const stopProjectionMetrics = registerProjectionMetrics(metrics.registry, services.readSide);

@@ -81,3 +81,14 @@ export async function pricePurchase(
   const quote = await quoteAtVenue(deps, venue, { venueId: purchase.venueId, ticketPrice, ticketCount, chain: purchase.chain }, now);
   return { tickets, quote };
 }
+
+/** What the catalogue routes call. */
+export interface CatalogueCommands {
+  saveTicketType(input: TicketTypeKey & TicketTypeTerms, context: CommandContext): Promise<SaveTicketTypeResult>;
+  getCatalogue(venueId: string, eventId: string): Promise<CatalogueState>;
+}
+
+export const catalogueCommands = (store: EventStore): CatalogueCommands => ({
+  saveTicketType: (input, context) => saveTicketType(store, input, context),
+  getCatalogue: (venueId, eventId) => loadCatalogue(store, venueId, eventId),
+});

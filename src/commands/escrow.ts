@@ -1,9 +1,15 @@
-import { escrowDecider } from '../aggregates/escrow.js';
+import type { Kysely } from 'kysely';
+import { escrowDecider, type EscrowState } from '../aggregates/escrow.js';
 import { listingDecider } from '../aggregates/listing.js';
+import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
 import { derivedId, uuidV5 } from '../domain/ids.js';
+import { splitResale, type ResaleRules } from '../domain/resale.js';
+import { TesseraError } from '../errors.js';
+import type { EventStore, Position } from '../eventstore/event-store.js';
 import { escrowStreamId } from '../events/escrow.js';
-import { commandHandler } from './handle-command.js';
 import { listingStreamId } from '../events/listing.js';
+import { findTicket } from '../projections/tickets.js';
+import { commandHandler, type CommandContext } from './handle-command.js';
 
 /** The Escrow aggregate's command handler (`escrow-<id>` streams). */
 export const escrowHandler = commandHandler(escrowDecider, escrowStreamId);
@@ -19,3 +25,147 @@ export const listingIdFor = (ticketId: string, resales: number): string => uuidV
 
 /** A purchase's escrow id, from the command id: a retried request finds its escrow. */
 export const escrowIdFor = (commandId: string): string => derivedId(commandId, 'escrow');
+
+/**
+ * An escrow as a command left it, with the position of the last event its state folded (for
+ * read-your-writes; null when the command wrote nothing).
+ */
+export interface EscrowAnswer {
+  readonly state: EscrowState;
+  readonly position: Position | null;
+}
+
+/** What the marketplace's escrow routes call. */
+export interface EscrowCommands {
+  /**
+   * Creates the escrow and waits (up to PAYMENT_WAIT_MS) for the charge's outcome; `position` is
+   * that of the last escrow event the answer reflects (the funding, once the gateway answered).
+   */
+  purchaseListing(
+    input: { listingId: string; paymentMethodId: string },
+    caller: Principal,
+    context: CommandContext,
+    options?: { waitMs?: number },
+  ): Promise<EscrowAnswer>;
+  getEscrow(escrowId: string): Promise<EscrowState>;
+  /** The escrow as its buyer or seller (in its tenant) or an admin may read it; anyone else is FORBIDDEN. */
+  escrowFor(escrowId: string, caller: Principal): Promise<EscrowState>;
+  /**
+   * Buyer or seller (in the escrow's tenant) or an admin disputes a funded escrow: its money stays
+   * held for an operator. `position` is that of the dispute's event (null when it wrote nothing).
+   */
+  disputeEscrow(input: { escrowId: string; reason: string }, caller: Principal, context: CommandContext): Promise<EscrowAnswer>;
+}
+
+export interface EscrowCommandsDeps {
+  readonly store: EventStore;
+  readonly readDb: Kysely<object>;
+  readonly rulesFor: (venueId: string) => ResaleRules;
+  /** How long the escrow waits after funding for the NFT transfer (ESCROW_RELEASE_TIMEOUT_MS). */
+  readonly releaseTimeoutMs: number;
+  /** How long a purchase waits for the gateway (PAYMENT_WAIT_MS). */
+  readonly waitMs: number;
+}
+
+export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
+  const { store, rulesFor } = deps;
+  /** The escrow's buyer or seller in its tenant, or an admin. */
+  async function loadEscrowFor(escrowId: string, caller: Principal, action: Actions['escrow']): Promise<EscrowState> {
+    const { state, tenantId } = await escrowHandler.load(store, escrowId);
+    if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
+    const { buyerId, sellerId } = state.terms!;
+    authorize(asUser(caller), action, { kind: 'escrow', tenantId: tenantId ?? '', buyerId, sellerId });
+    return state;
+  }
+  return {
+    async purchaseListing(input, caller, context, options) {
+      const escrowId = escrowIdFor(context.commandId);
+      const existing = await escrowHandler.load(store, escrowId);
+      let created: { position: Position | null } | undefined;
+      if (existing.state.status === 'none') {
+        const { state: listing, tenantId } = await listingHandler.load(store, input.listingId);
+        const terms = listing.terms;
+        if (!terms) throw new TesseraError('LISTING_NOT_FOUND', `listing ${input.listingId} not found`, { listingId: input.listingId });
+        // The buyer becomes the ticket's owner in the listing's tenant: only a user of that tenant may buy (admins too).
+        authorize(asUser(caller), 'buy', { kind: 'listing', tenantId });
+        if (terms.sellerId === caller.userId) throw new TesseraError('CANNOT_BUY_OWN_LISTING', 'a seller cannot buy their own listing');
+        if (listing.status !== 'active') {
+          throw new TesseraError('LISTING_NOT_AVAILABLE', `listing is ${listing.status}`, { expose: { listingId: terms.listingId, status: listing.status } });
+        }
+        // The seller may have had the ticket refunded since listing it: such a ticket is not theirs to sell.
+        const ticket = await findTicket(deps.readDb, terms.ticketId);
+        if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
+          throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
+        }
+        created = await escrowHandler.handle(
+          store,
+          escrowId,
+          {
+            type: 'CreateEscrow',
+            data: {
+              escrowId,
+              listingId: terms.listingId,
+              ticketId: terms.ticketId,
+              buyerId: caller.userId,
+              sellerId: terms.sellerId,
+              venueId: terms.venueId,
+              eventId: terms.eventId,
+              chain: terms.chain,
+              currency: terms.currency,
+              amount: terms.price,
+              split: splitResale(terms.price, rulesFor(terms.venueId)),
+              paymentMethodId: input.paymentMethodId,
+              releaseTimeoutMs: deps.releaseTimeoutMs,
+              createdAt: context.now.toISOString(),
+            },
+          },
+          context,
+        );
+      }
+      // The answer's position covers every event its state folded, so a query given it sees that state.
+      const funding = await waitForFunding(store, escrowId, options?.waitMs ?? deps.waitMs);
+      return { state: funding.state, position: funding.position ?? created?.position ?? null };
+    },
+
+    async getEscrow(escrowId) {
+      const { state } = await escrowHandler.load(store, escrowId);
+      if (state.status === 'none') throw new TesseraError('ESCROW_NOT_FOUND', `escrow ${escrowId} not found`, { escrowId });
+      return state;
+    },
+
+    escrowFor: (escrowId, caller) => loadEscrowFor(escrowId, caller, 'read'),
+
+    async disputeEscrow(input, caller, context) {
+      await loadEscrowFor(input.escrowId, caller, 'dispute');
+      const result = await escrowHandler.handle(
+        store,
+        input.escrowId,
+        { type: 'DisputeEscrow', data: { reason: input.reason, raisedBy: context.actor } },
+        context,
+      );
+      return { state: result.state, position: result.position };
+    },
+  };
+}
+
+/**
+ * Follows the escrow's stream until the charge has an outcome (funded or failed) or time runs
+ * out; answers the state with the position of the last event it read (null if none).
+ */
+async function waitForFunding(store: EventStore, escrowId: string, timeoutMs: number): Promise<EscrowAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  const stream = escrowStreamId(escrowId);
+  let state = escrowDecider.initialState();
+  let position: Position | null = null;
+  let next = 0;
+  for (;;) {
+    for (const event of await store.readStream(stream, { fromRevision: next })) {
+      if (escrowDecider.isEvent(event)) state = escrowDecider.evolve(state, event);
+      next = event.revision + 1;
+      position = event.position;
+    }
+    const left = deadline - Date.now();
+    if (state.status !== 'created' || left <= 0) return { state, position };
+    await store.waitForStream(stream, Math.min(left, 100));
+  }
+}

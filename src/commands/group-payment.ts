@@ -4,6 +4,8 @@ import type { RequestedTicketLine } from '../aggregates/catalogue.js';
 import { pricePurchase } from './catalogue.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
+import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
+import { holdsLink, paymentLink } from '../domain/payment-links.js';
 import { TesseraError } from '../errors.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import { groupPaymentStreamId, type GroupPaymentEvent } from '../events/group-payment.js';
@@ -135,3 +137,96 @@ async function waitForMember(store: EventStore, groupId: string, memberId: strin
   }
   return answer;
 }
+
+export interface PaymentLink {
+  readonly memberId: string;
+  readonly email: string;
+  readonly amount: number;
+  readonly link: string;
+}
+
+/** What the group payment routes call; the commands answer the position of what they wrote (null when nothing). */
+export interface GroupPaymentCommands {
+  create(
+    input: CreateGroupPaymentInput,
+    context: CommandContext,
+  ): Promise<{ state: GroupPaymentState; links: PaymentLink[]; replayed: boolean; position: Position | null }>;
+  /**
+   * The caller pays the member's share: the organizer, or a user of the group's tenant holding
+   * the member's payment link (`token`). `position` is that of the group's last event written so
+   * far (the gateway's outcome, once it is in).
+   */
+  contribute(
+    input: { groupId: string; memberId: string; paymentMethodId: string; token?: string },
+    caller: Principal,
+    context: CommandContext,
+  ): Promise<GroupAnswer>;
+  /** The organizer (in the group's tenant) or an admin cancels the group. */
+  cancel(input: { groupId: string; reason: string }, caller: Principal, context: CommandContext): Promise<GroupAnswer>;
+  /** The group as the organizer, its payers, holders of a member's link (`token`) in its tenant, or an admin may see it. */
+  status(groupId: string, caller: Principal, token?: string): Promise<GroupPaymentState>;
+  links(state: GroupPaymentState): PaymentLink[];
+}
+
+export interface GroupPaymentCommandsDeps {
+  readonly store: EventStore;
+  readonly volume: VenueVolume;
+  readonly settings: GroupSettings;
+  /** How long `contribute` waits for the gateway (PAYMENT_WAIT_MS). */
+  readonly waitMs: number;
+  readonly linkBase: string;
+  /** The HMAC secret of the members' payment links. */
+  readonly linkSecret: string;
+}
+
+export function groupPaymentCommands(deps: GroupPaymentCommandsDeps): GroupPaymentCommands {
+  const { store, linkSecret } = deps;
+  const links = (state: GroupPaymentState): PaymentLink[] =>
+    state.members.map((m) => ({
+      memberId: m.memberId,
+      email: m.email,
+      amount: m.amountDue,
+      link: paymentLink(deps.linkBase, linkSecret, state.group!.groupId, m.memberId),
+    }));
+  /**
+   * The group, once the caller may take `action` on it: its tenant from its stream, and whether
+   * `token` is a member's link (that member's, when `memberId` names one).
+   */
+  async function groupFor(groupId: string, caller: Principal, action: Actions['group-payment'], token?: string, memberId?: string) {
+    const { state, tenantId } = await requireGroupOf(store, groupId);
+    const linked = (id: string) => holdsLink(linkSecret, groupId, id, token);
+    authorize(asUser(caller), action, {
+      kind: 'group-payment',
+      tenantId,
+      organizerId: state.group!.organizerId,
+      payerIds: state.members.flatMap((m) => (m.payerId ? [m.payerId] : [])),
+      holdsLink: token !== undefined && (memberId === undefined ? state.members.some((m) => linked(m.memberId)) : linked(memberId)),
+    });
+    return { state, tenantId };
+  }
+  return {
+    async create(input, context) {
+      const result = await createGroupPayment(deps, input, context);
+      return { state: result.state, links: links(result.state), replayed: result.replayed, position: result.position };
+    },
+    async contribute(input, caller, context) {
+      await groupFor(input.groupId, caller, 'contribute', input.token, input.memberId);
+      const { groupId, memberId, paymentMethodId } = input;
+      return contribute(store, { groupId, memberId, paymentMethodId, payerId: caller.userId, waitMs: deps.waitMs }, context);
+    },
+    async cancel(input, caller, context) {
+      // Acts in the group's tenant whoever asks, as a refund acts in its payment's.
+      const { tenantId } = await groupFor(input.groupId, caller, 'cancel');
+      const result = await groupPaymentHandler.handle(
+        store,
+        input.groupId,
+        { type: 'CancelGroupPayment', data: { requestedBy: { userId: caller.userId, admin: caller.role === 'admin' }, reason: input.reason } },
+        { ...context, tenantId },
+      );
+      return { state: result.state, position: result.position };
+    },
+    status: async (groupId, caller, token) => (await groupFor(groupId, caller, 'read', token)).state,
+    links,
+  };
+}
+

@@ -2,6 +2,7 @@ import type { RequestedTicketLine } from '../aggregates/catalogue.js';
 import { isSettled, paymentDecider, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
 import { asUser, authorize, type Principal } from '../domain/access.js';
 import type { Chain } from '../domain/fees.js';
+import type { TaxAddress } from '../domain/tax.js';
 import { derivedId } from '../domain/ids.js';
 import { seedFees, type PurchaseQuote, type SeedFees } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
@@ -9,6 +10,7 @@ import { paymentStreamId, type NextAction, type PaymentMethodRef, type RefundAll
 import { positionToString, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
 import type { VenueVolume } from '../projections/venue-volume.js';
 import { pricePurchase } from './catalogue.js';
+import { calculateFees, calculateTaxForVenue, type FeeQuote, type SeedTaxResponse } from './fees.js';
 import { listingHandler, listingIdFor } from './escrow.js';
 import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
@@ -283,3 +285,42 @@ const ticketsOf = (state: PaymentState): string[] => {
   const count = (state.request?.tickets ?? []).reduce((sum, line) => sum + line.quantity, 0);
   return Array.from({ length: count }, (_, index) => ticketIdFor(state.request!.paymentId, index));
 };
+
+/** What the payment routes call (seed 003 #1-#4, #15). Inputs are validated at the edge. */
+export interface PaymentCommands {
+  processPayment(input: ProcessPaymentInput, context: CommandContext, options?: { waitMs?: number }): Promise<PurchaseOutcome>;
+  refundPayment(input: RefundPaymentInput, context: CommandContext): Promise<RefundReceipt>;
+  /** The write side's own view of a payment (its stream folded); PAYMENT_NOT_FOUND when absent. */
+  getPayment(paymentId: string): Promise<PaymentState>;
+  calculateFees(input: { venueId: string; amount: number; ticketCount: number; chain?: Chain }, now?: Date): Promise<FeeQuote>;
+  calculateTax(input: { amount: number; venueAddress: TaxAddress; customerAddress?: Partial<TaxAddress> }): SeedTaxResponse;
+}
+
+export interface PaymentCommandsDeps extends Omit<ProcessPaymentDeps, 'waitMs'> {
+  readonly waitMs: number;
+  readonly clock: () => Date;
+  /** `payment_active_transactions`: purchases this instance is handling now. */
+  readonly active: { inc(): void; dec(): void };
+}
+
+export function paymentCommands(deps: PaymentCommandsDeps): PaymentCommands {
+  const { store, volume, clock } = deps;
+  return {
+    async processPayment(input, context, options) {
+      deps.active.inc();
+      try {
+        return await processPayment({ ...deps, waitMs: options?.waitMs ?? deps.waitMs }, input, context);
+      } finally {
+        deps.active.dec();
+      }
+    },
+    refundPayment: (input, context) => refundPayment(store, input, context),
+    async getPayment(paymentId) {
+      const { state } = await paymentHandler.load(store, paymentId);
+      if (!state.request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
+      return state;
+    },
+    calculateFees: (input, now = clock()) => calculateFees({ store, volume, ...(deps.defaultChain ? { defaultChain: deps.defaultChain } : {}) }, input, now),
+    calculateTax: (input) => calculateTaxForVenue(input),
+  };
+}

@@ -75,3 +75,17 @@ export async function requireVenueProfile(store: EventStore, venueId: string): P
   if (!profile) throw new TesseraError('VENUE_NOT_FOUND', `venue ${venueId} is not registered`, { venueId });
   return profile;
 }
+
+/** What the venue profile routes call. */
+export interface VenueProfileCommands {
+  saveProfile(input: { venueId: string } & VenueProfileData, context: CommandContext): Promise<SaveVenueProfileResult>;
+  /** The venue's profile; VENUE_NOT_FOUND when it was never registered. */
+  getProfile(venueId: string): Promise<VenueProfileData>;
+}
+
+export function venueProfileCommands(store: EventStore, settings: VenueProfileSettings): VenueProfileCommands {
+  return {
+    saveProfile: (input, context) => saveVenueProfile(store, input, context, settings),
+    getProfile: (venueId) => requireVenueProfile(store, venueId),
+  };
+}

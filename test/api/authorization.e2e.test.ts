@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintStatusOf } from '../../src/processmanagers/minting.js';
 import { findTicket } from '../../src/projections/tickets.js';
 import { signToken, testApp, type TestApp, type TokenOptions } from '../support/app.js';
 import { completedPurchase, EVENT_ID, purchaseBody, TICKET_TYPE_ID, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
 import { ticketIdFor } from '../../src/domain/ids.js';
+import { mintStatusOf } from '../../src/projections/mint-status.js';
 
 /**
  * Who gets through which route: every route of the OpenAPI document, called with the token of
@@ -141,8 +141,8 @@ describe('who gets through each route of the OpenAPI document', () => {
   async function mintedTicketOf(sub: string, venueId: string): Promise<string> {
     const payment = await completedPurchase(t, venueId, { headers: await as({ sub }) });
     const ticketId = ticketIdFor(payment.id, 0);
-    await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.status === 'active' ? true : undefined), { timeoutMs: 10_000 });
-    await eventually(async () => ((await mintStatusOf(t.modules.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await findTicket(t.tessera.readSide.db, ticketId))?.status === 'active' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await mintStatusOf(t.tessera.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
     return ticketId;
   }
 

@@ -60,7 +60,7 @@ async function buildHistory(target: Target): Promise<Traffic> {
     await eventually(async () => ((await paymentState(t, partlyRefunded.id)).refunded === 5_000 ? true : undefined));
     // The payments' own last events: the store's head lags while another test's transaction runs.
     const last = await lastPositionOf(storage.eventStore, [kept.id, partlyRefunded.id, refunded.id]);
-    for (const { name } of t.modules.readSide.projections) expect(await t.modules.readSide.waitFor(name, last, 15_000)).toBe(true);
+    for (const { name } of t.tessera.readSide.projections) expect(await t.tessera.readSide.waitFor(name, last, 15_000)).toBe(true);
     expect(kept.status).toBe('completed');
     return { venueId, partlyRefunded: partlyRefunded.id, refunded: refunded.id };
   } finally {

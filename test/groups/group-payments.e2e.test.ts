@@ -70,8 +70,8 @@ async function intentsOf(t: TestApp, groupId: string) {
 
 async function ledgerEntriesOf(t: TestApp, groupId: string) {
   const head = await t.storage.eventStore.headPosition();
-  expect(await t.modules.readSide.waitFor('ledger', head!, 15_000)).toBe(true);
-  return streamEntries(t.modules.readSide.db, groupPaymentStreamId(groupId));
+  expect(await t.tessera.readSide.waitFor('ledger', head!, 15_000)).toBe(true);
+  return streamEntries(t.tessera.readSide.db, groupPaymentStreamId(groupId));
 }
 
 describe('group payments over HTTP', () => {
@@ -123,10 +123,10 @@ describe('group payments over HTTP', () => {
     expect(tickets.map((id) => counts.get(id))).toEqual([1, 1, 1, 1]);
     // The group stream's own last event (the store's head can lag behind another open transaction).
     const last = (await t.storage.eventStore.readStream(groupPaymentStreamId(groupPayment.id))).at(-1)!;
-    expect(await t.modules.readSide.waitFor('tickets', last.position, 15_000)).toBe(true);
-    const owned = await Promise.all(tickets.map((id) => findTicket(t.modules.readSide.db, id)));
+    expect(await t.tessera.readSide.waitFor('tickets', last.position, 15_000)).toBe(true);
+    const owned = await Promise.all(tickets.map((id) => findTicket(t.tessera.readSide.db, id)));
     expect(owned.map((ticket) => [ticket?.ownerId, ticket?.status])).toEqual([payers[0], payers[0], payers[1], payers[2]].map((owner) => [owner, 'active']));
-    expect((await t.modules.readSide.verify()).ok).toBe(true);
+    expect((await t.tessera.readSide.verify()).ok).toBe(true);
   });
 
   it('reminds unpaid members through the mailer and counts the reminders', async () => {

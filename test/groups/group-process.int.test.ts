@@ -6,7 +6,7 @@ import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import { groupPaymentHandler } from '../../src/commands/group-payment.js';
 import { groupPaymentProcess } from '../../src/processmanagers/group-payment.js';
 import { createLogger } from '../../src/logger.js';
-import { createModules, type TesseraModules } from '../../src/modules.js';
+import { composeTessera, type Tessera } from '../../src/composition.js';
 import type { ProcessManager } from '../../src/processmanagers/runtime/process-manager.js';
 import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
 import { context, NASHVILLE, principal, registerPrices } from '../support/payments.js';
@@ -17,13 +17,13 @@ import { context, NASHVILLE, principal, registerPrices } from '../support/paymen
  */
 describe('group payment process manager', () => {
   let opened: TestStorage;
-  let modules: TesseraModules;
+  let tessera: Tessera;
   let pm: ProcessManager;
 
   beforeAll(async () => {
     opened = await openTestStorage('pglite');
-    modules = createModules({ config: loadConfig(testEnv()), logger: createLogger({ level: 'silent' }), storage: opened.storage });
-    pm = modules.payments.processManagers.find((p) => p.name === 'group-payment')!;
+    tessera = composeTessera({ config: loadConfig(testEnv()), logger: createLogger({ level: 'silent' }), storage: opened.storage });
+    pm = tessera.runtime.processManagers['group-payment']!;
   });
   afterAll(() => opened.cleanup());
 
@@ -36,10 +36,10 @@ describe('group payment process manager', () => {
 
   async function openGroup() {
     const venueId = crypto.randomUUID();
-    await modules.payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+    await tessera.services.venues.saveProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
     const selection = { venueId, eventId: crypto.randomUUID(), tickets: [{ ticketTypeId: crypto.randomUUID(), quantity: 2, expectedPrice: 5_000 }] };
-    await registerPrices(modules.payments.services, selection);
-    const { state } = await modules.groups.services.create(
+    await registerPrices(tessera.services.catalogue, selection);
+    const { state } = await tessera.services.groups.create(
       {
         organizerId: 'organizer-1',
         ...selection,
@@ -88,7 +88,7 @@ describe('group payment process manager', () => {
     const group = await openGroup();
     const groupId = group.group!.groupId;
     await hold(groupId, group.members[0]!.memberId);
-    await modules.groups.services.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
+    await tessera.services.groups.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
     await twice(await last(groupId, 'GroupPaymentCancelled'));
     expect((await eventsOf(groupId)).filter((e) => e.type === 'ContributionReleased')).toHaveLength(1);
     expect((await intents(groupId)).map((i) => i.status)).toEqual(['canceled']);
@@ -106,7 +106,7 @@ describe('group payment process manager', () => {
     const group = await openGroup();
     const groupId = group.group!.groupId;
     await submit(groupId, group.members[0]!.memberId);
-    await modules.groups.services.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
+    await tessera.services.groups.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
     await twice(await last(groupId, 'ContributionSubmitted'));
     // Whether the gateway was asked before is unknowable here: it is asked (once, by key) and the hold voided.
     await twice(await last(groupId, 'ContributionAuthorized'));
@@ -130,7 +130,7 @@ describe('group payment process manager', () => {
     const submitted = await last(groupId, 'ContributionSubmitted');
     await expect(losing.handle(submitted)).rejects.toThrow(/answer lost/);
     expect((await intents(groupId)).map((i) => i.status)).toEqual(['requires_capture']);
-    await modules.groups.services.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
+    await tessera.services.groups.cancel({ groupId, reason: 'r' }, principal('organizer-1'), context());
     await twice(await last(groupId, 'GroupPaymentCancelled'));
     await twice(submitted);
     await twice(await last(groupId, 'ContributionAuthorized'));

@@ -4,11 +4,11 @@ import { paymentHandler } from '../../src/commands/payment.js';
 import type { Chain } from '../../src/domain/fees.js';
 import type { RecordedEvent } from '../../src/eventstore/event-store.js';
 import { paymentStreamId, type PaymentCaptured } from '../../src/events/payment.js';
-import { createMintWorker, enqueueTickets, nftStatusFor } from '../../src/processmanagers/minting.js';
+import { createMintWorker, enqueueTickets, type MintWorker } from '../../src/processmanagers/minting.js';
 import { MINT_BATCH_LIMIT, type Minter } from '../../src/gateways/minter.js';
-import { createMintingModule, type MintingModule } from '../../src/minting/minting-module.js';
-import { createSandboxChain, type SandboxChain } from '../../src/gateways/sandbox-chain.js';
-import { sqlParking, type ParkedWork } from '../../src/processmanagers/runtime/parking.js';
+import { createProcessManagerRuntime } from '../../src/processmanagers/runtime/runtime.js';
+import { createSandboxChain } from '../../src/gateways/sandbox-chain.js';
+import { sqlParking } from '../../src/processmanagers/runtime/parking.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment.js';
 import { mintingProcess } from '../../src/processmanagers/minting.js';
 import { appendCompletedGroup } from '../support/group-purchase.js';
@@ -18,6 +18,7 @@ import { metadata } from '../support/events.js';
 import { context, eventually, testConfig } from '../support/payments.js';
 import { createKysely } from '../../src/db/kysely.js';
 import { ticketIdFor } from '../../src/domain/ids.js';
+import { nftStatusFor } from '../../src/projections/mint-status.js';
 
 const URGENT_VENUE = 'venue-urgent';
 
@@ -42,12 +43,41 @@ async function queueStatuses(db: Backend): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
+/** The minting process manager and the mint worker, run by a process-manager runtime as the composition root runs them. */
+interface Minting {
+  readonly worker: MintWorker;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+function minting(db: Backend, minter: Minter, clock: () => Date = () => new Date()): Minting {
+  let worker!: MintWorker;
+  const retry = { maxAttempts: config.PM_MAX_ATTEMPTS, initialMs: config.PM_RETRY_INITIAL_MS, maxMs: config.PM_RETRY_MAX_MS };
+  const runtime = createProcessManagerRuntime(
+    { store: db.store, sql: db.sql, retry, concurrency: config.PM_CONCURRENCY, deadlinePollMs: config.DEADLINE_POLL_MS, clock, subscription: { idleWaitMs: 20 } },
+    ({ parking }) => {
+      worker = createMintWorker({
+        sql: db.sql,
+        store: db.store,
+        minter,
+        parking,
+        retry: { maxAttempts: config.MINT_MAX_ATTEMPTS, initialMs: config.MINT_RETRY_INITIAL_MS, maxMs: config.MINT_RETRY_MAX_MS },
+        clock,
+        pollMs: config.MINT_POLL_MS,
+      });
+      const priorityFor = (venueId: string) => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard';
+      return { processManagers: { minting: mintingProcess({ store: db.store, sql: db.sql, clock, priorityFor }) }, deadlineHandlers: {}, workers: { mint: worker } };
+    },
+  );
+  return { worker, start: () => runtime.start(), stop: () => runtime.stop() };
+}
+
 for (const backend of backends()) {
   describe(`NFT minting on ${backend.name}`, () => {
     let db: Backend;
-    const modules: MintingModule[] = [];
-    const open = (chain: SandboxChain) => {
-      const module = createMintingModule({ store: db.store, sql: db.sql, config, parking: sqlParking(db.sql), minter: chain, idleWaitMs: 20 });
+    const modules: Minting[] = [];
+    const open = (chain: Minter, clock?: () => Date) => {
+      const module = minting(db, chain, clock);
       modules.push(module);
       return module;
     };
@@ -115,7 +145,7 @@ for (const backend of backends()) {
       let tick = Date.parse('2026-11-22T00:00:00Z');
       const clock = () => new Date(tick++);
       const sandbox = createSandboxChain(db.sql, { clock });
-      const module = createMintingModule({ store: db.store, sql: db.sql, config, parking: sqlParking(db.sql), minter: sandbox, clock });
+      const module = open(sandbox, clock);
       const ticket = (priority: 'urgent' | 'standard') => ({
         ticketId: randomUUID(),
         paymentId: randomUUID(),
@@ -168,19 +198,19 @@ for (const backend of backends()) {
       let lost = true;
       const flaky = createSandboxChain(db.sql, { failureRate: 1, random: () => (lost ? 0.9 : 1) });
       const parking = sqlParking(db.sql);
-      const parkedHandlers: Record<string, (work: ParkedWork) => Promise<void>> = {};
-      const module = createMintingModule({ store: db.store, sql: db.sql, config: testConfig({ MINT_MAX_ATTEMPTS: '2', MINT_RETRY_INITIAL_MS: '1' }), parking, parkedHandlers, minter: flaky });
+      // The worker as the composition root makes it; an operator's retry of its parked batch is retryParkedBatch.
+      const worker = createMintWorker({ sql: db.sql, store: db.store, minter: flaky, parking, retry: { maxAttempts: 2, initialMs: 1, maxMs: config.MINT_RETRY_MAX_MS }, pollMs: config.MINT_POLL_MS });
       await eventually(async () => {
-        await module.worker.pollOnce();
+        await worker.pollOnce();
         return (await statusOf(tickets.map((t) => t.ticketId))).join() === 'parked' ? true : undefined;
       });
       const work = (await parking.list()).find((w) => w.source === 'mint');
       expect(work?.error).toMatch(/answer lost/);
 
       lost = false;
-      await parkedHandlers.mint!(work!);
+      await worker.retryParkedBatch(String(work!.item.batchId));
       await eventually(async () => {
-        await module.worker.pollOnce();
+        await worker.pollOnce();
         return (await statusOf(tickets.map((t) => t.ticketId))).join() === 'minted' ? true : undefined;
       });
       const counts = await flaky.mintCounts();

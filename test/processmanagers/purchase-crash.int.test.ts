@@ -4,9 +4,9 @@ import { paymentStreamId, type PaymentSubmitted } from '../../src/events/payment
 import type { PaymentGateway } from '../../src/gateways/gateway.js';
 import { createSandboxGateway, type SandboxGateway } from '../../src/gateways/sandbox.js';
 import { sqlGatewayReferences } from '../../src/gateways/gateway-references.js';
-import { createPaymentsModule } from '../../src/payments/payments-module.js';
+
 import { purchaseProcess } from '../../src/processmanagers/payment.js';
-import { backends, type Backend } from '../support/backends.js';
+import { backends, type Backend, tesseraOver } from '../support/backends.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig, registerPrices } from '../support/payments.js';
 
 class SimulatedCrash extends Error {}
@@ -34,11 +34,11 @@ for (const backend of backends()) {
       const sandbox = createSandboxGateway(db.sql);
       const config = testConfig();
       // Nothing started: the request is recorded and the process manager is stepped by hand.
-      const first = createPaymentsModule({ store: db.store, sql: db.sql, config, gateway: sandbox });
+      const first = tesseraOver(db, { config, gateway: sandbox });
       const venueId = randomUUID();
-      await first.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
-      await registerPrices(first.services, purchaseInput(venueId, 'pm_card_visa', 5_000, 2));
-      const outcome = await first.services.processPayment(
+      await first.services.venues.saveProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+      await registerPrices(first.services.catalogue, purchaseInput(venueId, 'pm_card_visa', 5_000, 2));
+      const outcome = await first.services.payments.processPayment(
         purchaseInput(venueId, 'pm_card_visa', 5_000, 2),
         context(),
         { waitMs: 0 },
@@ -48,7 +48,7 @@ for (const backend of backends()) {
         store: db.store,
         gateway: crashingAfterCharge(sandbox),
         references: sqlGatewayReferences(db.sql),
-        deadlines: first.deadlines,
+        deadlines: first.runtime.deadlines,
       });
       const [requested] = await db.store.readStream(stream);
       await doomed.handle(requested!);
@@ -60,11 +60,11 @@ for (const backend of backends()) {
       expect((await db.store.readStream(stream)).map((e) => e.type)).toEqual(['PaymentRequested', 'PaymentSubmitted']);
 
       // Restart: a fresh module resumes from the (never moved) checkpoint and handles both events again.
-      const restarted = createPaymentsModule({ store: db.store, sql: db.sql, config, gateway: sandbox, idleWaitMs: 20 });
-      restarted.start();
+      const restarted = tesseraOver(db, { config, gateway: sandbox, idleWaitMs: 20 });
+      await restarted.start();
       try {
         const state = await eventually(async () => {
-          const s = await restarted.services.getPayment(outcome.paymentId);
+          const s = await restarted.services.payments.getPayment(outcome.paymentId);
           return s.status === 'completed' ? s : undefined;
         });
         expect(state.captured).toBe(outcome.fees.total);
@@ -82,19 +82,16 @@ for (const backend of backends()) {
 
     it('authorizes then captures in manual capture mode', async () => {
       const sandbox = createSandboxGateway(db.sql);
-      const payments = createPaymentsModule({
-        store: db.store,
-        sql: db.sql,
-        config: testConfig({ PAYMENT_CAPTURE_MODE: 'manual' }),
+      const payments = tesseraOver(db, { config: testConfig({ PAYMENT_CAPTURE_MODE: 'manual' }),
         gateway: sandbox,
         idleWaitMs: 20,
       });
-      payments.start();
+      await payments.start();
       try {
         const venueId = randomUUID();
-        await payments.services.saveVenueProfile({ venueId, name: 'Orpheum', address: { ...NASHVILLE, city: 'Memphis' } }, context());
-        await registerPrices(payments.services, purchaseInput(venueId));
-        const outcome = await payments.services.processPayment(
+        await payments.services.venues.saveProfile({ venueId, name: 'Orpheum', address: { ...NASHVILLE, city: 'Memphis' } }, context());
+        await registerPrices(payments.services.catalogue, purchaseInput(venueId));
+        const outcome = await payments.services.payments.processPayment(
           purchaseInput(venueId),
           context(),
         );

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
 import { balancesUnder } from '../../src/projections/ledger/queries.js';
-import { createPaymentsModule, type PaymentsModule } from '../../src/payments/payments-module.js';
+import type { Tessera } from '../../src/composition.js';
 import { projections } from '../../src/projections/all.js';
 import { findPayment, refundsOf, taxCollectionsBetween } from '../../src/projections/payments/queries.js';
-import { createReadSide, type ReadSide } from '../../src/projections/engine/read-side.js';
-import { backends, type Backend } from '../support/backends.js';
+import { type ReadSide } from '../../src/projections/engine/read-side.js';
+import { backends, type Backend, tesseraOver } from '../support/backends.js';
 import { appendCompletedGroup } from '../support/group-purchase.js';
 import { lastPositionOf } from '../support/payment-records.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';
@@ -15,7 +14,7 @@ import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, r
 for (const backend of backends()) {
   describe(`the payments and tax read models on ${backend.name}`, () => {
     let db: Backend;
-    let payments: PaymentsModule;
+    let payments: Tessera;
     let readSide: ReadSide;
     const venueId = randomUUID();
     const paymentIds: string[] = [];
@@ -23,24 +22,23 @@ for (const backend of backends()) {
 
     beforeAll(async () => {
       db = await backend.open();
-      payments = createPaymentsModule({ store: db.store, sql: db.sql, config: testConfig(), idleWaitMs: 20 });
-      readSide = createReadSide({ sql: db.sql, store: db.store, logger: createLogger({ level: 'silent' }), projections, idleWaitMs: 20, batchSize: 7 });
-      payments.start();
-      await readSide.start();
-      await payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
-      await registerPrices(payments.services, purchaseInput(venueId));
+      payments = tesseraOver(db, { config: testConfig({ PROJECTION_BATCH_SIZE: '7' }), idleWaitMs: 20 });
+      readSide = payments.readSide;
+      await payments.start();
+      await payments.services.venues.saveProfile({ venueId, name: 'Ryman', address: NASHVILLE, tierOverride: 'pro' }, context());
+      await registerPrices(payments.services.catalogue, purchaseInput(venueId));
       for (const method of ['pm_card_visa', 'pm_card_visa', 'pm_card_chargeDeclined', 'pm_card_visa']) {
-        paymentIds.push((await payments.services.processPayment(purchaseInput(venueId, method), context())).paymentId);
+        paymentIds.push((await payments.services.payments.processPayment(purchaseInput(venueId, method), context())).paymentId);
       }
       for (const [paymentId, amount] of [[paymentIds[0]!, 3_000], [paymentIds[1]!, undefined]] as const) {
-        await payments.services.refundPayment(
+        await payments.services.payments.refundPayment(
           { paymentId, reason: 'changed plans', requester: principal('buyer-1'), ...(amount === undefined ? {} : { amount }) },
           context(),
         );
       }
       // The refunds' gateway calls have happened once both payments say so.
       await eventually(async () => {
-        const statuses = (await Promise.all(paymentIds.slice(0, 2).map((id) => payments.services.getPayment(id)))).map((p) => p.status);
+        const statuses = (await Promise.all(paymentIds.slice(0, 2).map((id) => payments.services.payments.getPayment(id)))).map((p) => p.status);
         return statuses.join() === 'partially_refunded,refunded' ? true : undefined;
       });
       // A group purchase is a purchase too: its taxes are collected like a payment's.
@@ -62,13 +60,13 @@ for (const backend of backends()) {
       }
     });
     afterAll(async () => {
-      await Promise.all([payments.stop(), readSide.stop()]);
+      await payments.stop();
       await db.close();
     });
 
     it('holds each payment with the status and amounts the write side has, in batches that split its events', async () => {
       for (const id of paymentIds) {
-        const written = await payments.services.getPayment(id);
+        const written = await payments.services.payments.getPayment(id);
         const read = await findPayment(readSide.db, id);
         expect(read).toMatchObject({ status: written.status, captured: written.captured, refunded: written.refunded, amount: written.request!.quote.total });
       }

@@ -10,7 +10,7 @@ import type { PaymentGateway } from '../../src/gateways/gateway.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { createModules, type TesseraModules } from '../../src/modules.js';
+import { composeTessera, type Tessera } from '../../src/composition.js';
 import { edgeStores, type EdgeStores, type Storage } from '../../src/runtime.js';
 import { freshPglite, freshPostgresSchema } from './databases.js';
 import { testRedis } from './redis.js';
@@ -97,7 +97,7 @@ export interface TestApp {
   readonly config: Config;
   readonly storage: Storage;
   readonly edge: EdgeStores;
-  readonly modules: TesseraModules;
+  readonly tessera: Tessera;
   close(): Promise<void>;
 }
 
@@ -106,14 +106,14 @@ export interface TestAppOptions extends Pick<AppDependencies, 'extraRoutes' | 's
   /** Where idempotency keys and limits live: PGlite/Postgres tables with memory limits, or Redis. */
   readonly backend?: Backend;
   readonly logger?: Logger;
-  /** Run the modules' background work (process managers, deadlines, projections), as a server does. */
+  /** Run the background work (process managers, deadlines, projections), as a server does. */
   readonly background?: boolean;
   /**
    * Storage opened with openTestStorage and shared by several apps (a restart on the same data);
    * the caller cleans it up, not close(). By default each app gets fresh storage of `backend`.
    */
   readonly shared?: TestStorage;
-  /** The payment gateway the modules use (by default the sandbox over the app's SQL). */
+  /** The payment gateway Tessera uses (by default the sandbox over the app's SQL). */
   readonly gateway?: PaymentGateway;
   /** Changes the edge's stores (e.g. to cut a "dead" instance off from them). */
   readonly edge?: (edge: EdgeStores) => EdgeStores;
@@ -134,19 +134,19 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const stores = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
   const edge = options.edge ? options.edge(stores) : stores;
   const { extraRoutes, services, metrics } = options;
-  const modules = createModules({ config, logger, storage, ...(options.gateway ? { gateway: options.gateway } : {}) });
-  if (options.background) await modules.start();
-  const app = buildApp({ config, logger, storage, modules, edge, extraRoutes, services, metrics });
+  const tessera = composeTessera({ config, logger, storage, ...(options.gateway ? { gateway: options.gateway } : {}) });
+  if (options.background) await tessera.start();
+  const app = buildApp({ config, logger, storage, tessera, edge, extraRoutes, services, metrics });
   await app.ready();
   return {
     app,
     config,
     storage,
     edge,
-    modules,
+    tessera,
     async close() {
       await app.close();
-      await modules.stop();
+      await tessera.stop();
       if (!options.shared) await opened.cleanup();
     },
   };

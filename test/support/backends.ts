@@ -1,4 +1,8 @@
+import { composeTessera, type Tessera } from '../../src/composition.js';
+import type { Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
+import type { PaymentGateway } from '../../src/gateways/gateway.js';
+import { createLogger } from '../../src/logger.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
 import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
@@ -55,4 +59,22 @@ export function backends(): BackendFactory[] {
     });
   }
   return list;
+}
+
+/**
+ * Tessera composed over a test backend (src/composition.ts), as a server composes it over its
+ * storage: tests pick the config, the gateway and a short idle wait. The caller starts and stops it.
+ */
+export function tesseraOver(
+  db: Backend,
+  options: { readonly config: Config; readonly gateway?: PaymentGateway; readonly idleWaitMs?: number; readonly clock?: () => Date },
+): Tessera {
+  return composeTessera({
+    config: options.config,
+    logger: createLogger({ level: 'silent' }),
+    storage: { sql: db.sql, eventStore: db.store, close: () => db.close() },
+    ...(options.gateway ? { gateway: options.gateway } : {}),
+    ...(options.idleWaitMs === undefined ? {} : { idleWaitMs: options.idleWaitMs }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 }

@@ -125,4 +125,4 @@ export async function refund(
 }
 
 /** The payment as the write side sees it (the query routes are issue 5's). */
-export const paymentState = (t: TestApp, paymentId: string): Promise<PaymentState> => t.modules.payments.services.getPayment(paymentId);
+export const paymentState = (t: TestApp, paymentId: string): Promise<PaymentState> => t.tessera.services.payments.getPayment(paymentId);

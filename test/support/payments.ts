@@ -3,7 +3,7 @@ import type { RequestedTicketLine } from '../../src/aggregates/catalogue.js';
 import type { CommandContext } from '../../src/commands/handle-command.js';
 import type { Principal } from '../../src/domain/access.js';
 import { uuidV5 } from '../../src/domain/ids.js';
-import type { PaymentServices } from '../../src/payments/payments-module.js';
+import type { CatalogueCommands } from '../../src/commands/catalogue.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { VenueProfileData } from '../../src/events/venue.js';
 
@@ -79,7 +79,7 @@ export const purchaseInput = (venueId: string, paymentMethodId = 'pm_card_visa',
  * expects (an unchanged ticket type writes nothing), so the purchase is priced as it says.
  */
 export async function registerPrices(
-  services: Pick<PaymentServices, 'saveTicketType'>,
+  services: Pick<CatalogueCommands, 'saveTicketType'>,
   purchase: { readonly venueId: string; readonly eventId: string; readonly tickets: readonly RequestedTicketLine[] },
 ): Promise<void> {
   for (const line of purchase.tickets) {

@@ -48,7 +48,7 @@ describe.each(sqlBackends())('a change of payout account holds payouts (%s)', (b
   async function venueWithSales(): Promise<string> {
     const venueId = await venueAt(t);
     await completedPurchase(t, venueId, { quantity: 3 });
-    await eventually(async () => (((await t.modules.venues.services.account(venueId)).balances.USD?.available ?? 0) >= 20_000 ? true : undefined));
+    await eventually(async () => (((await t.tessera.services.venues.account(venueId)).balances.USD?.available ?? 0) >= 20_000 ? true : undefined));
     return venueId;
   }
 
@@ -64,7 +64,7 @@ describe.each(sqlBackends())('a change of payout account holds payouts (%s)', (b
     expect(registered.statusCode).toBe(201);
     await ticketTypeAt(t, venueId, 10_000);
     await completedPurchase(t, venueId, { quantity: 3 });
-    await eventually(async () => (((await t.modules.venues.services.account(venueId)).balances.USD?.available ?? 0) >= 20_000 ? true : undefined));
+    await eventually(async () => (((await t.tessera.services.venues.account(venueId)).balances.USD?.available ?? 0) >= 20_000 ? true : undefined));
     const paid = await payout(venueId);
     expect(paid.statusCode, paid.body).toBe(200);
     const requested = (await t.storage.eventStore.readStream(venueAccountStreamId(venueId))).filter((e) => e.type === 'VenuePayoutRequested');
@@ -111,7 +111,7 @@ describe.each(sqlBackends())('a change of payout account holds payouts (%s)', (b
     expect(paid.statusCode, paid.body).toBe(200);
     const { payoutId } = paid.json<{ payoutId: string }>();
     const sent = await eventually(async () => {
-      const account = await t.modules.venues.services.account(venueId);
+      const account = await t.tessera.services.venues.account(venueId);
       return account.payouts[payoutId]?.status === 'sent' ? account.payouts[payoutId] : undefined;
     });
     expect(sent).toMatchObject({ amount: 10_000 });

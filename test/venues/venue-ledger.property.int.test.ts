@@ -6,7 +6,7 @@ import { isTesseraError } from '../../src/errors.js';
 import { comparePositions } from '../../src/eventstore/event-store.js';
 import { balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
 import { createLogger } from '../../src/logger.js';
-import { createModules, type TesseraModules } from '../../src/modules.js';
+import { composeTessera, type Tessera } from '../../src/composition.js';
 import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
 import { lastPositionOf } from '../support/payment-records.js';
 import { sqlBackends } from '../support/payments-http.js';
@@ -37,7 +37,7 @@ const owed = (balance: bigint | undefined) => (balance === undefined ? 0 : Numbe
 
 describe.each(sqlBackends())('venue money properties on %s', (backend) => {
   let opened: TestStorage;
-  let modules: TesseraModules;
+  let tessera: Tessera;
 
   beforeAll(async () => {
     opened = await openTestStorage(backend);
@@ -54,11 +54,11 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
         GROUP_PAYMENT_REMINDER_MS: '0',
       }),
     );
-    modules = createModules({ config, logger: createLogger({ level: 'silent' }), storage: opened.storage });
-    await modules.start();
+    tessera = composeTessera({ config, logger: createLogger({ level: 'silent' }), storage: opened.storage });
+    await tessera.start();
   });
   afterAll(async () => {
-    await modules.stop();
+    await tessera.stop();
     await opened.cleanup();
   });
 
@@ -69,10 +69,10 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
     if (op.kind === 'refund') {
       const paymentId = payments.at(-1);
       if (!paymentId) return;
-      const payment = await modules.payments.services.getPayment(paymentId);
+      const payment = await tessera.services.payments.getPayment(paymentId);
       const amount = Math.max(1, Math.floor((payment.captured * op.percent) / 100));
       try {
-        await modules.payments.services.refundPayment({ paymentId, amount, reason: 'property', requester: principal('admin-1', 'admin') }, context());
+        await tessera.services.payments.refundPayment({ paymentId, amount, reason: 'property', requester: principal('admin-1', 'admin') }, context());
       } catch (error) {
         // A second refund may ask for more than is left: refused, and it must move nothing.
         if (!isTesseraError(error) || error.code !== 'REFUND_EXCEEDS_ORIGINAL') throw error;
@@ -87,16 +87,16 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
         tickets: [{ ticketTypeId: ticketTypeAtPrice(op.price), quantity: op.tickets, expectedPrice: op.price }],
         paymentMethod: { type: 'card' as const, paymentMethodId: op.card },
       };
-      await registerPrices(modules.payments.services, purchase);
-      const outcome = await modules.payments.services.processPayment(purchase, context());
+      await registerPrices(tessera.services.catalogue, purchase);
+      const outcome = await tessera.services.payments.processPayment(purchase, context());
       payments.push(outcome.paymentId);
       return;
     }
     if (op.kind === 'group') {
       const tickets = op.members.reduce((a, b) => a + b, 0);
       const selection = { venueId, eventId: EVENT, tickets: [{ ticketTypeId: ticketTypeAtPrice(op.price), quantity: tickets, expectedPrice: op.price }] };
-      await registerPrices(modules.payments.services, selection);
-      const { state } = await modules.groups.services.create(
+      await registerPrices(tessera.services.catalogue, selection);
+      const { state } = await tessera.services.groups.create(
         {
           organizerId: 'organizer-1',
           ...selection,
@@ -105,7 +105,7 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
         context(),
       );
       for (const member of state.members) {
-        await modules.groups.services.contribute(
+        await tessera.services.groups.contribute(
           { groupId: state.group!.groupId, memberId: member.memberId, paymentMethodId: 'pm_card_visa' },
           principal('organizer-1'),
           context(),
@@ -116,7 +116,7 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
     // Pay out of what the sales so far made available (settlement is a deadline away, however short).
     await eventually(async () => ((await settledSales(venueId)) === salesSoFar ? true : undefined), { timeoutMs: 10_000 });
     try {
-      await modules.venues.services.requestPayout({ venueId, amount: op.amount, instant: op.instant, currency: 'USD', requestedBy: 'user:manager' }, context());
+      await tessera.services.venues.requestPayout({ venueId, amount: op.amount, instant: op.instant, currency: 'USD', requestedBy: 'user:manager' }, context());
     } catch (error) {
       // A refused payout (below the minimum, more than is payable) is part of the property: it must move nothing.
       if (!isTesseraError(error) || !['INSUFFICIENT_FUNDS', 'PAYOUT_BELOW_MINIMUM'].includes(error.code)) throw error;
@@ -128,16 +128,16 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
     await fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 2, maxLength: 5 }), async (ops) => {
         const venueId = randomUUID();
-        await modules.payments.services.saveVenueProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
+        await tessera.services.venues.saveProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
         const isSale = (op: Operation) => op.kind === 'purchase' || op.kind === 'group';
         const payments: string[] = [];
         for (const [index, op] of ops.entries()) await apply(venueId, op, ops.slice(0, index).filter(isSale).length, payments);
         const sales = ops.filter(isSale).length;
         const refundsSettled = async () => {
           for (const paymentId of payments) {
-            const payment = await modules.payments.services.getPayment(paymentId);
+            const payment = await tessera.services.payments.getPayment(paymentId);
             if (Object.values(payment.refunds).some((r) => r.status === 'pending')) return false;
-            const takebacks = (await modules.venues.services.account(venueId)).sales[paymentId]?.takebacks ?? {};
+            const takebacks = (await tessera.services.venues.account(venueId)).sales[paymentId]?.takebacks ?? {};
             if (Object.keys(takebacks).length !== Object.keys(payment.refunds).length) return false;
             // A refund the gateway refused is answered only once its takeback went back to the venue.
             if (Object.values(payment.refunds).some((r) => r.status === 'failed' && !takebacks[r.refundId]?.returned)) return false;
@@ -148,10 +148,10 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
         // every refund answered and told to the venue account.
         const account = await eventually(
           async () => {
-            const state = await modules.venues.services.account(venueId);
+            const state = await tessera.services.venues.account(venueId);
             const settled = await settledSales(venueId);
             const busy = Object.values(state.payouts).some((p) => p.status === 'requested') || (state.balances.USD?.reserved ?? 0) > 0;
-            return settled === sales && !busy && (await refundsSettled()) ? modules.venues.services.account(venueId) : undefined;
+            return settled === sales && !busy && (await refundsSettled()) ? tessera.services.venues.account(venueId) : undefined;
           },
           { timeoutMs: 15_000 },
         );
@@ -161,11 +161,11 @@ describe.each(sqlBackends())('venue money properties on %s', (backend) => {
         const own = [...(last ? [last.position] : []), ...(payments.length > 0 ? [await lastPositionOf(opened.storage.eventStore, payments)] : [])];
         if (own.length > 0) {
           const head = own.reduce((max, p) => (comparePositions(p, max) > 0 ? p : max));
-          expect(await modules.readSide.waitFor('ledger', head, 15_000)).toBe(true);
+          expect(await tessera.readSide.waitFor('ledger', head, 15_000)).toBe(true);
         }
-        const trial = await trialBalance(modules.readSide.db);
+        const trial = await trialBalance(tessera.readSide.db);
         expect(trial.currencies.map((c) => [c.currency, c.net])).toEqual(trial.currencies.map((c) => [c.currency, 0n]));
-        const ledger = new Map((await balancesUnder(modules.readSide.db, `venue:${venueId}:`)).accounts.map((a) => [a.account, a.balance]));
+        const ledger = new Map((await balancesUnder(tessera.readSide.db, `venue:${venueId}:`)).accounts.map((a) => [a.account, a.balance]));
         const usd = account.balances.USD ?? { available: 0, reserved: 0, inTransit: 0, paidOut: 0 };
         expect(owed(ledger.get(`venue:${venueId}:pending`))).toBe(0);
         expect(owed(ledger.get(`venue:${venueId}:available`))).toBe(usd.available);

@@ -35,8 +35,8 @@ async function payout(t: TestApp, venueId: string, body: Record<string, unknown>
 async function ledgerOf(t: TestApp, venueId: string): Promise<Record<string, number>> {
   // Wait for the account's last event: on PostgreSQL the store's visible head may lag behind it.
   const [last] = await t.storage.eventStore.readStream(`venue-account-${venueId}`, { direction: 'backwards', maxCount: 1 });
-  expect(await t.modules.readSide.waitFor('ledger', last!.position, 15_000)).toBe(true);
-  const under = await balancesUnder(t.modules.readSide.db, `venue:${venueId}:`);
+  expect(await t.tessera.readSide.waitFor('ledger', last!.position, 15_000)).toBe(true);
+  const under = await balancesUnder(t.tessera.readSide.db, `venue:${venueId}:`);
   // Liabilities carry credit (negative) balances: report what is owed as a positive number.
   return Object.fromEntries(under.accounts.map((a) => [a.account.split(':')[2]!, 0 - Number(a.balance) || 0]));
 }
@@ -46,7 +46,7 @@ async function venueWithSales(t: TestApp, tickets: number): Promise<{ venueId: s
   const venueId = await venueAt(t);
   await completedPurchase(t, venueId, { quantity: tickets });
   const account = await eventually(async () => {
-    const state = await t.modules.venues.services.account(venueId);
+    const state = await t.tessera.services.venues.account(venueId);
     return (state.balances.USD?.available ?? 0) > 0 ? state : undefined;
   });
   return { venueId, available: account.balances.USD!.available };
@@ -71,11 +71,11 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
   it('draws a refund made after settlement from the sale reserve, leaving pending at zero', async () => {
     const venueId = await venueAt(t);
     const paid = await completedPurchase(t, venueId, { quantity: 2 });
-    await eventually(async () => ((await t.modules.venues.services.account(venueId)).sales[paid.id]?.settled ? true : undefined));
+    await eventually(async () => ((await t.tessera.services.venues.account(venueId)).sales[paid.id]?.settled ? true : undefined));
     const before = await ledgerOf(t, venueId);
     const refunded = await refund(t, paid.id, { amount: 5_000, headers: await authAs('admin') });
     expect(refunded.statusCode).toBe(200);
-    await eventually(async () => (Object.keys((await t.modules.venues.services.account(venueId)).sales[paid.id]?.takebacks ?? {}).length ? true : undefined));
+    await eventually(async () => (Object.keys((await t.tessera.services.venues.account(venueId)).sales[paid.id]?.takebacks ?? {}).length ? true : undefined));
     const after = await ledgerOf(t, venueId);
     expect(after.pending ?? 0).toBe(0);
     const venuePart = before.reserved! - after.reserved! + (before.available! - after.available!);
@@ -92,7 +92,7 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     expect(accepted.length).toBe(Math.floor(available / 10_000));
     expect(refused.every((a) => a.statusCode === 400 && a.json<{ code: string }>().code === 'INSUFFICIENT_FUNDS')).toBe(true);
     await eventually(async () => {
-      const state = await t.modules.venues.services.account(venueId);
+      const state = await t.tessera.services.venues.account(venueId);
       return Object.values(state.payouts).every((p) => p.status === 'sent') ? true : undefined;
     });
     const ledger = await ledgerOf(t, venueId);
@@ -125,7 +125,7 @@ describe.each(sqlBackends())('venue settlement and payouts on %s', (backend) => 
     expect(profile.statusCode).toBe(200);
     expect((await payout(t, venueId, { amount: 10_000, instant: true })).statusCode).toBe(200);
     await eventually(async () => {
-      const state = await t.modules.venues.services.account(venueId);
+      const state = await t.tessera.services.venues.account(venueId);
       return Object.values(state.payouts).every((p) => p.status === 'failed') ? true : undefined;
     });
     const ledger = await ledgerOf(t, venueId);

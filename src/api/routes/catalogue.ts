@@ -62,7 +62,7 @@ export const catalogueRoutes: RouteModule = {
   register(api) {
     const save = async (caller: Caller, input: z.output<typeof params> & z.output<typeof terms>, correlationId: string, setStatus: (status: number) => void) => {
       authorize(caller, 'price', { kind: 'venue', venueId: input.venueId });
-      const result = await api.services.payments.saveTicketType(input, callerCommandContext(api.services, caller, correlationId));
+      const result = await api.services.catalogue.saveTicketType(input, callerCommandContext(api.services, caller, correlationId));
       if (result.created) setStatus(201);
       return savedAnswer(result);
     };
@@ -112,7 +112,7 @@ export const catalogueRoutes: RouteModule = {
 };
 
 async function listTicketTypes(api: RouteApi, venueId: string, eventId: string): Promise<z.output<typeof ticketType>[]> {
-  const catalogue = await api.services.payments.getCatalogue(venueId, eventId);
+  const catalogue = await api.services.catalogue.getCatalogue(venueId, eventId);
   return Object.entries(catalogue.ticketTypes).map(([ticketTypeId, t]) => ({ ticketTypeId, venueId, eventId, ...t }));
 }
 

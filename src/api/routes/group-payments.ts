@@ -99,7 +99,7 @@ export const groupPaymentRoutes: RouteModule = {
   name: 'group-payments',
   register(api) {
     const groups = api.services.groups;
-    api.metrics.registerMetric(groups.reminders);
+    api.metrics.registerMetric(api.services.metrics.groupReminders);
 
     api.route({
       method: 'POST',

@@ -75,7 +75,7 @@ export const ledgerQueryRoutes: RouteModule = {
         const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
         const under = await balancesUnder(db(), `venue:${params.venueId}:`, asOf ? { asOf } : {});
         // A venue with no money yet must at least exist.
-        if (under.accounts.length === 0) await api.services.payments.getVenueProfile(params.venueId);
+        if (under.accounts.length === 0) await api.services.venues.getProfile(params.venueId);
         const of = (kind: string) =>
           owed(under.accounts.find((a) => a.account === `venue:${params.venueId}:${kind}` && a.currency === query.currency)?.balance);
         const available = of('available');

@@ -28,8 +28,6 @@ const toJson = (work: ParkedWork): z.output<typeof parked> => ({
 export const parkedWorkRoutes: RouteModule = {
   name: 'parked-work',
   register(api) {
-    const payments = api.services.payments;
-
     api.route({
       method: 'GET',
       url: '/admin/parked',
@@ -42,7 +40,7 @@ export const parkedWorkRoutes: RouteModule = {
       }),
       response: z.object({ items: z.array(parked), count: z.number().int() }),
       handler: async ({ query }) => {
-        const items = await payments.listParked({ includeResolved: query.includeResolved, limit: query.limit });
+        const items = await api.services.parked.listParked({ includeResolved: query.includeResolved, limit: query.limit });
         return { items: items.map(toJson), count: items.length };
       },
     });
@@ -57,7 +55,7 @@ export const parkedWorkRoutes: RouteModule = {
       idempotent: true,
       params: z.object({ id: z.string().min(1).max(300) }),
       response: parked,
-      handler: async ({ params }) => toJson(await payments.retryParked(params.id)),
+      handler: async ({ params }) => toJson(await api.services.parked.retryParked(params.id)),
     });
   },
 };

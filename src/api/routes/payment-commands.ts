@@ -104,7 +104,7 @@ export const paymentCommandRoutes: RouteModule = {
   features: (config) => ({ stripe: config.GATEWAY === 'stripe' }),
   register(api) {
     const payments = api.services.payments;
-    for (const metric of payments.metrics.all) api.metrics.registerMetric(metric);
+    for (const metric of api.services.metrics.payments.all) api.metrics.registerMetric(metric);
 
     api.route({
       method: 'POST',

@@ -56,7 +56,7 @@ export const stripeWebhookRoutes: RouteModule = {
       handler: async ({ signed, log }) => {
         // Checked here rather than with the signature: a malformed event from Stripe must not count against its address limit.
         const event = checkStripeEvent(signed);
-        const receipt = await api.services.payments.receiveStripeEvent(event);
+        const receipt = await api.services.webhooks.receive(event);
         log.info({ stripeEventId: receipt.stripeEventId, type: event.type, status: receipt.status, duplicate: receipt.duplicate }, 'stripe webhook');
         return { received: true as const, eventId: receipt.stripeEventId, duplicate: receipt.duplicate, status: receipt.status };
       },

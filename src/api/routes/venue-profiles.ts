@@ -49,7 +49,7 @@ export const venueProfileRoutes: RouteModule = {
       otherStatuses: [201],
       handler: async ({ params, body, caller, correlationId, setStatus }) => {
         authorize(caller, 'register', { kind: 'venue', venueId: params.venueId });
-        const result = await api.services.payments.saveVenueProfile(
+        const result = await api.services.venues.saveProfile(
           {
             venueId: params.venueId,
             name: body.name,

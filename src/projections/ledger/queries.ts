@@ -2,6 +2,7 @@ import { sql, type QueryExecutorProvider } from 'kysely';
 import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
 import type { JournalEntry } from './journal.js';
+import { venueRoyaltyAccount } from './rules/escrow.js';
 
 /**
  * Reads of the ledger. Amounts are bigint minor units with the ledger's sign (debit positive,
@@ -312,4 +313,33 @@ function decodeCursor(text: string): Cursor {
     // falls through to the error below
   }
   throw new TesseraError('VALIDATION_ERROR', 'invalid cursor', { errors: [{ field: 'query.after', message: 'not a cursor this API returned' }] });
+}
+
+export interface RoyaltyReport {
+  readonly totalRoyalties: number;
+  readonly transactionCount: number;
+  readonly averageRoyalty: number;
+  readonly byEvent: { eventId: string; eventName: string | null; royalties: number; transactions: number }[];
+}
+
+/** Half-up integer division of non-negative amounts. */
+const divideHalfUp = (total: number, count: number): number => (count === 0 ? 0 : Math.floor((2 * total + count) / (2 * count)));
+
+/**
+ * The venue's resale royalties from the ledger: the credits to `royalty:venue:<id>` booked by
+ * escrow releases in [startDate, endDate), by event. Tessera keeps no event names, so
+ * `eventName` is null.
+ */
+export async function royaltyReport(db: QueryExecutorProvider, venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport> {
+  const from = range.startDate ? sql`AND p.occurred_at >= ${range.startDate}` : sql``;
+  const to = range.endDate ? sql`AND p.occurred_at < ${range.endDate}` : sql``;
+  const { rows } = await sql<{ event_id: string; royalties: string; transactions: number }>`
+    SELECT e.metadata->>'eventId' AS event_id, (-sum(p.amount))::text AS royalties, count(*)::int AS transactions
+      FROM ledger_postings p JOIN ledger_entries e ON e.entry_id = p.entry_id
+     WHERE p.account = ${venueRoyaltyAccount(venueId)} AND p.amount < 0 ${from} ${to}
+     GROUP BY 1 ORDER BY sum(p.amount), 1`.execute(db);
+  const byEvent = rows.map((row) => ({ eventId: row.event_id, eventName: null, royalties: Number(row.royalties), transactions: row.transactions }));
+  const totalRoyalties = byEvent.reduce((sum, e) => sum + e.royalties, 0);
+  const transactionCount = byEvent.reduce((sum, e) => sum + e.transactions, 0);
+  return { totalRoyalties, transactionCount, averageRoyalty: divideHalfUp(totalRoyalties, transactionCount), byEvent };
 }

@@ -98,9 +98,9 @@ describe.each(sqlBackends())('the ticket catalogue (%s)', (backend) => {
     const ticketTypeId = await ticketTypeAt(t, venueId, 2_500, { ticketTypeId: randomUUID() });
     const input = { userId: BUYER, venueId, eventId: EVENT_ID, tickets: [{ ticketTypeId, quantity: 1, expectedPrice: 2_500 }], paymentMethod: { type: 'card' as const, paymentMethodId: 'pm_card_visa' } };
     const ctx = context();
-    const first = await t.modules.payments.services.processPayment(input, ctx);
+    const first = await t.tessera.services.payments.processPayment(input, ctx);
     await ticketTypeAt(t, venueId, 2_600, { ticketTypeId });
-    const again = await t.modules.payments.services.processPayment(input, ctx);
+    const again = await t.tessera.services.payments.processPayment(input, ctx);
     expect(again).toMatchObject({ paymentId: first.paymentId, replayed: true, fees: { ticketPrice: 2_500 } });
   });
 

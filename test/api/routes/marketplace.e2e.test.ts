@@ -5,12 +5,12 @@ import { listingIdFor, listingHandler } from '../../../src/commands/escrow.js';
 import { comparePositions, parsePosition, positionToString } from '../../../src/eventstore/event-store.js';
 import { escrowStreamId } from '../../../src/events/escrow.js';
 import { accountBalance } from '../../../src/projections/ledger/queries.js';
-import { mintStatusOf } from '../../../src/processmanagers/minting.js';
 import { findTicket } from '../../../src/projections/tickets.js';
 import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
 import { authAs, completedPurchase, paymentState, refund, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 import { ticketIdFor } from '../../../src/domain/ids.js';
+import { mintStatusOf } from '../../../src/projections/mint-status.js';
 
 const SELLER = 'seller-1';
 const BUYER = 'buyer-2';
@@ -28,14 +28,14 @@ async function ownedTicket(t: TestApp, venueId: string, price = 10_000): Promise
 async function paidTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
   const payment = await completedPurchase(t, venueId, { price, headers: await as(SELLER) });
   const ticketId = ticketIdFor(payment.id, 0);
-  await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.status === 'active' ? true : undefined));
+  await eventually(async () => ((await findTicket(t.tessera.readSide.db, ticketId))?.status === 'active' ? true : undefined));
   return { ticketId, paymentId: payment.id };
 }
 
 /** A paid ticket whose NFT is minted: only such a ticket may be listed. */
 async function mintedTicket(t: TestApp, venueId: string, price = 10_000): Promise<{ ticketId: string; paymentId: string }> {
   const ticket = await paidTicket(t, venueId, price);
-  await eventually(async () => ((await mintStatusOf(t.modules.readSide.db, ticket.ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
+  await eventually(async () => ((await mintStatusOf(t.tessera.readSide.db, ticket.ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
   return ticket;
 }
 
@@ -64,7 +64,7 @@ async function escrowStatus(t: TestApp, escrowId: string): Promise<string> {
 
 /** An account's balance in USD as the ledger has it (credit negative), 0 when it has none. */
 async function balance(t: TestApp, account: string): Promise<bigint> {
-  const found = await accountBalance(t.modules.readSide.db, account).catch(() => null);
+  const found = await accountBalance(t.tessera.readSide.db, account).catch(() => null);
   return found?.balances.find((b) => b.currency === 'USD')?.balance ?? 0n;
 }
 
@@ -101,10 +101,10 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     await eventually(async () => ((await balance(t, sellerPayableAccount(TEST_TENANT, SELLER))) === -12_750n ? true : undefined), { timeoutMs: 10_000 });
     expect(await balance(t, `escrow:${escrow.id}`)).toBe(0n);
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(-1_500n);
-    const escrowAccount = await accountBalance(t.modules.readSide.db, `escrow:${escrow.id}`);
+    const escrowAccount = await accountBalance(t.tessera.readSide.db, `escrow:${escrow.id}`);
     expect(escrowAccount.balances[0]).toMatchObject({ debits: 15_000n, credits: 15_000n });
 
-    await eventually(async () => ((await findTicket(t.modules.readSide.db, ticketId))?.ownerId === BUYER ? true : undefined));
+    await eventually(async () => ((await findTicket(t.tessera.readSide.db, ticketId))?.ownerId === BUYER ? true : undefined));
     expect((await listingHandler.load(t.storage.eventStore, listing.listing.id)).state.status).toBe('sold');
 
     const manager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
@@ -120,7 +120,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     expect(outsider.statusCode).toBe(403);
 
     // The tickets read model and the ledger rebuild from the events to the same rows.
-    expect((await t.modules.readSide.verify()).ok).toBe(true);
+    expect((await t.tessera.readSide.verify()).ok).toBe(true);
   });
 
   it('refuses a price above or below the caps with the allowed range, and writes nothing', async () => {
@@ -182,7 +182,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
       });
       expect(disputed.statusCode, disputed.body).toBe(403);
     }
-    expect((await t.modules.resale.services.getEscrow(escrowId)).status).not.toBe('disputed');
+    expect((await t.tessera.services.resale.getEscrow(escrowId)).status).not.toBe('disputed');
     // The buyer and an admin of any tenant still read it.
     const own = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/escrows/${escrowId}`, headers: await as(BUYER) });
     expect(own.statusCode, own.body).toBe(200);
@@ -220,7 +220,7 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     const listingId = (await list(t, { ticketId, price: 10_000, venueId })).json<{ listing: { id: string } }>().listing.id;
     // The seller may not refund a listed ticket (below); an admin may, and the listing cannot then sell.
     expect((await refund(t, paymentId, { headers: await authAs('admin') })).statusCode).toBe(200);
-    await eventually(async () => (((await findTicket(t.modules.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
+    await eventually(async () => (((await findTicket(t.tessera.readSide.db, ticketId))?.refunded ?? 0) > 0 ? true : undefined));
     const refused = await buy(t, listingId);
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'TICKET_NOT_RESELLABLE', details: { listingId } });
@@ -242,7 +242,7 @@ describe('Resale: the seller cannot take back the purchase of a ticket they rese
     expect(early.statusCode, early.body).toBe(409);
     expect(early.json()).toMatchObject({ code: 'TICKET_NOT_MINTED', details: { ticketId } });
     expect((await listingHandler.load(t.storage.eventStore, listingIdFor(ticketId, 0))).state.status).toBe('none');
-    await eventually(async () => ((await mintStatusOf(t.modules.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await mintStatusOf(t.tessera.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
     expect((await list(t, { ticketId, price: 10_000, venueId })).statusCode).toBe(201);
   });
 
@@ -280,14 +280,14 @@ describe('Resale: the seller cannot take back the purchase of a ticket they rese
     // An admin's refund is not refused: the transfer's confirmation then finds the payment refunded.
     expect((await refund(t, paymentId, { headers: await authAs('admin') })).statusCode).toBe(200);
 
-    await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await t.tessera.services.resale.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
     const events = await t.storage.eventStore.readStream(`escrow-${escrowId}`);
     expect(events.map((e) => e.type)).not.toContain('EscrowReleased');
     expect(events.find((e) => e.type === 'EscrowRefunded')?.data).toMatchObject({ reason: 'source_payment_refunded' });
     await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === 0n && (await balance(t, customerRefundsAccount(TEST_TENANT, BUYER))) === 0n ? true : undefined));
     // Emptied once, by the refund: nothing was paid out to the seller, venue or platform.
-    expect((await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`)).balances[0]).toMatchObject({ debits: 12_000n, credits: 12_000n });
-    expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
+    expect((await accountBalance(t.tessera.readSide.db, `escrow:${escrowId}`)).balances[0]).toMatchObject({ debits: 12_000n, credits: 12_000n });
+    expect((await findTicket(t.tessera.readSide.db, ticketId))?.ownerId).toBe(SELLER);
   });
 });
 
@@ -316,19 +316,19 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     expect(bought.statusCode, bought.body).toBe(200);
     const escrowId = bought.json<{ escrow: { id: string } }>().escrow.id;
     // The chain reverts the transfer: the release deadline finds it failed and refunds.
-    const transfer = await eventually(async () => (await t.modules.resale.services.getEscrow(escrowId)).transfer, { timeoutMs: 10_000 });
+    const transfer = await eventually(async () => (await t.tessera.services.resale.getEscrow(escrowId)).transfer, { timeoutMs: 10_000 });
     await t.storage.sql.query('UPDATE sandbox_chain_transactions SET reverted = true WHERE tx_hash = $1', [transfer.txHash]);
 
-    await eventually(async () => ((await t.modules.resale.services.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(async () => ((await t.tessera.services.resale.getEscrow(escrowId)).refundPaid ? true : undefined), { timeoutMs: 10_000 });
     expect(await escrowStatus(t, escrowId)).toBe('refunded');
     await eventually(async () => {
-      const escrowAccount = await accountBalance(t.modules.readSide.db, `escrow:${escrowId}`).catch(() => null);
+      const escrowAccount = await accountBalance(t.tessera.readSide.db, `escrow:${escrowId}`).catch(() => null);
       return escrowAccount?.balances[0]?.debits === 9_000n ? escrowAccount : undefined;
     });
     await eventually(async () => ((await balance(t, customerRefundsAccount(TEST_TENANT, BUYER))) === 0n && (await balance(t, `escrow:${escrowId}`)) === 0n ? true : undefined));
     expect(await balance(t, sellerPayableAccount(TEST_TENANT, SELLER))).toBe(0n);
     expect(await balance(t, `royalty:venue:${venueId}`)).toBe(0n);
-    expect((await findTicket(t.modules.readSide.db, ticketId))?.ownerId).toBe(SELLER);
+    expect((await findTicket(t.tessera.readSide.db, ticketId))?.ownerId).toBe(SELLER);
     await eventually(async () => ((await listingHandler.load(t.storage.eventStore, listingId)).state.status === 'active' ? true : undefined));
     expect((await dispute(t, escrowId, BUYER)).json()).toMatchObject({ code: 'INVALID_STATE_TRANSITION' });
   });
@@ -343,8 +343,8 @@ describe('Resale through escrow: the transfer is never confirmed', () => {
     expect(disputed.statusCode, disputed.body).toBe(200);
     expect(disputed.json()).toMatchObject({ escrow: { status: 'disputed' } });
 
-    const deadline = await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`);
-    await eventually(async () => ((await t.modules.payments.deadlines.find(`escrow-release:${escrowId}`))?.firedAt ? true : undefined), { timeoutMs: 10_000 });
+    const deadline = await t.tessera.runtime.deadlines.find(`escrow-release:${escrowId}`);
+    await eventually(async () => ((await t.tessera.runtime.deadlines.find(`escrow-release:${escrowId}`))?.firedAt ? true : undefined), { timeoutMs: 10_000 });
     expect(deadline).toBeDefined();
     expect(await escrowStatus(t, escrowId)).toBe('disputed');
     await eventually(async () => ((await balance(t, `escrow:${escrowId}`)) === -11_000n ? true : undefined));

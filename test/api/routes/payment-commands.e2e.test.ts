@@ -163,11 +163,11 @@ describe.each(sqlBackends())('payment commands over HTTP (%s)', (backend) => {
     ]);
     // The ledger owes (and then paid) it to the buyer of the payment's tenant; nothing books under the admin's tenant.
     const ledger = await eventually(async () => {
-      const entries = await accountEntries(t.modules.readSide.db, customerRefundsAccount(TEST_TENANT, BUYER), { limit: 500, order: 'desc' });
+      const entries = await accountEntries(t.tessera.readSide.db, customerRefundsAccount(TEST_TENANT, BUYER), { limit: 500, order: 'desc' });
       return entries.entries.filter((e) => e.streamId === paymentStreamId(id)).length === 2 ? entries : undefined;
     });
     expect(ledger).toBeDefined();
-    const stray = await accountEntries(t.modules.readSide.db, customerRefundsAccount('platform', BUYER), { limit: 10, order: 'desc' });
+    const stray = await accountEntries(t.tessera.readSide.db, customerRefundsAccount('platform', BUYER), { limit: 10, order: 'desc' });
     expect(stray.entries).toEqual([]);
   });
 

@@ -107,7 +107,7 @@ describe.each(sqlBackends())('a purchase retried after its process died mid-char
     const lost = purchase(first, venueId, { key, headers });
     await dying.chargedOnce;
     edge.cut();
-    const stopping = first.modules.stop();
+    const stopping = first.tessera.stop();
     dying.kill();
     await stopping;
 

@@ -33,7 +33,7 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
     await refund(t, paid.transaction.id, { amount: 5_000 });
     // Everything above (the refund's gateway call included) has happened once the status says so.
     await eventually(async () => {
-      const status = (await t.modules.payments.services.getPayment(paid.transaction.id)).status;
+      const status = (await t.tessera.services.payments.getPayment(paid.transaction.id)).status;
       return status === 'partially_refunded' ? true : undefined;
     });
     paymentsPosition = positionToString(await lastPositionOf(t.storage.eventStore, [paid.transaction.id, ...declined]));
@@ -130,7 +130,7 @@ describe.each(sqlBackends())('reports over HTTP (%s)', (backend) => {
   });
 
   it("exposes every projection's lag, state and projected events on /metrics", async () => {
-    await t.modules.readSide.waitFor('payments', parsePosition(paymentsPosition), 15_000);
+    await t.tessera.readSide.waitFor('payments', parsePosition(paymentsPosition), 15_000);
     const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const { name } of projections) {
       expect(body).toMatch(new RegExp(`^tessera_projection_lag_events\\{projection="${name}"\\} \\d+$`, 'm'));

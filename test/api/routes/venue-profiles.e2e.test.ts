@@ -71,7 +71,7 @@ describe('PUT /api/v1/venues/:venueId', () => {
     expect(replayed.statusCode).toBe(401);
     expect(replayed.json()).toMatchObject({ code: 'SIGNATURE_REPLAYED' });
 
-    expect(await t.modules.payments.services.getVenueProfile(victim)).toMatchObject({ payoutAccount: 'acct_victim' });
+    expect(await t.tessera.services.venues.getProfile(victim)).toMatchObject({ payoutAccount: 'acct_victim' });
     expect((await t.storage.eventStore.readStream(venueStreamId(victim))).map((e) => e.type)).toEqual(['VenueRegistered']);
     expect(await t.storage.eventStore.readStream(venueStreamId(venueA))).toHaveLength(1);
   });

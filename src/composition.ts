@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { Counter } from 'prom-client';
+import { catalogueCommands, type CatalogueCommands } from './commands/catalogue.js';
+import { escrowCommands, type EscrowCommands } from './commands/escrow.js';
+import { groupPaymentCommands, type GroupPaymentCommands } from './commands/group-payment.js';
+import { listingCommands, type ListingCommands } from './commands/listing.js';
+import { paymentCommands, type PaymentCommands } from './commands/payment.js';
+import { setRefundPolicy } from './commands/refund-policy.js';
+import { venueAccountCommands, type VenueAccountCommands } from './commands/venue-account.js';
+import { venueProfileCommands, type VenueProfileCommands } from './commands/venue.js';
+import type { Config } from './config.js';
+import type { ResaleRules } from './domain/resale.js';
+import type { RefundPolicySet } from './events/refund-policy.js';
+import { startSubscription, type Subscription } from './eventstore/subscription.js';
+import { sqlGatewayReferences } from './gateways/gateway-references.js';
+import type { PaymentGateway, PayoutGateway } from './gateways/gateway.js';
+import { logMailer, type Mailer } from './gateways/mailer.js';
+import type { Minter } from './gateways/minter.js';
+import { createSandboxChain } from './gateways/sandbox-chain.js';
+import { createSandboxGateway } from './gateways/sandbox.js';
+import { createStripeClient, createStripeGateway, createStripePayoutGateway } from './gateways/stripe.js';
+import type { Logger } from './logger.js';
+import { ESCROW_RELEASE, ESCROW_TRANSFER_CHECK, escrowProcess, escrowReleaseDeadlineHandler, transferCheckHandler } from './processmanagers/escrow.js';
+import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from './processmanagers/group-payment.js';
+import { createMintWorker, MINT_PARKING_SOURCE, mintingProcess, type MintPriority } from './processmanagers/minting.js';
+import { PAYMENT_EXPIRY, paymentExpiryHandler, purchaseProcess, refundProcess } from './processmanagers/payment.js';
+import type { ParkedWork } from './processmanagers/runtime/parking.js';
+import type { RetryPolicy } from './processmanagers/runtime/retry.js';
+import { createProcessManagerRuntime, type ProcessManagerRuntime } from './processmanagers/runtime/runtime.js';
+import { STRIPE_WEBHOOK_RETRY, stripeWebhooks, type StripeWebhooks } from './processmanagers/stripe-webhook.js';
+import {
+  payoutProcess,
+  reserveReleaseHandler,
+  settlementHandler,
+  settlementProcess,
+  VENUE_RESERVE_RELEASE,
+  VENUE_SETTLEMENT,
+} from './processmanagers/venue-account.js';
+import { projections } from './projections/all.js';
+import { createReadSide, readSideSettings, type ReadSide } from './projections/engine/read-side.js';
+import { groupMetricsProjector } from './projections/group-metrics.js';
+import { royaltyReport, type RoyaltyReport } from './projections/ledger/queries.js';
+import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } from './projections/payment-metrics.js';
+import { findTicket } from './projections/tickets.js';
+import { sqlVenueVolume, venueVolumeProjector } from './projections/venue-volume.js';
+import type { Storage } from './runtime.js';
+
+/**
+ * The composition root: every adapter is picked here and nowhere else, and every command
+ * service, process manager, deadline kind, worker and projection of Tessera is named here, once.
+ * Building it starts nothing; `start()` starts the one process-manager runtime and the read side,
+ * and `stop()` waits for the work in hand.
+ */
+export interface TesseraServices {
+  readonly payments: PaymentCommands;
+  readonly catalogue: CatalogueCommands;
+  readonly venues: VenueProfileCommands &
+    VenueAccountCommands & {
+      setRefundPolicy: (policy: RefundPolicySet['data'], context: Parameters<typeof setRefundPolicy>[2]) => ReturnType<typeof setRefundPolicy>;
+    };
+  readonly groups: GroupPaymentCommands;
+  readonly resale: ListingCommands &
+    EscrowCommands & {
+      royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
+      /** The caps and split rates that apply at a venue (config, overridden per venue). */
+      rulesFor(venueId: string): ResaleRules;
+    };
+  readonly webhooks: Pick<StripeWebhooks, 'receive'>;
+  /** Work that failed for good: listed and retried by an operator. */
+  readonly parked: Pick<ProcessManagerRuntime, 'listParked' | 'retryParked'>;
+  /** Seed 003's metrics, counted from the events; unregistered (the routes put them on the app's registry). */
+  readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter };
+}
+
+export interface Tessera {
+  readonly services: TesseraServices;
+  /** The read models: projections, the ledger, their status, rebuild and verify. */
+  readonly readSide: ReadSide;
+  readonly runtime: ProcessManagerRuntime;
+  /** The payment gateway (the sandbox's books are read by tests and the CLI). */
+  readonly gateway: PaymentGateway;
+  readonly minter: Minter;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TesseraDependencies {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly storage: Storage;
+  readonly clock?: () => Date;
+  /** Defaults to the one GATEWAY selects (tests put a faulty one here). */
+  readonly gateway?: PaymentGateway;
+  readonly payoutGateway?: PayoutGateway;
+  readonly minter?: Minter;
+  readonly mailer?: Mailer;
+  /** Idle wait of the subscriptions (tests shorten it). */
+  readonly idleWaitMs?: number;
+}
+
+export function composeTessera(deps: TesseraDependencies): Tessera {
+  const { config, logger, storage } = deps;
+  const { sql, eventStore: store } = storage;
+  const clock = deps.clock ?? (() => new Date());
+  const gateway = deps.gateway ?? paymentGatewayFor(config, storage);
+  const payoutGateway = deps.payoutGateway ?? payoutGatewayFor(config, storage);
+  const minter =
+    deps.minter ??
+    createSandboxChain(sql, { confirmDelayMs: config.CHAIN_CONFIRM_DELAY_MS, failureRate: config.CHAIN_FAILURE_RATE, revertRate: config.CHAIN_REVERT_RATE, clock });
+  const mailer = deps.mailer ?? logMailer(logger);
+  // Outside production (config requires it there) an unset secret is ephemeral: links live as long as the process.
+  const linkSecret = config.GROUP_PAYMENT_LINK_SECRET ?? randomBytes(32).toString('hex');
+  if (config.GROUP_PAYMENT_LINK_SECRET === undefined) logger.warn('no GROUP_PAYMENT_LINK_SECRET set: group payment links are signed with an ephemeral key');
+  const retry: RetryPolicy = { maxAttempts: config.PM_MAX_ATTEMPTS, initialMs: config.PM_RETRY_INITIAL_MS, maxMs: config.PM_RETRY_MAX_MS };
+  const subscription = deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs };
+
+  const readSide = createReadSide({ sql, store, logger, projections, ...readSideSettings(config), ...subscription });
+  const volume = sqlVenueVolume(sql);
+  const references = sqlGatewayReferences(sql);
+  const rulesFor = resaleRules(config);
+  const sourcePaymentOf = async (ticketId: string) => (await findTicket(readSide.db, ticketId))?.paymentId;
+  let webhooks!: StripeWebhooks;
+
+  const runtime = createProcessManagerRuntime(
+    { store, sql, retry, concurrency: config.PM_CONCURRENCY, deadlinePollMs: config.DEADLINE_POLL_MS, clock, logger, subscription },
+    ({ deadlines, parking }) => {
+      webhooks = stripeWebhooks({ sql, store, references, deadlines, parking, retry, clock });
+      const mintWorker = createMintWorker({
+        sql,
+        store,
+        minter,
+        parking,
+        retry: { maxAttempts: config.MINT_MAX_ATTEMPTS, initialMs: config.MINT_RETRY_INITIAL_MS, maxMs: config.MINT_RETRY_MAX_MS },
+        clock,
+        pollMs: config.MINT_POLL_MS,
+        logger,
+      });
+      const settlement = { delayMs: config.SETTLEMENT_DELAY_MS, reserveBps: config.VENUE_RESERVE_BPS, reservePeriodMs: config.VENUE_RESERVE_PERIOD_MS };
+      const escrow = { store, minter, deadlines, sourcePaymentOf, clock };
+      return {
+        processManagers: {
+          purchase: purchaseProcess({ store, gateway, references, deadlines, clock }),
+          refund: refundProcess({ store, gateway, clock }),
+          'group-payment': groupPaymentProcess({ store, gateway, deadlines, mailer, linkBase: config.GROUP_PAYMENT_LINK_BASE, linkSecret, clock }),
+          escrow: escrowProcess({ ...escrow, gateway, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS }),
+          minting: mintingProcess({ store, sql, clock, priorityFor: (venueId): MintPriority => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard' }),
+          'venue-settlement': settlementProcess({ store, deadlines, settings: settlement, clock }),
+          'venue-payout': payoutProcess({ store, gateway: payoutGateway, clock }),
+        },
+        deadlineHandlers: {
+          [PAYMENT_EXPIRY]: paymentExpiryHandler(store, clock),
+          [STRIPE_WEBHOOK_RETRY]: async (deadline) => {
+            await webhooks.reprocess(String(deadline.payload.stripeEventId));
+          },
+          [GROUP_PAYMENT_EXPIRY]: groupDeadlineHandler(store, 'expire', clock),
+          [GROUP_PAYMENT_REMINDER]: groupDeadlineHandler(store, 'remind', clock),
+          [ESCROW_RELEASE]: escrowReleaseDeadlineHandler(escrow),
+          [ESCROW_TRANSFER_CHECK]: transferCheckHandler({ ...escrow, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS }),
+          [VENUE_SETTLEMENT]: settlementHandler({ store, deadlines, settings: settlement }, clock),
+          [VENUE_RESERVE_RELEASE]: reserveReleaseHandler(store, clock),
+        },
+        workers: { mint: mintWorker },
+        parkedWork: {
+          'webhook:stripe': async (work: ParkedWork) => {
+            const status = await webhooks.reprocess(String(work.item.stripeEventId));
+            if (status === 'parked') throw new Error('the webhook was parked again');
+          },
+          [MINT_PARKING_SOURCE]: (work: ParkedWork) => mintWorker.retryParkedBatch(String(work.item.batchId)),
+        },
+      };
+    },
+  );
+
+  const paymentMetrics = createPaymentMetrics();
+  const groupReminders = new Counter({ name: 'group_payment_reminders_total', help: 'Reminders sent to unpaid members of group payments', registers: [] });
+  const settings = { waitMs: config.PAYMENT_WAIT_MS };
+  const resaleDeps = { store, readDb: readSide.db, rulesFor };
+  const services: TesseraServices = {
+    payments: paymentCommands({
+      store,
+      volume,
+      captureMode: config.PAYMENT_CAPTURE_MODE,
+      pendingTtlMs: config.PENDING_PAYMENT_TTL_MS,
+      waitMs: settings.waitMs,
+      defaultChain: config.GAS_DEFAULT_CHAIN,
+      clock,
+      active: paymentMetrics.active,
+    }),
+    catalogue: catalogueCommands(store),
+    venues: {
+      ...venueProfileCommands(store, { payoutAccountHoldMs: config.PAYOUT_ACCOUNT_CHANGE_HOLD_MS }),
+      ...venueAccountCommands(store),
+      setRefundPolicy: (policy, context) => setRefundPolicy(store, policy, context),
+    },
+    groups: groupPaymentCommands({
+      store,
+      volume,
+      settings: { ttlMs: config.GROUP_PAYMENT_TTL_MS, reminderMs: config.GROUP_PAYMENT_REMINDER_MS, defaultChain: config.GAS_DEFAULT_CHAIN },
+      waitMs: settings.waitMs,
+      linkBase: config.GROUP_PAYMENT_LINK_BASE,
+      linkSecret,
+    }),
+    resale: {
+      ...listingCommands(resaleDeps),
+      ...escrowCommands({ ...resaleDeps, releaseTimeoutMs: config.ESCROW_RELEASE_TIMEOUT_MS, waitMs: settings.waitMs }),
+      royaltyReport: (venueId, range) => royaltyReport(readSide.db, venueId, range),
+      rulesFor,
+    },
+    webhooks: { receive: (event) => webhooks.receive(event) },
+    parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
+    metrics: { payments: paymentMetrics, groupReminders },
+  };
+
+  // Counted from the events, once each: subscriptions of their own until one reader serves them all.
+  const projectorOptions = { ...subscription, logger };
+  let projectors: Subscription[] = [];
+  let started = false;
+  return {
+    services,
+    readSide,
+    runtime,
+    gateway,
+    minter,
+    async start() {
+      if (started) return;
+      started = true;
+      runtime.start();
+      projectors = [
+        startSubscription(store, venueVolumeProjector(sql), projectorOptions),
+        startSubscription(store, paymentMetricsProjector(store, paymentMetrics), projectorOptions),
+        startSubscription(store, groupMetricsProjector(store, groupReminders), projectorOptions),
+      ];
+      await readSide.start();
+      logger.info('background work started: process managers, deadlines, projections');
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await Promise.all([runtime.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
+    },
+  };
+}
+
+/** The payment gateway GATEWAY selects: Stripe, or the embedded sandbox (like Stripe's test mode) over the SQL store. */
+function paymentGatewayFor(config: Config, storage: Storage): PaymentGateway {
+  if (config.GATEWAY === 'stripe') return createStripeGateway(stripeClientOf(config));
+  return createSandboxGateway(storage.sql, { latencyMs: config.SANDBOX_LATENCY_MS, failureRate: config.SANDBOX_FAILURE_RATE });
+}
+
+function payoutGatewayFor(config: Config, storage: Storage): PayoutGateway {
+  if (config.GATEWAY === 'stripe') return createStripePayoutGateway(stripeClientOf(config));
+  return createSandboxGateway(storage.sql, { latencyMs: config.SANDBOX_LATENCY_MS, failureRate: config.SANDBOX_FAILURE_RATE });
+}
+
+/** The Stripe SDK client the settings describe (GATEWAY=stripe). */
+export function stripeClientOf(config: Pick<Config, 'STRIPE_SECRET_KEY' | 'STRIPE_API_HOST' | 'STRIPE_API_PORT' | 'STRIPE_API_PROTOCOL'>) {
+  return createStripeClient({
+    secretKey: config.STRIPE_SECRET_KEY!,
+    ...(config.STRIPE_API_HOST ? { host: config.STRIPE_API_HOST } : {}),
+    ...(config.STRIPE_API_PORT ? { port: config.STRIPE_API_PORT } : {}),
+    ...(config.STRIPE_API_PROTOCOL ? { protocol: config.STRIPE_API_PROTOCOL } : {}),
+  });
+}
+
+/** The resale caps and split at a venue: the configured defaults, overridden per venue. */
+function resaleRules(config: Config): (venueId: string) => ResaleRules {
+  return (venueId) => {
+    const venue = config.RESALE_VENUE_RULES[venueId] ?? {};
+    return {
+      maxPriceBps: venue.maxPriceBps ?? config.RESALE_MAX_PRICE_BPS,
+      minPriceBps: venue.minPriceBps ?? config.RESALE_MIN_PRICE_BPS,
+      venueRoyaltyBps: venue.venueRoyaltyBps ?? config.RESALE_VENUE_ROYALTY_BPS,
+      artistRoyaltyBps: venue.artistRoyaltyBps ?? config.RESALE_ARTIST_ROYALTY_BPS,
+      platformFeeBps: config.RESALE_PLATFORM_FEE_BPS,
+      ...(venue.artistId === undefined ? {} : { artistId: venue.artistId }),
+    };
+  };
+}

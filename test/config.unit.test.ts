@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { ConfigError, eventStoreKind, loadConfig } from '../src/config.js';
+import { describe, expect, it } from 'vitest';
 
 describe('configuration', () => {
   it('runs on the embedded defaults when nothing is set', () => {
@@ -117,5 +117,63 @@ describe('configuration', () => {
     expect(loadConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '5000' })).toMatchObject({ REQUEST_TIMEOUT_MS: 5_000, HEADERS_TIMEOUT_MS: 5_000 });
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '5000' })).toThrow(/HEADERS_TIMEOUT_MS: is above REQUEST_TIMEOUT_MS/);
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' })).toThrow(/REQUEST_TIMEOUT_MS/);
+  });
+});
+
+describe('payments configuration', () => {
+  it('defaults to the sandbox gateway, automatic capture, a 10 s wait and a 15 min pending TTL', () => {
+    expect(loadConfig({})).toMatchObject({
+      GATEWAY: 'sandbox',
+      PAYMENT_CAPTURE_MODE: 'automatic',
+      PAYMENT_WAIT_MS: 10_000,
+      PENDING_PAYMENT_TTL_MS: 900_000,
+      SANDBOX_FAILURE_RATE: 0,
+      GAS_DEFAULT_CHAIN: 'polygon',
+    });
+  });
+
+  it('requires a Stripe key when the Stripe gateway is chosen, without echoing secrets', () => {
+    expect(() => loadConfig({ GATEWAY: 'stripe' })).toThrow(ConfigError);
+    expect(() => loadConfig({ GATEWAY: 'stripe' })).toThrow(/STRIPE_SECRET_KEY: is required when GATEWAY=stripe/);
+    expect(loadConfig({ GATEWAY: 'stripe', STRIPE_SECRET_KEY: 'sk_test_1', STRIPE_API_HOST: 'localhost', STRIPE_API_PORT: '12111', STRIPE_API_PROTOCOL: 'http' })).toMatchObject({
+      STRIPE_API_PORT: 12_111,
+    });
+  });
+
+  it('refuses a failure rate outside 0..1', () => {
+    expect(() => loadConfig({ SANDBOX_FAILURE_RATE: '1.5' })).toThrow(/SANDBOX_FAILURE_RATE/);
+  });
+});
+
+describe('resale and minting configuration', () => {
+  it("defaults to the seed's caps (50% to 250% of face value) and a 10% venue, 5% platform split", () => {
+    expect(loadConfig({})).toMatchObject({
+      RESALE_MAX_PRICE_BPS: 25_000,
+      RESALE_MIN_PRICE_BPS: 5_000,
+      RESALE_VENUE_ROYALTY_BPS: 1_000,
+      RESALE_PLATFORM_FEE_BPS: 500,
+      RESALE_VENUE_RULES: {},
+      MINT_MAX_ATTEMPTS: 3,
+      MINT_VENUE_PRIORITY: {},
+    });
+  });
+
+  it('reads per-venue rules and priorities from JSON', () => {
+    const config = loadConfig({
+      RESALE_VENUE_RULES: '{"v1": {"maxPriceBps": 15000, "artistId": "artist-7"}}',
+      MINT_VENUE_PRIORITY: '{"v1": "urgent"}',
+    });
+    expect(config.RESALE_VENUE_RULES).toEqual({ v1: { maxPriceBps: 15_000, artistId: 'artist-7' } });
+    expect(config.MINT_VENUE_PRIORITY).toEqual({ v1: 'urgent' });
+  });
+
+  it('stops on malformed JSON, an unknown rule, a bad priority, or rates that take more than the price', () => {
+    expect(() => loadConfig({ RESALE_VENUE_RULES: '{not json' })).toThrow(/RESALE_VENUE_RULES: must be a JSON object/);
+    expect(() => loadConfig({ RESALE_VENUE_RULES: '{"v1": {"markup": 3}}' })).toThrow(/RESALE_VENUE_RULES/);
+    expect(() => loadConfig({ MINT_VENUE_PRIORITY: '{"v1": "asap"}' })).toThrow(/MINT_VENUE_PRIORITY/);
+    expect(() => loadConfig({ RESALE_VENUE_ROYALTY_BPS: '6000', RESALE_PLATFORM_FEE_BPS: '5000' })).toThrow(/more than 10000 bps/);
+    expect(() => loadConfig({ RESALE_MIN_PRICE_BPS: '9000', RESALE_MAX_PRICE_BPS: '8000' })).toThrow(/RESALE_MIN_PRICE_BPS/);
+    expect(() => loadConfig({ RESALE_VENUE_RULES: '{"v1": {"venueRoyaltyBps": 9900}}' })).toThrow(/RESALE_VENUE_RULES: venue v1: royalties and fee/);
+    expect(() => loadConfig({ RESALE_VENUE_RULES: '{"v1": {"minPriceBps": 9000, "maxPriceBps": 8000}}' })).toThrow(/venue v1: minimum price above/);
   });
 });

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamEntries } from '../../src/projections/ledger/queries.js';
-import { groupPaymentStreamId } from '../../src/events/group-payment.js';
-import { comparePositions, parsePosition } from '../../src/eventstore/event-store.js';
-import { createSandboxChain } from '../../src/gateways/sandbox-chain.js';
-import { findTicket } from '../../src/projections/tickets.js';
-import { openTestStorage, testApp, type TestApp } from '../support/app.js';
-import { authAs, EVENT_ID, ticketTypeAt, ticketTypeFor, venueAt } from '../support/payments-http.js';
-import { eventually } from '../support/poll.js';
-import { ticketIdFor } from '../../src/domain/ids.js';
+import { streamEntries } from '../../../src/projections/ledger/queries.js';
+import { groupPaymentStreamId } from '../../../src/events/group-payment.js';
+import { comparePositions, parsePosition } from '../../../src/eventstore/event-store.js';
+import { createSandboxChain } from '../../../src/gateways/sandbox-chain.js';
+import { findTicket } from '../../../src/projections/tickets.js';
+import { openTestStorage, testApp, type TestApp } from '../../support/app.js';
+import { authAs, EVENT_ID, ticketTypeAt, ticketTypeFor, venueAt } from '../../support/payments-http.js';
+import { eventually } from '../../support/poll.js';
+import { ticketIdFor } from '../../../src/domain/ids.js';
 
 const FAST = { MINT_POLL_MS: '20', DEADLINE_POLL_MS: '20', PM_RETRY_INITIAL_MS: '5', PM_RETRY_MAX_MS: '20', PM_MAX_ATTEMPTS: '3' };
 /** Expiry soon after the shares it pays are held (two contributions take well under a second unloaded). */

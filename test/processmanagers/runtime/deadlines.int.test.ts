@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeadlines, type DeadlineHandler } from '../../src/processmanagers/runtime/deadlines.js';
-import { sqlParking } from '../../src/processmanagers/runtime/parking.js';
-import { backends, type Backend } from '../support/backends.js';
-import { PermanentFailure } from '../../src/errors.js';
+import { createDeadlines, type DeadlineHandler } from '../../../src/processmanagers/runtime/deadlines.js';
+import { sqlParking } from '../../../src/processmanagers/runtime/parking.js';
+import { backends, type Backend } from '../../support/backends.js';
+import { PermanentFailure } from '../../../src/errors.js';
 
 const retry = { maxAttempts: 3, initialMs: 1_000, maxMs: 10_000 };
 

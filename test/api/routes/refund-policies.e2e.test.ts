@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, signToken, type TestApp } from '../support/app.js';
-import { authAs, completedPurchase, purchaseBody, refund, venueAt } from '../support/payments-http.js';
+import { testApp, signToken, type TestApp } from '../../support/app.js';
+import { authAs, completedPurchase, purchaseBody, refund, venueAt } from '../../support/payments-http.js';
 
 const EVENT = purchaseBody('x').eventId;
 const HOUR = 3_600_000;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKysely } from '../../src/db/kysely.js';
-import { paymentMetrics } from '../../src/projections/payments/queries.js';
-import { backends, type Backend } from '../support/backends.js';
+import { createKysely } from '../../../src/db/kysely.js';
+import { paymentMetrics } from '../../../src/projections/payments/queries.js';
+import { backends, type Backend } from '../../support/backends.js';
 
 const HOUR = '2026-03-01T10:00:00.000Z';
 

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { customerRefundsAccount } from '../../src/projections/ledger/accounts.js';
+import { customerRefundsAccount } from '../../../src/projections/ledger/accounts.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { escrowHandler } from '../../src/commands/escrow.js';
-import { quotePurchase } from '../../src/domain/purchase-quote.js';
-import { splitResale } from '../../src/domain/resale.js';
-import type { Chain } from '../../src/domain/fees.js';
-import { paymentStreamId, type PaymentCaptured } from '../../src/events/payment.js';
-import { mintBatchStreamId, type NftBatchMinted } from '../../src/events/minting.js';
-import { accountBalance, trialBalance } from '../../src/projections/ledger/queries.js';
-import { ledger } from '../../src/projections/ledger/projection.js';
-import type { ReadSide } from '../../src/projections/engine/read-side.js';
-import type { Position } from '../../src/eventstore/event-store.js';
-import { metadata } from '../support/events.js';
-import { context } from '../support/payments.js';
-import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
+import { escrowHandler } from '../../../src/commands/escrow.js';
+import { quotePurchase } from '../../../src/domain/purchase-quote.js';
+import { splitResale } from '../../../src/domain/resale.js';
+import type { Chain } from '../../../src/domain/fees.js';
+import { paymentStreamId, type PaymentCaptured } from '../../../src/events/payment.js';
+import { mintBatchStreamId, type NftBatchMinted } from '../../../src/events/minting.js';
+import { accountBalance, trialBalance } from '../../../src/projections/ledger/queries.js';
+import { ledger } from '../../../src/projections/ledger/projection.js';
+import type { ReadSide } from '../../../src/projections/engine/read-side.js';
+import type { Position } from '../../../src/eventstore/event-store.js';
+import { metadata } from '../../support/events.js';
+import { context } from '../../support/payments.js';
+import { onEveryDialect, type ReadModelDatabase } from '../../support/read-model-databases.js';
 
 const chain = fc.constantFrom<Chain>('polygon', 'solana');
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Position } from '../../src/eventstore/event-store.js';
-import { LedgerConflictError } from '../../src/projections/ledger/errors.js';
-import { credit, debit, type JournalEntry } from '../../src/projections/ledger/journal.js';
-import { postEntries } from '../../src/projections/ledger/post-entries.js';
-import { accountBalance, accountEntries, balancesUnder, streamEntries, trialBalance } from '../../src/projections/ledger/queries.js';
-import { appendAll, appendAtOnce, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../support/ledger-events.js';
-import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
+import type { Position } from '../../../src/eventstore/event-store.js';
+import { LedgerConflictError } from '../../../src/projections/ledger/errors.js';
+import { credit, debit, type JournalEntry } from '../../../src/projections/ledger/journal.js';
+import { postEntries } from '../../../src/projections/ledger/post-entries.js';
+import { accountBalance, accountEntries, balancesUnder, streamEntries, trialBalance } from '../../../src/projections/ledger/queries.js';
+import { appendAll, appendAtOnce, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../../support/ledger-events.js';
+import { onEveryDialect, type ReadModelDatabase } from '../../support/read-model-databases.js';
 
 const sold = (venueId: string, price: number, occurredAt?: string) =>
   ledgerEvent<Extract<TestLedgerEvent, { type: 'TicketSold' }>>('TicketSold', { venueId, currency: 'USD', price, fee: 79, tax: 70, jurisdiction: 'TN' }, occurredAt);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { balancesUnder } from '../../src/projections/ledger/queries.js';
-import { testApp, signToken, type TestApp } from '../support/app.js';
-import { authAs, completedPurchase, refund, sqlBackends, venueAt } from '../support/payments-http.js';
-import { eventually } from '../support/poll.js';
-import { NASHVILLE } from '../support/payments.js';
+import { balancesUnder } from '../../../src/projections/ledger/queries.js';
+import { testApp, signToken, type TestApp } from '../../support/app.js';
+import { authAs, completedPurchase, refund, sqlBackends, venueAt } from '../../support/payments-http.js';
+import { eventually } from '../../support/poll.js';
+import { NASHVILLE } from '../../support/payments.js';
 
 const ENV = {
   DEADLINE_POLL_MS: '20',

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { balancesUnder } from '../../src/projections/ledger/queries.js';
-import type { Tessera } from '../../src/composition.js';
-import { projections } from '../../src/projections/all.js';
-import { findPayment, refundsOf, taxCollectionsBetween } from '../../src/projections/payments/queries.js';
-import { type ReadSide } from '../../src/projections/engine/read-side.js';
-import { backends, type Backend, tesseraOver } from '../support/backends.js';
-import { appendCompletedGroup } from '../support/group-purchase.js';
-import { lastPositionOf } from '../support/payment-records.js';
-import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../support/payments.js';
+import { balancesUnder } from '../../../src/projections/ledger/queries.js';
+import type { Tessera } from '../../../src/composition.js';
+import { projections } from '../../../src/projections/all.js';
+import { findPayment, refundsOf, taxCollectionsBetween } from '../../../src/projections/payments/queries.js';
+import { type ReadSide } from '../../../src/projections/engine/read-side.js';
+import { backends, type Backend, tesseraOver } from '../../support/backends.js';
+import { appendCompletedGroup } from '../../support/group-purchase.js';
+import { lastPositionOf } from '../../support/payment-records.js';
+import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../../support/payments.js';
 
 for (const backend of backends()) {
   describe(`the payments and tax read models on ${backend.name}`, () => {

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { isTesseraError } from '../../src/errors.js';
-import { comparePositions } from '../../src/eventstore/event-store.js';
-import { balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
-import { createLogger } from '../../src/logger.js';
-import { composeTessera, type Tessera } from '../../src/composition.js';
-import { openTestStorage, testEnv, type TestStorage } from '../support/app.js';
-import { lastPositionOf } from '../support/payment-records.js';
-import { sqlBackends } from '../support/payments-http.js';
-import { context, NASHVILLE, principal, registerPrices, ticketTypeAtPrice } from '../support/payments.js';
-import { eventually } from '../support/poll.js';
+import { loadConfig } from '../../../src/config.js';
+import { isTesseraError } from '../../../src/errors.js';
+import { comparePositions } from '../../../src/eventstore/event-store.js';
+import { balancesUnder, trialBalance } from '../../../src/projections/ledger/queries.js';
+import { createLogger } from '../../../src/logger.js';
+import { composeTessera, type Tessera } from '../../../src/composition.js';
+import { openTestStorage, testEnv, type TestStorage } from '../../support/app.js';
+import { lastPositionOf } from '../../support/payment-records.js';
+import { sqlBackends } from '../../support/payments-http.js';
+import { context, NASHVILLE, principal, registerPrices, ticketTypeAtPrice } from '../../support/payments.js';
+import { eventually } from '../../support/poll.js';
 
 const EVENT = '6ec0bd7f-11c0-43da-975e-2a8ad9ebae0b';
 

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { CheckpointConflictError } from '../../src/eventstore/errors.js';
-import { comparePositions, type Position } from '../../src/eventstore/event-store.js';
-import { eventually } from '../support/poll.js';
-import { applySteps, type ProjectionStep } from '../../src/projections/engine/apply-batch.js';
-import type { Projection } from '../../src/projections/engine/projection.js';
-import { trialBalance } from '../../src/projections/ledger/queries.js';
-import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
-import { appendAll, ledgerEvent, testLedger } from '../support/ledger-events.js';
+import { CheckpointConflictError } from '../../../src/eventstore/errors.js';
+import { comparePositions, type Position } from '../../../src/eventstore/event-store.js';
+import { eventually } from '../../support/poll.js';
+import { applySteps, type ProjectionStep } from '../../../src/projections/engine/apply-batch.js';
+import type { Projection } from '../../../src/projections/engine/projection.js';
+import { trialBalance } from '../../../src/projections/ledger/queries.js';
+import { onEveryDialect, type ReadModelDatabase } from '../../support/read-model-databases.js';
+import { appendAll, ledgerEvent, testLedger } from '../../support/ledger-events.js';
 
 const sold = (venueId: string, price: number) =>
   ledgerEvent('TicketSold', { venueId, currency: 'USD', price, fee: 10, tax: 5, jurisdiction: 'tn' });

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { EventData, Position } from '../../src/eventstore/event-store.js';
-import { accountBalance, balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
-import type { ReadSide } from '../../src/projections/engine/read-side.js';
-import { appendAll, appendAtOnce, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../support/ledger-events.js';
-import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
+import type { EventData, Position } from '../../../src/eventstore/event-store.js';
+import { accountBalance, balancesUnder, trialBalance } from '../../../src/projections/ledger/queries.js';
+import type { ReadSide } from '../../../src/projections/engine/read-side.js';
+import { appendAll, appendAtOnce, glitch, ledgerEvent, testLedger, type TestLedgerEvent } from '../../support/ledger-events.js';
+import { onEveryDialect, type ReadModelDatabase } from '../../support/read-model-databases.js';
 
 /** Accounts of one property run: every path carries the run's id, so runs never share an account. */
 const accountsOf = (run: string) => [

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { accountPrefixSchema, accountSchema, accountShape, CHART_OF_ACCOUNTS, normalSide } from '../../src/projections/ledger/accounts.js';
-import { UnbalancedEntryError } from '../../src/projections/ledger/errors.js';
-import { addUnits, checkEntry, credit, debit, journalEntryId, type JournalEntry, type Posting } from '../../src/projections/ledger/journal.js';
+import { accountPrefixSchema, accountSchema, accountShape, CHART_OF_ACCOUNTS, normalSide } from '../../../src/projections/ledger/accounts.js';
+import { UnbalancedEntryError } from '../../../src/projections/ledger/errors.js';
+import { addUnits, checkEntry, credit, debit, journalEntryId, type JournalEntry, type Posting } from '../../../src/projections/ledger/journal.js';
 
 function entry(postings: readonly Posting[], overrides: Partial<JournalEntry> = {}): JournalEntry {
   return {

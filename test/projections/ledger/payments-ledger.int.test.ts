@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { customerRefundsAccount } from '../../src/projections/ledger/accounts.js';
+import { customerRefundsAccount } from '../../../src/projections/ledger/accounts.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountBalance, balancesUnder, trialBalance } from '../../src/projections/ledger/queries.js';
-import type { Tessera } from '../../src/composition.js';
-import { type ReadSide } from '../../src/projections/engine/read-side.js';
-import { backends, type Backend, tesseraOver } from '../support/backends.js';
-import { lastPositionOf } from '../support/payment-records.js';
-import { context, NASHVILLE, purchaseInput, testConfig, principal, registerPrices, TEST_TENANT_ID } from '../support/payments.js';
+import { accountBalance, balancesUnder, trialBalance } from '../../../src/projections/ledger/queries.js';
+import type { Tessera } from '../../../src/composition.js';
+import { type ReadSide } from '../../../src/projections/engine/read-side.js';
+import { backends, type Backend, tesseraOver } from '../../support/backends.js';
+import { lastPositionOf } from '../../support/payment-records.js';
+import { context, NASHVILLE, purchaseInput, testConfig, principal, registerPrices, TEST_TENANT_ID } from '../../support/payments.js';
 
 for (const backend of backends()) {
   describe(`the ledger of payments on ${backend.name}`, () => {

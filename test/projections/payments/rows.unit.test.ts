@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PaymentEvent } from '../../src/events/payment.js';
-import { evolveRefund, evolveSummary, hourOf, mergeStats, summaryColumns, type PaymentSummary, type RefundRow, type StatsDelta } from '../../src/projections/payments/rows.js';
-import { PAYMENT_ID, paid, TOTAL, requested } from '../aggregates/payment-fixtures.js';
-import { decide, record, type Recorded } from '../support/payment-records.js';
+import type { PaymentEvent } from '../../../src/events/payment.js';
+import { evolveRefund, evolveSummary, hourOf, mergeStats, summaryColumns, type PaymentSummary, type RefundRow, type StatsDelta } from '../../../src/projections/payments/rows.js';
+import { PAYMENT_ID, paid, TOTAL, requested } from '../../aggregates/payment-fixtures.js';
+import { decide, record, type Recorded } from '../../support/payment-records.js';
 
 function fold(events: readonly Recorded[], start?: PaymentSummary): { summary: PaymentSummary | undefined; stats: StatsDelta[] } {
   let summary = start;

@@ -1,19 +1,19 @@
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { TesseraError } from '../../src/errors.js';
-import { createKysely } from '../../src/db/kysely.js';
-import { applySteps } from '../../src/projections/engine/apply-batch.js';
-import { eventually } from '../support/poll.js';
-import { registerProjectionMetrics } from '../../src/projections/engine/metrics.js';
-import { comparePositions, type Position } from '../../src/eventstore/event-store.js';
-import { uniqueStream } from '../support/events.js';
-import { onEveryDialect, type ReadModelDatabase } from '../support/read-model-databases.js';
-import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../support/tally-projection.js';
-import { appendAll, ledgerEvent, testLedger } from '../support/ledger-events.js';
-import { trialBalance } from '../../src/projections/ledger/queries.js';
-import { createScratchSchema, ProjectionTableError } from '../../src/projections/engine/scratch-schema.js';
-import { defineProjection, type Projection } from '../../src/projections/engine/projection.js';
+import { TesseraError } from '../../../src/errors.js';
+import { createKysely } from '../../../src/db/kysely.js';
+import { applySteps } from '../../../src/projections/engine/apply-batch.js';
+import { eventually } from '../../support/poll.js';
+import { registerProjectionMetrics } from '../../../src/projections/engine/metrics.js';
+import { comparePositions, type Position } from '../../../src/eventstore/event-store.js';
+import { uniqueStream } from '../../support/events.js';
+import { onEveryDialect, type ReadModelDatabase } from '../../support/read-model-databases.js';
+import { TALLY_TABLES_DDL, tallied, tallyContents, tallyProjection } from '../../support/tally-projection.js';
+import { appendAll, ledgerEvent, testLedger } from '../../support/ledger-events.js';
+import { trialBalance } from '../../../src/projections/ledger/queries.js';
+import { createScratchSchema, ProjectionTableError } from '../../../src/projections/engine/scratch-schema.js';
+import { defineProjection, type Projection } from '../../../src/projections/engine/projection.js';
 
 const raise = (): never => {
   throw new Error('tally handler failed');

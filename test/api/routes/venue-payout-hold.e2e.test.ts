@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { venueAccountStreamId } from '../../src/events/venue-account.js';
-import { venueStreamId } from '../../src/events/venue.js';
-import { signToken, testApp, type TestApp } from '../support/app.js';
-import { completedPurchase, sqlBackends, ticketTypeAt, venueAt } from '../support/payments-http.js';
-import { NASHVILLE } from '../support/payments.js';
-import { eventually } from '../support/poll.js';
+import { venueAccountStreamId } from '../../../src/events/venue-account.js';
+import { venueStreamId } from '../../../src/events/venue.js';
+import { signToken, testApp, type TestApp } from '../../support/app.js';
+import { completedPurchase, sqlBackends, ticketTypeAt, venueAt } from '../../support/payments-http.js';
+import { NASHVILLE } from '../../support/payments.js';
+import { eventually } from '../../support/poll.js';
 
 const DAY_MS = 86_400_000;
 const ENV = {

@@ -31,7 +31,8 @@ import { connectPostgres, openPglite, type SqlClient } from '../src/db/sql-clien
 import { createPgliteEventStore } from '../src/eventstore/pglite.js';
 import { createPostgresEventStore } from '../src/eventstore/postgres.js';
 import { createLogger } from '../src/logger.js';
-import type { Storage } from '../src/runtime.js';
+import { composeTessera } from '../src/composition.js';
+import { edgeStores, type Storage } from '../src/runtime.js';
 import { dropDatabase, freshDatabase, round } from './harness.js';
 import { address, load, merge } from './http-driver.js';
 import type { LoadResult } from './http-load.js';
@@ -111,7 +112,8 @@ async function tesseraApp(storage: Storage, prefix: string): Promise<FastifyInst
     RATE_LIMIT_USER_MAX: '1000000000',
     RATE_LIMIT_ROUTE_MAX: '1000000000',
   });
-  const app = buildApp({ config, logger: createLogger({ level: config.LOG_LEVEL }), storage, extraRoutes: [benchRoutes] });
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const app = buildApp({ config, logger, storage, tessera: composeTessera({ config, logger, storage }), edge: edgeStores(config, storage), extraRoutes: [benchRoutes] });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return app;
 }

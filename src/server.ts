@@ -3,7 +3,7 @@ import { buildApp, type AppDependencies } from './api/app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { composeTessera, type Tessera } from './composition.js';
-import { openStorage, type Storage } from './runtime.js';
+import { edgeStores, openStorage, type Storage } from './runtime.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -27,7 +27,7 @@ export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'ser
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const storage = await (options.openStorage ?? (() => openStorage(config, logger)))();
   const tessera = composeTessera({ config, logger, storage });
-  const app = buildApp({ config, logger, storage, tessera, extraRoutes: options.extraRoutes, services: options.services });
+  const app = buildApp({ config, logger, storage, tessera, edge: edgeStores(config, storage), extraRoutes: options.extraRoutes, services: options.services });
   let url: string;
   try {
     if (options.background ?? true) await tessera.start();

@@ -5,7 +5,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { edgeStores, type EdgeStores, type Storage } from '../runtime.js';
+import type { EdgeStores, Storage } from '../runtime.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { registerDocs } from './docs.js';
 import { answerFrameworkError, installErrorHandling } from './error-handler.js';
@@ -18,7 +18,7 @@ import { applyLimits, type EdgeGuards } from './route-hooks.js';
 import { createRouteApi, type RouteModule } from './route.js';
 import { BASE_FEATURES, routeModules } from './route-modules.js';
 import { servicesOf, type AppServices } from './services.js';
-import { composeTessera, type Tessera } from '../composition.js';
+import type { Tessera } from '../composition.js';
 import { registerProjectionMetrics } from '../projections/engine/metrics.js';
 import { VERSION } from './version.js';
 
@@ -26,17 +26,14 @@ export interface AppDependencies {
   readonly config: Config;
   readonly logger: Logger;
   readonly storage: Storage;
-  /**
-   * The application (src/composition.ts). The caller starts and stops its background
-   * work; when none are given the app builds its own over `storage` and leaves them unstarted.
-   */
-  readonly tessera?: Tessera;
+  /** The application (src/composition.ts); the caller starts and stops its background work. */
+  readonly tessera: Tessera;
   /** Overrides of the services route modules get (tests fix the clock here). */
   readonly services?: Partial<AppServices>;
   /** The Prometheus registry to expose; the app makes its own when none is given. */
   readonly metrics?: Registry;
-  /** Idempotency and rate-limit stores; by default picked from the storage (runtime.ts). */
-  readonly edge?: EdgeStores;
+  /** Idempotency, rate-limit and nonce stores, picked from the storage by the caller (runtime.ts edgeStores). */
+  readonly edge: EdgeStores;
   /** Route modules served besides src/api/route-modules.ts (tests and benchmarks add theirs). */
   readonly extraRoutes?: readonly RouteModule[];
 }
@@ -47,12 +44,11 @@ const PURGE_EVERY_MS = 10 * 60 * 1000;
 /** Builds the HTTP application without listening, so tests can drive it with `inject`. */
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const { config, logger, storage } = deps;
-  const tessera = deps.tessera ?? composeTessera({ config, logger, storage });
-  const services: AppServices = { ...servicesOf(tessera), ...deps.services };
+  const services: AppServices = { ...servicesOf(deps.tessera), ...deps.services };
   const metrics = createHttpMetrics(deps.metrics);
   // Each projection's lag, state and batches on /metrics, next to /admin/projections.
   const stopProjectionMetrics = registerProjectionMetrics(metrics.registry, services.readSide);
-  const edge = deps.edge ?? edgeStores(config, storage);
+  const { edge } = deps;
   const limiter = createRateLimiter(edge.rateLimits, config, logger, (level) => metrics.rateLimitRefusals.inc({ level }));
 
   // Typed as fastify's logger so the instance keeps fastify's default generics.

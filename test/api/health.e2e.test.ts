@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { composeTessera } from '../../src/composition.js';
+import { edgeStores } from '../../src/runtime.js';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -14,7 +16,9 @@ describe('health endpoints', () => {
     const sql = await freshPglite();
     const eventStore = createPgliteEventStore(sql);
     const storage = { sql, eventStore, close: () => sql.close() };
-    app = buildApp({ config: loadConfig({}), logger: createLogger({ level: 'silent' }), storage });
+    const config = loadConfig({});
+    const logger = createLogger({ level: 'silent' });
+    app = buildApp({ config, logger, storage, tessera: composeTessera({ config, logger, storage }), edge: edgeStores(config, storage) });
     close = async () => {
       await app.close();
       await storage.close();

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toEventData } from '../../src/commands/handle-command.js';
 import { groupPaymentStreamId } from '../../src/events/group-payment.js';
 import { paymentStreamId, type PaymentCaptured, type PaymentEvent } from '../../src/events/payment.js';
-import { startSubscription } from '../../src/eventstore/subscription.js';
-import { sqlVenueVolume, venueVolumeProjector } from '../../src/projections/venue-volume.js';
+import { createReadSide } from '../../src/projections/engine/read-side.js';
+import { sqlVenueVolume, venueVolumeProjection } from '../../src/projections/venue-volume.js';
 import { backends, type Backend } from '../support/backends.js';
+import { silentLogger } from '../support/read-model-databases.js';
 import { quotePurchase } from '../../src/domain/purchase-quote.js';
 import { context, NASHVILLE } from '../support/payments.js';
 
@@ -82,16 +83,20 @@ for (const backend of backends()) {
         },
         day(25),
       );
-      const run = () => {
-        const subscription = startSubscription(db.store, venueVolumeProjector(db.sql), { idleWaitMs: 20 });
-        return subscription;
+      const run = async () => {
+        const readSide = createReadSide({ sql: db.sql, store: db.store, logger: silentLogger, projections: [venueVolumeProjection], idleWaitMs: 20 });
+        await readSide.start();
+        return {
+          waitFor: (position: typeof last.position, timeoutMs: number) => readSide.waitFor('venue-volume', position, timeoutMs),
+          stop: () => readSide.stop(),
+        };
       };
-      const first = run();
+      const first = await run();
       expect(await first.waitFor(last.position, 10_000)).toBe(true);
       await first.stop();
       // Replaying from scratch (a lost checkpoint) counts nothing twice.
-      await db.sql.query(`DELETE FROM tessera_checkpoints WHERE subscription = 'venue-volume'`);
-      const second = run();
+      await db.sql.query(`DELETE FROM tessera_checkpoints WHERE subscription = 'projection:venue-volume'`);
+      const second = await run();
       expect(await second.waitFor(last.position, 10_000)).toBe(true);
       await second.stop();
 

@@ -52,7 +52,7 @@ interface VolumeRow {
 }
 
 /** What one event adds to its venue's volume (pure): a sale's ticket price, a refund's taken back. */
-export function volumeRows(event: RecordedEvent): VolumeRow[] {
+function volumeRows(event: RecordedEvent): VolumeRow[] {
   const base = { id: event.id, occurredAt: event.metadata.occurredAt };
   if (event.type === 'PaymentCaptured') {
     const data = event.data as PaymentCaptured['data'];

@@ -42,7 +42,7 @@ import { groupMetricsProjector } from './projections/group-metrics.js';
 import { royaltyReport, type RoyaltyReport } from './projections/ledger/queries.js';
 import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } from './projections/payment-metrics.js';
 import { findTicket } from './projections/tickets.js';
-import { sqlVenueVolume, venueVolumeProjector } from './projections/venue-volume.js';
+import { sqlVenueVolume } from './projections/venue-volume.js';
 import type { Storage } from './runtime.js';
 
 /**
@@ -226,7 +226,6 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       started = true;
       runtime.start();
       projectors = [
-        startSubscription(store, venueVolumeProjector(sql), projectorOptions),
         startSubscription(store, paymentMetricsProjector(store, paymentMetrics), projectorOptions),
         startSubscription(store, groupMetricsProjector(store, groupReminders), projectorOptions),
       ];

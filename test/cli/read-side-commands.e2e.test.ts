@@ -119,6 +119,31 @@ function suite(open: () => Promise<Target>): void {
     expect((await tessera('verify', '--json')).code).toBe(0);
   });
 
+  it('verify names venue-volume and the row after a volume row (the fee tier reads it) was altered by hand; replay venue-volume undoes it', async () => {
+    const eventId = await withSql(target, async (sql) => {
+      const { rows } = await sql.query<{ id: string }>(
+        'SELECT source_event_id::text AS id FROM tessera_venue_volume WHERE venue_id = $1 AND amount > 0 ORDER BY source_event_id LIMIT 1',
+        [traffic.venueId],
+      );
+      await sql.query('UPDATE tessera_venue_volume SET amount = amount + 1 WHERE source_event_id = $1', [rows[0]!.id]);
+      return rows[0]!.id;
+    });
+    const run = await tessera('verify');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(/^FAIL venue-volume \(version \d+\) at \d+\/\d+$/m);
+    expect(run.stdout).toMatch(/FAIL table tessera_venue_volume: \d+ live rows, \d+ rebuilt; 1 differing, 0 missing, 0 extra/);
+    expect(run.stdout).toContain(`differing {"source_event_id":"${eventId}"} in amount`);
+    expect(run.stdout).toMatch(/^ +amount: live \d+, rebuilt \d+$/m);
+    expect(run.stdout).toMatch(/^OK {3}ledger /m);
+
+    const replay = await tessera('replay', 'venue-volume');
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toMatch(/^rebuilt venue-volume \(version \d+\) up to \d+\/\d+$/m);
+    const again = await tessera('verify');
+    expect(again.stdout).toMatch(/^OK {3}venue-volume /m);
+    expect(again.code).toBe(0);
+  });
+
   it('audit prints every event of a payment with the state after it, ending refunded', async () => {
     const run = await tessera('audit', `payment-${traffic.refunded}`, '--format', 'json');
     expect(run.code).toBe(0);

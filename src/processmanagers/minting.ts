@@ -7,12 +7,13 @@ import type { GroupPaymentCompleted } from '../events/group-payment.js';
 import { mintBatchStreamId, type NftBatchMinted } from '../events/minting.js';
 import type { PaymentCaptured } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
+import { sleep } from '../eventstore/sleep.js';
 import { MINT_BATCH_LIMIT, type Minter } from '../gateways/minter.js';
 import type { Logger } from '../logger.js';
 import { groupTicketOwners } from '../projections/tickets.js';
 import type { Parking } from './runtime/parking.js';
 import type { ProcessManager } from './runtime/process-manager.js';
-import { backoffMs, describeError, isRetryable, sleep, type RetryPolicy } from './runtime/retry.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from './runtime/retry.js';
 import { randomUUID } from 'node:crypto';
 import { ticketIdFor } from '../domain/ids.js';
 

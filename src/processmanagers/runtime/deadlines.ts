@@ -1,7 +1,8 @@
 import type { SqlClient, SqlExecutor } from '../../db/sql-client.js';
 import type { Logger } from '../../logger.js';
+import { sleep } from '../../eventstore/sleep.js';
 import type { Parking } from './parking.js';
-import { backoffMs, describeError, isRetryable, sleep, type RetryPolicy } from './retry.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from './retry.js';
 
 /**
  * Durable deadlines: "do this at that time", surviving restarts, firing once. Issues 6 and 7

@@ -382,4 +382,3 @@ function selectMany(byName: Map<string, Projection>, names: string | readonly st
   // A name given twice is one projection: its maintenance lock is taken once.
   return [...new Set(typeof names === 'string' ? [names] : names)].map((name) => select(byName, name));
 }
-

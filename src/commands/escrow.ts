@@ -9,6 +9,7 @@ import type { EventStore, Position } from '../eventstore/event-store.js';
 import { escrowStreamId } from '../events/escrow.js';
 import { listingStreamId } from '../events/listing.js';
 import { findTicket } from '../projections/tickets.js';
+import { followStream } from './follow-stream.js';
 import { commandHandler, type CommandContext } from './handle-command.js';
 
 /** The Escrow aggregate's command handler (`escrow-<id>` streams). */
@@ -123,7 +124,10 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
         );
       }
       // The answer's position covers every event its state folded, so a query given it sees that state.
-      const funding = await waitForFunding(store, escrowId, options?.waitMs ?? deps.waitMs);
+      const funding = await followStream(store, escrowStreamId(escrowId), escrowDecider, {
+        until: (state) => state.status !== 'created',
+        timeoutMs: options?.waitMs ?? deps.waitMs,
+      });
       return { state: funding.state, position: funding.position ?? created?.position ?? null };
     },
 
@@ -146,26 +150,4 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
       return { state: result.state, position: result.position };
     },
   };
-}
-
-/**
- * Follows the escrow's stream until the charge has an outcome (funded or failed) or time runs
- * out; answers the state with the position of the last event it read (null if none).
- */
-async function waitForFunding(store: EventStore, escrowId: string, timeoutMs: number): Promise<EscrowAnswer> {
-  const deadline = Date.now() + timeoutMs;
-  const stream = escrowStreamId(escrowId);
-  let state = escrowDecider.initialState();
-  let position: Position | null = null;
-  let next = 0;
-  for (;;) {
-    for (const event of await store.readStream(stream, { fromRevision: next })) {
-      if (escrowDecider.isEvent(event)) state = escrowDecider.evolve(state, event);
-      next = event.revision + 1;
-      position = event.position;
-    }
-    const left = deadline - Date.now();
-    if (state.status !== 'created' || left <= 0) return { state, position };
-    await store.waitForStream(stream, Math.min(left, 100));
-  }
 }

@@ -1,4 +1,5 @@
 import { groupPaymentDecider, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
+import { followStream } from './follow-stream.js';
 import { type CommandContext, type CommandResult, commandHandler } from './handle-command.js';
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
 import { pricePurchase } from './catalogue.js';
@@ -115,28 +116,18 @@ export async function contribute(
     },
     context,
   );
-  // A retried command's state is the stream's as it is now: its position is that of the stream's last event.
-  const from = submitted.replayed ? await loadGroupAt(store, input.groupId) : { state: submitted.state, position: submitted.position };
-  return waitForMember(store, input.groupId, input.memberId, input.waitMs, from);
+  // A retried command's state is the stream's as it is now: followed from the start, its position is that of the stream's last event.
+  const followed = await followStream(store, groupPaymentStreamId(input.groupId), groupPaymentDecider, {
+    ...(submitted.replayed ? {} : { from: submitted }),
+    until: (state) => !contributionPending(state, input.memberId),
+    timeoutMs: input.waitMs,
+  });
+  return { state: followed.state, position: followed.position ?? submitted.position };
 }
 
-/** The group with the position of its stream's last event. */
-async function loadGroupAt(store: EventStore, groupId: string): Promise<GroupAnswer> {
-  const { state, events } = await groupPaymentHandler.load(store, groupId);
-  return { state, position: events.at(-1)?.position ?? null };
-}
-
-/** Follows the group's stream until the member's contribution is no longer with the gateway. */
-async function waitForMember(store: EventStore, groupId: string, memberId: string, timeoutMs: number, from: GroupAnswer): Promise<GroupAnswer> {
-  const deadline = Date.now() + timeoutMs;
-  const pending = (state: GroupPaymentState) => state.members.find((m) => m.memberId === memberId)?.status === 'submitted';
-  let answer = from;
-  while (pending(answer.state) && Date.now() < deadline) {
-    await store.waitForStream(groupPaymentStreamId(groupId), Math.min(deadline - Date.now(), 100));
-    answer = await loadGroupAt(store, groupId);
-  }
-  return answer;
-}
+/** The member's card is with the gateway: the hold's outcome is not recorded yet. */
+const contributionPending = (state: GroupPaymentState, memberId: string): boolean =>
+  state.members.find((m) => m.memberId === memberId)?.status === 'submitted';
 
 export interface PaymentLink {
   readonly memberId: string;

@@ -12,6 +12,7 @@ import type { VenueVolume } from '../projections/venue-volume.js';
 import { pricePurchase } from './catalogue.js';
 import { calculateFees, calculateTaxForVenue, type FeeQuote, type SeedTaxResponse } from './fees.js';
 import { listingHandler, listingIdFor } from './escrow.js';
+import { followStream } from './follow-stream.js';
 import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
 import { ticketIdFor } from '../domain/ids.js';
@@ -86,7 +87,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
     context,
   );
   // The answer's position covers every event its state folded, so a query given it sees that state.
-  const settled = await followUntilSettled(deps.store, paymentId, deps.waitMs, requested.state, requested.revision);
+  const settled = await followStream(deps.store, paymentStreamId(paymentId), paymentDecider, { from: requested, until: isSettled, timeoutMs: deps.waitMs });
   return outcomeOf(paymentId, settled.state, settled.position ?? requested.position, requested.replayed);
 }
 
@@ -105,48 +106,6 @@ function outcomeOf(paymentId: string, state: PaymentState, position: Position | 
     position,
     replayed,
   };
-}
-
-/**
- * Follows the payment's stream until the gateway has answered (isSettled) or `timeoutMs`
- * passes, reading only what was appended since. Appends to this stream in this process wake it
- * at once (and only those: other payments' appends do not make it read); appends by other
- * instances are seen within the short poll interval.
- */
-export async function waitForSettledPayment(
-  store: EventStore,
-  paymentId: string,
-  timeoutMs: number,
-  from: PaymentState = paymentDecider.initialState(),
-  fromRevision: number | null = null,
-): Promise<PaymentState> {
-  return (await followUntilSettled(store, paymentId, timeoutMs, from, fromRevision)).state;
-}
-
-/** waitForSettledPayment, also answering the position of the last event it read (null if none). */
-async function followUntilSettled(
-  store: EventStore,
-  paymentId: string,
-  timeoutMs: number,
-  from: PaymentState,
-  fromRevision: number | null,
-): Promise<{ state: PaymentState; position: Position | null }> {
-  const deadline = Date.now() + timeoutMs;
-  const stream = paymentStreamId(paymentId);
-  let state = from;
-  let revision = fromRevision;
-  let position: Position | null = null;
-  for (;;) {
-    const events = await store.readStream(stream, { fromRevision: revision === null ? 0 : revision + 1 });
-    for (const event of events) {
-      if (paymentDecider.isEvent(event)) state = paymentDecider.evolve(state, event);
-      revision = event.revision;
-      position = event.position;
-    }
-    const left = deadline - Date.now();
-    if (isSettled(state) || left <= 0) return { state, position };
-    await store.waitForStream(stream, Math.min(left, 100));
-  }
 }
 
 /** The error a route answers a declined purchase with (402, the decline's reason and codes). */

@@ -8,6 +8,7 @@ import {
   type Position,
   type RecordedEvent,
 } from './event-store.js';
+import { sleep } from './sleep.js';
 
 /**
  * Something that reads `$all` in order and remembers how far it got: a projection or a process
@@ -218,17 +219,4 @@ export function startSubscription(
       log?.info({ checkpoint: checkpoint && positionToString(checkpoint) }, 'subscription stopped');
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

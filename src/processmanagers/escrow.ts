@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
 import { contextFromEvent, paymentHandler } from '../commands/payment.js';
 import { escrowHandler, listingHandler } from '../commands/escrow.js';
@@ -5,11 +6,11 @@ import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';
 import { isTesseraError } from '../errors.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
-import type { EscrowCreated, EscrowFunded, EscrowRefunded, EscrowReleased, EscrowFundingFailed } from '../events/escrow.js';
+import type { EscrowEvent } from '../events/escrow.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { TransientChainError, type Minter } from '../gateways/minter.js';
-import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
-import type { ProcessManager } from './runtime/process-manager.js';
+import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
+import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from '../errors.js';
 
 export const ESCROW_RELEASE = 'escrow-release';
@@ -35,13 +36,13 @@ const ACTOR = 'system:escrow';
 /** Refusals that mean the listing is not this buyer's to have: the escrow fails without a charge. */
 const LISTING_GONE = new Set(['LISTING_NOT_AVAILABLE', 'LISTING_NOT_FOUND', 'CANNOT_BUY_OWN_LISTING']);
 
-interface TransferCheck {
-  readonly escrowId: string;
-  readonly txHash: string;
-  readonly check: number;
-  readonly tenantId: string;
-  readonly correlationId: string;
-}
+/** The payload of the release deadline; `extension` counts the times it was pushed back (absent on the first). */
+const releasePayload = z.object({ escrowId: z.string(), extension: z.number().int().optional(), ...deadlineCause });
+type ReleasePayload = z.input<typeof releasePayload>;
+
+/** The payload of a transfer check: the `check`th look for the transaction `txHash`. */
+const transferCheckPayload = z.object({ escrowId: z.string(), txHash: z.string(), check: z.number().int(), ...deadlineCause });
+type TransferCheck = z.input<typeof transferCheckPayload>;
 
 /**
  * The resale: escrow created -> listing reserved -> buyer charged (funded) -> NFT transfer
@@ -55,120 +56,6 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
   const context = (cause: RecordedEvent, step: string) => contextFromEvent(cause, step, ACTOR, clock());
 
-  async function onCreated(event: RecordedEvent): Promise<void> {
-    const terms = event.data as EscrowCreated['data'];
-    const { state } = await escrowHandler.load(deps.store, terms.escrowId);
-    if (state.status !== 'created') return;
-    const fail = (code: string, reason: string, declineCode?: string) =>
-      escrowHandler.handle(
-        deps.store,
-        terms.escrowId,
-        { type: 'RecordFundingFailure', data: { code, reason, ...(declineCode ? { declineCode } : {}) } },
-        context(event, 'outcome'),
-      );
-    try {
-      await listingHandler.handle(
-        deps.store,
-        terms.listingId,
-        { type: 'ReserveListing', data: { escrowId: terms.escrowId, buyerId: terms.buyerId } },
-        context(event, 'reserve'),
-      );
-    } catch (error) {
-      if (isTesseraError(error) && LISTING_GONE.has(error.code)) {
-        await fail('listing_unavailable', error.message);
-        return;
-      }
-      throw error;
-    }
-    const result = await deps.gateway.charge({
-      idempotencyKey: derivedId(event.id, 'charge'),
-      amount: terms.amount,
-      currency: terms.currency,
-      paymentMethodId: terms.paymentMethodId,
-      metadata: { escrowId: terms.escrowId, listingId: terms.listingId },
-    });
-    switch (result.kind) {
-      case 'succeeded':
-        await escrowHandler.handle(
-          deps.store,
-          terms.escrowId,
-          { type: 'RecordFunding', data: { gateway: deps.gateway.name, gatewayReference: result.reference, fundedAt: clock().toISOString() } },
-          context(event, 'outcome'),
-        );
-        return;
-      case 'declined':
-        await fail(result.code, result.message, result.declineCode);
-        return;
-      case 'requires_action': {
-        // Resale takes no 3-D Secure round trip: the intent is cancelled and the purchase fails.
-        await deps.gateway.void({ idempotencyKey: derivedId(event.id, 'void'), reference: result.reference });
-        await fail('authentication_required', 'the card needs authentication, which resale purchases do not support');
-        return;
-      }
-      default: {
-        const unknown: never = result;
-        throw new Error(`unknown gateway result ${JSON.stringify(unknown)}`);
-      }
-    }
-  }
-
-  async function onFunded(event: RecordedEvent): Promise<void> {
-    const data = event.data as EscrowFunded['data'];
-    const { state } = await escrowHandler.load(deps.store, data.escrowId);
-    const terms = state.terms!;
-    const payload = { escrowId: data.escrowId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId };
-    await deps.deadlines.schedule({ id: releaseDeadlineId(data.escrowId), kind: ESCROW_RELEASE, dueAt: new Date(data.releaseDeadline), payload });
-    if (state.status !== 'funded') return;
-    const transfer = await deps.minter.transfer({
-      idempotencyKey: derivedId(event.id, 'transfer'),
-      chain: terms.chain,
-      ticketId: terms.ticketId,
-      fromOwnerId: terms.sellerId,
-      toOwnerId: terms.buyerId,
-    });
-    // Recorded before it is looked for: the release deadline asks the chain about this hash, and the ledger books its gas.
-    await escrowHandler.handle(
-      deps.store,
-      data.escrowId,
-      { type: 'RecordTransferSubmission', data: { txHash: transfer.txHash, gasFee: transfer.gasFee, currency: transfer.currency, submittedAt: clock().toISOString() } },
-      context(event, 'transfer-submitted'),
-    );
-    const check: TransferCheck = { ...payload, txHash: transfer.txHash, check: 1 };
-    await deps.deadlines.schedule({
-      id: transferCheckId(data.escrowId, 1),
-      kind: ESCROW_TRANSFER_CHECK,
-      dueAt: new Date(clock().getTime() + deps.transferCheckMs),
-      payload: { ...check },
-    });
-  }
-
-  async function onReleased(event: RecordedEvent): Promise<void> {
-    const data = event.data as EscrowReleased['data'];
-    const { state } = await escrowHandler.load(deps.store, data.escrowId);
-    await listingHandler.handle(deps.store, state.terms!.listingId, { type: 'CompleteSale', data: { escrowId: data.escrowId } }, context(event, 'sold'));
-  }
-
-  async function onRefunded(event: RecordedEvent): Promise<void> {
-    const data = event.data as EscrowRefunded['data'];
-    const { state } = await escrowHandler.load(deps.store, data.escrowId);
-    await reopen(event, state, data.reason);
-    if (state.refundPaid) return;
-    const result = await deps.gateway.refund({
-      idempotencyKey: derivedId(event.id, 'gateway-refund'),
-      reference: state.gatewayReference!,
-      amount: data.amount,
-      metadata: { escrowId: data.escrowId },
-    });
-    if (result.kind === 'failed') throw new PermanentFailure(`refund of escrow ${data.escrowId} refused: ${result.code} ${result.message}`);
-    await escrowHandler.handle(deps.store, data.escrowId, { type: 'RecordRefundPaid', data: { gatewayReference: result.reference } }, context(event, 'refund-paid'));
-  }
-
-  async function onFundingFailed(event: RecordedEvent): Promise<void> {
-    const data = event.data as EscrowFundingFailed['data'];
-    const { state } = await escrowHandler.load(deps.store, data.escrowId);
-    await reopen(event, state, data.code);
-  }
-
   const reopen = (event: RecordedEvent, state: EscrowState, reason: string) =>
     listingHandler.handle(
       deps.store,
@@ -177,25 +64,120 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
       context(event, 'reopen'),
     );
 
-  const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
-    EscrowCreated: onCreated,
-    EscrowFunded: onFunded,
-    EscrowReleased: onReleased,
-    EscrowRefunded: onRefunded,
-    EscrowFundingFailed: onFundingFailed,
-  };
-  return { name: 'escrow', handles: new Set(Object.keys(steps)), handle: (event) => steps[event.type]!(event) };
-}
+  return processManager<EscrowEvent>('escrow', {
+    EscrowCreated: async (event) => {
+      const terms = event.data;
+      const { state } = await escrowHandler.load(deps.store, terms.escrowId);
+      if (state.status !== 'created') return;
+      const fail = (code: string, reason: string, declineCode?: string) =>
+        escrowHandler.handle(
+          deps.store,
+          terms.escrowId,
+          { type: 'RecordFundingFailure', data: { code, reason, ...(declineCode ? { declineCode } : {}) } },
+          context(event, 'outcome'),
+        );
+      try {
+        await listingHandler.handle(
+          deps.store,
+          terms.listingId,
+          { type: 'ReserveListing', data: { escrowId: terms.escrowId, buyerId: terms.buyerId } },
+          context(event, 'reserve'),
+        );
+      } catch (error) {
+        if (isTesseraError(error) && LISTING_GONE.has(error.code)) {
+          await fail('listing_unavailable', error.message);
+          return;
+        }
+        throw error;
+      }
+      const result = await deps.gateway.charge({
+        idempotencyKey: derivedId(event.id, 'charge'),
+        amount: terms.amount,
+        currency: terms.currency,
+        paymentMethodId: terms.paymentMethodId,
+        metadata: { escrowId: terms.escrowId, listingId: terms.listingId },
+      });
+      switch (result.kind) {
+        case 'succeeded':
+          await escrowHandler.handle(
+            deps.store,
+            terms.escrowId,
+            { type: 'RecordFunding', data: { gateway: deps.gateway.name, gatewayReference: result.reference, fundedAt: clock().toISOString() } },
+            context(event, 'outcome'),
+          );
+          return;
+        case 'declined':
+          await fail(result.code, result.message, result.declineCode);
+          return;
+        case 'requires_action': {
+          // Resale takes no 3-D Secure round trip: the intent is cancelled and the purchase fails.
+          await deps.gateway.void({ idempotencyKey: derivedId(event.id, 'void'), reference: result.reference });
+          await fail('authentication_required', 'the card needs authentication, which resale purchases do not support');
+          return;
+        }
+        default: {
+          const unknown: never = result;
+          throw new Error(`unknown gateway result ${JSON.stringify(unknown)}`);
+        }
+      }
+    },
 
-function deadlineContext(deadlineId: string, step: string, payload: { tenantId: string; correlationId: string }, now: Date, actor: string): CommandContext {
-  return {
-    commandId: derivedId(deadlineId, step),
-    now,
-    actor,
-    tenantId: payload.tenantId,
-    correlationId: payload.correlationId,
-    causationId: derivedId(deadlineId, 'deadline'),
-  };
+    EscrowFunded: async (event) => {
+      const { data } = event;
+      const { state } = await escrowHandler.load(deps.store, data.escrowId);
+      const terms = state.terms!;
+      const payload = { escrowId: data.escrowId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId } satisfies ReleasePayload;
+      await deps.deadlines.schedule({ id: releaseDeadlineId(data.escrowId), kind: ESCROW_RELEASE, dueAt: new Date(data.releaseDeadline), payload });
+      if (state.status !== 'funded') return;
+      const transfer = await deps.minter.transfer({
+        idempotencyKey: derivedId(event.id, 'transfer'),
+        chain: terms.chain,
+        ticketId: terms.ticketId,
+        fromOwnerId: terms.sellerId,
+        toOwnerId: terms.buyerId,
+      });
+      // Recorded before it is looked for: the release deadline asks the chain about this hash, and the ledger books its gas.
+      await escrowHandler.handle(
+        deps.store,
+        data.escrowId,
+        { type: 'RecordTransferSubmission', data: { txHash: transfer.txHash, gasFee: transfer.gasFee, currency: transfer.currency, submittedAt: clock().toISOString() } },
+        context(event, 'transfer-submitted'),
+      );
+      await deps.deadlines.schedule({
+        id: transferCheckId(data.escrowId, 1),
+        kind: ESCROW_TRANSFER_CHECK,
+        dueAt: new Date(clock().getTime() + deps.transferCheckMs),
+        payload: { ...payload, txHash: transfer.txHash, check: 1 } satisfies TransferCheck,
+      });
+    },
+
+    EscrowReleased: async (event) => {
+      const { data } = event;
+      const { state } = await escrowHandler.load(deps.store, data.escrowId);
+      await listingHandler.handle(deps.store, state.terms!.listingId, { type: 'CompleteSale', data: { escrowId: data.escrowId } }, context(event, 'sold'));
+    },
+
+    EscrowRefunded: async (event) => {
+      const { data } = event;
+      const { state } = await escrowHandler.load(deps.store, data.escrowId);
+      await reopen(event, state, data.reason);
+      if (state.refundPaid) return;
+      const result = await deps.gateway.refund({
+        idempotencyKey: derivedId(event.id, 'gateway-refund'),
+        reference: state.gatewayReference!,
+        amount: data.amount,
+        metadata: { escrowId: data.escrowId },
+      });
+      if (result.kind === 'failed') throw new PermanentFailure(`refund of escrow ${data.escrowId} refused: ${result.code} ${result.message}`);
+      await escrowHandler.handle(deps.store, data.escrowId, { type: 'RecordRefundPaid', data: { gatewayReference: result.reference } }, context(event, 'refund-paid'));
+    },
+
+    EscrowFundingFailed: async (event) => {
+      const { data } = event;
+      const { state } = await escrowHandler.load(deps.store, data.escrowId);
+      await reopen(event, state, data.code);
+    },
+  });
 }
 
 /**
@@ -209,14 +191,14 @@ export function transferCheckHandler(
   deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'transferCheckMs' | 'clock' | 'sourcePaymentOf'>,
 ): DeadlineHandler {
   const clock = deps.clock ?? (() => new Date());
-  return async (deadline) => {
-    const payload = deadline.payload as unknown as TransferCheck;
+  return deadlineHandler(transferCheckPayload, async (deadline) => {
+    const { payload } = deadline;
     const { state } = await escrowHandler.load(deps.store, payload.escrowId);
     if (state.status !== 'funded') return;
     const now = clock();
     const status = await chainStatus(deps.minter, payload.txHash);
     if (status === 'confirmed') {
-      await releaseUnlessSourceRefunded(deps, state, payload.txHash, deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-transfer-check'));
+      await releaseUnlessSourceRefunded(deps, state, payload.txHash, contextFromDeadline(deadline, 'release', 'system:escrow-transfer-check', now));
       return;
     }
     // Pending or unanswered (a transient chain error): look again, while the escrow is funded; the release deadline decides the rest.
@@ -225,9 +207,9 @@ export function transferCheckHandler(
       id: transferCheckId(payload.escrowId, payload.check + 1),
       kind: ESCROW_TRANSFER_CHECK,
       dueAt: new Date(now.getTime() + deps.transferCheckMs),
-      payload: { ...payload, check: payload.check + 1 },
+      payload: { ...payload, check: payload.check + 1 } satisfies TransferCheck,
     });
-  };
+  });
 }
 
 /**
@@ -257,14 +239,6 @@ async function releaseUnlessSourceRefunded(
 /** How many times the release deadline is pushed back while the transfer is still pending. */
 export const MAX_RELEASE_EXTENSIONS = 3;
 
-interface ReleasePayload {
-  readonly escrowId: string;
-  readonly tenantId: string;
-  readonly correlationId: string;
-  /** Times this deadline was pushed back (absent on the first). */
-  readonly extension?: number;
-}
-
 /** The chain's answer for a transaction, `unknown` when it could not answer (a transient error). */
 async function chainStatus(minter: Pick<Minter, 'status'>, txHash: string): Promise<'confirmed' | 'pending' | 'failed' | 'unknown'> {
   try {
@@ -286,8 +260,8 @@ export function escrowReleaseDeadlineHandler(
   deps: Pick<EscrowProcessDeps, 'store' | 'minter' | 'deadlines' | 'sourcePaymentOf' | 'clock'>,
 ): DeadlineHandler {
   const clock = deps.clock ?? (() => new Date());
-  return async (deadline) => {
-    const payload = deadline.payload as unknown as ReleasePayload;
+  return deadlineHandler(releasePayload, async (deadline) => {
+    const { payload } = deadline;
     const now = clock();
     const { state } = await escrowHandler.load(deps.store, payload.escrowId);
     const refund = () =>
@@ -295,7 +269,7 @@ export function escrowReleaseDeadlineHandler(
         deps.store,
         payload.escrowId,
         { type: 'RefundEscrow', data: { reason: 'transfer_not_confirmed', refundedAt: now.toISOString() } },
-        deadlineContext(deadline.id, 'refund', payload, now, 'system:escrow-release'),
+        contextFromDeadline(deadline, 'refund', 'system:escrow-release', now),
       );
     if (state.status !== 'funded' || !state.transfer) {
       await refund();
@@ -303,7 +277,7 @@ export function escrowReleaseDeadlineHandler(
     }
     const status = await chainStatus(deps.minter, state.transfer.txHash);
     if (status === 'confirmed') {
-      await releaseUnlessSourceRefunded(deps, state, state.transfer.txHash, deadlineContext(deadline.id, 'release', payload, now, 'system:escrow-release'));
+      await releaseUnlessSourceRefunded(deps, state, state.transfer.txHash, contextFromDeadline(deadline, 'release', 'system:escrow-release', now));
       return;
     }
     const extension = (payload.extension ?? 0) + 1;
@@ -315,7 +289,7 @@ export function escrowReleaseDeadlineHandler(
       id: `${releaseDeadlineId(payload.escrowId)}:${extension}`,
       kind: ESCROW_RELEASE,
       dueAt: new Date(now.getTime() + state.terms!.releaseTimeoutMs),
-      payload: { escrowId: payload.escrowId, tenantId: payload.tenantId, correlationId: payload.correlationId, extension },
+      payload: { escrowId: payload.escrowId, tenantId: payload.tenantId, correlationId: payload.correlationId, extension } satisfies ReleasePayload,
     });
-  };
+  });
 }

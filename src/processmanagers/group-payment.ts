@@ -1,11 +1,12 @@
+import { z } from 'zod';
 import type { GroupPaymentCommand, GroupPaymentState, MemberState } from '../aggregates/group-payment.js';
 import { contextFromEvent } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
-import type { ContributionAuthorized, ContributionSubmitted, GroupPaymentCreated, MemberReminded } from '../events/group-payment.js';
+import type { GroupPaymentEvent } from '../events/group-payment.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
-import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
-import type { ProcessManager } from './runtime/process-manager.js';
+import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
+import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { groupPaymentHandler, requireGroup } from '../commands/group-payment.js';
 import type { Mailer } from '../gateways/mailer.js';
 import { paymentLink } from '../domain/payment-links.js';
@@ -15,6 +16,10 @@ export const GROUP_PAYMENT_EXPIRY = 'group-payment-expiry';
 export const GROUP_PAYMENT_REMINDER = 'group-payment-reminder';
 
 export const groupExpiryDeadlineId = (groupId: string): string => `${GROUP_PAYMENT_EXPIRY}:${groupId}`;
+
+/** The payload of both group deadlines (expiry and reminder). */
+const groupDeadlinePayload = z.object({ groupId: z.string(), ...deadlineCause });
+type GroupDeadline = z.input<typeof groupDeadlinePayload>;
 
 export interface GroupProcessDeps {
   readonly store: EventStore;
@@ -45,84 +50,6 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
   const send = (cause: RecordedEvent, step: string, groupId: string, command: GroupPaymentCommand) =>
     groupPaymentHandler.handle(deps.store, groupId, command, contextFromEvent(cause, step, ACTOR, clock()));
 
-  async function onCreated(event: RecordedEvent): Promise<void> {
-    const data = event.data as GroupPaymentCreated['data'];
-    const payload = { groupId: data.groupId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId };
-    await deps.deadlines.schedule({ id: groupExpiryDeadlineId(data.groupId), kind: GROUP_PAYMENT_EXPIRY, dueAt: new Date(data.expiresAt), payload });
-    if (data.remindAt) {
-      await deps.deadlines.schedule({ id: `${GROUP_PAYMENT_REMINDER}:${data.groupId}`, kind: GROUP_PAYMENT_REMINDER, dueAt: new Date(data.remindAt), payload });
-    }
-    for (const member of data.members) {
-      await deps.mailer.send({
-        key: derivedId(event.id, `link:${member.memberId}`),
-        to: member.email,
-        subject: 'Your share of a group ticket purchase',
-        text: `Pay ${member.amountDue} cents by ${data.expiresAt}: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, member.memberId)}`,
-      });
-    }
-  }
-
-  async function onSubmitted(event: RecordedEvent): Promise<void> {
-    const data = event.data as ContributionSubmitted['data'];
-    const state = await requireGroup(deps.store, data.groupId);
-    if (memberOf(state, data.memberId).status !== 'submitted') return;
-    // Asked even when the group has ended: an earlier try may have placed the hold and lost the
-    // answer. The same key returns that hold (or places one), it is recorded, and onAuthorized voids it.
-    const result = await deps.gateway.authorize({
-      idempotencyKey: data.idempotencyKey,
-      amount: data.amount,
-      currency: state.group!.quote.currency,
-      paymentMethodId: data.paymentMethodId,
-      metadata: { groupId: data.groupId, memberId: data.memberId, venueId: state.group!.venueId },
-    });
-    const command: GroupPaymentCommand =
-      result.kind === 'succeeded'
-        ? { type: 'RecordContributionAuthorized', data: { memberId: data.memberId, amount: result.amount, gateway: deps.gateway.name, gatewayReference: result.reference } }
-        : {
-            type: 'RecordContributionDeclined',
-            data:
-              result.kind === 'declined'
-                ? { memberId: data.memberId, code: result.code, reason: result.message, ...(result.declineCode ? { declineCode: result.declineCode } : {}) }
-                : // A group share cannot wait for 3-D Secure: the hold is refused and the intent released below.
-                  { memberId: data.memberId, code: 'authentication_required', reason: 'this card needs authentication; use another card' },
-          };
-    if (result.kind === 'requires_action') await release(event, result.reference, 'unauthenticated');
-    await send(event, 'outcome', data.groupId, command);
-  }
-
-  /** A hold granted after the group ended (expiry raced the gateway) is released at once. */
-  async function onAuthorized(event: RecordedEvent): Promise<void> {
-    const data = event.data as ContributionAuthorized['data'];
-    const state = await requireGroup(deps.store, data.groupId);
-    if (state.status !== 'expired' && state.status !== 'cancelled') return;
-    await releaseMember(event, state, memberOf(state, data.memberId));
-  }
-
-  async function onFunded(event: RecordedEvent): Promise<void> {
-    const { groupId } = event.data as { groupId: string };
-    const state = await requireGroup(deps.store, groupId);
-    for (const member of state.members.filter((m) => m.status === 'authorized')) {
-      const result = await deps.gateway.capture({
-        idempotencyKey: derivedId(event.id, `capture:${member.memberId}`),
-        reference: member.gatewayReference!,
-        amount: member.amountDue,
-      });
-      if (result.kind !== 'succeeded') {
-        throw new PermanentFailure(`could not capture ${member.memberId}'s hold ${member.gatewayReference!}: ${result.kind}`);
-      }
-      await send(event, `captured:${member.memberId}`, groupId, {
-        type: 'RecordContributionCaptured',
-        data: { memberId: member.memberId, amount: result.amount, gateway: deps.gateway.name, gatewayReference: result.reference },
-      });
-    }
-  }
-
-  async function onEnded(event: RecordedEvent): Promise<void> {
-    const { groupId } = event.data as { groupId: string };
-    const state = await requireGroup(deps.store, groupId);
-    for (const member of state.members.filter((m) => m.status === 'authorized')) await releaseMember(event, state, member);
-  }
-
   async function releaseMember(event: RecordedEvent, state: GroupPaymentState, member: MemberState): Promise<void> {
     if (member.status !== 'authorized') return;
     await release(event, member.gatewayReference!, member.memberId);
@@ -137,26 +64,99 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
     if (result.kind === 'failed') throw new PermanentFailure(`could not release ${reference}: ${result.code} ${result.message}`);
   }
 
-  async function onReminded(event: RecordedEvent): Promise<void> {
-    const data = event.data as MemberReminded['data'];
-    await deps.mailer.send({
-      key: event.id,
-      to: data.email,
-      subject: 'Reminder: your share of a group ticket purchase',
-      text: `Pay ${data.amountDue} cents soon: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, data.memberId)}`,
-    });
+  /** Expired or cancelled: every hold still standing is released. */
+  async function onEnded(event: RecordedEvent<string, { readonly groupId: string }>): Promise<void> {
+    const state = await requireGroup(deps.store, event.data.groupId);
+    for (const member of state.members.filter((m) => m.status === 'authorized')) await releaseMember(event, state, member);
   }
 
-  const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
-    GroupPaymentCreated: onCreated,
-    ContributionSubmitted: onSubmitted,
-    ContributionAuthorized: onAuthorized,
-    GroupPaymentFunded: onFunded,
+  return processManager<GroupPaymentEvent>('group-payment', {
+    GroupPaymentCreated: async (event) => {
+      const { data } = event;
+      const payload = { groupId: data.groupId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId } satisfies GroupDeadline;
+      await deps.deadlines.schedule({ id: groupExpiryDeadlineId(data.groupId), kind: GROUP_PAYMENT_EXPIRY, dueAt: new Date(data.expiresAt), payload });
+      if (data.remindAt) {
+        await deps.deadlines.schedule({ id: `${GROUP_PAYMENT_REMINDER}:${data.groupId}`, kind: GROUP_PAYMENT_REMINDER, dueAt: new Date(data.remindAt), payload });
+      }
+      for (const member of data.members) {
+        await deps.mailer.send({
+          key: derivedId(event.id, `link:${member.memberId}`),
+          to: member.email,
+          subject: 'Your share of a group ticket purchase',
+          text: `Pay ${member.amountDue} cents by ${data.expiresAt}: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, member.memberId)}`,
+        });
+      }
+    },
+
+    ContributionSubmitted: async (event) => {
+      const { data } = event;
+      const state = await requireGroup(deps.store, data.groupId);
+      if (memberOf(state, data.memberId).status !== 'submitted') return;
+      // Asked even when the group has ended: an earlier try may have placed the hold and lost the
+      // answer. The same key returns that hold (or places one), it is recorded, and the
+      // ContributionAuthorized step voids it.
+      const result = await deps.gateway.authorize({
+        idempotencyKey: data.idempotencyKey,
+        amount: data.amount,
+        currency: state.group!.quote.currency,
+        paymentMethodId: data.paymentMethodId,
+        metadata: { groupId: data.groupId, memberId: data.memberId, venueId: state.group!.venueId },
+      });
+      const command: GroupPaymentCommand =
+        result.kind === 'succeeded'
+          ? { type: 'RecordContributionAuthorized', data: { memberId: data.memberId, amount: result.amount, gateway: deps.gateway.name, gatewayReference: result.reference } }
+          : {
+              type: 'RecordContributionDeclined',
+              data:
+                result.kind === 'declined'
+                  ? { memberId: data.memberId, code: result.code, reason: result.message, ...(result.declineCode ? { declineCode: result.declineCode } : {}) }
+                  : // A group share cannot wait for 3-D Secure: the hold is refused and the intent released below.
+                    { memberId: data.memberId, code: 'authentication_required', reason: 'this card needs authentication; use another card' },
+            };
+      if (result.kind === 'requires_action') await release(event, result.reference, 'unauthenticated');
+      await send(event, 'outcome', data.groupId, command);
+    },
+
+    /** A hold granted after the group ended (expiry raced the gateway) is released at once. */
+    ContributionAuthorized: async (event) => {
+      const { data } = event;
+      const state = await requireGroup(deps.store, data.groupId);
+      if (state.status !== 'expired' && state.status !== 'cancelled') return;
+      await releaseMember(event, state, memberOf(state, data.memberId));
+    },
+
+    GroupPaymentFunded: async (event) => {
+      const { groupId } = event.data;
+      const state = await requireGroup(deps.store, groupId);
+      for (const member of state.members.filter((m) => m.status === 'authorized')) {
+        const result = await deps.gateway.capture({
+          idempotencyKey: derivedId(event.id, `capture:${member.memberId}`),
+          reference: member.gatewayReference!,
+          amount: member.amountDue,
+        });
+        if (result.kind !== 'succeeded') {
+          throw new PermanentFailure(`could not capture ${member.memberId}'s hold ${member.gatewayReference!}: ${result.kind}`);
+        }
+        await send(event, `captured:${member.memberId}`, groupId, {
+          type: 'RecordContributionCaptured',
+          data: { memberId: member.memberId, amount: result.amount, gateway: deps.gateway.name, gatewayReference: result.reference },
+        });
+      }
+    },
+
     GroupPaymentExpired: onEnded,
     GroupPaymentCancelled: onEnded,
-    MemberReminded: onReminded,
-  };
-  return { name: 'group-payment', handles: new Set(Object.keys(steps)), handle: (event) => steps[event.type]!(event) };
+
+    MemberReminded: async (event) => {
+      const { data } = event;
+      await deps.mailer.send({
+        key: event.id,
+        to: data.email,
+        subject: 'Reminder: your share of a group ticket purchase',
+        text: `Pay ${data.amountDue} cents soon: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, data.memberId)}`,
+      });
+    },
+  });
 }
 
 const memberOf = (state: GroupPaymentState, memberId: string): MemberState => {
@@ -167,21 +167,13 @@ const memberOf = (state: GroupPaymentState, memberId: string): MemberState => {
 
 /** A group deadline (expiry or reminder): the command decides nothing when it no longer applies. */
 export function groupDeadlineHandler(store: EventStore, kind: 'expire' | 'remind', clock: () => Date = () => new Date()): DeadlineHandler {
-  return async (deadline) => {
-    const payload = deadline.payload as { groupId: string; tenantId: string; correlationId: string };
+  return deadlineHandler(groupDeadlinePayload, async (deadline) => {
     const now = clock();
     await groupPaymentHandler.handle(
       store,
-      payload.groupId,
+      deadline.payload.groupId,
       kind === 'expire' ? { type: 'ExpireGroupPayment', data: { now: now.toISOString() } } : { type: 'RemindUnpaidMembers', data: { now: now.toISOString() } },
-      {
-        commandId: derivedId(deadline.id, kind),
-        now,
-        actor: `system:${kind === 'expire' ? GROUP_PAYMENT_EXPIRY : GROUP_PAYMENT_REMINDER}`,
-        tenantId: payload.tenantId,
-        correlationId: payload.correlationId,
-        causationId: derivedId(deadline.id, 'deadline'),
-      },
+      contextFromDeadline(deadline, kind, `system:${kind === 'expire' ? GROUP_PAYMENT_EXPIRY : GROUP_PAYMENT_REMINDER}`, now),
     );
-  };
+  });
 }

@@ -3,16 +3,17 @@ import { paymentHandler, requirePayment } from '../commands/payment.js';
 import type { SqlClient } from '../db/sql-client.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
-import type { GroupPaymentCompleted } from '../events/group-payment.js';
+import type { GroupPaymentEvent } from '../events/group-payment.js';
 import { mintBatchStreamId, type NftBatchMinted } from '../events/minting.js';
-import type { PaymentCaptured } from '../events/payment.js';
+import type { PaymentEvent } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
+import { sleep } from '../eventstore/sleep.js';
 import { MINT_BATCH_LIMIT, type Minter } from '../gateways/minter.js';
 import type { Logger } from '../logger.js';
 import { groupTicketOwners } from '../projections/tickets.js';
 import type { Parking } from './runtime/parking.js';
-import type { ProcessManager } from './runtime/process-manager.js';
-import { backoffMs, describeError, isRetryable, sleep, type RetryPolicy } from './runtime/retry.js';
+import { processManager, type ProcessManager } from './runtime/process-manager.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from './runtime/retry.js';
 import { randomUUID } from 'node:crypto';
 import { ticketIdFor } from '../domain/ids.js';
 
@@ -34,51 +35,47 @@ export interface MintingProcessDeps {
 export function mintingProcess(deps: MintingProcessDeps): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
 
-  async function onCaptured(event: RecordedEvent): Promise<void> {
-    const data = event.data as PaymentCaptured['data'];
-    const priority = deps.priorityFor(data.venueId);
-    const tickets = Array.from({ length: data.quote.ticketCount }, (_, index) => ({
-      ticketId: ticketIdFor(data.paymentId, index),
-      paymentId: data.paymentId,
-      venueId: data.venueId,
-      eventId: data.eventId,
-      ownerId: data.userId,
-      chain: data.quote.gas.chain,
-      priority,
-    }));
-    // Caught up late (after a restart), the payment may be refunded already: never queue those tickets.
-    const { state } = await paymentHandler.load(deps.store, data.paymentId);
-    await enqueueTickets(deps.sql, tickets, clock(), state.status === 'refunded');
-  }
-
-  async function onGroupCompleted(event: RecordedEvent): Promise<void> {
-    const data = event.data as GroupPaymentCompleted['data'];
-    const priority = deps.priorityFor(data.venueId);
-    const tickets = groupTicketOwners(data).map((ownerId, index) => ({
-      ticketId: ticketIdFor(data.groupId, index),
-      paymentId: data.groupId,
-      venueId: data.venueId,
-      eventId: data.eventId,
-      ownerId,
-      chain: data.quote.gas.chain,
-      priority,
-    }));
-    await enqueueTickets(deps.sql, tickets, clock());
-  }
-
-  async function onMoneyReturned(event: RecordedEvent): Promise<void> {
-    const { paymentId } = event.data as { paymentId: string };
+  /** A refund or a lost dispute: a payment refunded in full has its tickets withdrawn. */
+  async function onMoneyReturned(event: RecordedEvent<string, { readonly paymentId: string }>): Promise<void> {
+    const { paymentId } = event.data;
     const { state } = await requirePayment(deps.store, paymentId);
     if (state.status === 'refunded') await withdrawPayment(deps.sql, paymentId, clock());
   }
 
-  const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
-    PaymentCaptured: onCaptured,
-    GroupPaymentCompleted: onGroupCompleted,
+  return processManager<PaymentEvent | GroupPaymentEvent>('minting', {
+    PaymentCaptured: async ({ data }) => {
+      const priority = deps.priorityFor(data.venueId);
+      const tickets = Array.from({ length: data.quote.ticketCount }, (_, index) => ({
+        ticketId: ticketIdFor(data.paymentId, index),
+        paymentId: data.paymentId,
+        venueId: data.venueId,
+        eventId: data.eventId,
+        ownerId: data.userId,
+        chain: data.quote.gas.chain,
+        priority,
+      }));
+      // Caught up late (after a restart), the payment may be refunded already: never queue those tickets.
+      const { state } = await paymentHandler.load(deps.store, data.paymentId);
+      await enqueueTickets(deps.sql, tickets, clock(), state.status === 'refunded');
+    },
+
+    GroupPaymentCompleted: async ({ data }) => {
+      const priority = deps.priorityFor(data.venueId);
+      const tickets = groupTicketOwners(data).map((ownerId, index) => ({
+        ticketId: ticketIdFor(data.groupId, index),
+        paymentId: data.groupId,
+        venueId: data.venueId,
+        eventId: data.eventId,
+        ownerId,
+        chain: data.quote.gas.chain,
+        priority,
+      }));
+      await enqueueTickets(deps.sql, tickets, clock());
+    },
+
     RefundSucceeded: onMoneyReturned,
     DisputeClosed: onMoneyReturned,
-  };
-  return { name: 'minting', handles: new Set(Object.keys(steps)), handle: (event) => steps[event.type]!(event) };
+  });
 }
 
 /**

@@ -1,17 +1,20 @@
+import { z } from 'zod';
 import type { PaymentCommand, PaymentState } from '../aggregates/payment.js';
 import { contextFromEvent, paymentHandler, requirePayment } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
-import type { PaymentAuthorized, PaymentRequested, PaymentSubmitted, RefundRequested } from '../events/payment.js';
+import type { PaymentEvent } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { GatewayReferences } from '../gateways/gateway-references.js';
 import type { PaymentGateway, PaymentResult } from '../gateways/gateway.js';
-import type { DeadlineHandler, Deadlines } from './runtime/deadlines.js';
-import type { ProcessManager } from './runtime/process-manager.js';
+import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
+import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from '../errors.js';
 
 export const PAYMENT_EXPIRY = 'payment-expiry';
 
 export const expiryDeadlineId = (paymentId: string): string => `${PAYMENT_EXPIRY}:${paymentId}`;
+
+const expiryPayload = z.object({ paymentId: z.string(), ...deadlineCause });
 
 export interface PurchaseProcessDeps {
   readonly store: EventStore;
@@ -37,38 +40,6 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
   const send = (cause: RecordedEvent, step: string, paymentId: string, command: PaymentCommand) =>
     paymentHandler.handle(deps.store, paymentId, command, contextFromEvent(cause, step, ACTOR, clock()));
-
-  async function onRequested(event: RecordedEvent): Promise<void> {
-    const data = event.data as PaymentRequested['data'];
-    await deps.deadlines.schedule({
-      id: expiryDeadlineId(data.paymentId),
-      kind: PAYMENT_EXPIRY,
-      dueAt: new Date(data.expiresAt),
-      payload: { paymentId: data.paymentId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId },
-    });
-    await send(event, 'submit', data.paymentId, {
-      type: 'SubmitPayment',
-      data: {
-        gateway: deps.gateway.name,
-        operation: data.captureMode === 'manual' ? 'authorize' : 'charge',
-        idempotencyKey: derivedId(event.id, 'gateway'),
-      },
-    });
-  }
-
-  async function onSubmitted(event: RecordedEvent): Promise<void> {
-    const data = event.data as PaymentSubmitted['data'];
-    const { request } = await requirePayment(deps.store, data.paymentId);
-    const charge = {
-      idempotencyKey: data.idempotencyKey,
-      amount: data.amount,
-      currency: request.quote.currency,
-      paymentMethodId: request.paymentMethod.paymentMethodId,
-      metadata: { paymentId: data.paymentId, venueId: request.venueId, userId: request.userId },
-    };
-    const result = data.operation === 'authorize' ? await deps.gateway.authorize(charge) : await deps.gateway.charge(charge);
-    await recordResult(event, data.paymentId, result, data.operation === 'authorize' ? 'RecordAuthorization' : 'RecordCapture');
-  }
 
   async function recordResult(
     event: RecordedEvent,
@@ -108,36 +79,9 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
     }
   }
 
-  /**
-   * The expiry deadline may have fired while the gateway was deciding (and found nothing to
-   * expire); a payment now waiting for the customer gets a deadline of its own at the same time.
-   */
-  async function onActionRequired(event: RecordedEvent): Promise<void> {
-    const { paymentId } = event.data as { paymentId: string };
-    const { request } = await requirePayment(deps.store, paymentId);
-    await deps.deadlines.schedule({
-      id: `${expiryDeadlineId(paymentId)}:${event.id}`,
-      kind: PAYMENT_EXPIRY,
-      dueAt: new Date(request.expiresAt),
-      payload: { paymentId, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId },
-    });
-  }
-
-  async function onAuthorized(event: RecordedEvent): Promise<void> {
-    const data = event.data as PaymentAuthorized['data'];
-    const { state } = await requirePayment(deps.store, data.paymentId);
-    // Charged in one call (or captured already): nothing left to capture.
-    if (state.status !== 'processing' || state.captured > 0) return;
-    const result = await deps.gateway.capture({
-      idempotencyKey: derivedId(event.id, 'capture'),
-      reference: data.gatewayReference,
-      amount: data.amount,
-    });
-    await recordResult(event, data.paymentId, result, 'RecordCapture');
-  }
-
-  async function onEndedUnpaid(event: RecordedEvent): Promise<void> {
-    const { paymentId } = event.data as { paymentId: string };
+  /** Expired, cancelled or failed: an intent the gateway still holds is voided. */
+  async function onEndedUnpaid(event: RecordedEvent<string, { readonly paymentId: string }>): Promise<void> {
+    const { paymentId } = event.data;
     const { state } = await requirePayment(deps.store, paymentId);
     if (!holdsGatewayIntent(state)) return;
     const result = await deps.gateway.void({ idempotencyKey: derivedId(event.id, 'void'), reference: state.gatewayReference! });
@@ -145,22 +89,79 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
     await send(event, 'voided', paymentId, { type: 'RecordAuthorizationVoided', data: { gatewayReference: result.reference } });
   }
 
-  const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
-    PaymentRequested: onRequested,
-    PaymentSubmitted: onSubmitted,
-    PaymentActionRequired: onActionRequired,
-    PaymentAuthorized: onAuthorized,
+  return processManager<PaymentEvent>('purchase', {
+    PaymentRequested: async (event) => {
+      const { data } = event;
+      await deps.deadlines.schedule({
+        id: expiryDeadlineId(data.paymentId),
+        kind: PAYMENT_EXPIRY,
+        dueAt: new Date(data.expiresAt),
+        payload: expiryOf(event, data.paymentId),
+      });
+      await send(event, 'submit', data.paymentId, {
+        type: 'SubmitPayment',
+        data: {
+          gateway: deps.gateway.name,
+          operation: data.captureMode === 'manual' ? 'authorize' : 'charge',
+          idempotencyKey: derivedId(event.id, 'gateway'),
+        },
+      });
+    },
+
+    PaymentSubmitted: async (event) => {
+      const { data } = event;
+      const { request } = await requirePayment(deps.store, data.paymentId);
+      const charge = {
+        idempotencyKey: data.idempotencyKey,
+        amount: data.amount,
+        currency: request.quote.currency,
+        paymentMethodId: request.paymentMethod.paymentMethodId,
+        metadata: { paymentId: data.paymentId, venueId: request.venueId, userId: request.userId },
+      };
+      const result = data.operation === 'authorize' ? await deps.gateway.authorize(charge) : await deps.gateway.charge(charge);
+      await recordResult(event, data.paymentId, result, data.operation === 'authorize' ? 'RecordAuthorization' : 'RecordCapture');
+    },
+
+    /**
+     * The expiry deadline may have fired while the gateway was deciding (and found nothing to
+     * expire); a payment now waiting for the customer gets a deadline of its own at the same time.
+     */
+    PaymentActionRequired: async (event) => {
+      const { paymentId } = event.data;
+      const { request } = await requirePayment(deps.store, paymentId);
+      await deps.deadlines.schedule({
+        id: `${expiryDeadlineId(paymentId)}:${event.id}`,
+        kind: PAYMENT_EXPIRY,
+        dueAt: new Date(request.expiresAt),
+        payload: expiryOf(event, paymentId),
+      });
+    },
+
+    PaymentAuthorized: async (event) => {
+      const { data } = event;
+      const { state } = await requirePayment(deps.store, data.paymentId);
+      // Charged in one call (or captured already): nothing left to capture.
+      if (state.status !== 'processing' || state.captured > 0) return;
+      const result = await deps.gateway.capture({
+        idempotencyKey: derivedId(event.id, 'capture'),
+        reference: data.gatewayReference,
+        amount: data.amount,
+      });
+      await recordResult(event, data.paymentId, result, 'RecordCapture');
+    },
+
     PaymentExpired: onEndedUnpaid,
     PaymentCancelled: onEndedUnpaid,
     PaymentFailed: onEndedUnpaid,
-  };
-
-  return {
-    name: 'purchase',
-    handles: new Set(Object.keys(steps)),
-    handle: (event) => steps[event.type]!(event),
-  };
+  });
 }
+
+/** A payment's expiry deadline, in the tenant and correlation of the event that set it. */
+const expiryOf = (event: RecordedEvent, paymentId: string): z.input<typeof expiryPayload> => ({
+  paymentId,
+  tenantId: event.metadata.tenantId,
+  correlationId: event.metadata.correlationId,
+});
 
 /** An authorization hold, or an intent still waiting for the customer, that nobody released. */
 const holdsGatewayIntent = (state: PaymentState): boolean =>
@@ -172,11 +173,9 @@ const holdsGatewayIntent = (state: PaymentState): boolean =>
  */
 export function refundProcess(deps: { store: EventStore; gateway: PaymentGateway; clock?: () => Date }): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
-  return {
-    name: 'refund',
-    handles: new Set(['RefundRequested']),
-    async handle(event: RecordedEvent) {
-      const data = event.data as RefundRequested['data'];
+  return processManager<PaymentEvent>('refund', {
+    RefundRequested: async (event) => {
+      const { data } = event;
       if (data.requestedBy.startsWith('gateway:')) return;
       const { state } = await requirePayment(deps.store, data.paymentId);
       if (state.refunds[data.refundId]?.status !== 'pending') return;
@@ -196,7 +195,7 @@ export function refundProcess(deps: { store: EventStore; gateway: PaymentGateway
         context,
       );
     },
-  };
+  });
 }
 
 /**
@@ -204,21 +203,13 @@ export function refundProcess(deps: { store: EventStore; gateway: PaymentGateway
  * captured, failed) the command decides nothing, so a late or repeated firing is harmless.
  */
 export function paymentExpiryHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
-  return async (deadline) => {
-    const payload = deadline.payload as { paymentId: string; tenantId: string; correlationId: string };
+  return deadlineHandler(expiryPayload, async (deadline) => {
     const now = clock();
     await paymentHandler.handle(
       store,
-      payload.paymentId,
+      deadline.payload.paymentId,
       { type: 'ExpirePayment', data: { now: now.toISOString() } },
-      {
-        commandId: derivedId(deadline.id, 'expire'),
-        now,
-        actor: 'system:payment-expiry',
-        tenantId: payload.tenantId,
-        correlationId: payload.correlationId,
-        causationId: derivedId(deadline.id, 'deadline'),
-      },
+      contextFromDeadline(deadline, 'expire', 'system:payment-expiry', now),
     );
-  };
+  });
 }

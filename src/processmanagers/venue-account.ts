@@ -1,19 +1,22 @@
+import { z } from 'zod';
 import type { VenueAccountCommand } from '../aggregates/venue-account.js';
 import { contextFromEvent } from '../commands/payment.js';
 import { venueAccountHandler, loadVenueAccount } from '../commands/venue-account.js';
 import { findVenueProfile } from '../commands/venue.js';
 import { derivedId } from '../domain/ids.js';
 import { sumMinor } from '../domain/money.js';
-import type { GroupPaymentCompleted } from '../events/group-payment.js';
-import type { DisputeClosed, PaymentCaptured, RefundAllocation, RefundFailed, RefundRequested } from '../events/payment.js';
-import type { SaleSource, VenuePayoutRequested } from '../events/venue-account.js';
+import type { GroupPaymentEvent } from '../events/group-payment.js';
+import type { PaymentEvent, RefundAllocation } from '../events/payment.js';
+import type { SaleSource, VenueAccountEvent } from '../events/venue-account.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { PayoutGateway } from '../gateways/gateway.js';
-import type { Deadline, DeadlineHandler, Deadlines } from './runtime/deadlines.js';
-import type { ProcessManager } from './runtime/process-manager.js';
+import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
+import { processManager, type ProcessManager } from './runtime/process-manager.js';
 
 export const VENUE_SETTLEMENT = 'venue-settlement';
 export const VENUE_RESERVE_RELEASE = 'venue-reserve-release';
+
+const ACTOR = `system:${VENUE_SETTLEMENT}`;
 
 export interface SettlementSettings {
   /** From the sale to its proceeds becoming available. */
@@ -23,16 +26,19 @@ export interface SettlementSettings {
   readonly reservePeriodMs: number;
 }
 
-interface SettlementPayload {
-  readonly venueId: string;
-  readonly saleId: string;
-  readonly source: SaleSource;
-  readonly currency: string;
-  /** The venue's proceeds as sold; what refunds took back before settlement comes off at settlement. */
-  readonly proceeds: number;
-  readonly tenantId: string;
-  readonly correlationId: string;
-}
+/**
+ * A sale's settlement deadline (and, with its `reserve`, the reserve's release). `proceeds` are
+ * the venue's proceeds as sold; what refunds took back before settlement comes off at settlement.
+ */
+const settlementPayload = z.object({
+  venueId: z.string(),
+  saleId: z.string(),
+  source: z.enum(['payment', 'group-payment'] satisfies SaleSource[]),
+  currency: z.string(),
+  proceeds: z.number(),
+  ...deadlineCause,
+});
+type SettlementPayload = z.input<typeof settlementPayload>;
 
 /**
  * Settlement: each sale (a captured payment, a completed group purchase) gets a durable deadline
@@ -52,7 +58,7 @@ export function settlementProcess(deps: {
 }): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
   const send = (event: RecordedEvent, venueId: string, command: VenueAccountCommand) =>
-    venueAccountHandler.handle(deps.store, venueId, command, contextFromEvent(event, 'venue-proceeds', `system:${VENUE_SETTLEMENT}`, clock()));
+    venueAccountHandler.handle(deps.store, venueId, command, contextFromEvent(event, 'venue-proceeds', ACTOR, clock()));
   const takeBack = (event: RecordedEvent, data: { venueId: string; paymentId: string; currency: string }, takebackId: string, allocation: RefundAllocation) =>
     send(event, data.venueId, {
       type: 'TakeBackProceeds',
@@ -63,52 +69,42 @@ export function settlementProcess(deps: {
       id: `${VENUE_SETTLEMENT}:${sale.saleId}`,
       kind: VENUE_SETTLEMENT,
       dueAt: new Date(Date.parse(event.metadata.occurredAt) + deps.settings.delayMs),
-      payload: { ...sale, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId },
+      payload: { ...sale, tenantId: event.metadata.tenantId, correlationId: event.metadata.correlationId } satisfies SettlementPayload,
     });
-  const steps: Record<string, (event: RecordedEvent) => Promise<void>> = {
+  return processManager<PaymentEvent | GroupPaymentEvent>('venue-settlement', {
     PaymentCaptured: (event) => {
-      const data = event.data as PaymentCaptured['data'];
+      const { data } = event;
       return schedule(event, { venueId: data.venueId, saleId: data.paymentId, source: 'payment', currency: data.currency, proceeds: data.quote.venueProceeds });
     },
     GroupPaymentCompleted: (event) => {
-      const data = event.data as GroupPaymentCompleted['data'];
+      const { data } = event;
       return schedule(event, { venueId: data.venueId, saleId: data.groupId, source: 'group-payment', currency: data.currency, proceeds: data.quote.venueProceeds });
     },
     RefundRequested: async (event) => {
-      const data = event.data as RefundRequested['data'];
+      const { data } = event;
       await takeBack(event, data, data.refundId, data.allocation);
     },
     RefundFailed: async (event) => {
-      const data = event.data as RefundFailed['data'];
+      const { data } = event;
       await send(event, data.venueId, { type: 'ReturnProceeds', data: { venueId: data.venueId, saleId: data.paymentId, takebackId: data.refundId, currency: data.currency } });
     },
     DisputeClosed: async (event) => {
-      const data = event.data as DisputeClosed['data'];
+      const { data } = event;
       if (data.outcome === 'lost' && data.allocation) await takeBack(event, data, `dispute:${data.disputeId}`, data.allocation);
     },
-  };
-  return { name: 'venue-settlement', handles: new Set(Object.keys(steps)), handle: (event) => steps[event.type]!(event) };
+  });
 }
 
 /** The venue's part of what a refund or chargeback took back: ticket price less the venue tax it no longer owes. */
 export const venueShare = (allocation: RefundAllocation): number =>
   allocation.ticketPrice - sumMinor(allocation.venueTaxReversed.map((l) => l.amount));
 
-const contextOf = (deadline: Deadline, payload: { tenantId: string; correlationId: string }, step: string, now: Date) => ({
-  commandId: derivedId(deadline.id, step),
-  now,
-  actor: `system:${VENUE_SETTLEMENT}`,
-  tenantId: payload.tenantId,
-  correlationId: payload.correlationId,
-  causationId: derivedId(deadline.id, 'deadline'),
-});
-
 export function settlementHandler(
   deps: { store: EventStore; deadlines: Pick<Deadlines, 'schedule'>; settings: SettlementSettings },
   clock: () => Date = () => new Date(),
 ): DeadlineHandler {
-  return async (deadline) => {
-    const payload = deadline.payload as unknown as SettlementPayload;
+  return deadlineHandler(settlementPayload, async (deadline) => {
+    const { payload } = deadline;
     const now = clock();
     const reserveReleaseAt = new Date(now.getTime() + deps.settings.reservePeriodMs);
     const result = await venueAccountHandler.handle(
@@ -126,7 +122,7 @@ export function settlementHandler(
           reserveReleaseAt: reserveReleaseAt.toISOString(),
         },
       },
-      contextOf(deadline, payload, 'settle', now),
+      contextFromDeadline(deadline, 'settle', ACTOR, now),
     );
     const settled = result.events.find((e) => e.type === 'VenueSaleSettled');
     if (settled?.type !== 'VenueSaleSettled' || settled.data.reserve === 0) return;
@@ -136,19 +132,19 @@ export function settlementHandler(
       dueAt: new Date(settled.data.reserveReleaseAt),
       payload: { ...payload, reserve: settled.data.reserve },
     });
-  };
+  });
 }
 
 export function reserveReleaseHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
-  return async (deadline) => {
-    const payload = deadline.payload as unknown as SettlementPayload;
+  return deadlineHandler(settlementPayload, async (deadline) => {
+    const { payload } = deadline;
     await venueAccountHandler.handle(
       store,
       payload.venueId,
       { type: 'ReleaseReserve', data: { venueId: payload.venueId, saleId: payload.saleId, currency: payload.currency } },
-      contextOf(deadline, payload, 'release', clock()),
+      contextFromDeadline(deadline, 'release', ACTOR, clock()),
     );
-  };
+  });
 }
 
 /**
@@ -157,11 +153,9 @@ export function reserveReleaseHandler(store: EventStore, clock: () => Date = () 
  */
 export function payoutProcess(deps: { store: EventStore; gateway: PayoutGateway; clock?: () => Date }): ProcessManager {
   const clock = deps.clock ?? (() => new Date());
-  return {
-    name: 'venue-payout',
-    handles: new Set(['VenuePayoutRequested']),
-    async handle(event: RecordedEvent) {
-      const data = event.data as VenuePayoutRequested['data'];
+  return processManager<VenueAccountEvent>('venue-payout', {
+    VenuePayoutRequested: async (event) => {
+      const { data } = event;
       const account = await loadVenueAccount(deps.store, data.venueId);
       if (account.payouts[data.payoutId]?.status !== 'requested') return;
       const destination = data.destination !== undefined ? data.destination : (await findVenueProfile(deps.store, data.venueId))?.payoutAccount;
@@ -182,5 +176,5 @@ export function payoutProcess(deps: { store: EventStore; gateway: PayoutGateway;
         contextFromEvent(event, 'payout-outcome', 'system:venue-payout', clock()),
       );
     },
-  };
+  });
 }

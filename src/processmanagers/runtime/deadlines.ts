@@ -1,7 +1,12 @@
+import { z } from 'zod';
+import type { CommandContext } from '../../commands/handle-command.js';
 import type { SqlClient, SqlExecutor } from '../../db/sql-client.js';
+import { derivedId } from '../../domain/ids.js';
+import { PermanentFailure } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { sleep } from '../../eventstore/sleep.js';
 import type { Parking } from './parking.js';
-import { backoffMs, describeError, isRetryable, sleep, type RetryPolicy } from './retry.js';
+import { backoffMs, describeError, isRetryable, type RetryPolicy } from './retry.js';
 
 /**
  * Durable deadlines: "do this at that time", surviving restarts, firing once. Issues 6 and 7
@@ -24,6 +29,44 @@ export interface Deadline<Payload = Record<string, unknown>> {
 }
 
 export type DeadlineHandler = (deadline: Deadline & { readonly attempts: number }) => Promise<void>;
+
+/** What every deadline a process manager schedules carries: the tenant and correlation of the event that scheduled it. */
+export const deadlineCause = { tenantId: z.string(), correlationId: z.string() };
+
+/**
+ * A deadline handler whose payload is checked by `schema` first, so the handler reads it typed
+ * without a cast. A payload the schema refuses will not pass later: it is parked at once.
+ */
+export function deadlineHandler<Schema extends z.ZodType<Readonly<Record<string, unknown>>>>(
+  schema: Schema,
+  handle: (deadline: Deadline<z.output<Schema>> & { readonly attempts: number }) => Promise<void>,
+): DeadlineHandler {
+  return async (deadline) => {
+    const parsed = schema.safeParse(deadline.payload);
+    if (!parsed.success) throw new PermanentFailure(`deadline ${deadline.id} has a malformed ${deadline.kind} payload: ${z.prettifyError(parsed.error)}`);
+    await handle({ ...deadline, payload: parsed.data });
+  };
+}
+
+/**
+ * The context of a command a deadline sends: its id derives from the deadline's id and the step,
+ * so a deadline run again after a crash sends the same command (as contextFromEvent for events).
+ */
+export function contextFromDeadline(
+  deadline: Deadline<{ readonly tenantId: string; readonly correlationId: string }>,
+  step: string,
+  actor: string,
+  now: Date,
+): CommandContext {
+  return {
+    commandId: derivedId(deadline.id, step),
+    now,
+    actor,
+    tenantId: deadline.payload.tenantId,
+    correlationId: deadline.payload.correlationId,
+    causationId: derivedId(deadline.id, 'deadline'),
+  };
+}
 
 export interface DeadlineRecord extends Deadline {
   readonly attempts: number;

@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent } from '../../eventstore/event-store.js';
 import { checkpointAfter, startSubscription, type Subscription, type SubscriptionOptions } from '../../eventstore/subscription.js';
+import { PermanentFailure } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Parking } from './parking.js';
 import { describeError, withRetries, type RetryPolicy } from './retry.js';
@@ -14,6 +15,37 @@ export interface ProcessManager {
   readonly name: string;
   readonly handles: ReadonlySet<string>;
   handle(event: RecordedEvent): Promise<void>;
+}
+
+/** A process manager's step for one event type: the event arrives with its own data typed. */
+export type ProcessStep<Type extends string = string, Data = unknown> = (event: RecordedEvent<Type, Data>) => Promise<void>;
+
+/**
+ * A process manager's steps, declared as the ledger declares its PostingRules<Events>: for each
+ * event type it reacts to, the step that handles it. `Events` is the union of `{ type, data }`
+ * shapes of the event catalogue, so each step sees its own event's data typed, without a cast.
+ */
+export type ProcessSteps<Events extends { readonly type: string; readonly data: unknown }> = {
+  readonly [Type in Events['type']]?: ProcessStep<Type, Extract<Events, { readonly type: Type }>['data']>;
+};
+
+/** The process manager `name` that runs `steps`: it handles exactly the event types they name. */
+export function processManager<Events extends { readonly type: string; readonly data: unknown }>(
+  name: string,
+  steps: ProcessSteps<Events>,
+): ProcessManager {
+  // The one place the loosely typed store meets the typed steps: an event of a step's type
+  // carries that type's data (the store's upcasters raise old versions as they are read).
+  const stepFor = steps as Readonly<Record<string, ProcessStep | undefined>>;
+  return {
+    name,
+    handles: new Set(Object.keys(steps).filter((type) => stepFor[type] !== undefined)),
+    async handle(event) {
+      const step = stepFor[event.type];
+      if (!step) throw new PermanentFailure(`process manager ${name} has no step for ${event.type}`);
+      await step(event);
+    },
+  };
 }
 
 export interface ProcessManagerOptions {

@@ -1,4 +1,5 @@
 import { isTesseraError, PermanentFailure } from '../../errors.js';
+import { sleep } from '../../eventstore/sleep.js';
 
 /**
  * How process managers, deadlines and webhooks retry. Only failures that may pass are retried
@@ -10,7 +11,6 @@ export interface RetryPolicy {
   readonly initialMs: number;
   readonly maxMs: number;
 }
-
 
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PermanentFailure) return false;
@@ -45,17 +45,4 @@ export async function withRetries(
       await sleep(backoffMs(policy, attempt), signal);
     }
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
 import { createKysely } from '../../db/kysely.js';
@@ -6,6 +5,7 @@ import type { SqlClient } from '../../db/sql-client.js';
 import { TesseraError } from '../../errors.js';
 import { comparePositions, positionToString, type EventStore, type Position } from '../../eventstore/event-store.js';
 import { sqlCheckpointStore } from '../../eventstore/sql-event-store.js';
+import { sleep } from '../../eventstore/sleep.js';
 import { startSubscription, type Subscription, type SubscriptionConsumer, type SubscriptionState } from '../../eventstore/subscription.js';
 import type { Logger } from '../../logger.js';
 import { applySteps, ProjectionVersionError } from './apply-batch.js';
@@ -381,9 +381,4 @@ function selectMany(byName: Map<string, Projection>, names: string | readonly st
   if (names === undefined) return [...byName.values()];
   // A name given twice is one projection: its maintenance lock is taken once.
   return [...new Set(typeof names === 'string' ? [names] : names)].map((name) => select(byName, name));
-}
-
-/** Waits `ms`, or less if `signal` aborts first; never rejects. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }

@@ -94,14 +94,22 @@ function split<Row>(touched: ReadonlySet<string>, known: ReadonlySet<string>, ro
   return [created, changed];
 }
 
-async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, PaymentSummary>> {
-  const { rows } = await sql<StoredSummary>`
+const SUMMARY_SELECT = sql`
     SELECT payment_id::text AS payment_id, tenant_id, user_id, venue_id, event_id, status, currency, amount, ticket_count,
            ticket_price, platform_fee, gas, state_tax, local_tax, venue_tax, captured, refunded, refund_pending, charged_back,
            dispute_open, payment_method, gateway, gateway_reference, failure_reason, failure_code, decline_code,
            requested_at, created_at, updated_at, settled_at, processing_ms, revision
-      FROM payment_summaries WHERE payment_id = ANY ((SELECT ${textArrayLiteral(ids)}::text::uuid[])::uuid[])`.execute(trx);
+      FROM payment_summaries`;
+
+async function loadSummaries(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, PaymentSummary>> {
+  const { rows } = await sql<StoredSummary>`${SUMMARY_SELECT} WHERE payment_id = ANY ((SELECT ${textArrayLiteral(ids)}::text::uuid[])::uuid[])`.execute(trx);
   return new Map(rows.map((row) => [row.payment_id, summaryFromRow(row)]));
+}
+
+/** A payment's row, or undefined when it has none (unknown, or not projected yet). */
+export async function readSummary(db: QueryExecutorProvider, paymentId: string): Promise<PaymentSummary | undefined> {
+  const { rows } = await sql<StoredSummary>`${SUMMARY_SELECT} WHERE payment_id = ${paymentId}::uuid`.execute(db);
+  return rows[0] && summaryFromRow(rows[0]);
 }
 
 const summaryFromRow = (row: StoredSummary): PaymentSummary => ({

@@ -1,88 +1,31 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
-import type { PaymentStatus } from '../../aggregates/payment.js';
 import type { SeedFees } from '../../domain/purchase-quote.js';
-import { readRefunds } from './projection.js';
-import type { RefundRow, StoredSummary } from './rows.js';
+import { readRefunds, readSummary } from './projection.js';
+import type { PaymentSummary, RefundRow } from './rows.js';
 import { sumByKey } from '../engine/sum-by-key.js';
 import type { TaxMovement } from '../tax-collections.js';
 
-/** Reads of the payments and tax read models. Amounts are integer minor units. */
-export interface PaymentView {
-  readonly paymentId: string;
-  readonly tenantId: string;
-  readonly userId: string;
-  readonly venueId: string;
-  readonly eventId: string;
-  readonly status: PaymentStatus;
-  readonly currency: string;
-  readonly amount: number;
-  readonly ticketCount: number;
-  readonly fees: SeedFees;
-  readonly venueTax: number;
-  readonly captured: number;
-  readonly refunded: number;
-  readonly refundPending: number;
-  readonly chargedBack: number;
-  readonly paymentMethod: string;
-  readonly gateway: string | null;
-  readonly gatewayReference: string | null;
-  readonly failure: { readonly reason: string; readonly code: string; readonly declineCode: string | null } | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly settledAt: string | null;
-  readonly processingMs: number | null;
-}
+/** Columns of a payment's row the view regroups (as `fees` and `failure`) or leaves out (the fold's bookkeeping). */
+type Regrouped = 'ticketPrice' | 'platformFee' | 'gas' | 'stateTax' | 'localTax' | 'failureReason' | 'failureCode' | 'declineCode' | 'disputeOpen' | 'requestedAt' | 'revision';
 
-/** What the queries read of a row: all but the fold's own bookkeeping. */
-type PaymentRow = Omit<StoredSummary, 'dispute_open' | 'requested_at' | 'revision'>;
+/** A payment as the queries answer it. Amounts are integer minor units. */
+export type PaymentView = Omit<PaymentSummary, Regrouped> & {
+  readonly fees: SeedFees;
+  readonly failure: { readonly reason: string; readonly code: string; readonly declineCode: string | null } | null;
+};
 
 /** A payment as the read model holds it, or null when it has no row (unknown, or not projected yet). */
 export async function findPayment(db: QueryExecutorProvider, paymentId: string): Promise<PaymentView | null> {
-  const { rows } = await sql<PaymentRow>`
-    SELECT payment_id::text AS payment_id, tenant_id, user_id, venue_id, event_id, status, currency, amount::text AS amount,
-           ticket_count, ticket_price::text AS ticket_price, platform_fee::text AS platform_fee, gas::text AS gas,
-           state_tax::text AS state_tax, local_tax::text AS local_tax, venue_tax::text AS venue_tax,
-           captured::text AS captured, refunded::text AS refunded, refund_pending::text AS refund_pending,
-           charged_back::text AS charged_back, payment_method, gateway, gateway_reference, failure_reason, failure_code,
-           decline_code, created_at, updated_at, settled_at, processing_ms::text AS processing_ms
-      FROM payment_summaries WHERE payment_id = ${paymentId}::uuid`.execute(db);
-  const row = rows[0];
-  return row ? paymentView(row) : null;
+  const summary = await readSummary(db, paymentId);
+  return summary ? paymentView(summary) : null;
 }
 
-function paymentView(row: PaymentRow): PaymentView {
+function paymentView(summary: PaymentSummary): PaymentView {
+  const { ticketPrice, platformFee, gas, stateTax, localTax, failureReason, failureCode, declineCode, disputeOpen: _disputeOpen, requestedAt: _requestedAt, revision: _revision, ...row } = summary;
   return {
-    paymentId: row.payment_id,
-    tenantId: row.tenant_id,
-    userId: row.user_id,
-    venueId: row.venue_id,
-    eventId: row.event_id,
-    status: row.status,
-    currency: row.currency,
-    amount: Number(row.amount),
-    ticketCount: row.ticket_count,
-    fees: {
-      ticketPrice: Number(row.ticket_price),
-      platformFee: Number(row.platform_fee),
-      gasEstimate: Number(row.gas),
-      stateTax: Number(row.state_tax),
-      localTax: Number(row.local_tax),
-      total: Number(row.amount),
-    },
-    venueTax: Number(row.venue_tax),
-    captured: Number(row.captured),
-    refunded: Number(row.refunded),
-    refundPending: Number(row.refund_pending),
-    chargedBack: Number(row.charged_back),
-    paymentMethod: row.payment_method,
-    gateway: row.gateway,
-    gatewayReference: row.gateway_reference,
-    failure:
-      row.failure_reason === null ? null : { reason: row.failure_reason, code: row.failure_code ?? '', declineCode: row.decline_code },
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    settledAt: row.settled_at?.toISOString() ?? null,
-    processingMs: row.processing_ms === null ? null : Number(row.processing_ms),
+    ...row,
+    fees: { ticketPrice, platformFee, gasEstimate: gas, stateTax, localTax, total: row.amount },
+    failure: failureReason === null ? null : { reason: failureReason, code: failureCode ?? '', declineCode },
   };
 }
 

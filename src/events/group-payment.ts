@@ -17,6 +17,7 @@ export interface GroupMember {
   readonly amountDue: number;
 }
 
+/** Version 2: each ticket line records its price's source (version 1 lines read as `request`). */
 export interface GroupPaymentCreated {
   readonly type: 'GroupPaymentCreated';
   readonly data: {
@@ -144,7 +145,7 @@ export type GroupPaymentEvent =
 
 /** Each event type's schema version as written now (src/events/versions.ts). */
 export const GROUP_PAYMENT_EVENT_VERSIONS = {
-  GroupPaymentCreated: 1,
+  GroupPaymentCreated: 2,
   ContributionSubmitted: 1,
   ContributionAuthorized: 1,
   ContributionDeclined: 1,

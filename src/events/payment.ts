@@ -14,6 +14,7 @@ export interface PaymentMethodRef {
   readonly paymentMethodId: string;
 }
 
+/** Version 2: each ticket line records its price's source (version 1 lines read as `request`). */
 export interface PaymentRequested {
   readonly type: 'PaymentRequested';
   readonly data: {
@@ -227,7 +228,7 @@ export type PaymentEventType = PaymentEvent['type'];
 
 /** Each event type's schema version as written now (src/events/versions.ts). */
 export const PAYMENT_EVENT_VERSIONS = {
-  PaymentRequested: 1,
+  PaymentRequested: 2,
   PaymentSubmitted: 1,
   PaymentActionRequired: 1,
   PaymentAuthorized: 1,

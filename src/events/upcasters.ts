@@ -1,4 +1,31 @@
+import type { TicketLine } from '../domain/purchase-quote.js';
 import { createUpcast, type Upcast, type Upcaster } from '../eventstore/upcasting.js';
+import type { EventType } from './versions.js';
+
+/**
+ * One step: raises `eventType`'s data from `fromVersion` to the next version. The store holds, of
+ * a type and version, only what the code of that version wrote, so the data is read as `Old`.
+ */
+function upcaster<Old, New>(eventType: EventType, fromVersion: number, raise: (data: Old) => New): Upcaster {
+  return { eventType, fromVersion, upcast: ({ data }) => ({ data: raise(data as Old) }) };
+}
+
+/** A ticket line as version 1 of PaymentRequested and GroupPaymentCreated wrote it. */
+interface TicketLineV1 {
+  readonly ticketTypeId: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly seatNumbers?: readonly string[];
+}
+
+/**
+ * Version 2 records on each ticket line who set its price. Version 1 purchases were priced by the
+ * buyer's request (until the catalogue, issue 17): an audit can tell those apart.
+ */
+const priceSourceOnLines = (data: { readonly tickets: readonly TicketLineV1[]; readonly [field: string]: unknown }) => ({
+  ...data,
+  tickets: data.tickets.map((line): TicketLine => ({ ...line, priceSource: 'request' })),
+});
 
 /**
  * Every upcaster, in one place. Each raises one stored shape of an event type to the next
@@ -6,7 +33,10 @@ import { createUpcast, type Upcast, type Upcaster } from '../eventstore/upcastin
  * in the shape the code writes now, and nothing stored is rewritten. A type's current version is
  * in its concept's `*_EVENT_VERSIONS`; raising it there needs an upcaster here from the old one.
  */
-export const UPCASTERS: readonly Upcaster[] = [];
+export const UPCASTERS: readonly Upcaster[] = [
+  upcaster('PaymentRequested', 1, priceSourceOnLines),
+  upcaster('GroupPaymentCreated', 1, priceSourceOnLines),
+];
 
 /** What every event store Tessera opens runs on read (src/runtime.ts). */
 export const upcastEvents: Upcast = createUpcast(UPCASTERS);

@@ -6,7 +6,7 @@ import type { EventType } from './versions.js';
  * One step: raises `eventType`'s data from `fromVersion` to the next version. The store holds, of
  * a type and version, only what the code of that version wrote, so the data is read as `Old`.
  */
-function upcaster<Old, New>(eventType: EventType, fromVersion: number, raise: (data: Old) => New): Upcaster {
+function upcaster<Old>(eventType: EventType, fromVersion: number, raise: (data: Old) => unknown): Upcaster {
   return { eventType, fromVersion, upcast: ({ data }) => ({ data: raise(data as Old) }) };
 }
 
@@ -19,8 +19,10 @@ interface TicketLineV1 {
 }
 
 /**
- * Version 2 records on each ticket line who set its price. Version 1 purchases were priced by the
- * buyer's request (until the catalogue, issue 17): an audit can tell those apart.
+ * Version 2 records on each ticket line who set its price. Until the catalogue (issue 17) the
+ * buyer's request did, and nothing in a version 1 event says which came after it (those written
+ * between issue 17 and version 2 were priced by the catalogue): every version 1 line reads as
+ * `request`, so an audit of buyer-priced purchases errs toward including one, never missing one.
  */
 const priceSourceOnLines = (data: { readonly tickets: readonly TicketLineV1[]; readonly [field: string]: unknown }) => ({
   ...data,

@@ -26,7 +26,7 @@ async function seed(sql: SqlClient, store: EventStore): Promise<void> {
 
 /** Runs the projector in a child process, waits until it is inside a batch, and kills it there. */
 async function killMidBatch(childEnv: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/projector-process.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../support/projector-process.ts')], {
     env: { ...process.env, ...childEnv, HANG_AT: String(HANG_AT) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -28,11 +28,9 @@ import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
 import { deleteKeysUnder } from '../src/db/redis.js';
 import { connectPostgres, openPglite, type SqlClient } from '../src/db/sql-client.js';
-import { createPgliteEventStore } from '../src/eventstore/pglite.js';
-import { createPostgresEventStore } from '../src/eventstore/postgres.js';
 import { createLogger } from '../src/logger.js';
 import { composeTessera } from '../src/composition.js';
-import { edgeStores, type Storage } from '../src/runtime.js';
+import { edgeStores, sqlEventStore, type Storage } from '../src/runtime.js';
 import { dropDatabase, freshDatabase, round } from './harness.js';
 import { address, load, merge } from './http-driver.js';
 import type { LoadResult } from './http-load.js';
@@ -82,7 +80,7 @@ async function openStorage(backend: Backend): Promise<{ storage: Storage; prefix
     sql = await openPglite({ dataDir: 'memory://' });
   }
   await migrate(sql);
-  const eventStore = sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql);
+  const eventStore = sqlEventStore(sql);
   const redis = backend === 'redis' ? new Redis(redisUrl!, { maxRetriesPerRequest: 1, enableAutoPipelining: true }) : undefined;
   const storage: Storage = { sql, eventStore, ...(redis ? { redis } : {}), close: () => sql.close() };
   return {

@@ -16,7 +16,11 @@ import type { EventStore } from './eventstore/event-store.js';
 import { createEventStoreDbEventStore } from './eventstore/eventstoredb.js';
 import { createPgliteEventStore } from './eventstore/pglite.js';
 import { createPostgresEventStore } from './eventstore/postgres.js';
-import type { Upcast } from './eventstore/upcasting.js';
+import { UPCASTERS } from './events/upcasters.js';
+import { createUpcast } from './eventstore/upcasting.js';
+
+/** Every store Tessera opens raises old event shapes on read (src/events/upcasters.ts). */
+const upcastEvents = createUpcast(UPCASTERS);
 import type { Logger } from './logger.js';
 
 /**
@@ -54,7 +58,17 @@ export function edgeStores(config: Config, storage: Storage): EdgeStores {
       };
 }
 
-export async function openStorage(config: Config, logger: Logger, options: { upcast?: Upcast } = {}): Promise<Storage> {
+/**
+ * Tessera's event store over its SQL database (PostgreSQL or PGlite), with the catalogue's
+ * upcasters: every read raises old event shapes to the current ones.
+ */
+export function sqlEventStore(sql: SqlClient): EventStore {
+  return sql.dialect === 'postgres'
+    ? createPostgresEventStore(sql, { upcast: upcastEvents })
+    : createPgliteEventStore(sql, { upcast: upcastEvents });
+}
+
+export async function openStorage(config: Config, logger: Logger): Promise<Storage> {
   const sql: SqlClient = config.DATABASE_URL
     ? connectPostgres({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE })
     : await openPglite({ dataDir: config.DATA_DIR });
@@ -66,10 +80,8 @@ export async function openStorage(config: Config, logger: Logger, options: { upc
     const kind = eventStoreKind(config);
     const eventStore =
       kind === 'eventstoredb'
-        ? createEventStoreDbEventStore({ connectionString: config.EVENTSTORE_URL!, ...options })
-        : sql.dialect === 'postgres'
-          ? createPostgresEventStore(sql, options)
-          : createPgliteEventStore(sql, options);
+        ? createEventStoreDbEventStore({ connectionString: config.EVENTSTORE_URL!, upcast: upcastEvents })
+        : sqlEventStore(sql);
     logger.info(
       {
         eventStore: kind,

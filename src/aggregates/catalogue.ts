@@ -96,6 +96,7 @@ export function priceTicketLines(state: CatalogueState, lines: readonly Requeste
       ticketTypeId: line.ticketTypeId,
       quantity: line.quantity,
       unitPrice: terms.price,
+      priceSource: 'catalogue',
       ...(line.seatNumbers ? { seatNumbers: line.seatNumbers } : {}),
     };
   });

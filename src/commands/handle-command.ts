@@ -3,6 +3,7 @@ import { eventIdFor } from '../domain/ids.js';
 import { TesseraError } from '../errors.js';
 import { WrongExpectedVersionError } from '../eventstore/errors.js';
 import type { EventData, EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
+import { eventVersionOf, type EventType } from '../events/versions.js';
 
 /**
  * Who sent a command and when: a route builds it from the request (the command id from the
@@ -62,7 +63,7 @@ export async function loadAggregate<State, Command, Event extends DomainEvent>(
  * live, so commands and process managers say `payments.handle(store, id, command, context)` and
  * `payments.load(store, id)` instead of a wrapper per aggregate.
  */
-export interface CommandHandler<State, Command, Event extends DomainEvent, Id = string> {
+export interface CommandHandler<State, Command, Event extends DomainEvent<EventType>, Id = string> {
   readonly decider: Decider<State, Command, Event>;
   streamId(id: Id): string;
   /** Load, decide, append (handleCommand) on the aggregate `id`. */
@@ -71,7 +72,7 @@ export interface CommandHandler<State, Command, Event extends DomainEvent, Id = 
   load(store: EventStore, id: Id): Promise<LoadedAggregate<State, Event>>;
 }
 
-export function commandHandler<State, Command, Event extends DomainEvent, Id = string>(
+export function commandHandler<State, Command, Event extends DomainEvent<EventType>, Id = string>(
   decider: Decider<State, Command, Event>,
   streamId: (id: Id) => string,
   options: { readonly maxAttempts?: number } = {},
@@ -84,7 +85,7 @@ export function commandHandler<State, Command, Event extends DomainEvent, Id = s
   };
 }
 
-export interface HandleCommandOptions<State, Command, Event extends DomainEvent> {
+export interface HandleCommandOptions<State, Command, Event extends DomainEvent<EventType>> {
   readonly streamId: string;
   readonly decider: Decider<State, Command, Event>;
   readonly command: Command;
@@ -98,7 +99,7 @@ export interface HandleCommandOptions<State, Command, Event extends DomainEvent>
  * with the newer state (the decision may now differ). Event ids derive from the command id, so
  * a command retried after it succeeded finds its own events and answers as it did the first time.
  */
-export async function handleCommand<State, Command, Event extends DomainEvent>(
+export async function handleCommand<State, Command, Event extends DomainEvent<EventType>>(
   store: EventStore,
   options: HandleCommandOptions<State, Command, Event>,
 ): Promise<CommandResult<State, Event>> {
@@ -145,7 +146,12 @@ function eventsOfCommand<E extends RecordedEvent>(events: readonly E[], commandI
   }
 }
 
-export function toEventData(events: readonly DomainEvent[], context: CommandContext, schemaVersion = 1): EventData[] {
+/**
+ * The events as the store takes them: ids from the command id, the context's metadata, and each
+ * type's schema version from the catalogue (src/events/versions.ts), which throws for a type it
+ * does not declare rather than write a version nobody chose.
+ */
+export function toEventData(events: readonly DomainEvent<EventType>[], context: CommandContext): EventData[] {
   const occurredAt = context.now.toISOString();
   return events.map((event, n) => ({
     id: eventIdFor(context.commandId, n),
@@ -157,7 +163,7 @@ export function toEventData(events: readonly DomainEvent[], context: CommandCont
       tenantId: context.tenantId,
       actor: context.actor,
       occurredAt,
-      schemaVersion,
+      schemaVersion: eventVersionOf(event.type),
     },
   }));
 }

@@ -11,11 +11,18 @@ import {
 import { sumMinor } from './money.js';
 import { TAX_TABLE_VERSION, taxLines, type TaxAddress, type TaxLine } from './tax.js';
 
+/**
+ * Who set a ticket line's unit price: the ticket catalogue, as every purchase path does since
+ * issue 17, or the buyer's request, as purchases recorded before it were priced.
+ */
+export type PriceSource = 'catalogue' | 'request';
+
 export interface TicketLine {
   readonly ticketTypeId: string;
   readonly quantity: number;
   /** Price of one ticket, in cents. */
   readonly unitPrice: number;
+  readonly priceSource: PriceSource;
   readonly seatNumbers?: readonly string[];
 }
 

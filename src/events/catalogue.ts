@@ -2,10 +2,8 @@
  * The ticket catalogue (issue 17): the ticket types an event sells at a venue, with the price
  * every purchase path takes. One stream per venue and event, `catalogue-<venueId>-<eventId>`:
  * each venue names its own events, so a manager of one venue can neither register nor change
- * what another venue sells, even under the same event id. Schema version 1.
+ * what another venue sells, even under the same event id.
  */
-export const CATALOGUE_EVENT_SCHEMA_VERSION = 1;
-
 export const catalogueStreamId = (venueId: string, eventId: string): string => `catalogue-${venueId}-${eventId}`;
 
 /** The currencies fees and taxes are defined for (src/domain/purchase-quote.ts prices in USD). */
@@ -44,7 +42,13 @@ export interface TicketTypeRevised {
 
 export type CatalogueEvent = TicketTypeRegistered | TicketTypeRevised;
 
-export const CATALOGUE_EVENT_TYPES = ['TicketTypeRegistered', 'TicketTypeRevised'] as const satisfies readonly CatalogueEvent['type'][];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const CATALOGUE_EVENT_VERSIONS = {
+  TicketTypeRegistered: 1,
+  TicketTypeRevised: 1,
+} as const satisfies Record<CatalogueEvent['type'], number>;
+
+export const CATALOGUE_EVENT_TYPES = Object.keys(CATALOGUE_EVENT_VERSIONS) as readonly CatalogueEvent['type'][];
 
 const catalogueEventTypes = new Set<string>(CATALOGUE_EVENT_TYPES);
 

@@ -2,7 +2,7 @@ import type { Chain } from '../domain/fees.js';
 import type { RoyaltySplit } from '../domain/resale.js';
 
 /**
- * A resale escrow's events (`escrow-<uuid>`), schema version 1: a buyer's money held between the
+ * A resale escrow's events (`escrow-<uuid>`): a buyer's money held between the
  * listing's sale and the NFT's transfer. Amounts are integer minor units of `currency`. Its events
  * carry its parties and amounts, so the ledger books each from the event alone.
  */
@@ -112,16 +112,19 @@ export type EscrowEvent =
   | EscrowRefundPaid
   | EscrowDisputed;
 
-export const ESCROW_EVENT_TYPES = [
-  'EscrowCreated',
-  'EscrowFunded',
-  'EscrowFundingFailed',
-  'EscrowTransferSubmitted',
-  'EscrowReleased',
-  'EscrowRefunded',
-  'EscrowRefundPaid',
-  'EscrowDisputed',
-] as const satisfies readonly EscrowEvent['type'][];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const ESCROW_EVENT_VERSIONS = {
+  EscrowCreated: 1,
+  EscrowFunded: 1,
+  EscrowFundingFailed: 1,
+  EscrowTransferSubmitted: 1,
+  EscrowReleased: 1,
+  EscrowRefunded: 1,
+  EscrowRefundPaid: 1,
+  EscrowDisputed: 1,
+} as const satisfies Record<EscrowEvent['type'], number>;
+
+export const ESCROW_EVENT_TYPES = Object.keys(ESCROW_EVENT_VERSIONS) as readonly EscrowEvent['type'][];
 
 const escrowTypes = new Set<string>(ESCROW_EVENT_TYPES);
 

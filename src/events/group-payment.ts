@@ -1,13 +1,11 @@
 import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
 
 /**
- * The GroupPayment stream's events (`group-payment-<uuid>`), schema version 1. A group payment
+ * The GroupPayment stream's events (`group-payment-<uuid>`). A group payment
  * is one purchase paid by several members: each member's share is held (authorized, not
  * captured) until every share is held; then all are captured and the purchase completes. Amounts
  * are integer cents of the quote's currency.
  */
-export const GROUP_PAYMENT_EVENT_SCHEMA_VERSION = 1;
-
 export const groupPaymentStreamId = (groupId: string): string => `group-payment-${groupId}`;
 
 export interface GroupMember {
@@ -19,6 +17,7 @@ export interface GroupMember {
   readonly amountDue: number;
 }
 
+/** Version 2: each ticket line records its price's source (version 1 lines read as `request`). */
 export interface GroupPaymentCreated {
   readonly type: 'GroupPaymentCreated';
   readonly data: {
@@ -144,19 +143,22 @@ export type GroupPaymentEvent =
   | ContributionReleased
   | MemberReminded;
 
-export const GROUP_PAYMENT_EVENT_TYPES = [
-  'GroupPaymentCreated',
-  'ContributionSubmitted',
-  'ContributionAuthorized',
-  'ContributionDeclined',
-  'GroupPaymentFunded',
-  'ContributionCaptured',
-  'GroupPaymentCompleted',
-  'GroupPaymentExpired',
-  'GroupPaymentCancelled',
-  'ContributionReleased',
-  'MemberReminded',
-] as const satisfies readonly GroupPaymentEvent['type'][];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const GROUP_PAYMENT_EVENT_VERSIONS = {
+  GroupPaymentCreated: 2,
+  ContributionSubmitted: 1,
+  ContributionAuthorized: 1,
+  ContributionDeclined: 1,
+  GroupPaymentFunded: 1,
+  ContributionCaptured: 1,
+  GroupPaymentCompleted: 1,
+  GroupPaymentExpired: 1,
+  GroupPaymentCancelled: 1,
+  ContributionReleased: 1,
+  MemberReminded: 1,
+} as const satisfies Record<GroupPaymentEvent['type'], number>;
+
+export const GROUP_PAYMENT_EVENT_TYPES = Object.keys(GROUP_PAYMENT_EVENT_VERSIONS) as readonly GroupPaymentEvent['type'][];
 
 const groupPaymentEventTypes = new Set<string>(GROUP_PAYMENT_EVENT_TYPES);
 

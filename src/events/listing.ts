@@ -2,7 +2,7 @@ import type { Chain } from '../domain/fees.js';
 import type { PriceInfo } from '../domain/resale.js';
 
 /**
- * A resale listing's events (`listing-<uuid>`), schema version 1: a ticket offered by its owner
+ * A resale listing's events (`listing-<uuid>`): a ticket offered by its owner
  * within the price caps, reserved by a buyer's escrow, sold, or on sale again.
  */
 export const listingStreamId = (listingId: string): string => `listing-${listingId}`;
@@ -44,7 +44,15 @@ export interface ListingReopened {
 
 export type ListingEvent = ListingCreated | ListingReserved | ListingSold | ListingReopened;
 
-export const LISTING_EVENT_TYPES = ['ListingCreated', 'ListingReserved', 'ListingSold', 'ListingReopened'] as const satisfies readonly ListingEvent['type'][];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const LISTING_EVENT_VERSIONS = {
+  ListingCreated: 1,
+  ListingReserved: 1,
+  ListingSold: 1,
+  ListingReopened: 1,
+} as const satisfies Record<ListingEvent['type'], number>;
+
+export const LISTING_EVENT_TYPES = Object.keys(LISTING_EVENT_VERSIONS) as readonly ListingEvent['type'][];
 
 const listingTypes = new Set<string>(LISTING_EVENT_TYPES);
 

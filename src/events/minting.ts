@@ -1,7 +1,7 @@
 import type { Chain } from '../domain/fees.js';
 
 /**
- * Minting's events, schema version 1, one stream per confirmed mint batch (`nft-batch-<uuid>`).
+ * Minting's events, one stream per confirmed mint batch (`nft-batch-<uuid>`).
  * The batch records the chain's transaction and the gas the platform paid for it, which the
  * ledger books against `platform:gas`.
  */
@@ -21,3 +21,8 @@ export interface NftBatchMinted {
 }
 
 export type MintingEvent = NftBatchMinted;
+
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const MINTING_EVENT_VERSIONS = {
+  NftBatchMinted: 1,
+} as const satisfies Record<MintingEvent['type'], number>;

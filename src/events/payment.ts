@@ -2,12 +2,10 @@ import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
 import type { TaxKind } from '../domain/tax.js';
 
 /**
- * The Payment stream's events (`payment-<uuid>`), schema version 1. Each records what was
+ * The Payment stream's events (`payment-<uuid>`). Each records what was
  * decided, with the numbers and rules used, so the ledger books from events alone.
  * Amounts are integer cents of the payment's currency.
  */
-export const PAYMENT_EVENT_SCHEMA_VERSION = 1;
-
 export const paymentStreamId = (paymentId: string): string => `payment-${paymentId}`;
 
 export interface PaymentMethodRef {
@@ -16,6 +14,7 @@ export interface PaymentMethodRef {
   readonly paymentMethodId: string;
 }
 
+/** Version 2: each ticket line records its price's source (version 1 lines read as `request`). */
 export interface PaymentRequested {
   readonly type: 'PaymentRequested';
   readonly data: {
@@ -227,22 +226,25 @@ export type PaymentEvent =
 
 export type PaymentEventType = PaymentEvent['type'];
 
-export const PAYMENT_EVENT_TYPES = [
-  'PaymentRequested',
-  'PaymentSubmitted',
-  'PaymentActionRequired',
-  'PaymentAuthorized',
-  'PaymentCaptured',
-  'PaymentFailed',
-  'PaymentCancelled',
-  'PaymentExpired',
-  'PaymentAuthorizationVoided',
-  'RefundRequested',
-  'RefundSucceeded',
-  'RefundFailed',
-  'DisputeOpened',
-  'DisputeClosed',
-] as const satisfies readonly PaymentEventType[];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const PAYMENT_EVENT_VERSIONS = {
+  PaymentRequested: 2,
+  PaymentSubmitted: 1,
+  PaymentActionRequired: 1,
+  PaymentAuthorized: 1,
+  PaymentCaptured: 1,
+  PaymentFailed: 1,
+  PaymentCancelled: 1,
+  PaymentExpired: 1,
+  PaymentAuthorizationVoided: 1,
+  RefundRequested: 1,
+  RefundSucceeded: 1,
+  RefundFailed: 1,
+  DisputeOpened: 1,
+  DisputeClosed: 1,
+} as const satisfies Record<PaymentEventType, number>;
+
+export const PAYMENT_EVENT_TYPES = Object.keys(PAYMENT_EVENT_VERSIONS) as readonly PaymentEventType[];
 
 const paymentEventTypes = new Set<string>(PAYMENT_EVENT_TYPES);
 

@@ -7,10 +7,8 @@ import type { RefundTier } from '../domain/refund-policy.js';
  * its own when they differ). An event's policy is the venue's own: keyed by venue, one venue's
  * manager can never set, nor lock anyone out of, another venue's policy for the same event id.
  * Before that, event policies lived in `refund-policy-event-<eventId>` (legacyEventPolicyStreamId),
- * which is still read for venues that have not set the event again since. Schema version 1.
+ * which is still read for venues that have not set the event again since.
  */
-export const REFUND_POLICY_EVENT_SCHEMA_VERSION = 1;
-
 export type RefundPolicyScope = 'venue' | 'event';
 
 export const refundPolicyStreamId = (policy: { readonly scope: RefundPolicyScope; readonly scopeId: string; readonly venueId: string }): string =>
@@ -33,5 +31,10 @@ export interface RefundPolicySet {
 }
 
 export type RefundPolicyEvent = RefundPolicySet;
+
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const REFUND_POLICY_EVENT_VERSIONS = {
+  RefundPolicySet: 1,
+} as const satisfies Record<RefundPolicyEvent['type'], number>;
 
 export const isRefundPolicyEvent = (event: { type: string; data: unknown }): event is RefundPolicyEvent => event.type === 'RefundPolicySet';

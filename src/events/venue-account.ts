@@ -1,11 +1,9 @@
 /**
- * The VenueAccount stream's events (`venue-account-<uuid>`), schema version 1: a venue's money
+ * The VenueAccount stream's events (`venue-account-<uuid>`): a venue's money
  * moving from its sales (pending) to what it may take (available), the reserve held back
  * against refunds and chargebacks, and its payouts. Every payout is decided on this one stream,
  * so its revision serialises them. Amounts are integer cents.
  */
-export const VENUE_ACCOUNT_EVENT_SCHEMA_VERSION = 1;
-
 export const venueAccountStreamId = (venueId: string): string => `venue-account-${venueId}`;
 
 export type SaleSource = 'payment' | 'group-payment';
@@ -127,15 +125,18 @@ export type VenueAccountEvent =
   | VenuePayoutSent
   | VenuePayoutFailed;
 
-export const VENUE_ACCOUNT_EVENT_TYPES = [
-  'VenueSaleSettled',
-  'VenueReserveReleased',
-  'VenueProceedsTakenBack',
-  'VenueProceedsReturned',
-  'VenuePayoutRequested',
-  'VenuePayoutSent',
-  'VenuePayoutFailed',
-] as const satisfies readonly VenueAccountEvent['type'][];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const VENUE_ACCOUNT_EVENT_VERSIONS = {
+  VenueSaleSettled: 1,
+  VenueReserveReleased: 1,
+  VenueProceedsTakenBack: 1,
+  VenueProceedsReturned: 1,
+  VenuePayoutRequested: 1,
+  VenuePayoutSent: 1,
+  VenuePayoutFailed: 1,
+} as const satisfies Record<VenueAccountEvent['type'], number>;
+
+export const VENUE_ACCOUNT_EVENT_TYPES = Object.keys(VENUE_ACCOUNT_EVENT_VERSIONS) as readonly VenueAccountEvent['type'][];
 
 const venueAccountEventTypes = new Set<string>(VENUE_ACCOUNT_EVENT_TYPES);
 

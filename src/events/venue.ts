@@ -1,8 +1,6 @@
 import type { VenueTier } from '../domain/fees.js';
 
-/** The VenueProfile stream's events (`venue-<uuid>`), schema version 1. */
-export const VENUE_EVENT_SCHEMA_VERSION = 1;
-
+/** The VenueProfile stream's events (`venue-<uuid>`). */
 export const venueStreamId = (venueId: string): string => `venue-${venueId}`;
 
 export interface VenueAddress {
@@ -57,11 +55,14 @@ export interface VenuePayoutAccountChanged {
 
 export type VenueEvent = VenueRegistered | VenueProfileUpdated | VenuePayoutAccountChanged;
 
-export const VENUE_EVENT_TYPES = [
-  'VenueRegistered',
-  'VenueProfileUpdated',
-  'VenuePayoutAccountChanged',
-] as const satisfies readonly VenueEvent['type'][];
+/** Each event type's schema version as written now (src/events/versions.ts). */
+export const VENUE_EVENT_VERSIONS = {
+  VenueRegistered: 1,
+  VenueProfileUpdated: 1,
+  VenuePayoutAccountChanged: 1,
+} as const satisfies Record<VenueEvent['type'], number>;
+
+export const VENUE_EVENT_TYPES = Object.keys(VENUE_EVENT_VERSIONS) as readonly VenueEvent['type'][];
 
 const venueEventTypes = new Set<string>(VENUE_EVENT_TYPES);
 

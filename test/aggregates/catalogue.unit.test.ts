@@ -42,8 +42,10 @@ describe('Catalogue decider', () => {
 describe('pricing a purchase from the catalogue', () => {
   const now = new Date('2026-12-07T12:00:00Z');
 
-  it('takes every line\'s price from the catalogue when the caller names none', () => {
-    expect(priceTicketLines(registered(), [{ ticketTypeId: 'tt1', quantity: 2 }], now)).toEqual([{ ticketTypeId: 'tt1', quantity: 2, unitPrice: 5_000 }]);
+  it('takes every line\'s price from the catalogue when the caller names none, and says so on the line', () => {
+    expect(priceTicketLines(registered(), [{ ticketTypeId: 'tt1', quantity: 2 }], now)).toEqual([
+      { ticketTypeId: 'tt1', quantity: 2, unitPrice: 5_000, priceSource: 'catalogue' },
+    ]);
   });
 
   it('accepts the registered price repeated, and refuses any other with PRICE_MISMATCH naming the price', () => {

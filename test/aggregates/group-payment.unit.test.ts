@@ -22,7 +22,7 @@ const create: GroupPaymentCommand = {
     organizerId: 'organizer-1',
     venueId: 'venue-1',
     eventId: 'event-1',
-    tickets: [{ ticketTypeId: 't', quantity: quote.ticketCount, unitPrice: quote.ticketPrice / quote.ticketCount }],
+    tickets: [{ ticketTypeId: 't', quantity: quote.ticketCount, unitPrice: quote.ticketPrice / quote.ticketCount, priceSource: 'catalogue' }],
     quote,
     members: [
       { memberId: A, email: 'a@example.com', name: 'A', ticketCount: quote.ticketCount - 1 },

@@ -21,7 +21,7 @@ export const requestData: PaymentRequested['data'] = {
   userId: 'buyer-1',
   venueId: 'venue-1',
   eventId: 'event-1',
-  tickets: [{ ticketTypeId: 'ga', quantity: 1, unitPrice: 10_000 }],
+  tickets: [{ ticketTypeId: 'ga', quantity: 1, unitPrice: 10_000, priceSource: 'catalogue' }],
   quote,
   paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
   captureMode: 'automatic',

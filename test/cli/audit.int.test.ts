@@ -5,14 +5,15 @@ import { fold } from '../../src/aggregates/decider.js';
 import { auditJsonLines, auditTable, auditTrail } from '../../src/cli/audit.js';
 import { saveVenueProfile } from '../../src/commands/venue.js';
 import type { PgliteSqlClient } from '../../src/db/sql-client.js';
-import type { PaymentEvent } from '../../src/events/payment.js';
+import { paymentStreamId, type PaymentEvent } from '../../src/events/payment.js';
 import { venueStreamId } from '../../src/events/venue.js';
+import { sqlEventStore } from '../../src/runtime.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
-import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
 import { freshPglite } from '../support/databases.js';
 import { event } from '../support/events.js';
 import { context, NASHVILLE } from '../support/payments.js';
 import { appendPurchaseHistory } from '../support/purchase-history.js';
+import { paymentRequestedV1, VERSION_1_LINES_UPCAST } from '../support/version-1-events.js';
 
 describe('the audit trail of a stream', () => {
   let sql: PgliteSqlClient;
@@ -21,7 +22,7 @@ describe('the audit trail of a stream', () => {
 
   beforeAll(async () => {
     sql = await freshPglite();
-    store = createPgliteEventStore(sql);
+    store = sqlEventStore(sql);
     // The third payment of a history is refunded in full.
     refunded = (await appendPurchaseHistory(store, 3))[2]!;
   });
@@ -47,6 +48,17 @@ describe('the audit trail of a stream', () => {
     expect(table[0]).toBe(`payment-${refunded} (Payment, 6 events)`);
     expect(table[1]).toMatch(/^REV {2}EVENT +OCCURRED AT +ACTOR +POSITION$/);
     expect(table).toContain('     status = "refunded"');
+  });
+
+  it('shows a purchase stored before the catalogue as it reads now: version 2, every line priced by the request', async () => {
+    const paymentId = randomUUID();
+    await store.append(paymentStreamId(paymentId), [paymentRequestedV1(paymentId)], { expected: 'no_stream' });
+    const [entry] = (await auditTrail(store, paymentStreamId(paymentId))).entries;
+    expect(entry).toMatchObject({
+      metadata: { schemaVersion: 2 },
+      data: { tickets: VERSION_1_LINES_UPCAST },
+      state: { request: { tickets: VERSION_1_LINES_UPCAST } },
+    });
   });
 
   it("shows a change of a venue's payout account with the hold it put on payouts", async () => {

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient } from '../../src/db/sql-client.js';
-import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
-import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
-import type { Storage } from '../../src/runtime.js';
+import { sqlEventStore, type Storage } from '../../src/runtime.js';
 import { testApp, testEnv } from '../support/app.js';
 import { freshPgliteDataDir, runCli } from '../support/cli.js';
 import { lastPositionOf } from '../support/payment-records.js';
@@ -33,7 +31,7 @@ async function postgresTarget(): Promise<Target> {
 
 const storageOver = (sql: SqlClient): Storage => ({
   sql,
-  eventStore: sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql),
+  eventStore: sqlEventStore(sql),
   close: () => sql.close(),
 });
 

@@ -47,6 +47,17 @@ for (const backend of backends()) {
       expect(intents[0]).toMatchObject({ captured: 11_765, status: 'succeeded' });
     });
 
+    it('records a purchase made now as PaymentRequested version 2, every line priced by the catalogue', async () => {
+      const outcome = await payments.services.payments.processPayment(purchase(venueId, 'pm_card_visa'), context());
+      const { rows } = await db.sql.query<{ event_type: string; data: unknown; metadata: unknown }>(
+        'SELECT event_type, data, metadata FROM tessera_events WHERE stream_id = $1 AND revision = 0',
+        [paymentStreamId(outcome.paymentId)],
+      );
+      expect(rows).toMatchObject([
+        { event_type: 'PaymentRequested', metadata: { schemaVersion: 2 }, data: { tickets: [{ quantity: 1, unitPrice: 10_000, priceSource: 'catalogue' }] } },
+      ]);
+    });
+
     it('answers a retried purchase from its first run without charging again', async () => {
       const ctx = context();
       const first = await payments.services.payments.processPayment(purchase(venueId, 'pm_card_visa'), ctx);

@@ -75,10 +75,11 @@ describe('purchase quote', () => {
   });
 
   it('sums ticket lines as quantity times unit price', () => {
-    expect(ticketPriceOf([{ ticketTypeId: 'a', quantity: 2, unitPrice: 5_000 }, { ticketTypeId: 'b', quantity: 1, unitPrice: 2_550 }])).toEqual({
-      ticketPrice: 12_550,
-      ticketCount: 3,
-    });
+    const lines = [
+      { ticketTypeId: 'a', quantity: 2, unitPrice: 5_000, priceSource: 'catalogue' },
+      { ticketTypeId: 'b', quantity: 1, unitPrice: 2_550, priceSource: 'catalogue' },
+    ] as const;
+    expect(ticketPriceOf(lines)).toEqual({ ticketPrice: 12_550, ticketCount: 3 });
   });
 });
 

@@ -7,11 +7,9 @@ import type { Role } from '../../src/domain/access.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import type { PaymentGateway } from '../../src/gateways/gateway.js';
-import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
-import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { composeTessera, type Tessera } from '../../src/composition.js';
-import { edgeStores, type EdgeStores, type Storage } from '../../src/runtime.js';
+import { edgeStores, sqlEventStore, type EdgeStores, type Storage } from '../../src/runtime.js';
 import { freshPglite, freshPostgresSchema } from './databases.js';
 import { testRedis } from './redis.js';
 
@@ -173,7 +171,7 @@ export async function openTestStorage(backend: Backend): Promise<TestStorage> {
 }
 
 function sqlStorage(sql: SqlClient): Storage {
-  const eventStore = sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql);
+  const eventStore = sqlEventStore(sql);
   return { sql, eventStore, close: () => sql.close() };
 }
 

@@ -4,8 +4,7 @@ import type { SqlClient } from '../../src/db/sql-client.js';
 import type { PaymentGateway } from '../../src/gateways/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
-import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
-import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
+import { sqlEventStore } from '../../src/runtime.js';
 import { env, freshPglite, freshPostgresSchema } from './databases.js';
 
 /** A database and an event store over it, opened fresh per test file. */
@@ -27,7 +26,7 @@ export function backends(): BackendFactory[] {
       name: 'PGlite',
       async open() {
         const sql = await freshPglite();
-        const store = createPgliteEventStore(sql);
+        const store = sqlEventStore(sql);
         return {
           sql,
           store,
@@ -46,7 +45,7 @@ export function backends(): BackendFactory[] {
       async open() {
         const schema = await freshPostgresSchema(url);
         const sql = schema.connect({ poolSize: 8 });
-        const store = createPostgresEventStore(sql);
+        const store = sqlEventStore(sql);
         return {
           sql,
           store,

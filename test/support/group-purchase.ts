@@ -34,7 +34,7 @@ function commandsOf(purchase: GroupPurchase, now: Date): GroupPaymentCommand[] {
       organizerId: purchase.organizerId ?? 'organizer-1',
       venueId: purchase.venueId,
       eventId: 'event-group',
-      tickets: [{ ticketTypeId: 'ga', quantity: ticketCount, unitPrice: purchase.unitPrice }],
+      tickets: [{ ticketTypeId: 'ga', quantity: ticketCount, unitPrice: purchase.unitPrice, priceSource: 'catalogue' }],
       quote,
       members,
       createdAt: now.toISOString(),

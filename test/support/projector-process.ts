@@ -8,12 +8,11 @@
  *   KILL_DIALECT=postgres DATABASE_URL=… KILL_SCHEMA=…   or   KILL_DIALECT=pglite KILL_DATA_DIR=…
  */
 import { connectPostgres, openPglite, type SqlClient } from '../../src/db/sql-client.js';
-import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
-import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import { projections } from '../../src/projections/all.js';
 import type { Projection } from '../../src/projections/engine/projection.js';
 import { createReadSide } from '../../src/projections/engine/read-side.js';
+import { sqlEventStore } from '../../src/runtime.js';
 import { tallyProjection } from './tally-projection.js';
 
 const env = process.env;
@@ -22,7 +21,7 @@ const sql: SqlClient =
   env.KILL_DIALECT === 'postgres'
     ? connectPostgres({ url: env.DATABASE_URL!, schema: env.KILL_SCHEMA!, poolSize: 4 })
     : await openPglite({ dataDir: env.KILL_DATA_DIR! });
-const store = sql.dialect === 'postgres' ? createPostgresEventStore(sql) : createPgliteEventStore(sql);
+const store = sqlEventStore(sql);
 let hanging = false;
 /** Hangs forever in the batch that is a projection's HANG_AT-th (the first one to get there). */
 const hangAtBatch = () => {

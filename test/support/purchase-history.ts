@@ -35,7 +35,7 @@ function commandsOf(i: number, paymentId: string): PaymentCommand[] {
         userId: `buyer-${i % 5}`,
         venueId: HISTORY_VENUES[i % HISTORY_VENUES.length]!,
         eventId: 'event-history',
-        tickets: [{ ticketTypeId: 'ga', quantity, unitPrice }],
+        tickets: [{ ticketTypeId: 'ga', quantity, unitPrice, priceSource: 'catalogue' }],
         quote,
         paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
         captureMode: 'automatic',

@@ -1,10 +1,9 @@
 import { describe } from 'vitest';
 import type { SqlClient } from '../../src/db/sql-client.js';
 import type { EventStore } from '../../src/eventstore/event-store.js';
-import { createPgliteEventStore } from '../../src/eventstore/pglite.js';
-import { createPostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createLogger } from '../../src/logger.js';
 import { createReadSide, type ReadSide, type ReadSideOptions } from '../../src/projections/engine/read-side.js';
+import { sqlEventStore } from '../../src/runtime.js';
 import { env, freshPglite, freshPostgresSchema } from './databases.js';
 
 /** One process's view of a database that holds both the events and the read models. */
@@ -51,7 +50,7 @@ export const openPgliteDatabase: OpenDatabase = async () => {
   const sql = await freshPglite();
   const stores: EventStore[] = [];
   const node = (): Node => {
-    const store = createPgliteEventStore(sql);
+    const store = sqlEventStore(sql);
     stores.push(store);
     return { sql, store };
   };
@@ -66,7 +65,7 @@ export const openPostgresDatabase: OpenDatabase = async () => {
   const stores: EventStore[] = [];
   const node = (): Node => {
     const sql = schema.connect({ poolSize: 6 });
-    const store = createPostgresEventStore(sql);
+    const store = sqlEventStore(sql);
     stores.push(store);
     return { sql, store };
   };

@@ -4,6 +4,7 @@ import { testApp, type TestApp } from '../../support/app.js';
 import { authAs, purchase, refund, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 import { event, metadata } from '../../support/events.js';
+import { paymentRequestedV1, VERSION_1_LINES_UPCAST } from '../../support/version-1-events.js';
 import { positionToString } from '../../../src/eventstore/event-store.js';
 
 interface TransactionAnswer {
@@ -143,8 +144,18 @@ describe.each(sqlBackends())('transaction queries over HTTP (%s)', (backend) => 
       correlationId: expect.any(String) as string,
       causationId: expect.any(String) as string,
       occurredAt: expect.any(String) as string,
-      schemaVersion: 1,
+      schemaVersion: 2,
     });
+  });
+
+  it("shows each line's price source in the audit trail: the catalogue for a purchase made now, the request for one stored before it", async () => {
+    type Trail = { events: { data: { tickets: unknown }; metadata: { schemaVersion: number } }[] };
+    const now = (await get(`/api/v1/payments/transaction/${paid.id}/events`)).json<Trail>().events[0]!;
+    expect(now).toMatchObject({ metadata: { schemaVersion: 2 }, data: { tickets: [{ unitPrice: 10_000, priceSource: 'catalogue' }] } });
+    const before = randomUUID();
+    await t.storage.eventStore.append(`payment-${before}`, [paymentRequestedV1(before, { venueId })], { expected: 'no_stream' });
+    const old = (await get(`/api/v1/payments/transaction/${before}/events`)).json<Trail>().events[0]!;
+    expect(old).toMatchObject({ metadata: { schemaVersion: 2 }, data: { tickets: VERSION_1_LINES_UPCAST } });
   });
 
   it('answers a transaction and its audit trail by an id in upper case as by the same id in lower case', async () => {

@@ -1,14 +1,9 @@
 import { percentOf } from '../domain/money.js';
 import { allocateRefund, allocationTotal } from '../domain/refund-allocation.js';
 import { TesseraError } from '../errors.js';
-import {
-  isPaymentEvent,
-  type NextAction,
-  type PaymentEvent,
-  type PaymentRequested,
-  type RefundAllocation,
-} from '../events/payment.js';
+import { isPaymentEvent, type NextAction, type PaymentEvent, type PaymentRequested } from '../events/payment.js';
 import type { Decider } from './decider.js';
+import type { RefundAllocation } from '../domain/refund-allocation.js';
 
 /**
  * The Payment aggregate. States follow seed 003 (PENDING -> PROCESSING -> PAID -> ...):

@@ -1,5 +1,5 @@
 import type { Decider, DomainEvent } from '../aggregates/decider.js';
-import { eventIdFor } from '../domain/ids.js';
+import { derivedId, eventIdFor } from '../domain/ids.js';
 import { TesseraError } from '../errors.js';
 import { WrongExpectedVersionError } from '../eventstore/errors.js';
 import type { EventData, EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
@@ -166,4 +166,19 @@ export function toEventData(events: readonly DomainEvent<EventType>[], context: 
       schemaVersion: eventVersionOf(event.type),
     },
   }));
+}
+
+/**
+ * The context of a command a process manager sends because of `cause`: its id derives from the
+ * cause's id and the step, so sending it again after a crash is recognised as the same command.
+ */
+export function contextFromEvent(cause: RecordedEvent, step: string, actor: string, now: Date): CommandContext {
+  return {
+    commandId: derivedId(cause.id, step),
+    now,
+    actor,
+    tenantId: cause.metadata.tenantId,
+    correlationId: cause.metadata.correlationId,
+    causationId: cause.id,
+  };
 }

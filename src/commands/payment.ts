@@ -6,8 +6,8 @@ import type { TaxAddress } from '../domain/tax.js';
 import { derivedId } from '../domain/ids.js';
 import { seedFees, type PurchaseQuote, type SeedFees } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import { paymentStreamId, type NextAction, type PaymentMethodRef, type RefundAllocation } from '../events/payment.js';
-import { positionToString, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
+import { paymentStreamId, type NextAction, type PaymentMethodRef } from '../events/payment.js';
+import { positionToString, type EventStore, type Position } from '../eventstore/event-store.js';
 import type { VenueVolume } from '../projections/venue-volume.js';
 import { pricePurchase } from './catalogue.js';
 import { calculateFees, calculateTaxForVenue, type FeeQuote, type SeedTaxResponse } from './fees.js';
@@ -16,6 +16,7 @@ import { followStream } from './follow-stream.js';
 import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
 import { ticketIdFor } from '../domain/ids.js';
+import type { RefundAllocation } from '../domain/refund-allocation.js';
 
 export interface ProcessPaymentInput {
   readonly userId: string;
@@ -123,7 +124,6 @@ export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
   });
 }
 
-/** Sends one command to a payment's stream. */
 /** The Payment aggregate's command handler (`payment-<id>` streams). */
 export const paymentHandler = commandHandler(paymentDecider, paymentStreamId);
 
@@ -135,21 +135,6 @@ export async function requirePayment(store: EventStore, paymentId: string) {
   const request = loaded.state.request;
   if (!request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
   return { ...loaded, request };
-}
-
-/**
- * The context of a command a process manager sends because of `cause`: its id derives from the
- * cause's id and the step, so sending it again after a crash is recognised as the same command.
- */
-export function contextFromEvent(cause: RecordedEvent, step: string, actor: string, now: Date): CommandContext {
-  return {
-    commandId: derivedId(cause.id, step),
-    now,
-    actor,
-    tenantId: cause.metadata.tenantId,
-    correlationId: cause.metadata.correlationId,
-    causationId: cause.id,
-  };
 }
 
 export interface RefundPaymentInput {

@@ -1,5 +1,25 @@
-import type { RefundAllocation, RefundTaxLine } from '../events/payment.js';
+import type { TaxKind } from './tax.js';
 import { allocate, applyRate, sumMinor } from './money.js';
+
+/** Where every cent of a refund comes from, so the ledger books it without recomputing. */
+export interface RefundAllocation {
+  readonly ticketPrice: number;
+  readonly platformFee: number;
+  readonly gas: number;
+  /** Buyer-borne taxes returned to the buyer, one line per component of the quote. */
+  readonly taxes: readonly RefundTaxLine[];
+  /**
+   * Venue-borne taxes (entertainment) no longer owed because ticket price went back: they
+   * return to the venue's proceeds, not to the buyer, so they are not part of `amount`.
+   */
+  readonly venueTaxReversed: readonly RefundTaxLine[];
+}
+
+export interface RefundTaxLine {
+  readonly kind: TaxKind;
+  readonly jurisdiction: string;
+  readonly amount: number;
+}
 import type { PurchaseQuote } from './purchase-quote.js';
 
 /**

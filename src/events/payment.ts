@@ -1,5 +1,5 @@
+import type { RefundAllocation } from '../domain/refund-allocation.js';
 import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
-import type { TaxKind } from '../domain/tax.js';
 
 /**
  * The Payment stream's events (`payment-<uuid>`). Each records what was
@@ -121,25 +121,6 @@ export interface PaymentAuthorizationVoided {
   readonly data: { readonly paymentId: string; readonly gatewayReference: string; readonly amount: number };
 }
 
-/** Where every cent of a refund comes from, so the ledger books it without recomputing. */
-export interface RefundAllocation {
-  readonly ticketPrice: number;
-  readonly platformFee: number;
-  readonly gas: number;
-  /** Buyer-borne taxes returned to the buyer, one line per component of the quote. */
-  readonly taxes: readonly RefundTaxLine[];
-  /**
-   * Venue-borne taxes (entertainment) no longer owed because ticket price went back: they
-   * return to the venue's proceeds, not to the buyer, so they are not part of `amount`.
-   */
-  readonly venueTaxReversed: readonly RefundTaxLine[];
-}
-
-export interface RefundTaxLine {
-  readonly kind: TaxKind;
-  readonly jurisdiction: string;
-  readonly amount: number;
-}
 
 /** The parties a refund's money moves between, carried by every refund event for the ledger. */
 interface RefundParties {

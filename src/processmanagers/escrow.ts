@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EscrowCommand, EscrowState } from '../aggregates/escrow.js';
-import { contextFromEvent, paymentHandler } from '../commands/payment.js';
+import { paymentHandler } from '../commands/payment.js';
 import { escrowHandler, listingHandler } from '../commands/escrow.js';
 import type { CommandContext } from '../commands/handle-command.js';
 import { derivedId } from '../domain/ids.js';
@@ -12,6 +12,7 @@ import { TransientChainError, type Minter } from '../gateways/minter.js';
 import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
 import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from '../errors.js';
+import { contextFromEvent } from '../commands/handle-command.js';
 
 export const ESCROW_RELEASE = 'escrow-release';
 export const ESCROW_TRANSFER_CHECK = 'escrow-transfer-check';

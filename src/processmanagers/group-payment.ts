@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { GroupPaymentCommand, GroupPaymentState, MemberState } from '../aggregates/group-payment.js';
-import { contextFromEvent } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { GroupPaymentEvent } from '../events/group-payment.js';
@@ -11,6 +10,7 @@ import { groupPaymentHandler, requireGroup } from '../commands/group-payment.js'
 import type { Mailer } from '../gateways/mailer.js';
 import { paymentLink } from '../domain/payment-links.js';
 import { PermanentFailure } from '../errors.js';
+import { contextFromEvent } from '../commands/handle-command.js';
 
 export const GROUP_PAYMENT_EXPIRY = 'group-payment-expiry';
 export const GROUP_PAYMENT_REMINDER = 'group-payment-reminder';

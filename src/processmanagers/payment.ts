@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PaymentCommand, PaymentState } from '../aggregates/payment.js';
-import { contextFromEvent, paymentHandler, requirePayment } from '../commands/payment.js';
+import { paymentHandler, requirePayment } from '../commands/payment.js';
 import { derivedId } from '../domain/ids.js';
 import type { PaymentEvent } from '../events/payment.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
@@ -9,6 +9,7 @@ import type { PaymentGateway, PaymentResult } from '../gateways/gateway.js';
 import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
 import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from '../errors.js';
+import { contextFromEvent } from '../commands/handle-command.js';
 
 export const PAYMENT_EXPIRY = 'payment-expiry';
 

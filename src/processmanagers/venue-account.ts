@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import type { VenueAccountCommand } from '../aggregates/venue-account.js';
-import { contextFromEvent } from '../commands/payment.js';
 import { venueAccountHandler, loadVenueAccount } from '../commands/venue-account.js';
 import { findVenueProfile } from '../commands/venue.js';
 import { derivedId } from '../domain/ids.js';
 import { sumMinor } from '../domain/money.js';
 import type { GroupPaymentEvent } from '../events/group-payment.js';
-import type { PaymentEvent, RefundAllocation } from '../events/payment.js';
+import type { PaymentEvent } from '../events/payment.js';
 import type { SaleSource, VenueAccountEvent } from '../events/venue-account.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { PayoutGateway } from '../gateways/gateway.js';
 import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
 import { processManager, type ProcessManager } from './runtime/process-manager.js';
+import { contextFromEvent } from '../commands/handle-command.js';
+import type { RefundAllocation } from '../domain/refund-allocation.js';
 
 export const VENUE_SETTLEMENT = 'venue-settlement';
 export const VENUE_RESERVE_RELEASE = 'venue-reserve-release';

@@ -2,9 +2,10 @@ import { sql } from 'kysely';
 import type { PurchaseQuote } from '../domain/purchase-quote.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { isGroupPaymentEvent, type GroupPaymentEvent } from '../events/group-payment.js';
-import { isPaymentEvent, type PaymentEvent, type RefundAllocation, type RefundTaxLine } from '../events/payment.js';
+import { isPaymentEvent, type PaymentEvent } from '../events/payment.js';
 import { defineProjection } from './engine/projection.js';
 import { sumByKey } from './engine/sum-by-key.js';
+import type { RefundAllocation, RefundTaxLine } from '../domain/refund-allocation.js';
 
 /**
  * Tax per jurisdiction, kind, currency and day (migrations/0005_read_models.sql), from the same

@@ -1,9 +1,10 @@
-import type { PaymentEvent, RefundAllocation, RefundTaxLine } from '../../../events/payment.js';
+import type { PaymentEvent } from '../../../events/payment.js';
 import type { PurchaseQuote } from '../../../domain/purchase-quote.js';
 import type { TaxLine } from '../../../domain/tax.js';
 import { customerRefundsAccount } from '../accounts.js';
 import { credit, debit, type Posting } from '../journal.js';
 import type { Booking, PostingRules } from '../ledger-projection.js';
+import type { RefundAllocation, RefundTaxLine } from '../../../domain/refund-allocation.js';
 
 /**
  * How payments move money in the ledger (chart of accounts: docs/ledger.md).

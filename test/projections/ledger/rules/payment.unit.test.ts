@@ -3,7 +3,7 @@ import { customerRefundsAccount } from '../../../../src/projections/ledger/accou
 import { describe, expect, it } from 'vitest';
 import { evolvePayment, initialPaymentState, paymentDecider, type PaymentState } from '../../../../src/aggregates/payment.js';
 import { isTesseraError } from '../../../../src/errors.js';
-import type { PaymentEvent, RefundAllocation } from '../../../../src/events/payment.js';
+import type { PaymentEvent } from '../../../../src/events/payment.js';
 import type { RecordedEvent } from '../../../../src/eventstore/event-store.js';
 import { checkEntry, type JournalEntry } from '../../../../src/projections/ledger/journal.js';
 import type { Booking } from '../../../../src/projections/ledger/ledger-projection.js';
@@ -11,6 +11,7 @@ import { paymentPostingRules } from '../../../../src/projections/ledger/rules/pa
 import { captured, paid, PAYMENT_ID, quote, TOTAL } from '../../../aggregates/payment-fixtures.js';
 import { paymentCommand } from '../../../support/payment-arbitraries.js';
 import { metadata } from '../../../support/events.js';
+import type { RefundAllocation } from '../../../../src/domain/refund-allocation.js';
 
 /** The entries a payment event books, checked as the ledger checks them. */
 function book(event: PaymentEvent, index = 0): JournalEntry[] {

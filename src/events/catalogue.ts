@@ -1,3 +1,5 @@
+import { eventGuard } from './event-guard.js';
+
 /**
  * The ticket catalogue (issue 17): the ticket types an event sells at a venue, with the price
  * every purchase path takes. One stream per venue and event, `catalogue-<venueId>-<eventId>`:
@@ -48,8 +50,8 @@ export const CATALOGUE_EVENT_VERSIONS = {
   TicketTypeRevised: 1,
 } as const satisfies Record<CatalogueEvent['type'], number>;
 
-export const CATALOGUE_EVENT_TYPES = Object.keys(CATALOGUE_EVENT_VERSIONS) as readonly CatalogueEvent['type'][];
+const catalogueEvents = eventGuard<CatalogueEvent>(CATALOGUE_EVENT_VERSIONS);
 
-const catalogueEventTypes = new Set<string>(CATALOGUE_EVENT_TYPES);
+export const CATALOGUE_EVENT_TYPES = catalogueEvents.types;
 
-export const isCatalogueEvent = (event: { type: string; data: unknown }): event is CatalogueEvent => catalogueEventTypes.has(event.type);
+export const isCatalogueEvent = catalogueEvents.is;

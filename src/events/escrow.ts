@@ -1,5 +1,6 @@
 import type { Chain } from '../domain/fees.js';
 import type { RoyaltySplit } from '../domain/resale.js';
+import { eventGuard } from './event-guard.js';
 
 /**
  * A resale escrow's events (`escrow-<uuid>`): a buyer's money held between the
@@ -124,8 +125,8 @@ export const ESCROW_EVENT_VERSIONS = {
   EscrowDisputed: 1,
 } as const satisfies Record<EscrowEvent['type'], number>;
 
-export const ESCROW_EVENT_TYPES = Object.keys(ESCROW_EVENT_VERSIONS) as readonly EscrowEvent['type'][];
+const escrowEvents = eventGuard<EscrowEvent>(ESCROW_EVENT_VERSIONS);
 
-const escrowTypes = new Set<string>(ESCROW_EVENT_TYPES);
+export const ESCROW_EVENT_TYPES = escrowEvents.types;
 
-export const isEscrowEvent = (event: { type: string; data: unknown }): event is EscrowEvent => escrowTypes.has(event.type);
+export const isEscrowEvent = escrowEvents.is;

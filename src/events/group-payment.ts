@@ -1,4 +1,5 @@
 import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
+import { eventGuard } from './event-guard.js';
 
 /**
  * The GroupPayment stream's events (`group-payment-<uuid>`). A group payment
@@ -158,8 +159,8 @@ export const GROUP_PAYMENT_EVENT_VERSIONS = {
   MemberReminded: 1,
 } as const satisfies Record<GroupPaymentEvent['type'], number>;
 
-export const GROUP_PAYMENT_EVENT_TYPES = Object.keys(GROUP_PAYMENT_EVENT_VERSIONS) as readonly GroupPaymentEvent['type'][];
+const group_paymentEvents = eventGuard<GroupPaymentEvent>(GROUP_PAYMENT_EVENT_VERSIONS);
 
-const groupPaymentEventTypes = new Set<string>(GROUP_PAYMENT_EVENT_TYPES);
+export const GROUP_PAYMENT_EVENT_TYPES = group_paymentEvents.types;
 
-export const isGroupPaymentEvent = (event: { type: string; data: unknown }): event is GroupPaymentEvent => groupPaymentEventTypes.has(event.type);
+export const isGroupPaymentEvent = group_paymentEvents.is;

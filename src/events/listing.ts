@@ -1,5 +1,6 @@
 import type { Chain } from '../domain/fees.js';
 import type { PriceInfo } from '../domain/resale.js';
+import { eventGuard } from './event-guard.js';
 
 /**
  * A resale listing's events (`listing-<uuid>`): a ticket offered by its owner
@@ -52,8 +53,8 @@ export const LISTING_EVENT_VERSIONS = {
   ListingReopened: 1,
 } as const satisfies Record<ListingEvent['type'], number>;
 
-export const LISTING_EVENT_TYPES = Object.keys(LISTING_EVENT_VERSIONS) as readonly ListingEvent['type'][];
+const listingEvents = eventGuard<ListingEvent>(LISTING_EVENT_VERSIONS);
 
-const listingTypes = new Set<string>(LISTING_EVENT_TYPES);
+export const LISTING_EVENT_TYPES = listingEvents.types;
 
-export const isListingEvent = (event: { type: string; data: unknown }): event is ListingEvent => listingTypes.has(event.type);
+export const isListingEvent = listingEvents.is;

@@ -1,5 +1,6 @@
 import type { RefundAllocation } from '../domain/refund-allocation.js';
 import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
+import { eventGuard } from './event-guard.js';
 
 /**
  * The Payment stream's events (`payment-<uuid>`). Each records what was
@@ -225,9 +226,9 @@ export const PAYMENT_EVENT_VERSIONS = {
   DisputeClosed: 1,
 } as const satisfies Record<PaymentEventType, number>;
 
-export const PAYMENT_EVENT_TYPES = Object.keys(PAYMENT_EVENT_VERSIONS) as readonly PaymentEventType[];
+const paymentEvents = eventGuard<PaymentEvent>(PAYMENT_EVENT_VERSIONS);
 
-const paymentEventTypes = new Set<string>(PAYMENT_EVENT_TYPES);
+export const PAYMENT_EVENT_TYPES = paymentEvents.types;
 
 /** Narrows a stored event to the catalogue; the store holds only what deciders wrote. */
-export const isPaymentEvent = (event: { type: string; data: unknown }): event is PaymentEvent => paymentEventTypes.has(event.type);
+export const isPaymentEvent = paymentEvents.is;

@@ -1,3 +1,4 @@
+import { eventGuard } from './event-guard.js';
 /**
  * The VenueAccount stream's events (`venue-account-<uuid>`): a venue's money
  * moving from its sales (pending) to what it may take (available), the reserve held back
@@ -136,9 +137,8 @@ export const VENUE_ACCOUNT_EVENT_VERSIONS = {
   VenuePayoutFailed: 1,
 } as const satisfies Record<VenueAccountEvent['type'], number>;
 
-export const VENUE_ACCOUNT_EVENT_TYPES = Object.keys(VENUE_ACCOUNT_EVENT_VERSIONS) as readonly VenueAccountEvent['type'][];
+const venueAccountEvents = eventGuard<VenueAccountEvent>(VENUE_ACCOUNT_EVENT_VERSIONS);
 
-const venueAccountEventTypes = new Set<string>(VENUE_ACCOUNT_EVENT_TYPES);
+export const VENUE_ACCOUNT_EVENT_TYPES = venueAccountEvents.types;
 
-export const isVenueAccountEvent = (event: { type: string; data: unknown }): event is VenueAccountEvent =>
-  venueAccountEventTypes.has(event.type);
+export const isVenueAccountEvent = venueAccountEvents.is;

@@ -1,4 +1,5 @@
 import type { VenueTier } from '../domain/fees.js';
+import { eventGuard } from './event-guard.js';
 
 /** The VenueProfile stream's events (`venue-<uuid>`). */
 export const venueStreamId = (venueId: string): string => `venue-${venueId}`;
@@ -62,8 +63,8 @@ export const VENUE_EVENT_VERSIONS = {
   VenuePayoutAccountChanged: 1,
 } as const satisfies Record<VenueEvent['type'], number>;
 
-export const VENUE_EVENT_TYPES = Object.keys(VENUE_EVENT_VERSIONS) as readonly VenueEvent['type'][];
+const venueEvents = eventGuard<VenueEvent>(VENUE_EVENT_VERSIONS);
 
-const venueEventTypes = new Set<string>(VENUE_EVENT_TYPES);
+export const VENUE_EVENT_TYPES = venueEvents.types;
 
-export const isVenueEvent = (event: { type: string; data: unknown }): event is VenueEvent => venueEventTypes.has(event.type);
+export const isVenueEvent = venueEvents.is;

@@ -235,6 +235,21 @@ describe('who gets through each route of the OpenAPI document', () => {
     expect(Number(rows[0]!.refunded)).toBeLessThanOrEqual(2);
   });
 
+  it("records an admin's cancellation of a group in the group's tenant, as a refund is recorded in its payment's", async () => {
+    const group = await openGroup(fixtures.venueId);
+    const platformAdmin = await as({ role: 'admin', sub: 'admin-9', tenantId: 'platform' });
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/group-payments/${group.id}/cancel`,
+      headers: { ...platformAdmin, 'idempotency-key': randomUUID() },
+      payload: {},
+    });
+    expect(cancelled.statusCode).toBe(200);
+    const events = await t.storage.eventStore.readStream(`group-payment-${group.id}`);
+    const cancel = events.find((e) => e.type === 'GroupPaymentCancelled')!;
+    expect(cancel.metadata).toMatchObject({ tenantId: events[0]!.metadata.tenantId, actor: 'admin:admin-9' });
+  });
+
   it("keeps a group's members' e-mails, shares and cancellation from a same-sub user of another tenant", async () => {
     const group = await openGroup(fixtures.venueId);
     const stranger = await as({ sub: OWNER, tenantId: OTHER_TENANT });

@@ -120,8 +120,8 @@ export function createProcessManagerRuntime(
       for (const worker of workers) worker.start();
     },
     async stop() {
-      await Promise.all(workers.map((worker) => worker.stop()));
-      await deadlines.stop();
+      // The pollers first (they may send commands the process managers react to), together.
+      await Promise.all([...workers.map((worker) => worker.stop()), deadlines.stop()]);
       await Promise.all(running.splice(0).map((pm) => pm.stop()));
     },
   };

@@ -48,8 +48,12 @@ const EVENT_COLUMNS = `e.stream_id, e.revision::text AS revision, e.event_id::te
   e.metadata, e.transaction_id::text AS transaction_id, e.position::text AS position,
   floor(extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_ms`;
 
-/** Only transactions that have finished can be read past: see the migration's header. */
-const VISIBLE = `e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
+/**
+ * Only events no earlier event can still join are read past: those below the oldest transaction
+ * that may still append (migrations/0010_event_horizon.sql argues why nothing is ever skipped).
+ * A subquery, so the horizon is worked out once per statement, not once per row.
+ */
+const VISIBLE = `e.transaction_id < (SELECT tessera_events_horizon())`;
 
 /**
  * An append is one INSERT of the batch's rows, numbered from the revision the writer expects, so

@@ -65,6 +65,70 @@ describe.runIf(url)('PostgreSQL $all order under late commits', () => {
     expect(all.map((e) => e.streamId)).toEqual([lateStream, earlyStream]);
   });
 
+  /** A transaction with an id that stays open until the test commits it: a batch job, a migration. */
+  async function openTransaction(connection: pg.ClientConfig, work: string): Promise<pg.Client> {
+    const client = new pg.Client(connection);
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query(work);
+    await client.query('SELECT pg_current_xact_id()');
+    return client;
+  }
+
+  async function appendAndReadBack(): Promise<RecordedEvent[]> {
+    const from = await store.headPosition();
+    const stream = `after-${randomUUID()}`;
+    await store.append(stream, [event('Committed')], { expected: 'no_stream' });
+    return (await store.readAll({ after: from ?? 'start' })).filter((e) => e.streamId === stream);
+  }
+
+  it('does not hold back events for a transaction left open in another database of the server', async () => {
+    const elsewhere = new URL(url!);
+    elsewhere.pathname = '/postgres';
+    const foreign = await openTransaction({ connectionString: elsewhere.toString() }, 'CREATE TEMP TABLE batch_job (n int)');
+    try {
+      expect(await appendAndReadBack()).toHaveLength(1);
+    } finally {
+      await foreign.query('ROLLBACK');
+      await foreign.end();
+    }
+  });
+
+  it('does not hold back events for a transaction of ours that writes other tables only', async () => {
+    const other = await openTransaction(
+      { connectionString: url, options: `-c search_path=${schema.schema}` },
+      `INSERT INTO tessera_checkpoints (subscription, commit_pos, prepare_pos) VALUES ('open-${randomUUID()}', 0, 0)`,
+    );
+    try {
+      expect(await appendAndReadBack()).toHaveLength(1);
+    } finally {
+      await other.query('ROLLBACK');
+      await other.end();
+    }
+  });
+
+  it('holds back events for a transaction that locked the event table to append later, then shows its event first', async () => {
+    const appender = await openTransaction(
+      { connectionString: url, options: `-c search_path=${schema.schema}` },
+      'LOCK TABLE tessera_events IN ROW EXCLUSIVE MODE',
+    );
+    const from = await store.headPosition();
+    const early = `early-${randomUUID()}`;
+    await store.append(early, [event('Early')], { expected: 'no_stream' });
+    expect(await store.readAll({ after: from ?? 'start' })).toEqual([]);
+
+    const late = `late-${randomUUID()}`;
+    await insertEvent(appender, late, {});
+    await appender.query('COMMIT');
+    await appender.end();
+    let all: RecordedEvent[] = [];
+    for (let tries = 0; all.length < 2 && tries < 500; tries++) {
+      all = await store.readAll({ after: from ?? 'start' });
+      if (all.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(all.map((e) => e.streamId)).toEqual([late, early]);
+  });
+
   it('never skips or repeats an event while writers commit out of order with random delays', async () => {
     const from = await store.headPosition();
     const writers = await Promise.all(Array.from({ length: 8 }, () => openWriter(schema)));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
+import { cacheAggregates, createAggregateCache } from './commands/aggregate-cache.js';
 import { catalogueCommands, type CatalogueCommands } from './commands/catalogue.js';
 import { escrowCommands, type EscrowCommands } from './commands/escrow.js';
 import { groupPaymentCommands, type GroupPaymentCommands } from './commands/group-payment.js';
@@ -11,6 +12,7 @@ import { venueProfileCommands, type VenueProfileCommands } from './commands/venu
 import type { Config } from './config.js';
 import type { ResaleRules } from './domain/resale.js';
 import type { RefundPolicySet } from './events/refund-policy.js';
+import { createSharedTail, type SharedTail } from './eventstore/shared-tail.js';
 import { startSubscription, type Subscription } from './eventstore/subscription.js';
 import { sqlGatewayReferences } from './gateways/gateway-references.js';
 import type { PaymentGateway, PayoutGateway } from './gateways/gateway.js';
@@ -80,6 +82,8 @@ export interface Tessera {
   /** The payment gateway (the sandbox's books are read by tests and the CLI). */
   readonly gateway: PaymentGateway;
   readonly minter: Minter;
+  /** The process's one reader of `$all` (its status shows in /admin and /metrics). */
+  readonly tail: SharedTail;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -100,7 +104,19 @@ export interface TesseraDependencies {
 
 export function composeTessera(deps: TesseraDependencies): Tessera {
   const { config, logger, storage } = deps;
-  const { sql, eventStore: store } = storage;
+  const { sql, eventStore } = storage;
+  // One reader of $all for the whole process: every subscription and every waiting request reads
+  // the tail it keeps in memory (appends and stream reads still go straight to the store).
+  // Aggregates just written or read stay in memory, so the next step on a stream need not read
+  // it back; the tail drops any entry another writer has moved past.
+  const aggregates = createAggregateCache();
+  const tail = createSharedTail(eventStore, {
+    logger,
+    onEvents: (events) => aggregates.observe(events),
+    ...(deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs }),
+  });
+  const store = tail.store;
+  cacheAggregates(store, aggregates);
   const clock = deps.clock ?? (() => new Date());
   const gateway = deps.gateway ?? paymentGatewayFor(config, storage);
   const payoutGateway = deps.payoutGateway ?? payoutGatewayFor(config, storage);
@@ -221,9 +237,12 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     runtime,
     gateway,
     minter,
+    tail,
     async start() {
       if (started) return;
       started = true;
+      await tail.start();
+      aggregates.setActive(true);
       runtime.start();
       projectors = [
         startSubscription(store, paymentMetricsProjector(store, paymentMetrics), projectorOptions),
@@ -236,6 +255,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       if (!started) return;
       started = false;
       await Promise.all([runtime.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
+      await tail.stop();
+      aggregates.setActive(false);
     },
   };
 }

@@ -171,10 +171,12 @@ export const configSchema = z.object({
   PAYOUT_ACCOUNT_CHANGE_HOLD_MS: integer(86_400_000, 0, 30 * 86_400_000),
 
   // Read side (src/projections): events per transaction for live projections, and per page for
-  // rebuild and verify; the longest backoff between retries of a failing batch.
+  // rebuild and verify; the longest backoff between retries of a failing batch; the least time
+  // between a live projection's batches (events arriving meanwhile share one transaction).
   PROJECTION_BATCH_SIZE: integer(1000, 1, 50_000),
   PROJECTION_REBUILD_BATCH_SIZE: integer(2000, 1, 50_000),
   PROJECTION_RETRY_MAX_MS: integer(30_000, 10, 3_600_000),
+  PROJECTION_LINGER_MS: integer(100, 0, 5_000),
 
   // Query routes (issue 5): how long a query given `?position=` waits for its read model to reach it.
   READ_WAIT_MS: integer(2_000, 0, 30_000),

@@ -4,6 +4,7 @@ import { TesseraError } from '../errors.js';
 import { WrongExpectedVersionError } from '../eventstore/errors.js';
 import type { EventData, EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import { eventVersionOf, type EventType } from '../events/versions.js';
+import { aggregateCacheOf, recordedAfterAppend, type CachedAggregate } from './aggregate-cache.js';
 
 /**
  * Who sent a command and when: a route builds it from the request (the command id from the
@@ -55,7 +56,38 @@ export async function loadAggregate<State, Command, Event extends DomainEvent>(
   let state = decider.initialState();
   for (const event of recorded) state = decider.evolve(state, { type: event.type, data: event.data } as Event);
   const last = recorded[recorded.length - 1];
-  return { state, revision: last ? last.revision : null, events: recorded, tenantId: recorded[0]?.metadata.tenantId };
+  const loaded = { state, revision: last ? last.revision : null, events: recorded, tenantId: recorded[0]?.metadata.tenantId };
+  if (loaded.revision !== null) aggregateCacheOf(store)?.set(streamId, decider, loaded as CachedAggregate & typeof loaded);
+  return loaded;
+}
+
+/** The aggregate as this process last saw it (see aggregate-cache.ts), else as the store holds it. */
+function cachedOrLoaded<State, Command, Event extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, Event>,
+): { cached: boolean; loaded: Promise<LoadedAggregate<State, Event>> } {
+  const hit = aggregateCacheOf(store)?.get(streamId, decider) as LoadedAggregate<State, Event> | undefined;
+  return hit ? { cached: true, loaded: Promise.resolve(hit) } : { cached: false, loaded: loadAggregate(store, streamId, decider) };
+}
+
+function firstGuess<State, Command, Event extends DomainEvent>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, Event>,
+  expectNew: boolean | undefined,
+): { cached: boolean; loaded: Promise<LoadedAggregate<State, Event>> } {
+  // Only a store that tells an idempotent retry from a first append (alreadyStored) can be guessed at.
+  if (!expectNew || store.kind === 'eventstoredb') return cachedOrLoaded(store, streamId, decider);
+  const empty: LoadedAggregate<State, Event> = { state: decider.initialState(), revision: null, events: [], tenantId: undefined };
+  return { cached: true, loaded: Promise.resolve(empty) };
+}
+
+/** Whether the stream has events after `revision`: a cached state that has been passed. */
+async function movedOn(store: EventStore, streamId: string, revision: number | null): Promise<boolean> {
+  const newer = await store.readStream(streamId, { fromRevision: revision === null ? 0 : revision + 1, maxCount: 1 });
+  if (newer.length > 0) aggregateCacheOf(store)?.delete(streamId);
+  return newer.length > 0;
 }
 
 /**
@@ -67,7 +99,7 @@ export interface CommandHandler<State, Command, Event extends DomainEvent<EventT
   readonly decider: Decider<State, Command, Event>;
   streamId(id: Id): string;
   /** Load, decide, append (handleCommand) on the aggregate `id`. */
-  handle(store: EventStore, id: Id, command: Command, context: CommandContext): Promise<CommandResult<State, Event>>;
+  handle(store: EventStore, id: Id, command: Command, context: CommandContext, options?: { readonly expectNew?: boolean }): Promise<CommandResult<State, Event>>;
   /** The aggregate `id` as its stream holds it now. */
   load(store: EventStore, id: Id): Promise<LoadedAggregate<State, Event>>;
 }
@@ -80,8 +112,9 @@ export function commandHandler<State, Command, Event extends DomainEvent<EventTy
   return {
     decider,
     streamId,
-    handle: (store, id, command, context) => handleCommand(store, { streamId: streamId(id), decider, command, context, ...options }),
-    load: (store, id) => loadAggregate(store, streamId(id), decider),
+    handle: (store, id, command, context, handling) =>
+      handleCommand(store, { streamId: streamId(id), decider, command, context, ...options, ...(handling?.expectNew ? { expectNew: true } : {}) }),
+    load: (store, id) => cachedOrLoaded(store, streamId(id), decider).loaded,
   };
 }
 
@@ -92,6 +125,12 @@ export interface HandleCommandOptions<State, Command, Event extends DomainEvent<
   readonly context: CommandContext;
   /** How many times to reload and decide again after losing a race for the stream. */
   readonly maxAttempts?: number;
+  /**
+   * The stream is most likely new (its id derives from this command's id): decide from the
+   * initial state and append expecting no stream, without reading it first. If it exists after
+   * all (a retried command), the append fails and the command is handled as usual.
+   */
+  readonly expectNew?: boolean;
 }
 
 /**
@@ -105,8 +144,12 @@ export async function handleCommand<State, Command, Event extends DomainEvent<Ev
 ): Promise<CommandResult<State, Event>> {
   const { streamId, decider, command, context } = options;
   const maxAttempts = options.maxAttempts ?? 10;
+  const cache = aggregateCacheOf(store);
   for (let attempt = 1; ; attempt++) {
-    const loaded = await loadAggregate(store, streamId, decider);
+    // The first attempt may start from the cached state (or from nothing, for a new stream); a
+    // retry always reads the store.
+    const from = attempt > 1 ? { cached: false, loaded: loadAggregate(store, streamId, decider) } : firstGuess(store, streamId, decider, options.expectNew);
+    const loaded = await from.loaded;
     const earlier = eventsOfCommand(loaded.events, context.commandId);
     if (earlier.length > 0) {
       return {
@@ -117,18 +160,36 @@ export async function handleCommand<State, Command, Event extends DomainEvent<Ev
         replayed: true,
       };
     }
-    const decided = decider.decide(command, loaded.state);
+    let decided: Event[];
+    try {
+      decided = decider.decide(command, loaded.state);
+    } catch (refusal) {
+      // A refusal must hold for the stream as it is, not as this process last saw it.
+      if (from.cached && (await movedOn(store, streamId, loaded.revision))) continue;
+      throw refusal;
+    }
     if (decided.length === 0) {
+      if (from.cached && (await movedOn(store, streamId, loaded.revision))) continue;
       return { state: loaded.state, events: [], revision: loaded.revision, position: null, replayed: false };
     }
     try {
-      const appended = await store.append(streamId, toEventData(decided, context), {
+      const written = toEventData(decided, context);
+      const appended = await store.append(streamId, written, {
         expected: loaded.revision === null ? 'no_stream' : loaded.revision,
       });
+      // Decided from a guess, and the store already held these events: answer as they were written.
+      if (from.cached && appended.alreadyStored) {
+        cache?.delete(streamId);
+        continue;
+      }
       const state = decided.reduce((s, e) => decider.evolve(s, e), loaded.state);
+      const first = appended.nextExpectedRevision - written.length + 1;
+      const events = [...loaded.events, ...recordedAfterAppend<Event>(streamId, written, first, appended.position, context.now)];
+      cache?.set(streamId, decider, { state, revision: appended.nextExpectedRevision, events, tenantId: events[0]?.metadata.tenantId });
       return { state, events: decided, revision: appended.nextExpectedRevision, position: appended.position, replayed: false };
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
+      cache?.delete(streamId);
       if (attempt >= maxAttempts) {
         throw new TesseraError('CONCURRENCY_CONFLICT', `stream ${streamId} kept changing; try again`, { streamId });
       }

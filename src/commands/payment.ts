@@ -86,6 +86,8 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
       },
     },
     context,
+    // The payment id derives from the command id: only a retry finds the stream already there.
+    { expectNew: true },
   );
   // The answer's position covers every event its state folded, so a query given it sees that state.
   const settled = await followStream(deps.store, paymentStreamId(paymentId), paymentDecider, { from: requested, until: isSettled, timeoutMs: deps.waitMs });

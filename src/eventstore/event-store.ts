@@ -57,6 +57,11 @@ export interface AppendResult {
   readonly nextExpectedRevision: number;
   /** Position of the last appended event; queries can wait for a read model to pass it. */
   readonly position: Position;
+  /**
+   * True when every event was stored already, as this batch (an idempotent retry): nothing was
+   * written. The SQL stores say so; EventStoreDB does not tell, and leaves it unset.
+   */
+  readonly alreadyStored?: boolean;
 }
 
 export interface ReadStreamOptions {
@@ -104,6 +109,19 @@ export interface EventStore {
    * one stream (a request waiting for its payment's outcome).
    */
   waitForStream(streamId: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Offered where a shared tail runs in this process (shared-tail.ts): resolves with the events of
+   * `streamId` after `after.revision` as soon as the tail reads one, or with none after `timeoutMs`,
+   * so a follower (a request waiting for its payment's outcome) learns of them without reading the
+   * stream. Resolves undefined when the tail cannot tell (it is not running, or `after.position`
+   * lies before what it holds): read the stream instead.
+   */
+  readonly nextInStream?: (
+    streamId: string,
+    after: { readonly revision: number; readonly position: Position },
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) => Promise<RecordedEvent[] | undefined>;
   /** Durable checkpoints, one per subscription name. */
   readonly checkpoints: CheckpointStore;
   /** At most one holder per name across every process sharing this store. */

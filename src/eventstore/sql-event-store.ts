@@ -185,6 +185,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
       return {
         nextExpectedRevision: Number(last.revision),
         position: { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) },
+        alreadyStored: true,
       };
     }
     const actual = await currentRevision(streamId);

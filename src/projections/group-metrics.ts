@@ -1,6 +1,7 @@
 import type { Counter } from 'prom-client';
 import type { EventStore } from '../eventstore/event-store.js';
-import type { SubscriptionConsumer } from '../eventstore/subscription.js';
+import { checkpointAfter, type SubscriptionConsumer } from '../eventstore/subscription.js';
+import { METRICS_CHECKPOINT_EVERY_MS } from './payment-metrics.js';
 
 export const GROUP_METRICS_SUBSCRIPTION = 'group-payment-metrics';
 
@@ -11,13 +12,8 @@ export const GROUP_METRICS_SUBSCRIPTION = 'group-payment-metrics';
  * mail step ran.
  */
 export function groupMetricsProjector(store: EventStore, reminders: Pick<Counter, 'inc'>): SubscriptionConsumer {
-  return {
-    name: GROUP_METRICS_SUBSCRIPTION,
-    loadCheckpoint: () => store.checkpoints.load(GROUP_METRICS_SUBSCRIPTION),
-    async handleBatch(events, { previous, next }) {
-      const reminded = events.filter((event) => event.type === 'MemberReminded').length;
-      await store.checkpoints.store(GROUP_METRICS_SUBSCRIPTION, next, previous);
-      if (reminded > 0) reminders.inc(reminded);
-    },
-  };
+  return checkpointAfter(GROUP_METRICS_SUBSCRIPTION, store.checkpoints, (events) => Promise.resolve(() => reminders.inc(events.length)), {
+    handles: (event) => event.type === 'MemberReminded',
+    writeEveryMs: METRICS_CHECKPOINT_EVERY_MS,
+  });
 }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Metric } from 'prom-client';
 import { exponentOf, isCurrency } from '../domain/money.js';
 import type { EventStore } from '../eventstore/event-store.js';
-import type { SubscriptionConsumer } from '../eventstore/subscription.js';
+import { checkpointAfter, type SubscriptionConsumer } from '../eventstore/subscription.js';
 import { isPaymentEvent, paymentStreamId, type PaymentEvent, type PaymentRequested } from '../events/payment.js';
 
 /**
@@ -78,6 +78,9 @@ type Observation = (metrics: PaymentMetrics) => void;
  * handled again counts nothing twice. It keeps the request time and method of payments in
  * flight; for one requested before this process took over, it reads the payment's first event.
  */
+/** How often the counters' checkpoints are written under load; they move once it is. */
+export const METRICS_CHECKPOINT_EVERY_MS = 250;
+
 export function paymentMetricsProjector(store: EventStore, metrics: PaymentMetrics): SubscriptionConsumer {
   const inFlight = new Map<string, RequestFacts>();
 
@@ -138,20 +141,22 @@ export function paymentMetricsProjector(store: EventStore, metrics: PaymentMetri
     }
   }
 
-  return {
-    name: PAYMENT_METRICS_SUBSCRIPTION,
-    loadCheckpoint: () => store.checkpoints.load(PAYMENT_METRICS_SUBSCRIPTION),
-    async handleBatch(events, { previous, next }) {
+  return checkpointAfter(
+    PAYMENT_METRICS_SUBSCRIPTION,
+    store.checkpoints,
+    async (events) => {
       const observations: Observation[] = [];
       for (const event of events) {
         if (!isPaymentEvent(event)) continue;
         const observation = await observe({ type: event.type, data: event.data } as PaymentEvent, event.metadata.occurredAt);
         if (observation) observations.push(observation);
       }
-      await store.checkpoints.store(PAYMENT_METRICS_SUBSCRIPTION, next, previous);
-      for (const observation of observations) observation(metrics);
+      return () => {
+        for (const observation of observations) observation(metrics);
+      };
     },
-  };
+    { handles: isPaymentEvent, writeEveryMs: METRICS_CHECKPOINT_EVERY_MS },
+  );
 }
 
 const factsOf = (data: PaymentRequested['data']): RequestFacts => ({

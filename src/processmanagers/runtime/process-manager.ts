@@ -56,7 +56,14 @@ export interface ProcessManagerOptions {
   readonly clock?: () => Date;
   readonly logger?: Logger;
   readonly subscription?: SubscriptionOptions;
+  /**
+   * How often the checkpoint is written while busy: batches in between share one write. Steps are
+   * idempotent, so a crash only makes the next owner handle those batches' events again.
+   */
+  readonly checkpointEveryMs?: number;
 }
+
+const DEFAULT_CHECKPOINT_EVERY_MS = 250;
 
 export interface RunningProcessManager {
   readonly subscription: Subscription;
@@ -67,7 +74,8 @@ export const parkedIdFor = (pm: string, eventId: string): string => `pm:${pm}:${
 
 /**
  * Runs a process manager as a checkpointed subscription over `$all` (one active instance per
- * name). The checkpoint moves after the whole batch is handled (at least once). An event whose
+ * name). The checkpoint moves after the whole batch is handled (at least once), at most every
+ * `checkpointEveryMs` while events keep coming, and when caught up. An event whose
  * step keeps failing is retried with backoff, then parked, and the manager moves on.
  */
 export function startProcessManager(store: EventStore, pm: ProcessManager, options: ProcessManagerOptions): RunningProcessManager {
@@ -95,7 +103,6 @@ export function startProcessManager(store: EventStore, pm: ProcessManager, optio
   async function handleBatch(events: readonly RecordedEvent[]): Promise<void> {
     const byStream = new Map<string, RecordedEvent[]>();
     for (const event of events) {
-      if (!pm.handles.has(event.type)) continue;
       const list = byStream.get(event.streamId) ?? [];
       list.push(event);
       byStream.set(event.streamId, list);
@@ -109,7 +116,11 @@ export function startProcessManager(store: EventStore, pm: ProcessManager, optio
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
   }
 
-  const subscription = startSubscription(store, checkpointAfter(`pm:${pm.name}`, store.checkpoints, handleBatch), {
+  const consumer = checkpointAfter(`pm:${pm.name}`, store.checkpoints, handleBatch, {
+    handles: (event) => pm.handles.has(event.type),
+    writeEveryMs: options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
+  });
+  const subscription = startSubscription(store, consumer, {
     ...(options.logger ? { logger: options.logger } : {}),
     ...options.subscription,
   });

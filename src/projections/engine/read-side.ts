@@ -26,6 +26,8 @@ export interface ReadSideOptions {
   readonly batchSize?: number;
   /** Events per page and transaction for rebuild and verify (PROJECTION_REBUILD_BATCH_SIZE). */
   readonly rebuildBatchSize?: number;
+  /** Least time between a live runner's batches, so events under load share one (PROJECTION_LINGER_MS). */
+  readonly lingerMs?: number;
   /** Longest backoff between retries of a failing batch (PROJECTION_RETRY_MAX_MS). */
   readonly retryMaxMs?: number;
   readonly retryInitialMs?: number;
@@ -97,6 +99,7 @@ export const readSideSettings = (config: Config) =>
     batchSize: config.PROJECTION_BATCH_SIZE,
     rebuildBatchSize: config.PROJECTION_REBUILD_BATCH_SIZE,
     retryMaxMs: config.PROJECTION_RETRY_MAX_MS,
+    lingerMs: config.PROJECTION_LINGER_MS,
   }) satisfies Partial<ReadSideOptions>;
 
 /** How often waitFor looks at the stored checkpoint when another process runs the projection. */
@@ -160,6 +163,7 @@ export function createReadSide(options: ReadSideOptions): ReadSide {
       ...(options.standbyRetryMs === undefined ? {} : { standbyRetryMs: options.standbyRetryMs }),
       ...(options.retryInitialMs === undefined ? {} : { retryInitialMs: options.retryInitialMs }),
       ...(options.retryMaxMs === undefined ? {} : { retryMaxMs: options.retryMaxMs }),
+      ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
       onBatch: ({ count, checkpoint, durationMs }) => {
         processed.set(name, (processed.get(name) ?? 0) + count);
         for (const listener of listeners) listener({ projection: name, events: count, durationMs, checkpoint });

@@ -99,61 +99,103 @@ export function createSandboxGateway(sql: SqlClient, options: SandboxOptions = {
   const random = options.random ?? Math.random;
 
   /** Runs `perform` once per key, in one transaction with the record of its result. */
-  async function once<R>(operation: string, key: string, request: unknown, perform: (tx: SqlExecutor) => Promise<R>): Promise<R> {
+  function once<R>(operation: string, key: string, request: unknown, perform: (tx: SqlExecutor) => Promise<R>): Promise<R> {
+    return onceWith(operation, key, request, (requestHash) =>
+      sql.transaction(async (tx) => {
+        const { rows } = await tx.query<{ calls: number; result: R | null; request_hash: string }>(
+          `INSERT INTO sandbox_gateway_operations (idempotency_key, operation, request_hash) VALUES ($1, $2, $3)
+             ON CONFLICT (idempotency_key) DO UPDATE
+               SET calls = sandbox_gateway_operations.calls + 1, last_called_at = now()
+           RETURNING calls, result, request_hash`,
+          [key, operation, requestHash],
+        );
+        const row = rows[0]!;
+        if (row.calls > 1) return row;
+        const outcome = await perform(tx);
+        await tx.query('UPDATE sandbox_gateway_operations SET result = $2 WHERE idempotency_key = $1', [key, JSON.stringify(outcome)]);
+        return { ...row, result: outcome };
+      }),
+    );
+  }
+
+  /**
+   * The sandbox's latency and injected failures around `record`, which stores the key's call and
+   * answers the key's record: a repeated call gets the first call's result, or an error when the
+   * key is reused for a different request.
+   */
+  async function onceWith<R>(
+    operation: string,
+    key: string,
+    request: unknown,
+    record: (requestHash: string) => Promise<{ calls: number; result: R | null; request_hash: string }>,
+  ): Promise<R> {
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const roll = failureRate > 0 ? random() : 1;
     if (roll < failureRate / 2) throw new TransientGatewayError(`sandbox: injected failure before ${operation}`);
     const requestHash = createHash('sha256').update(JSON.stringify({ operation, request })).digest('hex');
-    const result = await sql.transaction(async (tx) => {
-      const { rows } = await tx.query<{ calls: number; result: R | null; request_hash: string }>(
-        `INSERT INTO sandbox_gateway_operations (idempotency_key, operation, request_hash) VALUES ($1, $2, $3)
-           ON CONFLICT (idempotency_key) DO UPDATE
-             SET calls = sandbox_gateway_operations.calls + 1, last_called_at = now()
-         RETURNING calls, result, request_hash`,
-        [key, operation, requestHash],
-      );
-      const row = rows[0]!;
-      if (row.calls > 1) {
-        if (row.request_hash !== requestHash) {
-          throw new Error(`sandbox: idempotency key ${key} was used for a different ${operation} request`);
-        }
-        return row.result as R;
-      }
-      const outcome = await perform(tx);
-      await tx.query('UPDATE sandbox_gateway_operations SET result = $2 WHERE idempotency_key = $1', [key, JSON.stringify(outcome)]);
-      return outcome;
-    });
+    const row = await record(requestHash);
+    if (row.calls > 1 && row.request_hash !== requestHash) {
+      throw new Error(`sandbox: idempotency key ${key} was used for a different ${operation} request`);
+    }
     if (roll < failureRate) throw new TransientGatewayError(`sandbox: injected failure after ${operation} (answer lost)`);
-    return result;
+    return row.result as R;
   }
 
-  async function createIntent(tx: SqlExecutor, request: ChargeRequest, capture: boolean): Promise<PaymentResult> {
+  /**
+   * A new intent for a charge or an authorization, once per key. Its outcome depends on the
+   * request alone (the card's behaviour), so the key's record, its result and the intent go in
+   * one statement: the intent is inserted only by the first call, which the record's count tells.
+   */
+  async function createIntent(operation: 'charge' | 'authorize', request: ChargeRequest): Promise<PaymentResult> {
+    const capture = operation === 'charge';
     const reference = referenceFor('pi', request.idempotencyKey);
     const card = cardBehaviour(request.paymentMethodId);
-    const insert = (status: string, authorized: number, captured: number) =>
-      tx.query(
-        `INSERT INTO sandbox_gateway_intents (reference, payment_method, currency, amount, authorized, captured, status, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [reference, request.paymentMethodId, request.currency, request.amount, authorized, captured, status, JSON.stringify(request.metadata)],
+    const [outcome, status, authorized, captured] = ((): [PaymentResult, string, number, number] => {
+      switch (card.kind) {
+        case 'declined': {
+          const { kind: _kind, ...decline } = card;
+          return [{ kind: 'declined', reference, ...decline }, 'requires_payment_method', 0, 0];
+        }
+        case 'requires_action':
+          return [{ kind: 'requires_action', reference, nextAction: { type: 'authenticate', clientSecret: `${reference}_secret` } }, 'requires_action', 0, 0];
+        case 'succeeds':
+        case 'refund_fails':
+          return [{ kind: 'succeeded', reference, amount: request.amount }, capture ? 'succeeded' : 'requires_capture', request.amount, capture ? request.amount : 0];
+        default: {
+          const unknown: never = card;
+          throw new Error(`unknown card behaviour ${JSON.stringify(unknown)}`);
+        }
+      }
+    })();
+    return onceWith(operation, request.idempotencyKey, request, async (requestHash) => {
+      const { rows } = await sql.query<{ calls: number; result: PaymentResult | null; request_hash: string }>(
+        `WITH operation AS (
+           INSERT INTO sandbox_gateway_operations (idempotency_key, operation, request_hash, result) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (idempotency_key) DO UPDATE
+               SET calls = sandbox_gateway_operations.calls + 1, last_called_at = now()
+           RETURNING calls, result, request_hash
+         ), intent AS (
+           INSERT INTO sandbox_gateway_intents (reference, payment_method, currency, amount, authorized, captured, status, metadata)
+           SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM operation WHERE operation.calls = 1
+         )
+         SELECT calls, result, request_hash FROM operation`,
+        [
+          request.idempotencyKey,
+          operation,
+          requestHash,
+          JSON.stringify(outcome),
+          reference,
+          request.paymentMethodId,
+          request.currency,
+          request.amount,
+          authorized,
+          captured,
+          status,
+          JSON.stringify(request.metadata),
+        ],
       );
-    switch (card.kind) {
-      case 'declined': {
-        await insert('requires_payment_method', 0, 0);
-        const { kind: _kind, ...decline } = card;
-        return { kind: 'declined', reference, ...decline };
-      }
-      case 'requires_action':
-        await insert('requires_action', 0, 0);
-        return { kind: 'requires_action', reference, nextAction: { type: 'authenticate', clientSecret: `${reference}_secret` } };
-      case 'succeeds':
-      case 'refund_fails':
-        await insert(capture ? 'succeeded' : 'requires_capture', request.amount, capture ? request.amount : 0);
-        return { kind: 'succeeded', reference, amount: request.amount };
-      default: {
-        const unknown: never = card;
-        throw new Error(`unknown card behaviour ${JSON.stringify(unknown)}`);
-      }
-    }
+      return rows[0]!;
+    });
   }
 
   const lockIntent = async (tx: SqlExecutor, reference: string): Promise<IntentRow | undefined> =>
@@ -206,8 +248,8 @@ export function createSandboxGateway(sql: SqlClient, options: SandboxOptions = {
 
   return {
     name: 'sandbox',
-    authorize: (request) => once('authorize', request.idempotencyKey, request, (tx) => createIntent(tx, request, false)),
-    charge: (request) => once('charge', request.idempotencyKey, request, (tx) => createIntent(tx, request, true)),
+    authorize: (request) => createIntent('authorize', request),
+    charge: (request) => createIntent('charge', request),
     capture: (request) => once('capture', request.idempotencyKey, request, (tx) => captureIntent(tx, request)),
     void: (request) => once('void', request.idempotencyKey, request, (tx) => voidIntent(tx, request)),
     refund: (request) => once('refund', request.idempotencyKey, request, (tx) => refundIntent(tx, request)),

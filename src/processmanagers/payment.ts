@@ -91,22 +91,31 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
   }
 
   return processManager<PaymentEvent>('purchase', {
+    /**
+     * Submitted, a payment no longer expires (only the gateway's answer moves it on), so its
+     * expiry deadline is only needed when submitting fails: it is scheduled then, before the
+     * failure is retried or parked, and a payment nobody could submit still expires.
+     */
     PaymentRequested: async (event) => {
       const { data } = event;
-      await deps.deadlines.schedule({
-        id: expiryDeadlineId(data.paymentId),
-        kind: PAYMENT_EXPIRY,
-        dueAt: new Date(data.expiresAt),
-        payload: expiryOf(event, data.paymentId),
-      });
-      await send(event, 'submit', data.paymentId, {
-        type: 'SubmitPayment',
-        data: {
-          gateway: deps.gateway.name,
-          operation: data.captureMode === 'manual' ? 'authorize' : 'charge',
-          idempotencyKey: derivedId(event.id, 'gateway'),
-        },
-      });
+      try {
+        await send(event, 'submit', data.paymentId, {
+          type: 'SubmitPayment',
+          data: {
+            gateway: deps.gateway.name,
+            operation: data.captureMode === 'manual' ? 'authorize' : 'charge',
+            idempotencyKey: derivedId(event.id, 'gateway'),
+          },
+        });
+      } catch (error) {
+        await deps.deadlines.schedule({
+          id: expiryDeadlineId(data.paymentId),
+          kind: PAYMENT_EXPIRY,
+          dueAt: new Date(data.expiresAt),
+          payload: expiryOf(event, data.paymentId),
+        });
+        throw error;
+      }
     },
 
     PaymentSubmitted: async (event) => {

@@ -13,9 +13,10 @@ import { backoffMs, describeError, isRetryable, type RetryPolicy } from './retry
  * reuse them (escrow release, group-payment expiry, balance availability).
  *
  * - Scheduling is idempotent by id: scheduling an id again keeps the first row.
- * - A poller claims due rows with a lease (`claimed_until`), chosen `FOR UPDATE SKIP LOCKED`,
- *   so concurrent pollers on PostgreSQL take different rows and a poller that dies mid-handler
- *   lets its rows be claimed again when the lease runs out. The handler runs outside the claim's
+ * - A poller claims due rows with a short lease (`claimed_until`), chosen `FOR UPDATE SKIP LOCKED`,
+ *   so concurrent pollers on PostgreSQL take different rows. It renews the lease of the rows it
+ *   has not finished while it works through them (a slow handler keeps its rows), so a poller
+ *   that dies lets its rows be claimed again within a lease (3 s). The handler runs outside the claim's
  *   transaction (PGlite has a single connection; a handler appending events must not wait on it).
  * - Handlers send idempotent commands (ids derived from the deadline id), so a deadline that
  *   runs twice after a crash between its handler and being marked fired has one effect.
@@ -80,7 +81,11 @@ export interface DeadlinesOptions {
   readonly clock?: () => Date;
   readonly pollMs?: number;
   readonly batchSize?: number;
-  /** How long a claim lasts before another poller may take the row (the handler's time budget). */
+  /**
+   * How long a claim lasts unless renewed. The poller renews its claims while it works through
+   * them, so this is not a handler's time budget but how soon the rows of a poller that died are
+   * taken over by another.
+   */
   readonly leaseMs?: number;
   readonly retry: RetryPolicy;
   readonly parking: Parking;
@@ -126,7 +131,7 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
   const clock = options.clock ?? (() => new Date());
   const pollMs = options.pollMs ?? 1000;
   const batchSize = options.batchSize ?? 50;
-  const leaseMs = options.leaseMs ?? 60_000;
+  const leaseMs = options.leaseMs ?? 3_000;
   const log = options.logger?.child({ component: 'deadlines' });
   const stopping = new AbortController();
   let loop: Promise<void> | undefined;
@@ -197,8 +202,36 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
 
   async function pollOnce(): Promise<number> {
     const rows = await claim(clock());
-    for (const row of rows) await run(row);
+    if (rows.length === 0) return 0;
+    const unfinished = new Set(rows.map((row) => row.id));
+    const renewing = renewWhile(unfinished);
+    try {
+      for (const row of rows) {
+        await run(row);
+        unfinished.delete(row.id);
+      }
+    } finally {
+      await renewing.stop();
+    }
     return rows.length;
+  }
+
+  /** Extends the claim on `ids` every third of a lease until stopped (rows leave as they finish). */
+  function renewWhile(ids: ReadonlySet<string>): { stop(): Promise<void> } {
+    let renewal: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      if (ids.size === 0) return;
+      const until = new Date(clock().getTime() + leaseMs);
+      renewal = sql
+        .query('UPDATE tessera_deadlines SET claimed_until = $2 WHERE id = ANY ($1::text[]) AND fired_at IS NULL AND claimed_until IS NOT NULL', [[...ids], until])
+        .catch((error: unknown) => log?.warn({ err: error }, 'could not renew the claim on deadlines'));
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    return {
+      async stop() {
+        clearInterval(timer);
+        await renewal;
+      },
+    };
   }
 
   return {

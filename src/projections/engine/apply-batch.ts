@@ -24,9 +24,8 @@ export interface ProjectionStep {
  * longer transaction of the caller's (`restore`).
  */
 export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema, restore = false): Promise<void> {
-  const previousPath = await prepareBatch(trx, scratch);
-  await holdCheckpoints(trx, steps);
-  if (!scratch) await checkVersions(trx, steps);
+  const previousPath = scratch ? await prepareScratch(trx, scratch) : undefined;
+  await holdCheckpoints(trx, steps, !scratch);
   const checkpoints = sqlCheckpointStore(sqlExecutorOf(trx));
   for (const { projection, events, previous, next } of steps) {
     if (events.length > 0) await projection.handle(events, trx);
@@ -45,21 +44,24 @@ export function applySteps(db: Kysely<object>, steps: readonly ProjectionStep[],
  * anything is written: of two runners that overlap (one lost its lock), the second waits here
  * for the first to commit, then fails with CheckpointConflictError and hands over, instead of
  * failing later on a row the first appended (rows go in with COPY, which knows no ON CONFLICT).
- * A checkpoint not stored yet has no row to lock; its insert at the end is the check.
+ * A checkpoint not stored yet has no row to lock; its insert at the end is the check. With
+ * `versions`, then checks the versions the live tables were built by (checkVersions).
  */
-async function holdCheckpoints(trx: Transaction<object>, steps: readonly ProjectionStep[]): Promise<void> {
+async function holdCheckpoints(trx: Transaction<object>, steps: readonly ProjectionStep[], versions: boolean): Promise<void> {
   const held = steps.filter((step) => step.previous !== null);
-  if (held.length === 0) return;
-  const names = held.map((step) => subscriptionName(step.projection.name));
-  const { rows } = await sql<{ subscription: string; commit_pos: string; prepare_pos: string }>`
-    SELECT subscription, commit_pos::text AS commit_pos, prepare_pos::text AS prepare_pos FROM tessera_checkpoints
-     WHERE subscription = ANY (${names}::text[]) ORDER BY subscription FOR UPDATE`.execute(trx);
-  const stored = new Map(rows.map((row) => [row.subscription, row]));
-  for (const [i, step] of held.entries()) {
-    const row = stored.get(names[i]!);
-    const { commit, prepare } = step.previous!;
-    if (row?.commit_pos !== commit.toString() || row.prepare_pos !== prepare.toString()) throw new CheckpointConflictError(names[i]!);
+  if (held.length > 0) {
+    const names = held.map((step) => subscriptionName(step.projection.name));
+    const { rows } = await sql<{ subscription: string; commit_pos: string; prepare_pos: string }>`
+      SELECT subscription, commit_pos::text AS commit_pos, prepare_pos::text AS prepare_pos FROM tessera_checkpoints
+       WHERE subscription = ANY (${names}::text[]) ORDER BY subscription FOR UPDATE`.execute(trx);
+    const stored = new Map(rows.map((row) => [row.subscription, row]));
+    for (const [i, step] of held.entries()) {
+      const row = stored.get(names[i]!);
+      const { commit, prepare } = step.previous!;
+      if (row?.commit_pos !== commit.toString() || row.prepare_pos !== prepare.toString()) throw new CheckpointConflictError(names[i]!);
+    }
   }
+  if (versions) await checkVersions(trx, steps);
 }
 
 /**
@@ -97,22 +99,15 @@ async function checkVersions(trx: Transaction<object>, steps: readonly Projectio
 }
 
 /**
- * Settings for this transaction, in one round trip; answers the search_path it replaced.
- *
- * - `jit` off: batch statements unnest arrays the planner cannot see into; it overestimates their
- *   rows by orders of magnitude and JIT-compiles them, which cost more than the statement itself
- *   (0.8 s of a 0.9 s ledger batch of 5,000 events in bench:replay).
- * - With a scratch schema: the schema first on the search_path, so the handlers write the copies;
- *   and `synchronous_commit` off, as a crash loses the scratch copies anyway (a rebuild starts
- *   over), so a page's commit need not wait for the write-ahead log to reach the disk.
+ * A scratch schema's settings for this transaction, in one round trip; answers the search_path it
+ * replaced: the schema first on the search_path, so the handlers write the copies; and
+ * `synchronous_commit` off, as a crash loses the scratch copies anyway (a rebuild starts over),
+ * so a page's commit need not wait for the write-ahead log to reach the disk. (JIT is off for
+ * every session: see connectPostgres.)
  */
-async function prepareBatch(trx: Transaction<object>, scratch: ScratchSchema | undefined): Promise<string | undefined> {
-  if (!scratch) {
-    await sql`SELECT set_config('jit', 'off', true)`.execute(trx);
-    return undefined;
-  }
+async function prepareScratch(trx: Transaction<object>, scratch: ScratchSchema): Promise<string> {
   const { rows } = await sql<{ previous: string }>`
-    SELECT s.previous, set_config('jit', 'off', true), set_config('synchronous_commit', 'off', true),
+    SELECT s.previous, set_config('synchronous_commit', 'off', true),
            set_config('search_path', ${quoteIdentifier(scratch.schema)} || ', ' || s.previous, true)
       FROM (SELECT current_setting('search_path') AS previous) s`.execute(trx);
   return rows[0]!.previous;

@@ -1,3 +1,4 @@
+import { sleep } from '../../../src/eventstore/sleep.js';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -129,14 +130,16 @@ onEveryDialect('the read side runs projections', (open) => {
     expect(await readSide.status()).toMatchObject([{ lagEvents: 0, lagSeconds: 0, head: `${position.commit}/${position.prepare}` }]);
   });
 
-  it('reports a projection held up behind a transaction still open as lagging, not caught up', async (context) => {
+  it('reports a projection held up behind an appending transaction still open as lagging, not caught up', async (context) => {
     if (db.sql.dialect === 'pglite') return context.skip(); // one session: no other transaction can be open
     const readSide = db.readSide({ projections: [tallyProjection()] });
     await readSide.start();
     expect(await readSide.waitFor('tally', await appendTallies(db, 1), 10_000)).toBe(true);
     const open = await db.sql.pool.connect();
     try {
+      // A transaction about to append (it holds the event table): what it writes must come first.
       await open.query('BEGIN');
+      await open.query('LOCK TABLE tessera_events IN ROW EXCLUSIVE MODE');
       await open.query('SELECT pg_current_xact_id()');
       const position = await appendTallies(db, 6);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -341,7 +344,9 @@ onEveryDialect('the read side runs projections', (open) => {
 
   it('lets one rebuild or verify at a time work on a projection, across processes', async () => {
     await appendTallies(db, 40, 2, 1);
-    const here = db.readSide({ projections: [tallyProjection()], rebuildBatchSize: 5 });
+    // Each page takes a while, so the rebuild is still going when the others ask.
+    const slow: Projection = { ...tallyProjection(), handle: async (events, trx) => (await sleep(20), tallyProjection().handle(events, trx)) };
+    const here = db.readSide({ projections: [slow], rebuildBatchSize: 5 });
     const there = db.readSide({ projections: [tallyProjection()] }, db.peer());
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));

@@ -20,13 +20,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
-import { connectPostgres, type PostgresSqlClient, type SqlExecutor } from '../src/db/sql-client.js';
+import { connectPostgres } from '../src/db/sql-client.js';
 import type { EventData, EventStore, RecordedEvent } from '../src/eventstore/event-store.js';
 import { createPostgresEventStore } from '../src/eventstore/postgres.js';
 import { createLogger } from '../src/logger.js';
-import type { Storage } from '../src/runtime.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { dropDatabase, freshDatabase, round, sample, summarize, type Sample } from './harness.js';
 import { load, merge } from './http-driver.js';
@@ -76,7 +76,7 @@ async function startTessera(url: string): Promise<RunningServer> {
     GATEWAY: 'sandbox',
     SANDBOX_LATENCY_MS: '0',
   });
-  const server = await startServer(config, createLogger({ level: config.LOG_LEVEL }), { openStorage: () => countedStorage(url) });
+  const server = await startServer(config, createLogger({ level: config.LOG_LEVEL }));
   // PUT is safe to repeat: later rounds find the venue as it is and write nothing.
   const put = async (path: string, body: unknown) => {
     const response = await fetch(`${server.url}${path}`, {
@@ -94,35 +94,34 @@ async function startTessera(url: string): Promise<RunningServer> {
 
 /** SQL statements sent, to report how many round trips a purchase costs the database. */
 const sent = { statements: 0 };
+/** With BENCH_STATEMENTS=1, statements by their first words, to see where a purchase's go. */
+const byStatement = new Map<string, number>();
+const countStatement = (text: string) => {
+  sent.statements++;
+  if (process.env.BENCH_STATEMENTS !== '1') return;
+  const words = text.replace(/\s+/g, ' ');
+  // A read of the events names its WHERE clause: a stream's, or $all's.
+  const key = words.startsWith('SELECT e.stream_id') ? `SELECT <event> ${words.slice(words.indexOf(' WHERE '), words.indexOf(' WHERE ') + 60)}` : words.slice(0, 90);
+  byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
+};
 
-/** The server's storage (as src/runtime.ts opens it on PostgreSQL), counting every statement. */
-async function countedStorage(url: string): Promise<Storage> {
-  const pool = connectPostgres({ url, poolSize: connections });
-  const counted = <E extends SqlExecutor>(executor: E): E => ({
-    ...executor,
-    query: (text: string, params?: readonly unknown[], name?: string) => {
-      sent.statements++;
-      return executor.query(text, params, name);
-    },
-  });
-  const sql: PostgresSqlClient = {
-    ...counted(pool),
-    transaction: (work) => {
-      sent.statements += 2;
-      return pool.transaction((tx) => work(counted(tx)));
-    },
-  };
-  await migrate(sql);
-  const eventStore = createPostgresEventStore(sql);
-  return {
-    sql,
-    eventStore,
-    async close() {
-      await eventStore.close();
-      await pool.close();
-    },
-  };
-}
+/**
+ * Every statement any pg client of this process sends while `counting` is on: the server's pool,
+ * its query builder's, its lock session's, BEGIN and COMMIT included. The load itself runs in a
+ * child process, so the count is the server's alone.
+ */
+let counting = false;
+type Query = (this: pg.Client, ...args: unknown[]) => unknown;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply, on the client
+const clientQuery = pg.Client.prototype.query as unknown as Query;
+(pg.Client.prototype as unknown as { query: Query }).query = function (this: pg.Client, ...args: unknown[]) {
+  if (counting) {
+    const [first] = args;
+    const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
+    countStatement(typeof text === 'string' ? text : '(other)');
+  }
+  return clientQuery.apply(this, args);
+};
 
 async function httpSlice(url: string, headers: Record<string, string>, measured: number): Promise<LoadResult & { statements: number }> {
   const server = await startTessera(url);
@@ -130,8 +129,13 @@ async function httpSlice(url: string, headers: Record<string, string>, measured:
     const target = { url: `${server.url}/api/v1/payments/process`, headers, body: purchaseBody, connections };
     await load({ ...target, seconds: WARMUP_SECONDS });
     const before = sent.statements;
-    const result = await load({ ...target, seconds: measured });
-    return { ...result, statements: sent.statements - before };
+    counting = true;
+    try {
+      const result = await load({ ...target, seconds: measured });
+      return { ...result, statements: sent.statements - before };
+    } finally {
+      counting = false;
+    }
   } finally {
     await server.stop();
   }
@@ -244,6 +248,12 @@ function report(
     }),
   );
   console.log(JSON.stringify({ bench: 'purchase', check: 'every purchase requested over HTTP was captured', ...books, ok: books.requested === books.captured }));
+  if (byStatement.size > 0) {
+    const total = [...byStatement.values()].reduce((a, b) => a + b, 0);
+    for (const [text, count] of [...byStatement].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
+      console.log(`${((count / total) * http.statementsPerPurchase).toFixed(2).padStart(6)}  ${text}`);
+    }
+  }
 }
 
 await main();

@@ -35,6 +35,7 @@ export function merge(results: readonly LoadResult[]): LoadResult & { rounds: nu
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     timeouts: results.reduce((sum, r) => sum + r.timeouts, 0),
+    unansweredAtEnd: results.reduce((sum, r) => sum + r.unansweredAtEnd, 0),
     statusCodes,
     rounds: results.length,
   };

@@ -34,6 +34,8 @@ export function merge(results: readonly LoadResult[]): LoadResult & { rounds: nu
     p99Ms: round(mean((r) => r.p99Ms), 2),
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
+    timeouts: results.reduce((sum, r) => sum + r.timeouts, 0),
+    unansweredAtEnd: results.reduce((sum, r) => sum + r.unansweredAtEnd, 0),
     statusCodes,
     rounds: results.length,
   };

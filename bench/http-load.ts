@@ -22,7 +22,15 @@ export interface LoadResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly non2xx: number;
+  /** Requests that failed without an answer, time-outs included. */
   readonly errors: number;
+  /** Requests left unanswered for autocannon's time-out (10 s). */
+  readonly timeouts: number;
+  /**
+   * Requests still unanswered when the run ended, in neither the latencies nor the time-outs: a
+   * run shorter than the time-out shows its slowest requests only here.
+   */
+  readonly unansweredAtEnd: number;
   /** Responses by status code (e.g. how many purchases answered 202 rather than 200). */
   readonly statusCodes: Readonly<Record<string, number>>;
 }
@@ -49,6 +57,8 @@ const answer: LoadResult = {
   p99Ms: result.latency.p99,
   non2xx: result.non2xx,
   errors: result.errors,
+  timeouts: result.timeouts,
+  unansweredAtEnd: Math.max(0, result.requests.sent - result.requests.total - result.errors),
   statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
 };
 console.log(JSON.stringify(answer));

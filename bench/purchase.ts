@@ -1,8 +1,10 @@
 /**
- * npm run bench:purchase
+ * npm run bench:purchase (BENCH_STORE=pglite: npm run bench:purchase:pglite)
  *
  * Purchases per second through the whole system, next to what the event store alone does with
- * the same writes. Two systems, each on a fresh PostgreSQL database, taking turns over rounds:
+ * the same writes. Two systems, each on a fresh database of the store BENCH_STORE names (a
+ * PostgreSQL server, or the embedded PGlite in a fresh temp folder as `npm start` opens it without
+ * DATABASE_URL), taking turns over rounds:
  *   - tessera-http: the real server (startServer: migrations, process managers, projections,
  *     deadline poller, listening socket) with the sandbox gateway at zero latency. autocannon,
  *     from a child process, sends POST /api/v1/payments/process with a fresh Idempotency-Key and
@@ -13,34 +15,42 @@
  *     of a real purchase.
  *
  * Prints one JSON line per system, then the ratios (http / bare), then a check that every
- * purchase answered was captured. Settings: BENCH_DATABASE_URL (else DATABASE_URL, else the local
- * server), BENCH_SECONDS per system (default 10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32: HTTP
- * connections, and the bare run's concurrency), BENCH_LOG_LEVEL (warn). Idempotency keys live in
- * PostgreSQL (no Redis), as in the single-server shape without REDIS_URL.
+ * purchase answered was captured. Settings: BENCH_STORE (postgres, or pglite), BENCH_DATABASE_URL
+ * (else DATABASE_URL, else the local server; PostgreSQL only), BENCH_SECONDS per system (default
+ * 10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32 on PostgreSQL, 16 on PGlite: HTTP connections, and
+ * the bare run's concurrency), BENCH_LOG_LEVEL (warn). Idempotency keys live in the SQL database
+ * (no Redis), as in the single-server shape without REDIS_URL.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
-import { connectPostgres } from '../src/db/sql-client.js';
+import type { SqlClient } from '../src/db/sql-client.js';
 import type { EventData, EventStore, RecordedEvent } from '../src/eventstore/event-store.js';
-import { createPostgresEventStore } from '../src/eventstore/postgres.js';
 import { createLogger } from '../src/logger.js';
+import { sqlEventStore, type Storage } from '../src/runtime.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { dropDatabase, freshDatabase, round, sample, summarize, type Sample } from './harness.js';
+import { round, sample, summarize, type Sample } from './harness.js';
 import { load, merge } from './http-driver.js';
 import type { LoadResult } from './http-load.js';
+import { pgliteDatabases, postgresDatabases, type BenchStore, type PurchaseDatabases } from './purchase-databases.js';
 
+const store = benchStore(process.env.BENCH_STORE ?? 'postgres');
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+// PGlite serves one statement at a time in the server's own process: fewer connections queue less.
+const connections = Number(process.env.BENCH_CONNECTIONS ?? (store === 'pglite' ? 16 : 32));
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const WARMUP_SECONDS = 1;
-const DATABASES = { http: 'tessera_bench_purchase', bare: 'tessera_bench_purchase_bare' } as const;
 const jwtSecret = randomBytes(32).toString('hex');
 const venueId = randomUUID();
+
+function benchStore(name: string): BenchStore {
+  if (name === 'postgres' || name === 'pglite') return name;
+  throw new Error(`BENCH_STORE must be postgres or pglite, not "${name}"`);
+}
 
 const sign = (role: 'user' | 'admin', sub: string) =>
   new SignJWT({ role, tenant_id: 'bench', venues: [] })
@@ -58,14 +68,13 @@ const purchaseBody = JSON.stringify({
   paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
 });
 
-async function startTessera(url: string): Promise<RunningServer> {
+async function startTessera(databases: PurchaseDatabases): Promise<RunningServer> {
   const config = loadConfig({
     NODE_ENV: 'production',
     LOG_LEVEL: logLevel,
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: url,
-    DATABASE_POOL_SIZE: String(connections),
+    ...databases.serverEnv,
     JWT_SECRET: jwtSecret,
     INTERNAL_SERVICE_SECRET: randomBytes(32).toString('hex'),
     INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': randomBytes(32).toString('hex'), 'venue-service': randomBytes(32).toString('hex') }),
@@ -76,7 +85,7 @@ async function startTessera(url: string): Promise<RunningServer> {
     GATEWAY: 'sandbox',
     SANDBOX_LATENCY_MS: '0',
   });
-  const server = await startServer(config, createLogger({ level: config.LOG_LEVEL }));
+  const server = await startServer(config, createLogger({ level: config.LOG_LEVEL }), { openStorage: () => countedStorage(databases) });
   // PUT is safe to repeat: later rounds find the venue as it is and write nothing.
   const put = async (path: string, body: unknown) => {
     const response = await fetch(`${server.url}${path}`, {
@@ -96,35 +105,78 @@ async function startTessera(url: string): Promise<RunningServer> {
 const sent = { statements: 0 };
 /** With BENCH_STATEMENTS=1, statements by their first words, to see where a purchase's go. */
 const byStatement = new Map<string, number>();
-const countStatement = (text: string) => {
+/** Only statements sent while a slice is measured count. */
+let counting = false;
+
+function countStatement(text: string): void {
+  if (!counting) return;
   sent.statements++;
   if (process.env.BENCH_STATEMENTS !== '1') return;
-  const words = text.replace(/\s+/g, ' ');
+  const words = text.replace(/\s+/g, ' ').trim();
   // A read of the events names its WHERE clause: a stream's, or $all's.
-  const key = words.startsWith('SELECT e.stream_id') ? `SELECT <event> ${words.slice(words.indexOf(' WHERE '), words.indexOf(' WHERE ') + 60)}` : words.slice(0, 90);
+  const where = words.indexOf(' WHERE ');
+  const key = words.startsWith('SELECT e.stream_id') ? `SELECT <event> ${words.slice(where, where + 60)}` : words.slice(0, 90);
   byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
+}
+
+const textOf = (query: unknown): string => {
+  const text = typeof query === 'string' ? query : (query as { text?: unknown } | undefined)?.text;
+  return typeof text === 'string' ? text : '(other)';
 };
 
 /**
- * Every statement any pg client of this process sends while `counting` is on: the server's pool,
- * its query builder's, its lock session's, BEGIN and COMMIT included. The load itself runs in a
- * child process, so the count is the server's alone.
+ * On PostgreSQL, every statement any pg client of this process sends: the server's pool, its
+ * query builder's (the read models), its lock session's, BEGIN and COMMIT included. The load
+ * itself runs in a child process, so the count is the server's alone.
  */
-let counting = false;
 type Query = (this: pg.Client, ...args: unknown[]) => unknown;
 // eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply, on the client
 const clientQuery = pg.Client.prototype.query as unknown as Query;
 (pg.Client.prototype as unknown as { query: Query }).query = function (this: pg.Client, ...args: unknown[]) {
-  if (counting) {
-    const [first] = args;
-    const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
-    countStatement(typeof text === 'string' ? text : '(other)');
-  }
+  countStatement(textOf(args[0]));
   return clientQuery.apply(this, args);
 };
 
-async function httpSlice(url: string, headers: Record<string, string>, measured: number): Promise<LoadResult & { statements: number }> {
-  const server = await startTessera(url);
+/**
+ * On PGlite, every statement sent to the database the server opened, whoever sends it (its SQL
+ * client or its query builder): a transaction counts its BEGIN and COMMIT.
+ */
+function countPglite(sql: SqlClient): void {
+  if (sql.dialect !== 'pglite') return;
+  type Runner = { query: (...args: unknown[]) => Promise<unknown>; exec: (...args: unknown[]) => Promise<unknown> };
+  const countOn = (target: Runner) => {
+    const { query, exec } = { query: target.query.bind(target), exec: target.exec.bind(target) };
+    target.query = (...args) => (countStatement(textOf(args[0])), query(...args));
+    target.exec = (...args) => (countStatement(textOf(args[0])), exec(...args));
+  };
+  const db = sql.db as unknown as Runner & { transaction: (work: (tx: Runner) => Promise<unknown>) => Promise<unknown> };
+  countOn(db);
+  const transaction = db.transaction.bind(db);
+  db.transaction = (work) => {
+    countStatement('BEGIN');
+    countStatement('COMMIT');
+    return transaction((tx) => (countOn(tx), work(tx)));
+  };
+}
+
+/** The server's storage (as src/runtime.ts opens it on either store), counting every statement. */
+async function countedStorage(databases: PurchaseDatabases): Promise<Storage> {
+  const sql = await databases.open('http', connections);
+  countPglite(sql);
+  await migrate(sql);
+  const eventStore = sqlEventStore(sql);
+  return {
+    sql,
+    eventStore,
+    async close() {
+      await eventStore.close();
+      await sql.close();
+    },
+  };
+}
+
+async function httpSlice(databases: PurchaseDatabases, headers: Record<string, string>, measured: number): Promise<LoadResult & { statements: number }> {
+  const server = await startTessera(databases);
   try {
     const target = { url: `${server.url}/api/v1/payments/process`, headers, body: purchaseBody, connections };
     await load({ ...target, seconds: WARMUP_SECONDS });
@@ -142,14 +194,14 @@ async function httpSlice(url: string, headers: Record<string, string>, measured:
 }
 
 /** The append batches of one real purchase, grouped by the command that wrote them. */
-async function purchaseShape(url: string): Promise<EventData[][]> {
-  const sql = connectPostgres({ url, poolSize: 1 });
+async function purchaseShape(databases: PurchaseDatabases): Promise<EventData[][]> {
+  const sql = await databases.open('http', 1);
   try {
     const { rows } = await sql.query<{ stream_id: string }>(
       `SELECT stream_id FROM tessera_events WHERE event_type = 'PaymentCaptured' ORDER BY position LIMIT 1`,
     );
     if (!rows[0]) throw new Error('no purchase was captured; cannot take its shape');
-    return batchesOf(await createPostgresEventStore(sql).readStream(rows[0].stream_id));
+    return batchesOf(await sqlEventStore(sql).readStream(rows[0].stream_id));
   } finally {
     await sql.close();
   }
@@ -177,9 +229,9 @@ function barePurchase(store: EventStore, shape: readonly EventData[][]) {
   };
 }
 
-async function bareSlice(url: string, shape: readonly EventData[][], measured: number): Promise<Sample> {
-  const sql = connectPostgres({ url, poolSize: connections });
-  const store = createPostgresEventStore(sql);
+async function bareSlice(databases: PurchaseDatabases, shape: readonly EventData[][], measured: number): Promise<Sample> {
+  const sql = await databases.open('bare', connections);
+  const store = sqlEventStore(sql);
   try {
     const purchase = barePurchase(store, shape);
     await sample(WARMUP_SECONDS, connections, purchase);
@@ -190,8 +242,8 @@ async function bareSlice(url: string, shape: readonly EventData[][], measured: n
   }
 }
 
-async function capturedCount(url: string): Promise<{ requested: number; captured: number }> {
-  const sql = connectPostgres({ url, poolSize: 1 });
+async function capturedCount(databases: PurchaseDatabases): Promise<{ requested: number; captured: number }> {
+  const sql = await databases.open('http', 1);
   try {
     const { rows } = await sql.query<{ requested: number; captured: number }>(
       `SELECT count(*) FILTER (WHERE event_type = 'PaymentRequested')::int AS requested,
@@ -204,11 +256,11 @@ async function capturedCount(url: string): Promise<{ requested: number; captured
 }
 
 async function main(): Promise<void> {
-  const urls = { http: await freshDatabase(serverUrl, DATABASES.http), bare: await freshDatabase(serverUrl, DATABASES.bare) };
-  const migrator = connectPostgres({ url: urls.bare, poolSize: 1 });
-  await migrate(migrator);
-  await migrator.close();
+  const databases = store === 'pglite' ? pgliteDatabases() : await postgresDatabases(serverUrl, connections);
   try {
+    const migrator = await databases.open('bare', 1);
+    await migrate(migrator);
+    await migrator.close();
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${await sign('user', 'bench-buyer')}` };
     const http: (LoadResult & { statements: number })[] = [];
     const bare: Sample[] = [];
@@ -218,16 +270,15 @@ async function main(): Promise<void> {
       // Rotate who goes first, so drift in the machine's load falls on both alike. The bare
       // run needs a real purchase's events, so the very first slice is HTTP.
       for (const system of r % 2 === 0 ? (['http', 'bare'] as const) : (['bare', 'http'] as const)) {
-        if (system === 'http') http.push(await httpSlice(urls.http, headers, slice));
-        else bare.push(await bareSlice(urls.bare, (shape ??= await purchaseShape(urls.http)), slice));
+        if (system === 'http') http.push(await httpSlice(databases, headers, slice));
+        else bare.push(await bareSlice(databases, (shape ??= await purchaseShape(databases)), slice));
       }
     }
     const statementsPerPurchase = round(http.reduce((sum, r) => sum + r.statements, 0) / http.reduce((sum, r) => sum + r.requests, 0), 1);
     // Each append is one statement: the bare purchase's round trips are its batches.
-    report({ ...merge(http), statementsPerPurchase }, { ...summarize(bare), statementsPerPurchase: shape?.length ?? 0 }, await capturedCount(urls.http));
+    report({ ...merge(http), statementsPerPurchase }, { ...summarize(bare), statementsPerPurchase: shape?.length ?? 0 }, await capturedCount(databases));
   } finally {
-    await dropDatabase(serverUrl, DATABASES.http);
-    await dropDatabase(serverUrl, DATABASES.bare);
+    await databases.dispose();
   }
 }
 
@@ -237,17 +288,18 @@ function report(
   books: { requested: number; captured: number },
 ): void {
   const purchasesPerSecond = http.requestsPerSecond;
-  console.log(JSON.stringify({ bench: 'purchase', system: 'tessera-http', connections, ...http }));
-  console.log(JSON.stringify({ bench: 'purchase', system: 'bare-appends', concurrency: connections, ...bare }));
+  console.log(JSON.stringify({ bench: 'purchase', store, system: 'tessera-http', connections, ...http }));
+  console.log(JSON.stringify({ bench: 'purchase', store, system: 'bare-appends', concurrency: connections, ...bare }));
   console.log(
     JSON.stringify({
       bench: 'purchase',
+      store,
       ratio: 'tessera-http / bare-appends',
       purchasesPerSecond: round(purchasesPerSecond / bare.perSecond, 3),
       p99: round(http.p99Ms / bare.p99Ms, 2),
     }),
   );
-  console.log(JSON.stringify({ bench: 'purchase', check: 'every purchase requested over HTTP was captured', ...books, ok: books.requested === books.captured }));
+  console.log(JSON.stringify({ bench: 'purchase', store, check: 'every purchase requested over HTTP was captured', ...books, ok: books.requested === books.captured }));
   if (byStatement.size > 0) {
     const total = [...byStatement.values()].reduce((a, b) => a + b, 0);
     for (const [text, count] of [...byStatement].sort((a, b) => b[1] - a[1]).slice(0, 40)) {

@@ -1,3 +1,5 @@
+import { comparePositions, type Position } from './event-store.js';
+
 /**
  * Wakes tailing readers in this process as soon as an append commits, so subscriptions react at
  * once instead of on their next poll. Appends made by other processes are seen at the poll.
@@ -9,9 +11,16 @@
 export class AppendNotifier {
   #waiters = new Set<() => void>();
   #streamWaiters = new Map<string, Set<() => void>>();
+  #latest: Position | null = null;
 
-  /** An append committed to `streamId`: wakes the readers of every append and of that stream. */
-  notify(streamId: string): void {
+  /** The newest position an append in this process committed (null before the first). */
+  get latest(): Position | null {
+    return this.#latest;
+  }
+
+  /** An append committed to `streamId` at `position`: wakes the readers of every append and of that stream. */
+  notify(streamId: string, position?: Position): void {
+    if (position && (this.#latest === null || comparePositions(position, this.#latest) > 0)) this.#latest = position;
     const waiters = [...this.#waiters, ...(this.#streamWaiters.get(streamId) ?? [])];
     this.#waiters.clear();
     this.#streamWaiters.delete(streamId);

@@ -105,6 +105,11 @@ export interface EventStore {
   /** Resolves when an append may have added events (or after `timeoutMs`), for tailing readers. */
   waitForAppend(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /**
+   * The newest position an append made through this process committed, where the store can tell
+   * (the SQL stores): a tailing reader that has read past it need not read again when woken.
+   */
+  readonly lastAppended?: () => Position | null;
+  /**
    * Like waitForAppend, but only an append to `streamId` wakes it early: for a reader following
    * one stream (a request waiting for its payment's outcome).
    */

@@ -127,10 +127,15 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
     });
   };
 
+  /** An append of this process that the tail has not read yet (SQL stores tell; others: unknown). */
+  const unread = (): boolean | undefined => {
+    if (!store.lastAppended) return undefined;
+    const latest = store.lastAppended();
+    return latest !== null && comparePositions(latest, head) > 0;
+  };
+
   async function follow(signal: AbortSignal): Promise<void> {
     let failures = 0;
-    // An append woke us but its event may still sit behind the horizon (a transaction that
-    // appends has not committed): look again after a few milliseconds, doubling.
     let recheckMs = 0;
     while (!signal.aborted) {
       try {
@@ -140,15 +145,23 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
         if (events.length > 0) {
           recheckMs = 0;
           take(events);
-          continue;
-        }
-        if (recheckMs > 0 && recheckMs < idleWaitMs) {
+          // Read again at once after a full batch, or while an append of ours is unread (or we
+          // cannot tell); else the read took all there was: wait for the next append.
+          if (events.length === batchSize || unread() !== false) continue;
+        } else if (unread() === true && recheckMs < idleWaitMs) {
+          // An append of ours committed but is still hidden behind a transaction that may append
+          // before it: look again after a few milliseconds, doubling.
+          recheckMs = recheckMs === 0 ? 1 : recheckMs * 2;
           await sleep(recheckMs, signal);
-          recheckMs *= 2;
+          continue;
         } else {
-          const started = performance.now();
-          await store.waitForAppend(idleWaitMs, signal);
-          recheckMs = performance.now() - started < idleWaitMs ? 1 : 0;
+          recheckMs = 0;
+        }
+        // Wait for an append not read yet, or for the poll (appends of other processes).
+        const until = performance.now() + idleWaitMs;
+        for (let left = idleWaitMs; left > 0 && !signal.aborted; left = until - performance.now()) {
+          await store.waitForAppend(left, signal);
+          if (unread() !== false) break;
         }
       } catch (error) {
         failures++;

@@ -147,12 +147,10 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
       throw error;
     }
     if (rows.length !== events.length) return resolveConflict(streamId, events, expected, attempt);
-    notifier.notify(streamId);
     const last = rows[rows.length - 1]!;
-    return {
-      nextExpectedRevision: Number(last.revision),
-      position: { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) },
-    };
+    const position = { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) };
+    notifier.notify(streamId, position);
+    return { nextExpectedRevision: Number(last.revision), position };
   }
 
   /**
@@ -264,6 +262,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
     headPosition,
     backlog,
     waitForAppend: (timeoutMs, signal) => notifier.wait(timeoutMs, signal),
+    lastAppended: () => notifier.latest,
     waitForStream: (streamId, timeoutMs, signal) => notifier.wait(timeoutMs, signal, streamId),
     checkpoints: sqlCheckpointStore(sql),
     locks: options.locks,

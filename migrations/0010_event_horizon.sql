@@ -11,10 +11,10 @@
 -- Why a reader can never skip an event (the argument the contract tests check):
 --
 -- 1. Every append takes its lock on tessera_events before its transaction has an id. An append
---    made on its own (autocommit, as the event store makes them) locks the table when the INSERT
---    opens it and gets its id when it writes the first row. An append inside a longer transaction
---    must be that transaction's first write, or the transaction must begin with
---    `LOCK TABLE tessera_events IN ROW EXCLUSIVE MODE` (see sql-event-store.ts, appendInTransaction).
+--    made on its own (autocommit, as the event store makes every one today) locks the table when
+--    the INSERT opens it and gets its id when it writes the first row. A transaction that appends
+--    among other writes must begin with `LOCK TABLE tessera_events IN ROW EXCLUSIVE MODE` at its
+--    top level (not in a savepoint, which would give the lock back if rolled back).
 --    So a transaction that may still add events, and that has an id, holds a lock on the table
 --    stronger than the read locks (AccessShare, RowShare), until it ends.
 -- 2. The reader takes its snapshot S. Events it can see were committed before S; their ids are
@@ -51,17 +51,25 @@ BEGIN
   IF cardinality(running) = 0 THEN
     RETURN pg_snapshot_xmax(snapshot);
   END IF;
-  -- One look at the lock table: transactions that have an id and no write lock on our table.
+  -- One look at the lock table (read once: two reads could each see a transaction moving its
+  -- locks to a prepared transaction's holder): transactions that have an id and no write lock on
+  -- our table.
+  WITH held AS MATERIALIZED (
+    SELECT l.locktype, l.transactionid, l.virtualtransaction, l.database, l.relation, l.mode
+      FROM pg_locks l WHERE l.granted AND l.locktype IN ('transactionid', 'relation')
+  )
   SELECT array_agg(own.transactionid) INTO unlocked
-    FROM pg_locks own
-   WHERE own.locktype = 'transactionid' AND own.mode = 'ExclusiveLock' AND own.granted
+    FROM held own
+   WHERE own.locktype = 'transactionid' AND own.mode = 'ExclusiveLock'
      AND NOT EXISTS (
-       SELECT 1 FROM pg_locks w
-        WHERE w.locktype = 'relation' AND w.granted
+       SELECT 1 FROM held w
+        WHERE w.locktype = 'relation'
           AND w.virtualtransaction = own.virtualtransaction
           AND w.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
           AND w.relation = 'tessera_events'::regclass
-          AND w.mode NOT IN ('AccessShareLock', 'RowShareLock'));
+          AND w.mode NOT IN ('AccessShareLock', 'RowShareLock'))
+     -- A prepared transaction always counts: its locks change hands while it is prepared.
+     AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts p WHERE p.transaction = own.transactionid);
   -- Then, and only then, which of them still run. A transaction releases its locks only after it
   -- has left the running set, so one still running now held, when the locks were read, every lock
   -- it ever took; one that ended meanwhile may have let go of its table lock first, and bounds.

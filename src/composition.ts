@@ -113,6 +113,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const tail = createSharedTail(eventStore, {
     logger,
     onEvents: (events) => aggregates.observe(events),
+    // While the tail cannot read, the cache cannot learn of other writers: it stands down.
+    onReading: (ok) => aggregates.setActive(ok && started),
     ...(deps.idleWaitMs === undefined ? {} : { idleWaitMs: deps.idleWaitMs }),
   });
   const store = tail.store;

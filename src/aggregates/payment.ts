@@ -71,7 +71,13 @@ export type PaymentCommand =
   | { readonly type: 'RequestPayment'; readonly data: PaymentRequested['data'] }
   | {
       readonly type: 'SubmitPayment';
-      readonly data: { readonly gateway: string; readonly operation: 'charge' | 'authorize'; readonly idempotencyKey: string };
+      readonly data: {
+        readonly gateway: string;
+        readonly operation: 'charge' | 'authorize';
+        readonly idempotencyKey: string;
+        /** When it is sent: a payment past its expiry is expired instead of charged late. */
+        readonly now?: string;
+      };
     }
   | { readonly type: 'RecordActionRequired'; readonly data: { readonly gatewayReference: string; readonly nextAction: NextAction } }
   | { readonly type: 'RecordAuthorization'; readonly data: GatewayOutcome }
@@ -241,9 +247,15 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
   if (state.status === 'none' || !request) throw notFound();
   const paymentId = request.paymentId;
   switch (command.type) {
-    case 'SubmitPayment':
+    case 'SubmitPayment': {
       if (state.status !== 'pending' || state.submitted) return [];
-      return [{ type: 'PaymentSubmitted', data: { paymentId, ...command.data, amount: request.quote.total } }];
+      const { now, ...submission } = command.data;
+      // Submitted late (the process manager was down or behind), an expired payment expires.
+      if (now !== undefined && Date.parse(now) >= Date.parse(request.expiresAt)) {
+        return [{ type: 'PaymentExpired', data: { paymentId, expiresAt: request.expiresAt, expiredAt: now } }];
+      }
+      return [{ type: 'PaymentSubmitted', data: { paymentId, ...submission, amount: request.quote.total } }];
+    }
     case 'RecordActionRequired':
       if (state.status === 'pending' && state.nextAction) return [];
       requireStatus(state, ['processing'], command.type);

@@ -70,8 +70,9 @@ export function createAggregateCache(maxStreams = 5_000): AggregateCache {
     },
     observe(events) {
       for (const event of events) {
+        const known = latest.get(event.streamId) ?? -1;
         latest.delete(event.streamId);
-        latest.set(event.streamId, event.revision);
+        latest.set(event.streamId, Math.max(known, event.revision));
         const found = entries.get(event.streamId);
         if (found && found.entry.revision < event.revision) entries.delete(event.streamId);
       }

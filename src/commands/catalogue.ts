@@ -42,9 +42,12 @@ export async function saveTicketType(store: EventStore, input: TicketTypeKey & T
   };
 }
 
-/** The event's catalogue at the venue, read from its stream (empty when nothing is registered). */
+/**
+ * The event's catalogue at the venue, read from its stream (empty when nothing is registered),
+ * or as this process last saw it: a price change racing a purchase may land either side of it.
+ */
 export async function loadCatalogue(store: EventStore, venueId: string, eventId: string): Promise<CatalogueState> {
-  return (await catalogueHandler.load(store, { venueId, eventId })).state;
+  return (await catalogueHandler.loadRecent(store, { venueId, eventId })).state;
 }
 
 /**

@@ -100,8 +100,15 @@ export interface CommandHandler<State, Command, Event extends DomainEvent<EventT
   streamId(id: Id): string;
   /** Load, decide, append (handleCommand) on the aggregate `id`. */
   handle(store: EventStore, id: Id, command: Command, context: CommandContext, options?: { readonly expectNew?: boolean }): Promise<CommandResult<State, Event>>;
-  /** The aggregate `id` as its stream holds it now. */
+  /** The aggregate `id` as its stream holds it now (read from the store). */
   load(store: EventStore, id: Id): Promise<LoadedAggregate<State, Event>>;
+  /**
+   * The aggregate as this process last saw it, which may miss what another instance wrote in
+   * the last moments (aggregate-cache.ts); else read. Only for what a later moment's read could
+   * equally have answered and nothing is decided against: a price to quote, a venue's address,
+   * a payment's request (never changed once written). Never for a check before an effect.
+   */
+  loadRecent(store: EventStore, id: Id): Promise<LoadedAggregate<State, Event>>;
 }
 
 export function commandHandler<State, Command, Event extends DomainEvent<EventType>, Id = string>(
@@ -114,7 +121,8 @@ export function commandHandler<State, Command, Event extends DomainEvent<EventTy
     streamId,
     handle: (store, id, command, context, handling) =>
       handleCommand(store, { streamId: streamId(id), decider, command, context, ...options, ...(handling?.expectNew ? { expectNew: true } : {}) }),
-    load: (store, id) => cachedOrLoaded(store, streamId(id), decider).loaded,
+    load: (store, id) => loadAggregate(store, streamId(id), decider),
+    loadRecent: (store, id) => cachedOrLoaded(store, streamId(id), decider).loaded,
   };
 }
 
@@ -176,6 +184,7 @@ export async function handleCommand<State, Command, Event extends DomainEvent<Ev
       const written = toEventData(decided, context);
       const appended = await store.append(streamId, written, {
         expected: loaded.revision === null ? 'no_stream' : loaded.revision,
+        reportAlreadyStored: from.cached,
       });
       // Decided from a guess, and the store already held these events: answer as they were written.
       if (from.cached && appended.alreadyStored) {

@@ -132,8 +132,12 @@ export const paymentHandler = commandHandler(paymentDecider, paymentStreamId);
 
 
 /** Loads a payment that must exist (PAYMENT_NOT_FOUND otherwise), with its request at hand. */
-export async function requirePayment(store: EventStore, paymentId: string) {
-  const loaded = await paymentHandler.load(store, paymentId);
+/**
+ * The payment, read from its stream; `recent`: as this process last saw it, for a step that only
+ * reads its request (never changed once written).
+ */
+export async function requirePayment(store: EventStore, paymentId: string, options: { readonly recent?: boolean } = {}) {
+  const loaded = await (options.recent ? paymentHandler.loadRecent(store, paymentId) : paymentHandler.load(store, paymentId));
   const request = loaded.state.request;
   if (!request) throw new TesseraError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { paymentId });
   return { ...loaded, request };

@@ -70,8 +70,13 @@ async function loadVenue(store: EventStore, venueId: string): Promise<VenueProfi
   return (await venueHandler.load(store, venueId)).state;
 }
 
+/**
+ * The venue's profile for pricing a purchase (its tier, its address for taxes): as this process
+ * last saw it, else read from the stream. Payouts and the profile routes read it fresh
+ * (venuePayoutTerms, findVenueProfile).
+ */
 export async function requireVenueProfile(store: EventStore, venueId: string): Promise<VenueProfileData> {
-  const profile = await findVenueProfile(store, venueId);
+  const profile = (await venueHandler.loadRecent(store, venueId)).state.profile;
   if (!profile) throw new TesseraError('VENUE_NOT_FOUND', `venue ${venueId} is not registered`, { venueId });
   return profile;
 }
@@ -86,6 +91,10 @@ export interface VenueProfileCommands {
 export function venueProfileCommands(store: EventStore, settings: VenueProfileSettings): VenueProfileCommands {
   return {
     saveProfile: (input, context) => saveVenueProfile(store, input, context, settings),
-    getProfile: (venueId) => requireVenueProfile(store, venueId),
+    async getProfile(venueId) {
+      const profile = await findVenueProfile(store, venueId);
+      if (!profile) throw new TesseraError('VENUE_NOT_FOUND', `venue ${venueId} is not registered`, { venueId });
+      return profile;
+    },
   };
 }

@@ -57,11 +57,19 @@ export interface PostgresOptions {
   readonly idleTimeoutMs?: number;
 }
 
-function optionsInUrl(url: string): string {
+/**
+ * The URL without its `options` parameter, and that parameter: the driver lets a URL's options
+ * replace the explicit ones, so they are taken out of the URL and joined with ours instead.
+ */
+function splitOptions(url: string): { url: string; options: string } {
   try {
-    return new URL(url).searchParams.get('options') ?? '';
+    const parsed = new URL(url);
+    const options = parsed.searchParams.get('options') ?? '';
+    if (!parsed.searchParams.has('options')) return { url, options };
+    parsed.searchParams.delete('options');
+    return { url: parsed.toString(), options };
   } catch {
-    return '';
+    return { url, options: '' };
   }
 }
 
@@ -71,11 +79,12 @@ export function connectPostgres(options: PostgresOptions): PostgresSqlClient {
   // a 0.9 s ledger batch of 5,000 events in bench:replay). Set here, it costs no statement.
   // Settings the URL (`?options=-c search_path=…`) or PGOPTIONS carry are kept, as the driver
   // would read them had no option been given.
-  const settings = [optionsInUrl(options.url) || (process.env.PGOPTIONS ?? ''), '-c jit=off', ...(options.schema ? [`-c search_path=${quoteIdentifier(options.schema)}`] : [])].filter(
+  const fromUrl = splitOptions(options.url);
+  const settings = [fromUrl.options || (process.env.PGOPTIONS ?? ''), '-c jit=off', ...(options.schema ? [`-c search_path=${quoteIdentifier(options.schema)}`] : [])].filter(
     (setting) => setting !== '',
   );
   const connection: pg.ClientConfig = {
-    connectionString: options.url,
+    connectionString: fromUrl.url,
     application_name: options.applicationName ?? 'tessera',
     options: settings.join(' '),
   };

@@ -50,6 +50,8 @@ export interface RecordedEvent<Type extends string = string, Data = unknown> ext
 
 export interface AppendOptions {
   readonly expected: ExpectedRevision;
+  /** Asks the store to say whether the batch was stored already (AppendResult.alreadyStored). */
+  readonly reportAlreadyStored?: boolean;
 }
 
 export interface AppendResult {
@@ -58,8 +60,9 @@ export interface AppendResult {
   /** Position of the last appended event; queries can wait for a read model to pass it. */
   readonly position: Position;
   /**
-   * True when every event was stored already, as this batch (an idempotent retry): nothing was
-   * written. The SQL stores say so; EventStoreDB does not tell, and leaves it unset.
+   * Asked for with `reportAlreadyStored`: whether every event was stored already, as this batch
+   * (an idempotent retry), so nothing was written. The SQL stores tell; EventStoreDB cannot, and
+   * leaves it unset.
    */
   readonly alreadyStored?: boolean;
 }

@@ -22,8 +22,13 @@ export interface SharedTailOptions {
   readonly idleWaitMs?: number;
   readonly retryMaxMs?: number;
   readonly logger?: Logger;
-  /** Called with every batch read, in order, before any reader sees it. */
+  /**
+   * Called with every batch read from the store before any reader sees it: the tail's own (in
+   * order) and those read for a reader outside the window.
+   */
   readonly onEvents?: (events: readonly RecordedEvent[]) => void;
+  /** Called when reading `$all` fails (false) and when it works again (true). */
+  readonly onReading?: (ok: boolean) => void;
 }
 
 export interface SharedTailStatus {
@@ -65,6 +70,7 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
   let running = false;
   let stopping = new AbortController();
   let loop: Promise<void> | undefined;
+  let stopped: Promise<void> = Promise.resolve();
   let storeReads = 0;
   let servedFromMemory = 0;
   let advanced = new AbortController();
@@ -141,6 +147,7 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
       try {
         const events = await store.readAll({ after: head, maxCount: batchSize });
         storeReads++;
+        if (failures > 0) options.onReading?.(true);
         failures = 0;
         if (events.length > 0) {
           recheckMs = 0;
@@ -164,6 +171,7 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
           if (unread() !== false) break;
         }
       } catch (error) {
+        if (failures === 0) options.onReading?.(false);
         failures++;
         const delay = Math.min(retryMaxMs, 50 * 2 ** Math.min(failures - 1, 10));
         log?.error({ err: error, attempt: failures, retryInMs: delay }, 'reading $all failed; retrying');
@@ -190,7 +198,11 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
 
   const readAll = async (readOptions: ReadAllOptions = {}): Promise<RecordedEvent[]> => {
     const position = readOptions.after === undefined || readOptions.after === 'start' ? START : readOptions.after;
-    return fromWindow(position, readOptions.maxCount ?? 1000) ?? store.readAll(readOptions);
+    const held = fromWindow(position, readOptions.maxCount ?? 1000);
+    if (held) return held;
+    const read = await store.readAll(readOptions);
+    if (read.length > 0) options.onEvents?.(read);
+    return read;
   };
 
   /** Resolves when the tail has read something new (or after `timeoutMs`). */
@@ -200,6 +212,8 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
   return {
     store: { ...store, readAll, waitForAppend, nextInStream },
     async start() {
+      // A stop still under way finishes first: its loop must not outlive the new window.
+      await stopped;
       if (running) return;
       // The window starts at the newest event: readers behind it catch up from the store.
       const from = await store.headPosition();
@@ -211,11 +225,16 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
       loop = follow(stopping.signal);
     },
     async stop() {
-      if (!running) return;
+      if (!running) return stopped;
       running = false;
       stopping.abort();
+      let done!: () => void;
+      stopped = new Promise((resolve) => (done = resolve));
       await loop;
       window = [];
+      after = START;
+      head = START;
+      done();
       advanced.abort();
       advanced = new AbortController();
       for (const set of [...watchers.values()]) for (const watcher of [...set]) watcher.resolve([]);

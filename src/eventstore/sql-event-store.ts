@@ -130,6 +130,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
     streamId: string,
     events: readonly EventData[],
     expected: ExpectedRevision,
+    report: boolean,
     attempt = 0,
   ): Promise<AppendResult> {
     if (attempt === 0) validateAppend(streamId, events, expected);
@@ -143,10 +144,10 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
       rows = (await sql.query<(typeof rows)[number]>(text, params, name)).rows;
     } catch (error) {
       const { code, constraint } = sqlErrorInfo(error);
-      if (code === '23505' && constraint && CONSTRAINTS.has(constraint)) return resolveConflict(streamId, events, expected, attempt);
+      if (code === '23505' && constraint && CONSTRAINTS.has(constraint)) return resolveConflict(streamId, events, expected, report, attempt);
       throw error;
     }
-    if (rows.length !== events.length) return resolveConflict(streamId, events, expected, attempt);
+    if (rows.length !== events.length) return resolveConflict(streamId, events, expected, report, attempt);
     const last = rows[rows.length - 1]!;
     const position = { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) };
     notifier.notify(streamId, position);
@@ -162,6 +163,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
     streamId: string,
     events: readonly EventData[],
     expected: ExpectedRevision,
+    report: boolean,
     attempt: number,
   ): Promise<AppendResult> {
     const { rows } = await sql.query<{ event_id: string; stream_id: string; revision: string; transaction_id: string; position: string }>(
@@ -183,12 +185,12 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
       return {
         nextExpectedRevision: Number(last.revision),
         position: { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) },
-        alreadyStored: true,
+        ...(report ? { alreadyStored: true } : {}),
       };
     }
     const actual = await currentRevision(streamId);
     if (attempt < MAX_RACE_RETRIES && expectationHolds(expected, actual)) {
-      return append(streamId, events, expected, attempt + 1);
+      return append(streamId, events, expected, report, attempt + 1);
     }
     throw new WrongExpectedVersionError(streamId, expected, actual);
   }
@@ -256,7 +258,7 @@ export function createSqlEventStore(sql: SqlClient, options: SqlEventStoreOption
 
   return {
     kind: sql.dialect,
-    append: (streamId, events, { expected }) => append(streamId, events, expected),
+    append: (streamId, events, { expected, reportAlreadyStored }) => append(streamId, events, expected, reportAlreadyStored === true),
     readStream,
     readAll,
     headPosition,

@@ -94,7 +94,9 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
     /**
      * Submitted, a payment no longer expires (only the gateway's answer moves it on), so its
      * expiry deadline is only needed when submitting fails: it is scheduled then, before the
-     * failure is retried or parked, and a payment nobody could submit still expires.
+     * failure is retried or parked, and a payment nobody could submit still expires. One
+     * submitted after its expiry (this manager was down or behind) expires instead of being
+     * charged late.
      */
     PaymentRequested: async (event) => {
       const { data } = event;
@@ -105,6 +107,7 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
             gateway: deps.gateway.name,
             operation: data.captureMode === 'manual' ? 'authorize' : 'charge',
             idempotencyKey: derivedId(event.id, 'gateway'),
+            now: clock().toISOString(),
           },
         });
       } catch (error) {
@@ -120,7 +123,7 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
 
     PaymentSubmitted: async (event) => {
       const { data } = event;
-      const { request } = await requirePayment(deps.store, data.paymentId);
+      const { request } = await requirePayment(deps.store, data.paymentId, { recent: true });
       const charge = {
         idempotencyKey: data.idempotencyKey,
         amount: data.amount,
@@ -138,7 +141,7 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
      */
     PaymentActionRequired: async (event) => {
       const { paymentId } = event.data;
-      const { request } = await requirePayment(deps.store, paymentId);
+      const { request } = await requirePayment(deps.store, paymentId, { recent: true });
       await deps.deadlines.schedule({
         id: `${expiryDeadlineId(paymentId)}:${event.id}`,
         kind: PAYMENT_EXPIRY,

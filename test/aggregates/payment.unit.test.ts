@@ -42,6 +42,12 @@ describe('Payment decider: requesting and submitting', () => {
     given([requested, submitted]).when(submit).thenNothing();
     given([requested, expired]).when(submit).thenNothing();
   });
+
+  it('expires a payment submitted only after its expiry instead of charging it late', () => {
+    const late = (now: string): PaymentCommand => ({ type: 'SubmitPayment', data: { gateway: 'sandbox', operation: 'charge', idempotencyKey: 'key-1', now } });
+    given([requested]).when(late(EXPIRES_AT)).then([{ type: 'PaymentExpired', data: { paymentId: PAYMENT_ID, expiresAt: EXPIRES_AT, expiredAt: EXPIRES_AT } }]);
+    given([requested]).when(late(new Date(Date.parse(EXPIRES_AT) - 1).toISOString())).then([submitted]);
+  });
 });
 
 describe('Payment decider: the gateway answers', () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CommandContext } from '../../commands/handle-command.js';
 import type { SqlClient, SqlExecutor } from '../../db/sql-client.js';
@@ -136,44 +137,47 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
   const stopping = new AbortController();
   let loop: Promise<void> | undefined;
 
-  async function claim(now: Date): Promise<DeadlineRow[]> {
+  async function claim(now: Date, token: string): Promise<DeadlineRow[]> {
     const { rows } = await sql.query<DeadlineRow>(
-      `UPDATE tessera_deadlines SET claimed_until = $2, attempts = attempts + 1
+      `UPDATE tessera_deadlines SET claimed_until = $2, claim_token = $4, attempts = attempts + 1
         WHERE id IN (
           SELECT id FROM tessera_deadlines
            WHERE fired_at IS NULL AND parked_at IS NULL AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
            ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING id, kind, due_at, payload, attempts, fired_at, parked_at, last_error`,
-      [now, new Date(now.getTime() + leaseMs), batchSize],
+      [now, new Date(now.getTime() + leaseMs), batchSize, token],
     );
     return rows;
   }
 
-  async function run(row: DeadlineRow): Promise<void> {
+  /** Records what became of a claimed deadline, if the claim is still this poll's. */
+  async function settle(id: string, token: string, set: string, values: readonly unknown[]): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `UPDATE tessera_deadlines SET ${set}, claimed_until = NULL, claim_token = NULL WHERE id = $1 AND claim_token = $2`,
+      [id, token, ...values],
+    );
+    if (rowCount === 0) log?.warn({ deadline: id }, 'the claim on a deadline was lost while it ran; its new holder decides');
+    return rowCount > 0;
+  }
+
+  async function run(row: DeadlineRow, token: string): Promise<void> {
     const deadline = toRecord(row);
     try {
       const handler = options.handlers[deadline.kind];
       if (!handler) throw new Error(`no handler for deadline kind ${deadline.kind}`);
       await handler(deadline);
-      await sql.query(
-        'UPDATE tessera_deadlines SET fired_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1',
-        [deadline.id, clock()],
-      );
+      await settle(deadline.id, token, 'fired_at = $3, last_error = NULL', [clock()]);
     } catch (error) {
-      await failed(deadline, error);
+      await failed(deadline, token, error);
     }
   }
 
-  async function failed(deadline: DeadlineRecord, error: unknown): Promise<void> {
+  async function failed(deadline: DeadlineRecord, token: string, error: unknown): Promise<void> {
     const now = clock();
     const message = describeError(error);
     if (!isRetryable(error) || deadline.attempts >= options.retry.maxAttempts) {
       log?.error({ err: error, deadline: deadline.id, attempts: deadline.attempts }, 'deadline parked');
-      await sql.query('UPDATE tessera_deadlines SET parked_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1', [
-        deadline.id,
-        now,
-        message,
-      ]);
+      if (!(await settle(deadline.id, token, 'parked_at = $3, last_error = $4', [now, message]))) return;
       await options.parking.park({
         id: `deadline:${deadline.id}`,
         source: 'deadline',
@@ -185,11 +189,7 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
       return;
     }
     log?.warn({ err: error, deadline: deadline.id, attempts: deadline.attempts }, 'deadline failed; will retry');
-    await sql.query('UPDATE tessera_deadlines SET due_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $1', [
-      deadline.id,
-      new Date(now.getTime() + backoffMs(options.retry, deadline.attempts)),
-      message,
-    ]);
+    await settle(deadline.id, token, 'due_at = $3, last_error = $4', [new Date(now.getTime() + backoffMs(options.retry, deadline.attempts)), message]);
   }
 
   async function find(id: string): Promise<DeadlineRecord | undefined> {
@@ -201,13 +201,14 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
   }
 
   async function pollOnce(): Promise<number> {
-    const rows = await claim(clock());
+    const token = randomUUID();
+    const rows = await claim(clock(), token);
     if (rows.length === 0) return 0;
     const unfinished = new Set(rows.map((row) => row.id));
-    const renewing = renewWhile(unfinished);
+    const renewing = renewWhile(unfinished, token);
     try {
       for (const row of rows) {
-        await run(row);
+        await run(row, token);
         unfinished.delete(row.id);
       }
     } finally {
@@ -217,13 +218,13 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
   }
 
   /** Extends the claim on `ids` every third of a lease until stopped (rows leave as they finish). */
-  function renewWhile(ids: ReadonlySet<string>): { stop(): Promise<void> } {
+  function renewWhile(ids: ReadonlySet<string>, token: string): { stop(): Promise<void> } {
     let renewal: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {
       if (ids.size === 0) return;
       const until = new Date(clock().getTime() + leaseMs);
       renewal = sql
-        .query('UPDATE tessera_deadlines SET claimed_until = $2 WHERE id = ANY ($1::text[]) AND fired_at IS NULL AND claimed_until IS NOT NULL', [[...ids], until])
+        .query('UPDATE tessera_deadlines SET claimed_until = $2 WHERE id = ANY ($1::text[]) AND claim_token = $3 AND fired_at IS NULL', [[...ids], until, token])
         .catch((error: unknown) => log?.warn({ err: error }, 'could not renew the claim on deadlines'));
     }, Math.max(10, Math.floor(leaseMs / 3)));
     return {
@@ -249,7 +250,7 @@ export function createDeadlines(sql: SqlClient, options: DeadlinesOptions): Dead
     pollOnce,
     async retryParked(id) {
       await sql.query(
-        'UPDATE tessera_deadlines SET parked_at = NULL, attempts = 0, due_at = LEAST(due_at, $2), claimed_until = NULL WHERE id = $1',
+        'UPDATE tessera_deadlines SET parked_at = NULL, attempts = 0, due_at = LEAST(due_at, $2), claimed_until = NULL, claim_token = NULL WHERE id = $1',
         [id, clock()],
       );
       await pollOnce();

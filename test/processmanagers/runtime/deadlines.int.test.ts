@@ -49,6 +49,31 @@ for (const backend of backends()) {
       expect((await deadlines.find('a'))?.firedAt).toEqual(now);
     });
 
+    it('lets a poller whose claim ran out while its handler was stuck change nothing, and the new holder fire it', async () => {
+      let release!: () => void;
+      const stuck = new Promise<void>((resolve) => (release = resolve));
+      const slow = createDeadlines(db.sql, {
+        handlers: { note: () => stuck },
+        clock,
+        retry,
+        parking: sqlParking(db.sql),
+        // Renewed every third of a lease: an hour, so the test clock runs past it first.
+        leaseMs: 3_600_000 * 3,
+      });
+      await slow.schedule({ id: 'stale', kind: 'note', dueAt: now, payload: {} });
+      const stalled = slow.pollOnce();
+      await expect.poll(async () => (await slow.find('stale'))?.attempts).toBe(1);
+      // The lease runs out (the poller stalled); another poller takes the deadline and fires it.
+      now = new Date(now.getTime() + 3_600_000 * 3 + 1);
+      expect(await open().pollOnce()).toBe(1);
+      const afterTakeover = await slow.find('stale');
+      expect(afterTakeover?.firedAt).toEqual(now);
+      release();
+      await stalled;
+      // The first poller's late answer did not touch the row its claim no longer covers.
+      expect(await slow.find('stale')).toEqual(afterTakeover);
+    });
+
     it('survives a restart: a deadline scheduled by one poller is fired by the next', async () => {
       await open().schedule({ id: 'b', kind: 'note', dueAt: now, payload: { x: 1 } });
       expect(await open().pollOnce()).toBe(1);

@@ -100,10 +100,10 @@ export interface SubscriptionOptions {
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
   /**
-   * The least time from one batch's start to the next's: events arriving meanwhile wait and go
-   * in one batch. For consumers nobody waits on event by event (read models): under load they
-   * pay their per-batch cost (a transaction, a checkpoint) a few times a second, not per event;
-   * at rest the first event still goes at once.
+   * Under load (more than LOAD_EVENTS_PER_SECOND over the last second), the least time from one
+   * batch's start to the next's: events arriving meanwhile go in one batch. For consumers nobody waits
+   * on event by event (read models): under load they pay their per-batch cost (a transaction, a
+   * checkpoint) a few times a second, not per event; at rest an event goes at once.
    */
   readonly lingerMs?: number;
   readonly logger?: Logger;
@@ -142,6 +142,7 @@ export function startSubscription(
   const retryInitialMs = options.retryInitialMs ?? 100;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   const lingerMs = options.lingerMs ?? 0;
+  const busy = loadGauge(LOAD_EVENTS_PER_SECOND);
   const log = options.logger?.child({ subscription: consumer.name });
 
   const stopping = new AbortController();
@@ -195,7 +196,8 @@ export function startSubscription(
         advanced(next);
         const durationMs = performance.now() - started;
         options.onBatch?.({ count: events.length, checkpoint: next, durationMs });
-        if (lingerMs > durationMs && events.length < batchSize) await sleep(lingerMs - durationMs, signal);
+        // Under load, let more gather; at rest (or in a trickle), take the next at once.
+        if (lingerMs > durationMs && events.length < batchSize && busy.add(events.length)) await sleep(lingerMs - durationMs, signal);
       } catch (error) {
         if (error instanceof CheckpointConflictError || error instanceof ConsumerRetiredError) throw error;
         consecutiveFailures++;
@@ -278,6 +280,24 @@ export function startSubscription(
       for (const waiter of waiters) waiter.resolve(false);
       waiters.clear();
       log?.info({ checkpoint: checkpoint && positionToString(checkpoint) }, 'subscription stopped');
+    },
+  };
+}
+
+/** The rate of events from which a lingering subscription counts as under load. */
+const LOAD_EVENTS_PER_SECOND = 50;
+
+/** Counts events handled over the last second; `add` answers whether that is above `perSecond`. */
+function loadGauge(perSecond: number): { add(count: number): boolean } {
+  const recent: { at: number; count: number }[] = [];
+  let total = 0;
+  return {
+    add(count) {
+      const now = performance.now();
+      recent.push({ at: now, count });
+      total += count;
+      while (recent.length > 0 && recent[0]!.at < now - 1_000) total -= recent.shift()!.count;
+      return total > perSecond;
     },
   };
 }

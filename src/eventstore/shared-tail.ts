@@ -109,9 +109,12 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
   const nextInStream: NonNullable<EventStore['nextInStream']> = (streamId, since, timeoutMs, signal) => {
     if (!running || comparePositions(since.position, after) < 0) return Promise.resolve(undefined);
     // What the window already holds past `since` (read between the follower's own read and now).
-    const held = (fromWindow(since.position, Number.MAX_SAFE_INTEGER) ?? []).filter(
-      (event) => event.streamId === streamId && event.revision > since.revision,
-    );
+    // Scanned in place: the window is not copied for every follower that starts to wait.
+    const held: RecordedEvent[] = [];
+    for (let i = firstAfter(since.position); i < window.length; i++) {
+      const event = window[i]!;
+      if (event.streamId === streamId && event.revision > since.revision) held.push(event);
+    }
     if (held.length > 0) return Promise.resolve(held);
     return new Promise((resolve) => {
       const set = watchers.get(streamId) ?? new Set<StreamWatcher>();
@@ -184,7 +187,13 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
   function fromWindow(position: Position, maxCount: number): RecordedEvent[] | undefined {
     if (!running) return undefined;
     if (comparePositions(position, after) < 0 || comparePositions(position, head) > 0) return undefined;
-    // The first event after `position`: binary search, the window is in order.
+    servedFromMemory++;
+    const first = firstAfter(position);
+    return window.slice(first, first + maxCount);
+  }
+
+  /** The index of the window's first event after `position` (binary search: the window is in order). */
+  function firstAfter(position: Position): number {
     let low = 0;
     let high = window.length;
     while (low < high) {
@@ -192,8 +201,7 @@ export function createSharedTail(store: EventStore, options: SharedTailOptions =
       if (comparePositions(window[mid]!.position, position) <= 0) low = mid + 1;
       else high = mid;
     }
-    servedFromMemory++;
-    return window.slice(low, low + maxCount);
+    return low;
   }
 
   const readAll = async (readOptions: ReadAllOptions = {}): Promise<RecordedEvent[]> => {

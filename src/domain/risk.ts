@@ -1,0 +1,294 @@
+/**
+ * Fraud and risk (issue 20): the pure part of a risk assessment. The features of one purchase
+ * arrive counted (src/commands/risk.ts counts them atomically in Redis or SQL); this module turns
+ * them into the rules that fired, the bot and scalper scores, a 0-100 score with its level, and
+ * the decision. The numbers are seed 003's ("Fraud Detection") and seed 002's; a venue or an
+ * event may override any threshold.
+ */
+
+/** What a purchase is assessed on. Counts include the purchase being assessed. */
+export interface RiskFeatures {
+  /** What the card is charged, in cents. */
+  readonly amount: number;
+  readonly ticketCount: number;
+  /** The user's average purchase before this one, in cents; 0 without history. */
+  readonly userAverageAmount: number;
+  /** The user's purchases before this one, ever. */
+  readonly userPurchaseCount: number;
+  /** Days since the user was first seen buying (0: first purchase now). */
+  readonly accountAgeDays: number;
+  readonly userPurchasesHour: number;
+  readonly userPurchasesDay: number;
+  readonly userPurchasesWeek: number;
+  readonly ipPurchasesMinute: number;
+  readonly ipPurchasesHour: number;
+  readonly cardPurchasesDay: number;
+  /** Distinct users who paid with this card (payment method fingerprint), this one included. */
+  readonly cardUsers: number;
+  /** Tickets this user holds or is buying for this event, this purchase included. */
+  readonly eventTicketsByUser: number;
+  /** Purchases for this event in the last ten minutes, platform-wide: how hot the on-sale is. */
+  readonly eventPurchasesTenMinutes: number;
+  readonly hasDevice: boolean;
+  /** The user has not bought from this device before. */
+  readonly newDevice: boolean;
+  /** Distinct users seen on this device, this one included. */
+  readonly deviceUsers: number;
+  /** Distinct devices this user bought from, this one included. */
+  readonly userDevices: number;
+  /** 0-1 from the session's signals (botScore); 0.5 when no session data came. */
+  readonly botScore: number;
+  readonly hasSession: boolean;
+  /** A resale purchase: the listing's markup as a share of the cap the rules allow (0-1); 0 otherwise. */
+  readonly resaleMarkup: number;
+  /** Hour of day (UTC) the purchase was made. */
+  readonly hourOfDay: number;
+}
+
+/** The numbers rules decide on. Defaults are the seeds'; `PUT /admin/risk/thresholds` overrides them. */
+export interface RiskThresholds {
+  readonly userPerHour: number;
+  readonly userPerDay: number;
+  readonly userPerWeek: number;
+  readonly ipPerMinute: number;
+  readonly ipPerHour: number;
+  readonly cardPerDay: number;
+  readonly cardMaxUsers: number;
+  readonly ticketsPerEventPerUser: number;
+  /** An order above this many cents is large. */
+  readonly largeAmount: number;
+  /** An order this many times the user's average (with history) is unusual. */
+  readonly unusualAmountFactor: number;
+  /** More users than this on one device is an account farm. */
+  readonly deviceMaxUsers: number;
+  /** Purchases for one event in ten minutes from which the event counts as high demand. */
+  readonly highDemandPerTenMinutes: number;
+  /** Bot and scalper scores above these are a bot and a scalper. */
+  readonly botScore: number;
+  readonly scalperScore: number;
+  /** Score from which a purchase is challenged (3-D Secure), held for review, declined. */
+  readonly challengeAt: number;
+  readonly reviewAt: number;
+  readonly declineAt: number;
+}
+
+export const DEFAULT_RISK_THRESHOLDS: RiskThresholds = {
+  userPerHour: 5,
+  userPerDay: 20,
+  userPerWeek: 50,
+  ipPerMinute: 10,
+  ipPerHour: 50,
+  cardPerDay: 10,
+  cardMaxUsers: 3,
+  ticketsPerEventPerUser: 4,
+  largeAmount: 100_000,
+  unusualAmountFactor: 5,
+  deviceMaxUsers: 3,
+  highDemandPerTenMinutes: 100,
+  botScore: 0.7,
+  scalperScore: 0.7,
+  challengeAt: 50,
+  reviewAt: 70,
+  declineAt: 90,
+};
+
+export const RISK_DECISIONS = ['approve', 'challenge', 'review', 'decline'] as const;
+export type RiskDecision = (typeof RISK_DECISIONS)[number];
+
+export const RISK_LEVELS = ['VERY_LOW', 'LOW', 'MEDIUM', 'HIGH', 'VERY_HIGH'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+/** Lists an operator keeps (`/admin/risk/lists`). */
+export const RISK_LIST_KINDS = ['user', 'device', 'card', 'ip', 'email_domain'] as const;
+export type RiskListKind = (typeof RISK_LIST_KINDS)[number];
+
+/**
+ * A rule that fired. `limit` rules are hard: they decline whatever the score (a velocity window,
+ * the per-event ticket cap, a block list, a bot). `score` rules add `points` to the model's score.
+ */
+export interface FiredRule {
+  readonly rule: string;
+  readonly kind: 'limit' | 'score' | 'list';
+  readonly points: number;
+  /** What it saw and what it allows, for the analyst and the log. */
+  readonly detail: string;
+}
+
+/** Which lists the purchase's user, device, card, address or email domain is on. */
+export interface ListHits {
+  readonly blocked: readonly RiskListKind[];
+  readonly allowed: readonly RiskListKind[];
+}
+
+export interface RiskVerdict {
+  /** 0-100. */
+  readonly score: number;
+  readonly level: RiskLevel;
+  readonly decision: RiskDecision;
+  readonly rules: readonly FiredRule[];
+  readonly botScore: number;
+  readonly scalperScore: number;
+  /** The model's fraud probability (0-1) that went into the score. */
+  readonly modelScore: number;
+  /** The error code a declined purchase answers: BOT_DETECTED, VELOCITY_LIMIT_EXCEEDED, PURCHASE_LIMIT_EXCEEDED, FRAUD_DETECTED. */
+  readonly declineCode?: RiskDeclineCode;
+}
+
+export type RiskDeclineCode = 'BOT_DETECTED' | 'VELOCITY_LIMIT_EXCEEDED' | 'PURCHASE_LIMIT_EXCEEDED' | 'FRAUD_DETECTED';
+
+/** A trained model over the features (src/domain/fraud-model.ts reads the artefacts in models/). */
+export interface RiskModel {
+  readonly version: string;
+  /** The probability (0-1) that the purchase is fraud. */
+  predict(features: RiskFeatures): number;
+}
+
+const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
+
+/**
+ * Scalper score (seed 003: >0.7 = scalper): buying in bursts (more than 5 an hour is the
+ * seed's mark), on high-demand events, from a device shared by several accounts, up to the
+ * per-event cap, or resale at a markup near the cap.
+ */
+export function scalperScore(f: RiskFeatures, t: RiskThresholds = DEFAULT_RISK_THRESHOLDS): number {
+  const burst = clamp01((f.userPurchasesHour - 1) / Math.max(1, t.userPerHour - 1));
+  const demand = clamp01(f.eventPurchasesTenMinutes / t.highDemandPerTenMinutes);
+  const shared = f.hasDevice ? clamp01((f.deviceUsers - 1) / Math.max(1, t.deviceMaxUsers - 1)) : 0;
+  const atCap = clamp01(f.eventTicketsByUser / t.ticketsPerEventPerUser);
+  const markup = clamp01((f.resaleMarkup - 0.5) / 0.5);
+  // Demand alone is a fan at an on-sale: it weighs only beside a burst, a shared device or a markup.
+  const behaviour = 0.4 * burst + 0.3 * shared + 0.3 * markup;
+  return round3(clamp01(behaviour + 0.25 * demand * Math.max(burst, shared, markup) + 0.1 * atCap * burst));
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Hard limits: any one declines. Counts include this purchase, so a limit of 5 refuses the 6th. */
+function limitRules(f: RiskFeatures, t: RiskThresholds): FiredRule[] {
+  const windows: [string, number, number, string][] = [
+    ['velocity_user_hour', f.userPurchasesHour, t.userPerHour, 'purchases by this user in an hour'],
+    ['velocity_user_day', f.userPurchasesDay, t.userPerDay, 'purchases by this user in a day'],
+    ['velocity_user_week', f.userPurchasesWeek, t.userPerWeek, 'purchases by this user in a week'],
+    ['velocity_ip_minute', f.ipPurchasesMinute, t.ipPerMinute, 'purchases from this address in a minute'],
+    ['velocity_ip_hour', f.ipPurchasesHour, t.ipPerHour, 'purchases from this address in an hour'],
+    ['velocity_card_day', f.cardPurchasesDay, t.cardPerDay, 'purchases on this card in a day'],
+    ['card_users', f.cardUsers, t.cardMaxUsers, 'users paying with this card'],
+    ['event_ticket_limit', f.eventTicketsByUser, t.ticketsPerEventPerUser, 'tickets for this event by this user'],
+  ];
+  return windows
+    .filter(([, seen, max]) => seen > max)
+    .map(([rule, seen, max, what]) => ({ rule, kind: 'limit' as const, points: 100, detail: `${seen} ${what}; at most ${max}` }));
+}
+
+/** Rules that add to the score: each a signal, none enough alone to decline an ordinary buyer. */
+function scoreRules(f: RiskFeatures, t: RiskThresholds, bot: number, scalper: number): FiredRule[] {
+  const fired: FiredRule[] = [];
+  const add = (rule: string, points: number, detail: string) => fired.push({ rule, kind: 'score', points, detail });
+  if (f.amount > t.largeAmount) add('amount_large', 10, `${f.amount} cents; large above ${t.largeAmount}`);
+  if (f.userPurchaseCount >= 3 && f.amount > t.unusualAmountFactor * f.userAverageAmount) {
+    add('amount_unusual', 15, `${f.amount} cents against this user's average of ${Math.round(f.userAverageAmount)}`);
+  }
+  if (f.hasDevice && f.newDevice && f.userPurchaseCount > 0) add('device_new', 5, `a device this user has not bought from (${f.userDevices} devices)`);
+  if (f.hasDevice && f.deviceUsers > t.deviceMaxUsers) add('device_shared', 25, `${f.deviceUsers} users on this device; at most ${t.deviceMaxUsers}`);
+  if (!f.hasDevice) add('device_missing', 5, 'no device fingerprint');
+  if (bot > 0.5 && bot <= t.botScore) add('bot_suspect', 15, `bot score ${bot}`);
+  if (scalper > t.scalperScore) add('scalper', 30, `scalper score ${scalper}; a scalper above ${t.scalperScore}`);
+  return fired;
+}
+
+/** Seed 002's levels, by fifths of the score. */
+export function riskLevel(score: number): RiskLevel {
+  return RISK_LEVELS[Math.min(4, Math.floor(score / 20))]!;
+}
+
+/**
+ * The verdict: lists first (a blocked user, device, card, address or domain declines; an allowed
+ * one passes every rule but the per-event ticket cap), then the hard limits and the bot score,
+ * then the model's probability (as 0-100) plus the points of the rules that fired, against the
+ * challenge, review and decline thresholds.
+ */
+export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number, t: RiskThresholds = DEFAULT_RISK_THRESHOLDS): RiskVerdict {
+  const bot = f.botScore;
+  const scalper = scalperScore(f, t);
+  const base = { botScore: bot, scalperScore: scalper, modelScore: round3(modelScore) };
+  const listRules = lists.blocked.map((kind): FiredRule => ({ rule: `blocked_${kind}`, kind: 'list', points: 100, detail: `the ${kind.replace('_', ' ')} is on the block list` }));
+  if (listRules.length > 0) return { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules: listRules, declineCode: 'FRAUD_DETECTED' };
+
+  const limits = limitRules(f, t);
+  const allowed = lists.allowed.length > 0;
+  const cap = limits.filter((rule) => rule.rule === 'event_ticket_limit');
+  if (allowed) {
+    const rules: FiredRule[] = [...lists.allowed.map((kind): FiredRule => ({ rule: `allowed_${kind}`, kind: 'list', points: 0, detail: `the ${kind.replace('_', ' ')} is on the allow list` })), ...cap];
+    return cap.length > 0
+      ? { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules, declineCode: 'PURCHASE_LIMIT_EXCEEDED' }
+      : { ...base, score: 0, level: 'VERY_LOW', decision: 'approve', rules };
+  }
+  if (bot > t.botScore) limits.push({ rule: 'bot', kind: 'limit', points: 100, detail: `bot score ${bot}; a bot above ${t.botScore}` });
+  const scored = scoreRules(f, t, bot, scalper);
+  const rules = [...limits, ...scored];
+  if (limits.length > 0) return { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules, declineCode: declineCodeOf(limits) };
+
+  const score = Math.min(100, Math.round(100 * modelScore) + scored.reduce((sum, rule) => sum + rule.points, 0));
+  const decision: RiskDecision = score >= t.declineAt ? 'decline' : score >= t.reviewAt ? 'review' : score >= t.challengeAt ? 'challenge' : 'approve';
+  return { ...base, score, level: riskLevel(score), decision, rules, ...(decision === 'decline' ? { declineCode: 'FRAUD_DETECTED' as const } : {}) };
+}
+
+function declineCodeOf(limits: readonly FiredRule[]): RiskDeclineCode {
+  if (limits.some((rule) => rule.rule === 'bot')) return 'BOT_DETECTED';
+  if (limits.some((rule) => rule.rule.startsWith('velocity_'))) return 'VELOCITY_LIMIT_EXCEEDED';
+  if (limits.some((rule) => rule.rule === 'event_ticket_limit')) return 'PURCHASE_LIMIT_EXCEEDED';
+  return 'FRAUD_DETECTED';
+}
+
+/** The session signals a checkout page sends (seed 003's `sessionData`). */
+export interface SessionSignals {
+  readonly actions?: readonly { readonly type: string; readonly t: number; readonly x?: number; readonly y?: number }[];
+  readonly browserFeatures?: {
+    readonly webdriver?: boolean;
+    readonly headless?: boolean;
+    readonly userAgent?: string;
+    readonly languages?: number;
+    readonly plugins?: number;
+    readonly screenWidth?: number;
+    readonly screenHeight?: number;
+  };
+}
+
+/**
+ * Bot score 0-1 (seed 003: >0.7 = bot) from the session: an automation flag or a headless
+ * browser; actions spaced like a metronome; a pointer moving in a ruler-straight line; a checkout
+ * completed faster than a person reads; clicks with no pointer movement at all. No session data
+ * at all is 0.5: unknown, not proof.
+ */
+export function botScore(session: SessionSignals | undefined): number {
+  if (!session || (!session.actions?.length && !session.browserFeatures)) return 0.5;
+  const browser = session.browserFeatures ?? {};
+  const ua = browser.userAgent ?? '';
+  if (browser.webdriver === true || browser.headless === true || /HeadlessChrome|PhantomJS|puppeteer|playwright|selenium/i.test(ua)) return 0.99;
+  const actions = [...(session.actions ?? [])].sort((a, b) => a.t - b.t);
+  let score = 0.1;
+  if (actions.length < 3) score += 0.3;
+  if (browser.plugins === 0 && browser.languages === 0) score += 0.2;
+  const gaps = actions.slice(1).map((a, i) => a.t - actions[i]!.t);
+  if (gaps.length >= 4) {
+    const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
+    const sd = Math.sqrt(gaps.reduce((s, g) => s + (g - mean) ** 2, 0) / gaps.length);
+    if (mean > 0 && sd / mean < 0.1) score += 0.35;
+    if (mean < 30) score += 0.2;
+  }
+  if (actions.length >= 2 && actions[actions.length - 1]!.t - actions[0]!.t < 1_500) score += 0.25;
+  const moves = actions.filter((a) => a.type === 'mousemove' && a.x !== undefined && a.y !== undefined);
+  const clicks = actions.filter((a) => a.type === 'click').length;
+  if (clicks > 0 && moves.length === 0) score += 0.25;
+  if (moves.length >= 5 && collinear(moves as { x: number; y: number }[])) score += 0.3;
+  return round3(clamp01(score));
+}
+
+/** Every point within a pixel of the line through the first and last: no hand moves like that. */
+function collinear(points: readonly { x: number; y: number }[]): boolean {
+  const a = points[0]!;
+  const b = points[points.length - 1]!;
+  const length = Math.hypot(b.x - a.x, b.y - a.y);
+  if (length < 50) return false;
+  return points.every((p) => Math.abs((b.x - a.x) * (a.y - p.y) - (a.x - p.x) * (b.y - a.y)) / length < 1);
+}

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Counter } from 'prom-client';
 import { cacheAggregates, createAggregateCache } from './commands/aggregate-cache.js';
 import { catalogueCommands, type CatalogueCommands } from './commands/catalogue.js';
@@ -10,6 +13,7 @@ import { setRefundPolicy } from './commands/refund-policy.js';
 import { venueAccountCommands, type VenueAccountCommands } from './commands/venue-account.js';
 import { venueProfileCommands, type VenueProfileCommands } from './commands/venue.js';
 import type { Config } from './config.js';
+import type { EventStore } from './eventstore/event-store.js';
 import type { ResaleRules } from './domain/resale.js';
 import type { RefundPolicySet } from './events/refund-policy.js';
 import { createSharedTail, type SharedTail } from './eventstore/shared-tail.js';
@@ -25,7 +29,12 @@ import type { Logger } from './logger.js';
 import { ESCROW_RELEASE, ESCROW_TRANSFER_CHECK, escrowProcess, escrowReleaseDeadlineHandler, transferCheckHandler } from './processmanagers/escrow.js';
 import { GROUP_PAYMENT_EXPIRY, GROUP_PAYMENT_REMINDER, groupDeadlineHandler, groupPaymentProcess } from './processmanagers/group-payment.js';
 import { createMintWorker, MINT_PARKING_SOURCE, mintingProcess, type MintPriority } from './processmanagers/minting.js';
-import { PAYMENT_EXPIRY, paymentExpiryHandler, purchaseProcess, refundProcess } from './processmanagers/payment.js';
+import { PAYMENT_EXPIRY, PAYMENT_REVIEW, paymentExpiryHandler, paymentReviewHandler, purchaseProcess, refundProcess } from './processmanagers/payment.js';
+import { riskAssessor, riskCommands, type RiskAssessor, type RiskCommands } from './commands/risk.js';
+import { fraudModel } from './domain/fraud-model.js';
+import { createRedisRiskFeatureStore } from './gateways/risk-features-redis.js';
+import { createSqlRiskFeatureStore } from './gateways/risk-features-sql.js';
+import { createRiskMetrics, type RiskMetricSet } from './api/risk-metrics.js';
 import type { ParkedWork } from './processmanagers/runtime/parking.js';
 import type { RetryPolicy } from './processmanagers/runtime/retry.js';
 import { createProcessManagerRuntime, type ProcessManagerRuntime } from './processmanagers/runtime/runtime.js';
@@ -70,8 +79,10 @@ export interface TesseraServices {
   readonly webhooks: Pick<StripeWebhooks, 'receive'>;
   /** Work that failed for good: listed and retried by an operator. */
   readonly parked: Pick<ProcessManagerRuntime, 'listParked' | 'retryParked'>;
+  /** The fraud operator's commands: reviews, lists, thresholds (issue 20). */
+  readonly risk: RiskCommands;
   /** Seed 003's metrics, counted from the events; unregistered (the routes put them on the app's registry). */
-  readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter };
+  readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter; readonly risk: RiskMetricSet };
 }
 
 export interface Tessera {
@@ -139,6 +150,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const sourcePaymentOf = async (ticketId: string) => (await findTicket(readSide.db, ticketId))?.paymentId;
   let webhooks!: StripeWebhooks;
 
+  const riskMetrics = createRiskMetrics();
+  const risk = config.FRAUD_CHECKS ? riskAssessorFor(config, storage, store, riskMetrics) : undefined;
   const runtime = createProcessManagerRuntime(
     { store, sql, retry, concurrency: config.PM_CONCURRENCY, deadlinePollMs: config.DEADLINE_POLL_MS, clock, logger, subscription },
     ({ deadlines, parking }) => {
@@ -157,7 +170,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       const escrow = { store, minter, deadlines, sourcePaymentOf, clock };
       return {
         processManagers: {
-          purchase: purchaseProcess({ store, gateway, references, deadlines, clock }),
+          purchase: purchaseProcess({ store, gateway, references, deadlines, clock, reviewTimeoutMs: config.FRAUD_REVIEW_TIMEOUT_MS, ...(risk ? { risk } : {}) }),
           refund: refundProcess({ store, gateway, clock }),
           'group-payment': groupPaymentProcess({ store, gateway, deadlines, mailer, linkBase: config.GROUP_PAYMENT_LINK_BASE, linkSecret, clock }),
           escrow: escrowProcess({ ...escrow, gateway, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS }),
@@ -167,6 +180,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
         },
         deadlineHandlers: {
           [PAYMENT_EXPIRY]: paymentExpiryHandler(store, clock),
+          [PAYMENT_REVIEW]: paymentReviewHandler(store, clock),
           [STRIPE_WEBHOOK_RETRY]: async (deadline) => {
             await webhooks.reprocess(String(deadline.payload.stripeEventId));
           },
@@ -203,6 +217,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       defaultChain: config.GAS_DEFAULT_CHAIN,
       clock,
       active: paymentMetrics.active,
+      ...(risk ? { risk } : {}),
     }),
     catalogue: catalogueCommands(store),
     venues: {
@@ -226,7 +241,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     },
     webhooks: { receive: (event) => webhooks.receive(event) },
     parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
-    metrics: { payments: paymentMetrics, groupReminders },
+    risk: riskCommands(store),
+    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics },
   };
 
   // Counted from the events, once each: subscriptions of their own until one reader serves them all.
@@ -261,6 +277,26 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       aggregates.setActive(false);
     },
   };
+}
+
+/**
+ * The risk assessor: features in Redis when REDIS_URL is set (shared by every instance), else in
+ * the SQL store; the live model FRAUD_MODEL and, when set, FRAUD_SHADOW_MODEL scoring beside it.
+ */
+function riskAssessorFor(config: Config, storage: Storage, store: EventStore, metrics: RiskMetricSet): RiskAssessor {
+  const features = storage.redis ? createRedisRiskFeatureStore(storage.redis, config.REDIS_KEY_PREFIX) : createSqlRiskFeatureStore(storage.sql);
+  const shadow = config.FRAUD_SHADOW_MODEL ? loadModel(config.FRAUD_SHADOW_MODEL) : undefined;
+  return riskAssessor({ store, features, model: loadModel(config.FRAUD_MODEL), metrics, ...(shadow ? { shadow } : {}) });
+}
+
+/** A model artefact by path: relative paths from the project's root, where `npm run train:fraud` writes them. */
+function loadModel(path: string) {
+  const file = isAbsolute(path) ? path : fileURLToPath(new URL(`../${path}`, import.meta.url));
+  try {
+    return fraudModel(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new Error(`cannot load the fraud model ${file}: ${(error as Error).message}`);
+  }
 }
 
 /** The payment gateway GATEWAY selects: Stripe, or the embedded sandbox (like Stripe's test mode) over the SQL store. */

@@ -135,6 +135,13 @@ export const configSchema = z.object({
   PM_RETRY_MAX_MS: integer(10_000, 1, 600_000),
   PM_CONCURRENCY: integer(8, 1, 256),
   DEADLINE_POLL_MS: integer(1_000, 10, 60_000),
+  // Fraud and risk (issue 20): a risk assessment before every gateway call; the live model and
+  // one in shadow (empty: none), paths relative to the working directory or absolute.
+  FRAUD_CHECKS: boolean(true),
+  FRAUD_MODEL: z.string().min(1).default('models/fraud-v1.json'),
+  FRAUD_SHADOW_MODEL: z.string().default('models/fraud-v2.json'),
+  // How long a payment held for review waits for an analyst before its hold is voided.
+  FRAUD_REVIEW_TIMEOUT_MS: integer(24 * 3_600_000, 1_000, 7 * 24 * 3_600_000),
   GAS_DEFAULT_CHAIN: z.enum(['polygon', 'solana']).default('polygon'),
 
   // Resale and minting (issue 6): price caps and splits in basis points of the price, escrow

@@ -75,6 +75,14 @@ export const ERROR_STATUS = {
   TICKET_IN_RESALE: 409,
   TICKET_NOT_MINTED: 409,
 
+  // Fraud and risk (issue 20): seed 003's codes for a declined purchase, and the review queue
+  BOT_DETECTED: 403,
+  FRAUD_DETECTED: 403,
+  VELOCITY_LIMIT_EXCEEDED: 429,
+  PURCHASE_LIMIT_EXCEEDED: 403,
+  PAYMENT_NOT_REVIEWABLE: 409,
+  RISK_LIST_ENTRY_NOT_FOUND: 404,
+
   // Ticket catalogue (issue 17): prices are registered, never the caller's
   TICKET_TYPE_NOT_FOUND: 404,
   TICKET_SALE_CLOSED: 409,

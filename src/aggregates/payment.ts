@@ -1,7 +1,7 @@
 import { percentOf } from '../domain/money.js';
 import { allocateRefund, allocationTotal } from '../domain/refund-allocation.js';
 import { TesseraError } from '../errors.js';
-import { isPaymentEvent, type NextAction, type PaymentEvent, type PaymentRequested } from '../events/payment.js';
+import { isPaymentEvent, type NextAction, type PaymentEvent, type PaymentRequested, type PaymentRiskAssessed } from '../events/payment.js';
 import type { Decider } from './decider.js';
 import type { RefundAllocation } from '../domain/refund-allocation.js';
 
@@ -60,7 +60,14 @@ export interface PaymentState {
   readonly closedDisputes: readonly string[];
   readonly authorizationVoided: boolean;
   readonly failure?: { readonly reason: string; readonly code: string; readonly declineCode?: string };
+  /** The risk assessment's decision (issue 20), when the purchase was assessed. */
+  readonly risk?: { readonly decision: PaymentRiskAssessed['data']['decision']; readonly score: number; readonly declineCode?: string };
+  /** A payment held for review: `pending` until an analyst (or the review deadline) decides. */
+  readonly review?: 'pending' | 'approved' | 'declined';
 }
+
+/** The code a purchase the risk assessment declined fails with (its PaymentFailed `code`). */
+export const RISK_DECLINED = 'risk_declined';
 
 export type RefundRequester =
   | { readonly kind: 'user'; readonly userId: string }
@@ -68,7 +75,17 @@ export type RefundRequester =
   | { readonly kind: 'gateway'; readonly gateway: string };
 
 export type PaymentCommand =
-  | { readonly type: 'RequestPayment'; readonly data: PaymentRequested['data'] }
+  | {
+      readonly type: 'RequestPayment';
+      readonly data: PaymentRequested['data'];
+      /** The risk assessment made before the request (absent when fraud checks are off). */
+      readonly assessment?: Omit<PaymentRiskAssessed['data'], 'paymentId'>;
+    }
+  | {
+      readonly type: 'ReviewPayment';
+      readonly data: { readonly verdict: 'approve' | 'decline'; readonly reviewedBy: string; readonly note?: string; readonly now: string };
+    }
+  | { readonly type: 'ExpireReview'; readonly data: { readonly now: string; readonly dueAt: string } }
   | {
       readonly type: 'SubmitPayment';
       readonly data: {
@@ -150,7 +167,10 @@ const CAPTURED: ReadonlySet<PaymentState['status']> = new Set(['completed', 'par
 
 /** Whether the `process` call can answer: the gateway has spoken or the payment has ended. */
 export const isSettled = (state: PaymentState): boolean =>
-  state.status !== 'none' && state.status !== 'processing' && !(state.status === 'pending' && !state.nextAction);
+  heldForReview(state) || (state.status !== 'none' && state.status !== 'processing' && !(state.status === 'pending' && !state.nextAction));
+
+/** Authorized and waiting for an analyst: the gateway has answered, the capture waits. */
+export const heldForReview = (state: PaymentState): boolean => state.status === 'processing' && state.review === 'pending' && state.authorized > 0;
 
 /** What a refund may still take back: captured, less refunds done or in flight, less chargebacks. */
 export const refundable = (state: PaymentState): number =>
@@ -168,6 +188,12 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
   switch (event.type) {
     case 'PaymentRequested':
       return { ...state, status: 'pending', request: event.data };
+    case 'PaymentRiskAssessed': {
+      const { decision, score, declineCode } = event.data;
+      return { ...state, risk: { decision, score, ...(declineCode ? { declineCode } : {}) }, ...(decision === 'review' ? { review: 'pending' as const } : {}) };
+    }
+    case 'PaymentReviewed':
+      return { ...state, review: event.data.verdict === 'approve' ? 'approved' : 'declined' };
     case 'PaymentSubmitted':
       return { ...state, status: 'processing', submitted: true, gateway: event.data.gateway };
     case 'PaymentActionRequired':
@@ -242,7 +268,7 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
 }
 
 export function decidePayment(command: PaymentCommand, state: PaymentState): PaymentEvent[] {
-  if (command.type === 'RequestPayment') return requestPayment(command.data, state);
+  if (command.type === 'RequestPayment') return requestPayment(command.data, state, command.assessment);
   const request = state.request;
   if (state.status === 'none' || !request) throw notFound();
   const paymentId = request.paymentId;
@@ -254,7 +280,20 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
       if (now !== undefined && Date.parse(now) >= Date.parse(request.expiresAt)) {
         return [{ type: 'PaymentExpired', data: { paymentId, expiresAt: request.expiresAt, expiredAt: now } }];
       }
-      return [{ type: 'PaymentSubmitted', data: { paymentId, ...submission, amount: request.quote.total } }];
+      // Held for review, the card is only authorized: the capture waits for the analyst.
+      const operation = state.risk?.decision === 'review' ? 'authorize' : submission.operation;
+      const challenge = state.risk?.decision === 'challenge' ? { threeDSecure: 'required' as const } : {};
+      return [{ type: 'PaymentSubmitted', data: { paymentId, ...submission, operation, amount: request.quote.total, ...challenge } }];
+    }
+    case 'ReviewPayment':
+      return reviewPayment(command.data, state, paymentId);
+    case 'ExpireReview': {
+      if (state.review !== 'pending' || ENDED_UNPAID.has(state.status)) return [];
+      if (state.authorized === 0) throw notYet(`payment ${paymentId} is not authorized yet`);
+      return [
+        { type: 'PaymentReviewed', data: { paymentId, verdict: 'decline', reviewedBy: 'system:review-deadline', reviewedAt: command.data.now } },
+        { type: 'PaymentExpired', data: { paymentId, expiresAt: command.data.dueAt, expiredAt: command.data.now } },
+      ];
     }
     case 'RecordActionRequired':
       if (state.status === 'pending' && state.nextAction) return [];
@@ -314,10 +353,45 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
   }
 }
 
-function requestPayment(data: PaymentRequested['data'], state: PaymentState): PaymentEvent[] {
+function requestPayment(
+  data: PaymentRequested['data'],
+  state: PaymentState,
+  assessment: Extract<PaymentCommand, { type: 'RequestPayment' }>['assessment'],
+): PaymentEvent[] {
   if (state.status !== 'none') throw new TesseraError('PAYMENT_ALREADY_EXISTS', `payment ${data.paymentId} already exists`);
   if (data.quote.total <= 0) throw new TesseraError('VALIDATION_ERROR', 'a payment must be for more than zero');
-  return [{ type: 'PaymentRequested', data }];
+  const requested: PaymentEvent = { type: 'PaymentRequested', data };
+  if (!assessment) return [requested];
+  const { paymentId } = data;
+  const assessed: PaymentEvent = { type: 'PaymentRiskAssessed', data: { paymentId, ...assessment } };
+  if (assessment.decision !== 'decline') return [requested, assessed];
+  // Declined before any gateway call: the payment ends here and nothing is charged.
+  const failure = { reason: `declined by the risk assessment (${assessment.declineCode ?? 'FRAUD_DETECTED'})`, code: RISK_DECLINED, gateway: 'risk' };
+  return [requested, assessed, { type: 'PaymentFailed', data: { paymentId, ...failure, ...(assessment.declineCode ? { declineCode: assessment.declineCode } : {}) } }];
+}
+
+/**
+ * An analyst's verdict on a payment held for review, once its card is authorized (the hold is
+ * what an approval captures and a decline releases). A second verdict is refused; the same one
+ * again is a no-op (a retried request).
+ */
+function reviewPayment(data: Extract<PaymentCommand, { type: 'ReviewPayment' }>['data'], state: PaymentState, paymentId: string): PaymentEvent[] {
+  const wanted = data.verdict === 'approve' ? 'approved' : 'declined';
+  if (state.review === wanted) return [];
+  if (state.review !== 'pending' || ENDED_UNPAID.has(state.status)) {
+    throw new TesseraError('PAYMENT_NOT_REVIEWABLE', `payment ${paymentId} is not held for review`, { expose: { status: state.status, ...(state.review ? { review: state.review } : {}) } });
+  }
+  if (state.authorized === 0) {
+    throw new TesseraError('PAYMENT_NOT_REVIEWABLE', `payment ${paymentId} is not authorized yet; decide it once the card's hold is in place`, {
+      expose: { status: state.status, review: state.review },
+    });
+  }
+  const reviewed: PaymentEvent = {
+    type: 'PaymentReviewed',
+    data: { paymentId, verdict: data.verdict, reviewedBy: data.reviewedBy, reviewedAt: data.now, ...(data.note ? { note: data.note } : {}) },
+  };
+  if (data.verdict === 'approve') return [reviewed];
+  return [reviewed, { type: 'PaymentCancelled', data: { paymentId, reason: 'declined on review' } }];
 }
 
 function recordAuthorization(outcome: GatewayOutcome, state: PaymentState, paymentId: string): PaymentEvent[] {

@@ -2,6 +2,7 @@ import type { RouteModule } from './route.js';
 import { marketplaceRoutes } from './routes/marketplace.js';
 import { meRoutes } from './routes/me.js';
 import { parkedWorkRoutes } from './routes/parked-work.js';
+import { riskRoutes } from './routes/risk.js';
 import { paymentCommandRoutes } from './routes/payment-commands.js';
 import { paymentQuoteRoutes } from './routes/payment-quotes.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
@@ -28,6 +29,7 @@ export const routeModules: readonly RouteModule[] = [
   catalogueRoutes,
   stripeWebhookRoutes,
   parkedWorkRoutes,
+  riskRoutes,
   paymentQueryRoutes,
   ledgerQueryRoutes,
   reportRoutes,

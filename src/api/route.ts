@@ -71,6 +71,8 @@ export type RouteInput<B extends Schema, P extends Schema, Q extends Schema, A e
   readonly query: Parsed<Q>;
   /** The request id (also the x-request-id header): use it as the events' correlationId. */
   readonly correlationId: string;
+  /** The caller's address (the proxy's client address when TRUST_PROXY is on). */
+  readonly ip: string;
   /** The request's logger (carries the request id). */
   readonly log: FastifyBaseLogger;
   /** Answers with one of the route's `otherStatuses` instead of `status` (readiness: 503). */
@@ -212,6 +214,7 @@ export function createRouteApi(
             params: request.params,
             query: request.query,
             correlationId: request.id,
+            ip: request.ip,
             log: request.log,
             setStatus(other: number) {
               if (!definition.otherStatuses?.includes(other)) throw new Error(`${definition.url} does not declare status ${other}`);

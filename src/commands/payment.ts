@@ -1,5 +1,5 @@
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
-import { isSettled, paymentDecider, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
+import { heldForReview, isSettled, paymentDecider, RISK_DECLINED, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
 import { asUser, authorize, type Principal } from '../domain/access.js';
 import type { Chain } from '../domain/fees.js';
 import type { TaxAddress } from '../domain/tax.js';
@@ -15,6 +15,8 @@ import { listingHandler, listingIdFor } from './escrow.js';
 import { followStream } from './follow-stream.js';
 import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
+import type { RiskAssessor, RiskSignals } from './risk.js';
+import type { RiskDeclineCode } from '../domain/risk.js';
 import { ticketIdFor } from '../domain/ids.js';
 import type { RefundAllocation } from '../domain/refund-allocation.js';
 
@@ -26,6 +28,8 @@ export interface ProcessPaymentInput {
   readonly tickets: readonly RequestedTicketLine[];
   readonly paymentMethod: PaymentMethodRef;
   readonly chain?: Chain;
+  /** The buyer's address, device and session, for the risk assessment. */
+  readonly signals?: RiskSignals;
 }
 
 export interface ProcessPaymentDeps {
@@ -35,6 +39,8 @@ export interface ProcessPaymentDeps {
   readonly pendingTtlMs: number;
   readonly waitMs: number;
   readonly defaultChain?: Chain;
+  /** The risk assessment before the gateway call (absent: fraud checks off, FRAUD_CHECKS=false). */
+  readonly risk?: RiskAssessor;
 }
 
 /** What `process` answers: the payment as it stands once the gateway answered, or still processing. */
@@ -49,6 +55,8 @@ export interface PurchaseOutcome {
   readonly gatewayReference?: string;
   readonly nextAction?: NextAction;
   readonly failure?: { readonly reason: string; readonly code: string; readonly declineCode?: string };
+  /** `pending`: the card is authorized and the risk assessment holds the capture for an analyst. */
+  readonly review?: 'pending';
   /** Position of the request event, for read-your-writes on the query side. */
   readonly position: Position | null;
   /** True when this command id had been processed before (a retried request). */
@@ -67,11 +75,27 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
   const paymentId = paymentIdFor(context.commandId);
   const chain = input.chain ?? deps.defaultChain ?? 'polygon';
   const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await paymentHandler.load(deps.store, paymentId)).state.request?.tickets);
-  const requested = await paymentHandler.handle(
+  const assessment = await deps.risk?.assess(
+    {
+      paymentId,
+      subject: 'purchase',
+      userId: input.userId,
+      venueId: input.venueId,
+      eventId: input.eventId,
+      amount: quote.total,
+      tickets: tickets.reduce((sum, line) => sum + line.quantity, 0),
+      paymentMethodId: input.paymentMethod.paymentMethodId,
+      signals: input.signals ?? {},
+    },
+    context,
+  );
+  const requested = await paymentHandler
+    .handle(
     deps.store,
     paymentId,
     {
       type: 'RequestPayment',
+      ...(assessment ? { assessment } : {}),
       data: {
         paymentId,
         userId: input.userId,
@@ -88,7 +112,12 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
     context,
     // The payment id derives from the command id: only a retry finds the stream already there.
     { expectNew: true },
-  );
+  )
+    .catch(async (error: unknown) => {
+      // Not written: the purchase must not count toward the buyer's limits.
+      if (assessment) await deps.risk?.forget(paymentId);
+      throw error;
+    });
   // The answer's position covers every event its state folded, so a query given it sees that state.
   const settled = await followStream(deps.store, paymentStreamId(paymentId), paymentDecider, { from: requested, until: isSettled, timeoutMs: deps.waitMs });
   return outcomeOf(paymentId, settled.state, settled.position ?? requested.position, requested.replayed);
@@ -106,13 +135,19 @@ function outcomeOf(paymentId: string, state: PaymentState, position: Position | 
     ...(state.gatewayReference ? { gatewayReference: state.gatewayReference } : {}),
     ...(state.nextAction && state.status === 'pending' ? { nextAction: state.nextAction } : {}),
     ...(state.failure ? { failure: state.failure } : {}),
+    ...(heldForReview(state) ? { review: 'pending' as const } : {}),
     position,
     replayed,
   };
 }
 
-/** The error a route answers a declined purchase with (402, the decline's reason and codes). */
+/**
+ * The error a route answers a declined purchase with: 402 with the gateway's decline codes, or,
+ * declined by the risk assessment, the seed's 403 BOT_DETECTED / FRAUD_DETECTED, 429
+ * VELOCITY_LIMIT_EXCEEDED or 403 PURCHASE_LIMIT_EXCEEDED. Nothing was charged.
+ */
 export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
+  if (outcome.failure?.code === RISK_DECLINED) return riskDeclinedError(outcome);
   const codes = {
     ...(outcome.failure ? { gatewayCode: outcome.failure.code } : {}),
     ...(outcome.failure?.declineCode ? { declineCode: outcome.failure.declineCode } : {}),
@@ -123,6 +158,22 @@ export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
     // The client needs to know which transaction failed and why, to show it or try another card.
     // With the position, a query can read the failed payment back (read-your-writes).
     expose: { transactionId: outcome.paymentId, status: outcome.status, ...codes, ...(outcome.position ? { position: positionToString(outcome.position) } : {}) },
+  });
+}
+
+const RISK_MESSAGES: Record<RiskDeclineCode, string> = {
+  BOT_DETECTED: 'automated behaviour detected; the purchase was refused',
+  VELOCITY_LIMIT_EXCEEDED: 'too many purchases in a short time; try again later',
+  PURCHASE_LIMIT_EXCEEDED: 'the purchase would exceed the tickets one buyer may have for this event',
+  FRAUD_DETECTED: 'the purchase was refused by fraud screening',
+};
+
+function riskDeclinedError(outcome: PurchaseOutcome): TesseraError {
+  const code = (outcome.failure?.declineCode ?? 'FRAUD_DETECTED') as RiskDeclineCode;
+  return new TesseraError(code, RISK_MESSAGES[code] ?? RISK_MESSAGES.FRAUD_DETECTED, {
+    paymentId: outcome.paymentId,
+    // Which limit, for the buyer's sake; a fraud score's rules stay with the analyst.
+    expose: { transactionId: outcome.paymentId, status: outcome.status, ...(outcome.position ? { position: positionToString(outcome.position) } : {}) },
   });
 }
 

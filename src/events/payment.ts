@@ -1,4 +1,5 @@
 import type { RefundAllocation } from '../domain/refund-allocation.js';
+import type { FiredRule, RiskDecision, RiskDeclineCode, RiskFeatures, RiskLevel } from '../domain/risk.js';
 import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
 import { eventGuard } from './event-guard.js';
 
@@ -43,6 +44,59 @@ export interface PaymentSubmitted {
     /** The idempotency key every attempt of this gateway call carries. */
     readonly idempotencyKey: string;
     readonly amount: number;
+    /** `required`: the risk assessment challenged the purchase, so the card must pass 3-D Secure. */
+    readonly threeDSecure?: 'required';
+  };
+}
+
+/**
+ * The risk assessment made before the gateway was called (issue 20): what it saw, the rules
+ * that fired, the score and the decision, with the model that scored it. A declined purchase is
+ * failed in the same append; a challenged one goes to 3-D Secure; one held for review is
+ * authorized and waits for an analyst.
+ */
+export interface PaymentRiskAssessed {
+  readonly type: 'PaymentRiskAssessed';
+  readonly data: {
+    readonly paymentId: string;
+    readonly assessmentId: string;
+    /** What was bought: a purchase, a group member's share, a resale. */
+    readonly subject: 'purchase' | 'group-contribution' | 'resale-purchase';
+    readonly userId: string;
+    readonly venueId: string;
+    readonly eventId: string;
+    readonly amount: number;
+    readonly features: RiskFeatures;
+    readonly rules: readonly FiredRule[];
+    /** 0-100. */
+    readonly score: number;
+    readonly level: RiskLevel;
+    readonly decision: RiskDecision;
+    readonly declineCode?: RiskDeclineCode;
+    readonly botScore: number;
+    readonly scalperScore: number;
+    readonly modelVersion: string;
+    /** The live model's probability (0-1). */
+    readonly modelScore: number;
+    /** A second model scoring beside the live one, logged and not deciding. */
+    readonly shadow?: { readonly modelVersion: string; readonly modelScore: number; readonly decision: RiskDecision };
+    readonly deviceFingerprint?: string;
+    readonly ipAddress?: string;
+    readonly latencyMs: number;
+    readonly assessedAt: string;
+  };
+}
+
+/** An analyst (or the review deadline) decided a payment held for review. */
+export interface PaymentReviewed {
+  readonly type: 'PaymentReviewed';
+  readonly data: {
+    readonly paymentId: string;
+    readonly verdict: 'approve' | 'decline';
+    /** `admin:<id>`, or `system:review-deadline` when nobody decided in time. */
+    readonly reviewedBy: string;
+    readonly note?: string;
+    readonly reviewedAt: string;
   };
 }
 
@@ -192,6 +246,8 @@ export interface DisputeClosed {
 
 export type PaymentEvent =
   | PaymentRequested
+  | PaymentRiskAssessed
+  | PaymentReviewed
   | PaymentSubmitted
   | PaymentActionRequired
   | PaymentAuthorized
@@ -211,6 +267,8 @@ export type PaymentEventType = PaymentEvent['type'];
 /** Each event type's schema version as written now (src/events/versions.ts). */
 export const PAYMENT_EVENT_VERSIONS = {
   PaymentRequested: 2,
+  PaymentRiskAssessed: 1,
+  PaymentReviewed: 1,
   PaymentSubmitted: 1,
   PaymentActionRequired: 1,
   PaymentAuthorized: 1,

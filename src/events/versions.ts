@@ -5,6 +5,7 @@ import { LISTING_EVENT_VERSIONS } from './listing.js';
 import { MINTING_EVENT_VERSIONS } from './minting.js';
 import { PAYMENT_EVENT_VERSIONS } from './payment.js';
 import { REFUND_POLICY_EVENT_VERSIONS } from './refund-policy.js';
+import { RISK_POLICY_EVENT_VERSIONS } from './risk-policy.js';
 import { VENUE_ACCOUNT_EVENT_VERSIONS } from './venue-account.js';
 import { VENUE_EVENT_VERSIONS } from './venue.js';
 
@@ -22,6 +23,7 @@ export const EVENT_VERSIONS_BY_CONCEPT = {
   minting: MINTING_EVENT_VERSIONS,
   payment: PAYMENT_EVENT_VERSIONS,
   'refund-policy': REFUND_POLICY_EVENT_VERSIONS,
+  'risk-policy': RISK_POLICY_EVENT_VERSIONS,
   'venue-account': VENUE_ACCOUNT_EVENT_VERSIONS,
   venue: VENUE_EVENT_VERSIONS,
 } as const;

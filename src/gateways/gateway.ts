@@ -15,6 +15,8 @@ export interface ChargeRequest {
   readonly paymentMethodId: string;
   /** Stored with the gateway's record (our payment id), so its webhooks can name our payment. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** `required`: the card must pass 3-D Secure (the risk assessment challenged the purchase). */
+  readonly threeDSecure?: 'required';
 }
 
 export type PaymentResult =

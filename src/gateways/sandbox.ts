@@ -58,8 +58,12 @@ export const SANDBOX_CARDS: Readonly<Record<string, CardBehaviour>> = {
   pm_card_chargeDeclinedProcessingError: { kind: 'declined', code: 'processing_error', message: 'An error occurred while processing your card.' },
 };
 
+/**
+ * A test token, or one naming a card of its own: `pm_card_visa--<card>` behaves as `pm_card_visa`
+ * and is another card to fraud screening (its fingerprint), as two real cards of one brand are.
+ */
 const cardBehaviour = (paymentMethodId: string): CardBehaviour =>
-  SANDBOX_CARDS[paymentMethodId] ?? { kind: 'declined', code: 'resource_missing', message: `No such PaymentMethod: '${paymentMethodId}'` };
+  SANDBOX_CARDS[paymentMethodId.split('--')[0]!] ?? { kind: 'declined', code: 'resource_missing', message: `No such PaymentMethod: '${paymentMethodId}'` };
 
 interface IntentRow {
   reference: string;
@@ -149,7 +153,9 @@ export function createSandboxGateway(sql: SqlClient, options: SandboxOptions = {
   async function createIntent(operation: 'charge' | 'authorize', request: ChargeRequest): Promise<PaymentResult> {
     const capture = operation === 'charge';
     const reference = referenceFor('pi', request.idempotencyKey);
-    const card = cardBehaviour(request.paymentMethodId);
+    const behaviour = cardBehaviour(request.paymentMethodId);
+    // A challenged purchase on a card that would succeed asks for 3-D Secure, as Stripe's test cards do.
+    const card: typeof behaviour = request.threeDSecure === 'required' && behaviour.kind === 'succeeds' ? { kind: 'requires_action' } : behaviour;
     const [outcome, status, authorized, captured] = ((): [PaymentResult, string, number, number] => {
       switch (card.kind) {
         case 'declined': {

@@ -10,10 +10,16 @@ import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandl
 import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from '../errors.js';
 import { contextFromEvent } from '../commands/handle-command.js';
+import type { RiskAssessor } from '../commands/risk.js';
 
 export const PAYMENT_EXPIRY = 'payment-expiry';
 
 export const expiryDeadlineId = (paymentId: string): string => `${PAYMENT_EXPIRY}:${paymentId}`;
+
+/** A payment held for review is voided when nobody decides it by this deadline (FRAUD_REVIEW_TIMEOUT_MS). */
+export const PAYMENT_REVIEW = 'payment-review';
+
+export const reviewDeadlineId = (paymentId: string): string => `${PAYMENT_REVIEW}:${paymentId}`;
 
 const expiryPayload = z.object({ paymentId: z.string(), ...deadlineCause });
 
@@ -23,9 +29,15 @@ export interface PurchaseProcessDeps {
   readonly references: GatewayReferences;
   readonly deadlines: Pick<Deadlines, 'schedule'>;
   readonly clock?: () => Date;
+  /** The risk assessment's feature store: a payment that ends unpaid gives its tickets back to the per-event cap. */
+  readonly risk?: Pick<RiskAssessor, 'releaseTickets'>;
+  /** How long a payment held for review waits for an analyst before it is voided. */
+  readonly reviewTimeoutMs?: number;
 }
 
 const ACTOR = 'system:purchase';
+
+const DEFAULT_REVIEW_TIMEOUT_MS = 24 * 3_600_000;
 
 /**
  * The purchase: requested -> (expiry deadline scheduled) -> submitted -> the gateway's answer
@@ -80,9 +92,15 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
     }
   }
 
+  async function capture(event: RecordedEvent, paymentId: string, gatewayReference: string, amount: number): Promise<void> {
+    const result = await deps.gateway.capture({ idempotencyKey: derivedId(event.id, 'capture'), reference: gatewayReference, amount });
+    await recordResult(event, paymentId, result, 'RecordCapture');
+  }
+
   /** Expired, cancelled or failed: an intent the gateway still holds is voided. */
   async function onEndedUnpaid(event: RecordedEvent<string, { readonly paymentId: string }>): Promise<void> {
     const { paymentId } = event.data;
+    await deps.risk?.releaseTickets(paymentId);
     const { state } = await requirePayment(deps.store, paymentId);
     if (!holdsGatewayIntent(state)) return;
     const result = await deps.gateway.void({ idempotencyKey: derivedId(event.id, 'void'), reference: state.gatewayReference! });
@@ -130,6 +148,7 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
         currency: request.quote.currency,
         paymentMethodId: request.paymentMethod.paymentMethodId,
         metadata: { paymentId: data.paymentId, venueId: request.venueId, userId: request.userId },
+        ...(data.threeDSecure ? { threeDSecure: data.threeDSecure } : {}),
       };
       const result = data.operation === 'authorize' ? await deps.gateway.authorize(charge) : await deps.gateway.charge(charge);
       await recordResult(event, data.paymentId, result, data.operation === 'authorize' ? 'RecordAuthorization' : 'RecordCapture');
@@ -150,17 +169,34 @@ export function purchaseProcess(deps: PurchaseProcessDeps): ProcessManager {
       });
     },
 
+    /**
+     * Held for review, the hold waits for the analyst (or the review deadline, which voids it);
+     * approved before the hold was in place, it is captured now.
+     */
     PaymentAuthorized: async (event) => {
       const { data } = event;
       const { state } = await requirePayment(deps.store, data.paymentId);
       // Charged in one call (or captured already): nothing left to capture.
       if (state.status !== 'processing' || state.captured > 0) return;
-      const result = await deps.gateway.capture({
-        idempotencyKey: derivedId(event.id, 'capture'),
-        reference: data.gatewayReference,
-        amount: data.amount,
-      });
-      await recordResult(event, data.paymentId, result, 'RecordCapture');
+      if (state.review === 'pending') {
+        await deps.deadlines.schedule({
+          id: reviewDeadlineId(data.paymentId),
+          kind: PAYMENT_REVIEW,
+          dueAt: new Date(clock().getTime() + (deps.reviewTimeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS)),
+          payload: expiryOf(event, data.paymentId),
+        });
+        return;
+      }
+      await capture(event, data.paymentId, data.gatewayReference, data.amount);
+    },
+
+    /** Approved on review: the hold is captured (keyed by this event, so once). Declined: the cancellation voids it. */
+    PaymentReviewed: async (event) => {
+      const { data } = event;
+      if (data.verdict !== 'approve') return;
+      const { state } = await requirePayment(deps.store, data.paymentId);
+      if (state.status !== 'processing' || state.captured > 0 || state.authorized === 0) return;
+      await capture(event, data.paymentId, state.gatewayReference!, state.authorized);
     },
 
     PaymentExpired: onEndedUnpaid,
@@ -208,6 +244,22 @@ export function refundProcess(deps: { store: EventStore; gateway: PaymentGateway
         context,
       );
     },
+  });
+}
+
+/**
+ * A held payment's review deadline: nobody decided in time, so its hold is voided (the payment
+ * expires). Decided already, the command decides nothing.
+ */
+export function paymentReviewHandler(store: EventStore, clock: () => Date = () => new Date()): DeadlineHandler {
+  return deadlineHandler(expiryPayload, async (deadline) => {
+    const now = clock();
+    await paymentHandler.handle(
+      store,
+      deadline.payload.paymentId,
+      { type: 'ExpireReview', data: { now: now.toISOString(), dueAt: deadline.dueAt.toISOString() } },
+      contextFromDeadline(deadline, 'expire-review', 'system:payment-review', now),
+    );
   });
 }
 

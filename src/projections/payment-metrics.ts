@@ -127,6 +127,8 @@ export function paymentMetricsProjector(store: EventStore, metrics: PaymentMetri
         return (m) => m.refunds.inc({ status: 'succeeded' });
       case 'RefundFailed':
         return (m) => m.refunds.inc({ status: 'failed' });
+      case 'PaymentRiskAssessed':
+      case 'PaymentReviewed':
       case 'PaymentSubmitted':
       case 'PaymentActionRequired':
       case 'PaymentAuthorized':

@@ -42,6 +42,8 @@ export function taxMovements(event: PaymentEvent & { readonly metadata: { readon
       return event.data.outcome === 'lost' && event.data.allocation ? givenBack(day, event.data.currency, event.data.allocation, 1) : [];
     // A refund's tax moved when it was requested; its success moves no tax.
     case 'RefundSucceeded':
+    case 'PaymentRiskAssessed':
+    case 'PaymentReviewed':
     case 'PaymentRequested':
     case 'PaymentSubmitted':
     case 'PaymentActionRequired':

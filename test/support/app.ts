@@ -26,6 +26,8 @@ export const testEnv = (overrides: Record<string, string> = {}): Record<string, 
   RATE_LIMIT_GLOBAL_MAX: '100000',
   RATE_LIMIT_USER_MAX: '100000',
   RATE_LIMIT_ROUTE_MAX: '100000',
+  // The suites buy many tickets as one user from one address; fraud screening has suites of its own (test/**/risk*).
+  FRAUD_CHECKS: 'false',
   ...overrides,
 });
 
@@ -132,7 +134,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const stores = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
   const edge = options.edge ? options.edge(stores) : stores;
   const { extraRoutes, services, metrics } = options;
-  const tessera = composeTessera({ config, logger, storage, ...(options.gateway ? { gateway: options.gateway } : {}) });
+  const tessera = composeTessera({ config: { ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, logger, storage, ...(options.gateway ? { gateway: options.gateway } : {}) });
   if (options.background) await tessera.start();
   const app = buildApp({ config, logger, storage, tessera, edge, extraRoutes, services, metrics });
   await app.ready();

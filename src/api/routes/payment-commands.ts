@@ -4,7 +4,7 @@ import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
 import { answeredPosition, positionAnswer } from '../read-your-writes.js';
-import { blockchain, fees, paymentStatus, refundAmount, ticketPrice } from './payment-schemas.js';
+import { blockchain, fees, paymentStatus, refundAmount, riskSignals, sessionData, ticketPrice } from './payment-schemas.js';
 
 const MAX_TICKETS_PER_LINE = 10;
 
@@ -37,6 +37,8 @@ const processBody = z.object({
     paymentMethodId: z.string().trim().min(1).max(255).describe('A gateway token such as pm_card_visa; never card data'),
   }),
   blockchain: blockchain.optional(),
+  deviceFingerprint: z.string().trim().min(1).max(256).optional().describe("The buyer's device fingerprint (seed 003), for fraud screening"),
+  sessionData: sessionData.optional(),
 });
 
 const nextAction = z.object({
@@ -54,6 +56,7 @@ const processed = z.object({
     status: paymentStatus,
     stripePaymentIntentId: z.string().optional().describe("The gateway's payment intent (pi_sandbox_... on the sandbox)"),
     nextAction: nextAction.optional().describe('Present while the customer must complete 3-D Secure'),
+    review: z.literal('pending').optional().describe("Present while the card is authorized and the purchase waits for a fraud analyst's review"),
     pollPath: z.string().describe('Where to read the transaction while it is not final'),
   }),
   fees,
@@ -87,6 +90,7 @@ function processAnswer(outcome: PurchaseOutcome): z.output<typeof processed> {
       status: outcome.status,
       ...(outcome.gatewayReference ? { stripePaymentIntentId: outcome.gatewayReference } : {}),
       ...(outcome.nextAction ? { nextAction: outcome.nextAction } : {}),
+      ...(outcome.review ? { review: outcome.review } : {}),
       pollPath: outcome.pollPath,
     },
     fees: outcome.fees,
@@ -123,7 +127,7 @@ export const paymentCommandRoutes: RouteModule = {
       body: processBody,
       response: processed,
       otherStatuses: [202],
-      handler: async ({ body, principal, commandKey, correlationId, setStatus }) => {
+      handler: async ({ body, principal, commandKey, correlationId, setStatus, ip }) => {
         const outcome = await payments.processPayment(
           {
             userId: principal.userId,
@@ -137,11 +141,12 @@ export const paymentCommandRoutes: RouteModule = {
             })),
             paymentMethod: body.paymentMethod,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
+            signals: riskSignals(ip, body),
           },
           userCommandContext(api.services, principal, commandKey, correlationId),
         );
         if (ENDED_UNPAID.has(outcome.status)) throw paymentFailedError(outcome);
-        if (!outcome.settled || outcome.status === 'pending') setStatus(202);
+        if (!outcome.settled || outcome.status === 'pending' || outcome.review) setStatus(202);
         return processAnswer(outcome);
       },
     });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { PaymentStatus } from '../../aggregates/payment.js';
 import { cents, positiveCents } from '../schemas.js';
+import type { RiskSignals } from '../../commands/risk.js';
+import { withoutUndefined } from '../../aggregates/payment.js';
 
 /** Zod schemas the payment routes share (seed 003 #1, #2, #4, #15 and the venue profile). */
 
@@ -59,3 +61,46 @@ export const usAddress = z.object({
 });
 
 /** Where a command's events landed (`commit/prepare`): pass it to a query to read your own write. */
+
+/**
+ * Seed 003's `sessionData`: what the checkout page saw of the buyer (src/domain/risk.ts `botScore`
+ * reads it). Bounded, so a hostile client cannot make scoring slow.
+ */
+export const sessionData = z
+  .object({
+    actions: z
+      .array(
+        z.object({
+          type: z.string().trim().min(1).max(32),
+          t: z.number().finite().min(0).max(86_400_000).describe('Milliseconds since the page loaded'),
+          x: z.number().finite().optional(),
+          y: z.number().finite().optional(),
+        }),
+      )
+      .max(500)
+      .optional(),
+    browserFeatures: z
+      .object({
+        webdriver: z.boolean().optional(),
+        headless: z.boolean().optional(),
+        userAgent: z.string().max(512).optional(),
+        languages: z.number().int().min(0).max(100).optional(),
+        plugins: z.number().int().min(0).max(1000).optional(),
+        screenWidth: z.number().int().min(0).max(100_000).optional(),
+        screenHeight: z.number().int().min(0).max(100_000).optional(),
+      })
+      .optional(),
+  })
+  .describe("The buyer's session signals for bot detection: pointer, key and click events with their times, and browser features");
+
+/** The risk assessment's view of a request: its address, device and session. */
+export function riskSignals(
+  ip: string,
+  body: { readonly deviceFingerprint?: string | undefined; readonly sessionData?: z.output<typeof sessionData> | undefined },
+): RiskSignals {
+  return {
+    ip,
+    ...(body.deviceFingerprint ? { deviceFingerprint: body.deviceFingerprint } : {}),
+    ...(body.sessionData ? { sessionData: withoutUndefined(body.sessionData) } : {}),
+  };
+}

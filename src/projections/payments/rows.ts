@@ -212,6 +212,8 @@ function applyEvent(row: PaymentSummary, event: PaymentRecordedEvent): PaymentSu
     case 'PaymentExpired':
       return { ...row, status: 'expired' };
     case 'PaymentAuthorizationVoided':
+    case 'PaymentRiskAssessed':
+    case 'PaymentReviewed':
       return row;
     case 'RefundRequested':
       return { ...row, refundPending: row.refundPending + event.data.amount };
@@ -267,6 +269,8 @@ function statsOf(event: PaymentRecordedEvent, row: PaymentSummary, settles: bool
       return [delta(event, row, 'refunded', event.data.amount)];
     case 'DisputeClosed':
       return event.data.outcome === 'lost' ? [delta(event, row, 'charged_back', event.data.amount)] : [];
+    case 'PaymentRiskAssessed':
+    case 'PaymentReviewed':
     case 'PaymentSubmitted':
     case 'PaymentActionRequired':
     case 'PaymentAuthorized':
@@ -309,6 +313,8 @@ export function evolveRefund(current: RefundRow | undefined, event: PaymentRecor
       return current ? { ...current, status: 'succeeded', completedAt: at, gatewayReference: event.data.gatewayReference } : null;
     case 'RefundFailed':
       return current ? { ...current, status: 'failed', completedAt: at, failureReason: event.data.reason, failureCode: event.data.code } : null;
+    case 'PaymentRiskAssessed':
+    case 'PaymentReviewed':
     case 'PaymentRequested':
     case 'PaymentSubmitted':
     case 'PaymentActionRequired':

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from '../../support/app.js';
+import { authAs, EVENT_ID, paymentState, purchaseBody, venueAt } from '../../support/payments-http.js';
+import { eventually } from '../../support/poll.js';
+
+/** A session a person leaves: a wandering pointer, uneven pauses, a few seconds to check out. */
+const humanSession = () => ({
+  actions: Array.from({ length: 12 }, (_, i) => ({
+    type: i % 4 === 3 ? 'click' : 'mousemove',
+    t: 400 + i * 350 + ((i * 137) % 260),
+    x: 100 + i * 23 + ((i * 53) % 40),
+    y: 200 + ((i * 71) % 90),
+  })),
+  browserFeatures: { webdriver: false, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', languages: 2, plugins: 3 },
+});
+
+interface Buyer {
+  readonly sub: string;
+  readonly ip: string;
+  readonly card: string;
+  readonly device: string;
+}
+
+const newBuyer = (overrides: Partial<Buyer> = {}): Buyer => ({
+  sub: `fan-${randomUUID()}`,
+  ip: `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`,
+  card: `pm_card_visa--${randomUUID()}`,
+  device: `device-${randomUUID()}`,
+  ...overrides,
+});
+
+describe('fraud screening of purchases (issue 20), on PGlite with the SQL feature store', () => {
+  let t: TestApp;
+  let venueId: string;
+
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { FRAUD_CHECKS: 'true', TRUST_PROXY: 'true', FRAUD_REVIEW_TIMEOUT_MS: '4000', DEADLINE_POLL_MS: '50' } });
+    venueId = await venueAt(t);
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const buy = async (buyer: Buyer, options: { quantity?: number; session?: Record<string, unknown>; card?: string } = {}) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/process',
+      headers: { ...(await authAs('user', buyer.sub)), 'idempotency-key': randomUUID(), 'x-forwarded-for': buyer.ip },
+      payload: {
+        ...purchaseBody(venueId, { quantity: options.quantity ?? 1, paymentMethodId: options.card ?? buyer.card }),
+        deviceFingerprint: buyer.device,
+        sessionData: options.session ?? humanSession(),
+      },
+    });
+
+  const admin = async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) =>
+    t.app.inject({ method, url, headers: { ...(await authAs('admin')), 'idempotency-key': randomUUID() }, ...(payload === undefined ? {} : { payload }) });
+
+  /** Lets a buyer buy more than the per-event cap, to reach the other limits. */
+  const liftEventCap = async () => {
+    const response = await admin('PUT', `/admin/risk/thresholds/event:${EVENT_ID}`, { ticketsPerEventPerUser: 1000 });
+    expect(response.statusCode, response.body).toBe(200);
+  };
+
+  it('approves an ordinary purchase and records its assessment', async () => {
+    const response = await buy(newBuyer());
+    expect(response.statusCode, response.body).toBe(200);
+    const paymentId = response.json<{ transaction: { id: string } }>().transaction.id;
+    const assessment = await eventually(async () => {
+      const found = await admin('GET', `/admin/risk/assessments/${paymentId}`);
+      return found.statusCode === 200 ? found.json<{ decision: string; score: number; modelVersion: string }>() : undefined;
+    });
+    expect(assessment).toMatchObject({ decision: 'approve', modelVersion: 'fraud-v1' });
+  });
+
+  it('stops one user buying 120 tickets to one event in 6 orders: the first order over 4 tickets is refused', async () => {
+    const buyer = newBuyer();
+    const answers = [];
+    for (let order = 0; order < 6; order++) answers.push((await buy(buyer, { quantity: 10 })).statusCode);
+    expect(answers).toEqual([403, 403, 403, 403, 403, 403]);
+    const refused = await buy(buyer, { quantity: 5 });
+    expect(refused.json()).toMatchObject({ code: 'PURCHASE_LIMIT_EXCEEDED' });
+    expect((await buy(buyer, { quantity: 4 })).statusCode).toBe(200);
+    expect((await buy(buyer, { quantity: 1 })).statusCode).toBe(403);
+  });
+
+  it('refuses the 6th purchase by one user in an hour with 429 VELOCITY_LIMIT_EXCEEDED and charges nothing', async () => {
+    await liftEventCap();
+    const buyer = newBuyer();
+    for (let i = 0; i < 5; i++) expect((await buy(buyer)).statusCode).toBe(200);
+    const sixth = await buy(buyer);
+    expect(sixth.statusCode, sixth.body).toBe(429);
+    const body = sixth.json<{ code: string; details: { transactionId: string } }>();
+    expect(body.code).toBe('VELOCITY_LIMIT_EXCEEDED');
+    const state = await paymentState(t, body.details.transactionId);
+    expect(state).toMatchObject({ status: 'failed', submitted: false, captured: 0, authorized: 0 });
+  });
+
+  it('lets 20 concurrent purchases by one user through only up to the hourly limit', async () => {
+    await liftEventCap();
+    const buyer = newBuyer();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => buy(buyer)));
+    const statuses = answers.map((a) => a.statusCode).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+  });
+
+  it('refuses the 4th user paying with one card', async () => {
+    const card = `pm_card_visa--${randomUUID()}`;
+    for (let i = 0; i < 3; i++) expect((await buy(newBuyer({ card }))).statusCode).toBe(200);
+    const fourth = await buy(newBuyer({ card }));
+    expect(fourth.statusCode, fourth.body).toBe(403);
+    expect(fourth.json()).toMatchObject({ code: 'FRAUD_DETECTED' });
+  });
+
+  it('refuses the 11th purchase from one address in a minute', async () => {
+    const ip = '192.0.2.77';
+    for (let i = 0; i < 10; i++) expect((await buy(newBuyer({ ip }))).statusCode).toBe(200);
+    expect((await buy(newBuyer({ ip }))).statusCode).toBe(429);
+  });
+
+  it('refuses a headless browser with 403 BOT_DETECTED', async () => {
+    const response = await buy(newBuyer(), { session: { actions: [], browserFeatures: { webdriver: true, userAgent: 'HeadlessChrome/120' } } });
+    expect(response.statusCode, response.body).toBe(403);
+    expect(response.json()).toMatchObject({ code: 'BOT_DETECTED' });
+  });
+
+  it('refuses a blocked device, and lets it buy again once the entry is removed', async () => {
+    const buyer = newBuyer();
+    expect((await admin('PUT', '/admin/risk/lists', { list: 'block', kind: 'device', value: buyer.device, reason: 'chargebacks' })).statusCode).toBe(200);
+    const blocked = await buy(buyer);
+    expect(blocked.statusCode).toBe(403);
+    expect(blocked.json()).toMatchObject({ code: 'FRAUD_DETECTED' });
+    expect((await admin('DELETE', `/admin/risk/lists/block/device/${buyer.device}`)).statusCode).toBe(200);
+    expect((await buy(buyer)).statusCode).toBe(200);
+  });
+
+  it('challenges a purchase scoring between the challenge and review thresholds with 3-D Secure', async () => {
+    const venue = await venueAt(t);
+    expect((await admin('PUT', `/admin/risk/thresholds/venue:${venue}`, { challengeAt: 0, reviewAt: 100, declineAt: 100 })).statusCode).toBe(200);
+    const buyer = newBuyer();
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/process',
+      headers: { ...(await authAs('user', buyer.sub)), 'idempotency-key': randomUUID(), 'x-forwarded-for': buyer.ip },
+      payload: { ...purchaseBody(venue, { paymentMethodId: buyer.card }), deviceFingerprint: buyer.device, sessionData: humanSession() },
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    expect(response.json()).toMatchObject({ transaction: { status: 'pending', nextAction: { type: 'authenticate' } } });
+  });
+
+  describe('a purchase held for review', () => {
+    let venue: string;
+    const heldPurchase = async () => {
+      const buyer = newBuyer();
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/payments/process',
+        headers: { ...(await authAs('user', buyer.sub)), 'idempotency-key': randomUUID(), 'x-forwarded-for': buyer.ip },
+        payload: { ...purchaseBody(venue, { paymentMethodId: buyer.card }), deviceFingerprint: buyer.device, sessionData: humanSession() },
+      });
+      expect(response.statusCode, response.body).toBe(202);
+      const answer = response.json<{ transaction: { id: string; status: string; review?: string } }>();
+      expect(answer.transaction).toMatchObject({ status: 'processing', review: 'pending' });
+      return answer.transaction.id;
+    };
+
+    beforeAll(async () => {
+      venue = await venueAt(t);
+      expect((await admin('PUT', `/admin/risk/thresholds/venue:${venue}`, { challengeAt: 0, reviewAt: 0, declineAt: 100 })).statusCode).toBe(200);
+      // Long enough for an analyst in these tests; the deadline test sets its own.
+    });
+
+    it('is listed in the review queue, and approving it captures it once', async () => {
+      const paymentId = await heldPurchase();
+      const queue = await eventually(async () => {
+        const listed = await admin('GET', '/admin/risk/assessments?review=pending');
+        const items = listed.json<{ items: { paymentId: string; authorized: boolean }[] }>().items;
+        return items.find((item) => item.paymentId === paymentId && item.authorized);
+      });
+      expect(queue).toBeDefined();
+      const approved = await admin('POST', `/admin/risk/reviews/${paymentId}`, { verdict: 'approve' });
+      expect(approved.statusCode, approved.body).toBe(200);
+      const state = await eventually(async () => {
+        const s = await paymentState(t, paymentId);
+        return s.status === 'completed' ? s : undefined;
+      });
+      expect(state.captured).toBe(state.request!.quote.total);
+      const again = await admin('POST', `/admin/risk/reviews/${paymentId}`, { verdict: 'decline' });
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toMatchObject({ code: 'PAYMENT_NOT_REVIEWABLE' });
+    });
+
+    it('declining it voids the hold and charges nothing', async () => {
+      const paymentId = await heldPurchase();
+      const declined = await admin('POST', `/admin/risk/reviews/${paymentId}`, { verdict: 'decline', note: 'stolen card' });
+      expect(declined.statusCode, declined.body).toBe(200);
+      const state = await eventually(async () => {
+        const s = await paymentState(t, paymentId);
+        return s.authorizationVoided ? s : undefined;
+      });
+      expect(state).toMatchObject({ status: 'cancelled', captured: 0, review: 'declined' });
+    });
+
+    it('is voided by its deadline when nobody decides it', async () => {
+      const paymentId = await heldPurchase();
+      const state = await eventually(
+        async () => {
+          const s = await paymentState(t, paymentId);
+          return s.authorizationVoided ? s : undefined;
+        },
+        { timeoutMs: 10_000 },
+      );
+      expect(state).toMatchObject({ status: 'expired', captured: 0, review: 'declined' });
+    });
+  });
+
+  it('rebuilds the assessments read model identically from the events', async () => {
+    const report = await t.tessera.readSide.verify();
+    const risk = report.projections.find((p) => p.name === 'risk-assessments');
+    expect(risk, JSON.stringify(report)).toMatchObject({ ok: true });
+  }, 60_000);
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { botScore, DEFAULT_RISK_THRESHOLDS, riskVerdict, scalperScore, type RiskFeatures } from '../../src/domain/risk.js';
+
+const ordinary: RiskFeatures = {
+  amount: 11_765,
+  ticketCount: 1,
+  userAverageAmount: 12_000,
+  userPurchaseCount: 4,
+  accountAgeDays: 200,
+  userPurchasesHour: 1,
+  userPurchasesDay: 1,
+  userPurchasesWeek: 2,
+  ipPurchasesMinute: 1,
+  ipPurchasesHour: 1,
+  cardPurchasesDay: 1,
+  cardUsers: 1,
+  eventTicketsByUser: 1,
+  eventPurchasesTenMinutes: 3,
+  hasDevice: true,
+  newDevice: false,
+  deviceUsers: 1,
+  userDevices: 1,
+  botScore: 0.1,
+  hasSession: true,
+  resaleMarkup: 0,
+  hourOfDay: 20,
+};
+const noLists = { blocked: [], allowed: [] };
+
+describe('the risk verdict (seed 003 numbers)', () => {
+  it('approves an ordinary purchase on a low model score', () => {
+    expect(riskVerdict(ordinary, noLists, 0.02)).toMatchObject({ decision: 'approve', level: 'VERY_LOW', score: 2 });
+  });
+
+  it.each([
+    ['the 6th purchase by a user in an hour', { userPurchasesHour: 6 }, 'velocity_user_hour', 'VELOCITY_LIMIT_EXCEEDED'],
+    ['the 21st in a day', { userPurchasesDay: 21 }, 'velocity_user_day', 'VELOCITY_LIMIT_EXCEEDED'],
+    ['the 51st in a week', { userPurchasesWeek: 51 }, 'velocity_user_week', 'VELOCITY_LIMIT_EXCEEDED'],
+    ['the 11th from one address in a minute', { ipPurchasesMinute: 11 }, 'velocity_ip_minute', 'VELOCITY_LIMIT_EXCEEDED'],
+    ['the 51st from one address in an hour', { ipPurchasesHour: 51 }, 'velocity_ip_hour', 'VELOCITY_LIMIT_EXCEEDED'],
+    ['the 11th on one card in a day', { cardPurchasesDay: 11 }, 'velocity_card_day', 'VELOCITY_LIMIT_EXCEEDED'],
+    ['the 4th user on one card', { cardUsers: 4 }, 'card_users', 'FRAUD_DETECTED'],
+    ['the 5th ticket to one event', { eventTicketsByUser: 5 }, 'event_ticket_limit', 'PURCHASE_LIMIT_EXCEEDED'],
+    ['a bot score over 0.7', { botScore: 0.71 }, 'bot', 'BOT_DETECTED'],
+  ])('declines %s', (_, change, rule, code) => {
+    const verdict = riskVerdict({ ...ordinary, ...change }, noLists, 0.01);
+    expect(verdict).toMatchObject({ decision: 'decline', declineCode: code });
+    expect(verdict.rules.map((r) => r.rule)).toContain(rule);
+  });
+
+  it('lets through exactly the limit: the 5th purchase in an hour, the 3rd user on a card, the 4th ticket', () => {
+    expect(riskVerdict({ ...ordinary, userPurchasesHour: 5, cardUsers: 3, eventTicketsByUser: 4 }, noLists, 0.01).decision).not.toBe('decline');
+  });
+
+  it('declines anything on a block list, whatever the score', () => {
+    expect(riskVerdict(ordinary, { blocked: ['card'], allowed: [] }, 0)).toMatchObject({ decision: 'decline', declineCode: 'FRAUD_DETECTED', score: 100 });
+  });
+
+  it('approves an allow-listed buyer past the velocity limits but not past the per-event cap', () => {
+    const allowed = { blocked: [], allowed: ['user' as const] };
+    expect(riskVerdict({ ...ordinary, userPurchasesHour: 40 }, allowed, 0.9).decision).toBe('approve');
+    expect(riskVerdict({ ...ordinary, eventTicketsByUser: 5 }, allowed, 0)).toMatchObject({ decision: 'decline', declineCode: 'PURCHASE_LIMIT_EXCEEDED' });
+  });
+
+  it('challenges, holds for review and declines as the score crosses 50, 70 and 90', () => {
+    expect(riskVerdict(ordinary, noLists, 0.55).decision).toBe('challenge');
+    expect(riskVerdict(ordinary, noLists, 0.75).decision).toBe('review');
+    expect(riskVerdict(ordinary, noLists, 0.95)).toMatchObject({ decision: 'decline', declineCode: 'FRAUD_DETECTED' });
+  });
+
+  it('adds the points of the rules that fired to the model score: an account farm on one device is reviewed', () => {
+    const farm = riskVerdict({ ...ordinary, deviceUsers: 6 }, noLists, 0.45);
+    expect(farm.rules.map((r) => r.rule)).toContain('device_shared');
+    expect(farm.score).toBeGreaterThanOrEqual(DEFAULT_RISK_THRESHOLDS.reviewAt);
+  });
+
+  it('obeys thresholds set for a venue or event', () => {
+    expect(riskVerdict({ ...ordinary, eventTicketsByUser: 8 }, noLists, 0, { ...DEFAULT_RISK_THRESHOLDS, ticketsPerEventPerUser: 8 }).decision).toBe('approve');
+  });
+});
+
+describe('the scalper score (>0.7 = scalper)', () => {
+  it('is low for a fan buying the limit the moment an on-sale opens', () => {
+    expect(scalperScore({ ...ordinary, eventPurchasesTenMinutes: 5_000, eventTicketsByUser: 4, ticketCount: 4 })).toBeLessThan(0.3);
+  });
+
+  it('is high for bursts from a device shared by several accounts on a hot event', () => {
+    expect(scalperScore({ ...ordinary, userPurchasesHour: 5, deviceUsers: 4, eventPurchasesTenMinutes: 500 })).toBeGreaterThan(0.7);
+  });
+});
+
+describe('the bot score (>0.7 = bot)', () => {
+  it('is 0.5, unknown, without session data', () => {
+    expect(botScore(undefined)).toBe(0.5);
+  });
+
+  it('is high for an automation flag or a headless browser', () => {
+    expect(botScore({ browserFeatures: { webdriver: true } })).toBeGreaterThan(0.9);
+    expect(botScore({ browserFeatures: { userAgent: 'Mozilla/5.0 HeadlessChrome/120' } })).toBeGreaterThan(0.9);
+  });
+
+  it('is high for metronome timing along a ruler-straight line, completed in under a second', () => {
+    const actions = Array.from({ length: 10 }, (_, i) => ({ type: 'mousemove', t: i * 50, x: i * 30, y: i * 15 }));
+    expect(botScore({ actions })).toBeGreaterThan(0.7);
+  });
+
+  it('is low for a person: a wandering pointer, uneven pauses, seconds to check out', () => {
+    const actions = Array.from({ length: 12 }, (_, i) => ({ type: i % 4 === 3 ? 'click' : 'mousemove', t: 400 + i * 350 + ((i * 137) % 260), x: 100 + i * 23 + ((i * 53) % 40), y: 200 + ((i * 71) % 90) }));
+    expect(botScore({ actions, browserFeatures: { languages: 2, plugins: 3 } })).toBeLessThan(0.4);
+  });
+});

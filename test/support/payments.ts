@@ -34,6 +34,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PM_RETRY_MAX_MS: '20',
     DEADLINE_POLL_MS: '20',
     PAYMENT_WAIT_MS: '10000',
+    // These suites buy as one user from one address; fraud screening is tested on its own (test/**/risk*).
+    FRAUD_CHECKS: 'false',
     ...overrides,
   });
 }

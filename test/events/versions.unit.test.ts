@@ -4,6 +4,7 @@ import { ESCROW_EVENT_TYPES } from '../../src/events/escrow.js';
 import { GROUP_PAYMENT_EVENT_TYPES } from '../../src/events/group-payment.js';
 import { LISTING_EVENT_TYPES } from '../../src/events/listing.js';
 import { PAYMENT_EVENT_TYPES } from '../../src/events/payment.js';
+import { RISK_POLICY_EVENT_TYPES } from '../../src/events/risk-policy.js';
 import { VENUE_ACCOUNT_EVENT_TYPES } from '../../src/events/venue-account.js';
 import { VENUE_EVENT_TYPES } from '../../src/events/venue.js';
 import { EVENT_VERSIONS_BY_CONCEPT, eventVersionOf } from '../../src/events/versions.js';
@@ -15,6 +16,7 @@ const WRITTEN_TYPES = [
   ...GROUP_PAYMENT_EVENT_TYPES,
   ...LISTING_EVENT_TYPES,
   ...PAYMENT_EVENT_TYPES,
+  ...RISK_POLICY_EVENT_TYPES,
   ...VENUE_ACCOUNT_EVENT_TYPES,
   ...VENUE_EVENT_TYPES,
   'NftBatchMinted',

@@ -232,10 +232,11 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       waitMs: settings.waitMs,
       linkBase: config.GROUP_PAYMENT_LINK_BASE,
       linkSecret,
+      ...(risk ? { risk } : {}),
     }),
     resale: {
       ...listingCommands(resaleDeps),
-      ...escrowCommands({ ...resaleDeps, releaseTimeoutMs: config.ESCROW_RELEASE_TIMEOUT_MS, waitMs: settings.waitMs }),
+      ...escrowCommands({ ...resaleDeps, releaseTimeoutMs: config.ESCROW_RELEASE_TIMEOUT_MS, waitMs: settings.waitMs, ...(risk ? { risk } : {}) }),
       royaltyReport: (venueId, range) => royaltyReport(readSide.db, venueId, range),
       rulesFor,
     },

@@ -1,4 +1,6 @@
 import { TesseraError } from '../errors.js';
+import { RISK_DECLINED } from './payment.js';
+import type { RiskAssessmentRecord } from '../events/payment.js';
 import { isEscrowEvent, type EscrowCreated, type EscrowEvent, type EscrowTerms } from '../events/escrow.js';
 import type { Decider } from './decider.js';
 
@@ -26,7 +28,12 @@ export interface EscrowState {
 }
 
 export type EscrowCommand =
-  | { readonly type: 'CreateEscrow'; readonly data: EscrowTerms & { readonly createdAt: string } }
+  | {
+      readonly type: 'CreateEscrow';
+      readonly data: EscrowTerms & { readonly createdAt: string };
+      /** The risk assessment before the charge (absent when fraud checks are off). */
+      readonly assessment?: RiskAssessmentRecord;
+    }
   | {
       readonly type: 'RecordFunding';
       readonly data: { readonly gateway: string; readonly gatewayReference: string; readonly fundedAt: string };
@@ -63,11 +70,30 @@ export function evolveEscrow(state: EscrowState, event: EscrowEvent): EscrowStat
       return { ...state, refundPaid: true };
     case 'EscrowDisputed':
       return { ...state, status: 'disputed' };
+    case 'EscrowRiskAssessed':
+      return state;
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled escrow event ${JSON.stringify(unhandled)}`);
     }
   }
+}
+
+/**
+ * A new escrow, with its risk assessment: a challenge asks the charge for 3-D Secure; a decline,
+ * or a review (a resale cannot wait for an analyst), fails the funding at once, nothing charged.
+ */
+function createEscrow(data: EscrowTerms & { readonly createdAt: string }, assessment: RiskAssessmentRecord | undefined): EscrowEvent[] {
+  if (!assessment) return [{ type: 'EscrowCreated', data }];
+  const { escrowId } = data;
+  const challenged = assessment.decision === 'challenge' ? { threeDSecure: 'required' as const } : {};
+  const events: EscrowEvent[] = [
+    { type: 'EscrowCreated', data: { ...data, ...challenged } },
+    { type: 'EscrowRiskAssessed', data: { escrowId, ...assessment } },
+  ];
+  if (assessment.decision !== 'decline' && assessment.decision !== 'review') return events;
+  const declineCode = assessment.declineCode ?? 'FRAUD_DETECTED';
+  return [...events, { type: 'EscrowFundingFailed', data: { escrowId, code: RISK_DECLINED, reason: `declined by the risk assessment (${declineCode})`, declineCode } }];
 }
 
 const refuse = (state: EscrowState, action: string): never => {
@@ -80,7 +106,7 @@ const refuse = (state: EscrowState, action: string): never => {
 export function decideEscrow(command: EscrowCommand, state: EscrowState): EscrowEvent[] {
   if (command.type === 'CreateEscrow') {
     if (state.status !== 'none') return refuse(state, 'create');
-    return [{ type: 'EscrowCreated', data: command.data }];
+    return createEscrow(command.data, command.assessment);
   }
   const terms = state.terms;
   if (state.status === 'none' || !terms) throw new TesseraError('ESCROW_NOT_FOUND', 'escrow not found');

@@ -1,5 +1,7 @@
 import { cardProcessingCost } from '../domain/fees.js';
 import { allocate, sumMinor } from '../domain/money.js';
+import { RISK_DECLINED } from './payment.js';
+import type { RiskAssessmentRecord } from '../events/payment.js';
 import { TesseraError } from '../errors.js';
 import {
   isGroupPaymentEvent,
@@ -54,6 +56,8 @@ export type GroupPaymentCommand =
   | {
       readonly type: 'SubmitContribution';
       readonly data: { readonly memberId: string; readonly payerId: string; readonly paymentMethodId: string; readonly idempotencyKey: string; readonly now: string };
+      /** The risk assessment before the hold (absent when fraud checks are off). */
+      readonly assessment?: RiskAssessmentRecord;
     }
   | { readonly type: 'RecordContributionAuthorized'; readonly data: { readonly memberId: string; readonly amount: number; readonly gateway: string; readonly gatewayReference: string } }
   | { readonly type: 'RecordContributionDeclined'; readonly data: { readonly memberId: string; readonly code: string; readonly reason: string; readonly declineCode?: string } }
@@ -127,6 +131,8 @@ export function evolveGroupPayment(state: GroupPaymentState, event: GroupPayment
       return updateMember(state, event.data.memberId, (m) => ({ ...m, status: 'released' }));
     case 'MemberReminded':
       return updateMember(state, event.data.memberId, (m) => ({ ...m, reminders: event.data.reminder }));
+    case 'ContributionRiskAssessed':
+      return state;
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled group payment event ${JSON.stringify(unhandled)}`);
@@ -141,7 +147,7 @@ export function decideGroupPayment(command: GroupPaymentCommand, state: GroupPay
   const { groupId } = group;
   switch (command.type) {
     case 'SubmitContribution':
-      return submit(command.data, state, group);
+      return submit(command.data, state, group, command.assessment);
     case 'RecordContributionAuthorized': {
       const member = requireMember(state, command.data.memberId);
       if (member.gatewayReference === command.data.gatewayReference) return [];
@@ -212,6 +218,7 @@ function submit(
   data: Extract<GroupPaymentCommand, { type: 'SubmitContribution' }>['data'],
   state: GroupPaymentState,
   group: GroupPaymentCreated['data'],
+  assessment?: RiskAssessmentRecord,
 ): GroupPaymentEvent[] {
   const member = requireMember(state, data.memberId);
   if (state.status !== 'collecting') throw closed(state);
@@ -224,7 +231,19 @@ function submit(
     });
   }
   const { now: _now, ...rest } = data;
-  return [{ type: 'ContributionSubmitted', data: { groupId: group.groupId, ...rest, amount: member.amountDue } }];
+  const { groupId } = group;
+  const challenged = assessment?.decision === 'challenge' ? { threeDSecure: 'required' as const } : {};
+  const submitted: GroupPaymentEvent = { type: 'ContributionSubmitted', data: { groupId, ...rest, amount: member.amountDue, ...challenged } };
+  if (!assessment) return [submitted];
+  const assessed: GroupPaymentEvent = { type: 'ContributionRiskAssessed', data: { groupId, memberId: member.memberId, ...assessment } };
+  // A share cannot wait for an analyst: a review declines it as a decline does; the member may try again.
+  if (assessment.decision !== 'decline' && assessment.decision !== 'review') return [submitted, assessed];
+  const declineCode = assessment.declineCode ?? 'FRAUD_DETECTED';
+  return [
+    submitted,
+    assessed,
+    { type: 'ContributionDeclined', data: { groupId, memberId: member.memberId, code: RISK_DECLINED, reason: `declined by the risk assessment (${declineCode})`, declineCode } },
+  ];
 }
 
 function capture(

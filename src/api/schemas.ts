@@ -65,3 +65,6 @@ export const isoDateTime = (error: string) => z.iso.datetime({ offset: true, err
 
 /** An ISO-8601 calendar date, YYYY-MM-DD, in years MIN_YEAR..MAX_YEAR. */
 export const isoDate = (error: string) => z.iso.date({ error }).refine(yearInRange, yearRangeError);
+
+/** Seed 003's `deviceFingerprint`: the buyer's device, for fraud screening. */
+export const deviceFingerprint = z.string().trim().min(1).max(256).describe("The buyer's device fingerprint (seed 003), for fraud screening");

@@ -11,6 +11,14 @@ import { listingStreamId } from '../events/listing.js';
 import { findTicket } from '../projections/tickets.js';
 import { followStream } from './follow-stream.js';
 import { commandHandler, type CommandContext } from './handle-command.js';
+import type { RiskAssessor, RiskSignals } from './risk.js';
+
+/** How near the resale cap a price is: 0 at face value or below, 1 at the cap. */
+export function markupShare(price: number, faceValue: number, maxPriceBps: number): number {
+  const headroom = faceValue * (maxPriceBps / 10_000 - 1);
+  if (faceValue <= 0 || headroom <= 0) return 0;
+  return Math.min(1, Math.max(0, (price - faceValue) / headroom));
+}
 
 /** The Escrow aggregate's command handler (`escrow-<id>` streams). */
 export const escrowHandler = commandHandler(escrowDecider, escrowStreamId);
@@ -43,7 +51,7 @@ export interface EscrowCommands {
    * that of the last escrow event the answer reflects (the funding, once the gateway answered).
    */
   purchaseListing(
-    input: { listingId: string; paymentMethodId: string },
+    input: { listingId: string; paymentMethodId: string; signals?: RiskSignals },
     caller: Principal,
     context: CommandContext,
     options?: { waitMs?: number },
@@ -66,6 +74,8 @@ export interface EscrowCommandsDeps {
   readonly releaseTimeoutMs: number;
   /** How long a purchase waits for the gateway (PAYMENT_WAIT_MS). */
   readonly waitMs: number;
+  /** The risk assessment before the charge (absent: fraud checks off). */
+  readonly risk?: RiskAssessor;
 }
 
 export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
@@ -98,11 +108,28 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
         if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
           throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
         }
-        created = await escrowHandler.handle(
+        const assessment = await deps.risk?.assess(
+          {
+            paymentId: escrowId,
+            subject: 'resale-purchase',
+            userId: caller.userId,
+            venueId: terms.venueId,
+            eventId: terms.eventId,
+            amount: terms.price,
+            tickets: 1,
+            paymentMethodId: input.paymentMethodId,
+            signals: input.signals ?? {},
+            resaleMarkup: markupShare(terms.price, ticket.faceValue, rulesFor(terms.venueId).maxPriceBps),
+          },
+          context,
+        );
+        created = await escrowHandler
+          .handle(
           store,
           escrowId,
           {
             type: 'CreateEscrow',
+            ...(assessment ? { assessment } : {}),
             data: {
               escrowId,
               listingId: terms.listingId,
@@ -121,7 +148,12 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
             },
           },
           context,
-        );
+        )
+          .catch(async (error: unknown) => {
+            // Not written: the purchase must not count toward the buyer's limits.
+            if (assessment) await deps.risk?.forget(escrowId);
+            throw error;
+          });
       }
       // The answer's position covers every event its state folded, so a query given it sees that state.
       const funding = await followStream(store, escrowStreamId(escrowId), escrowDecider, {

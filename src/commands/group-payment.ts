@@ -1,5 +1,6 @@
 import { groupPaymentDecider, type GroupPaymentState, type NewMember } from '../aggregates/group-payment.js';
 import { followStream } from './follow-stream.js';
+import type { RiskAssessor, RiskSignals } from './risk.js';
 import { type CommandContext, type CommandResult, commandHandler } from './handle-command.js';
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
 import { pricePurchase } from './catalogue.js';
@@ -98,24 +99,28 @@ export interface GroupAnswer {
  */
 export async function contribute(
   store: EventStore,
-  input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; waitMs: number },
+  input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; waitMs: number; signals?: RiskSignals },
   context: CommandContext,
+  risk?: RiskAssessor,
 ): Promise<GroupAnswer> {
-  const submitted = await groupPaymentHandler.handle(
-    store,
-    input.groupId,
-    {
-      type: 'SubmitContribution',
-      data: {
-        memberId: input.memberId,
-        payerId: input.payerId,
-        paymentMethodId: input.paymentMethodId,
-        idempotencyKey: derivedId(context.commandId, 'hold'),
-        now: context.now.toISOString(),
+  const idempotencyKey = derivedId(context.commandId, 'hold');
+  const assessment = risk && (await assessContribution(store, risk, input, idempotencyKey, context));
+  const submitted = await groupPaymentHandler
+    .handle(
+      store,
+      input.groupId,
+      {
+        type: 'SubmitContribution',
+        ...(assessment ? { assessment } : {}),
+        data: { memberId: input.memberId, payerId: input.payerId, paymentMethodId: input.paymentMethodId, idempotencyKey, now: context.now.toISOString() },
       },
-    },
-    context,
-  );
+      context,
+    )
+    .catch(async (error: unknown) => {
+      // Not written (closed group, paid already...): the share must not count toward the payer's limits.
+      if (assessment) await risk?.forget(idempotencyKey);
+      throw error;
+    });
   // A retried command's state is the stream's as it is now: followed from the start, its position is that of the stream's last event.
   const followed = await followStream(store, groupPaymentStreamId(input.groupId), groupPaymentDecider, {
     ...(submitted.replayed ? {} : { from: submitted }),
@@ -123,6 +128,34 @@ export async function contribute(
     timeoutMs: input.waitMs,
   });
   return { state: followed.state, position: followed.position ?? submitted.position };
+}
+
+/** The member's share assessed before its hold; a member not in the group is left for the decider to refuse. */
+async function assessContribution(
+  store: EventStore,
+  risk: RiskAssessor,
+  input: { groupId: string; memberId: string; payerId: string; paymentMethodId: string; signals?: RiskSignals },
+  idempotencyKey: string,
+  context: CommandContext,
+) {
+  const { state } = await groupPaymentHandler.loadRecent(store, input.groupId);
+  const member = state.members.find((m) => m.memberId === input.memberId);
+  const group = state.group;
+  if (!group || !member) return undefined;
+  return risk.assess(
+    {
+      paymentId: idempotencyKey,
+      subject: 'group-contribution',
+      userId: input.payerId,
+      venueId: group.venueId,
+      eventId: group.eventId,
+      amount: member.amountDue,
+      tickets: member.ticketCount,
+      paymentMethodId: input.paymentMethodId,
+      signals: input.signals ?? {},
+    },
+    context,
+  );
 }
 
 /** The member's card is with the gateway: the hold's outcome is not recorded yet. */
@@ -148,7 +181,7 @@ export interface GroupPaymentCommands {
    * far (the gateway's outcome, once it is in).
    */
   contribute(
-    input: { groupId: string; memberId: string; paymentMethodId: string; token?: string },
+    input: { groupId: string; memberId: string; paymentMethodId: string; token?: string; signals?: RiskSignals },
     caller: Principal,
     context: CommandContext,
   ): Promise<GroupAnswer>;
@@ -168,6 +201,8 @@ export interface GroupPaymentCommandsDeps {
   readonly linkBase: string;
   /** The HMAC secret of the members' payment links. */
   readonly linkSecret: string;
+  /** The risk assessment before each member's hold (absent: fraud checks off). */
+  readonly risk?: RiskAssessor;
 }
 
 export function groupPaymentCommands(deps: GroupPaymentCommandsDeps): GroupPaymentCommands {
@@ -203,7 +238,8 @@ export function groupPaymentCommands(deps: GroupPaymentCommandsDeps): GroupPayme
     async contribute(input, caller, context) {
       await groupFor(input.groupId, caller, 'contribute', input.token, input.memberId);
       const { groupId, memberId, paymentMethodId } = input;
-      return contribute(store, { groupId, memberId, paymentMethodId, payerId: caller.userId, waitMs: deps.waitMs }, context);
+      const signals = input.signals ? { signals: input.signals } : {};
+      return contribute(store, { groupId, memberId, paymentMethodId, payerId: caller.userId, waitMs: deps.waitMs, ...signals }, context, deps.risk);
     },
     async cancel(input, caller, context) {
       // Acts in the group's tenant whoever asks, as a refund acts in its payment's.

@@ -16,7 +16,7 @@ import { followStream } from './follow-stream.js';
 import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
 import type { RiskAssessor, RiskSignals } from './risk.js';
-import type { RiskDeclineCode } from '../domain/risk.js';
+import { riskDeclinedError } from './risk-declined.js';
 import { ticketIdFor } from '../domain/ids.js';
 import type { RefundAllocation } from '../domain/refund-allocation.js';
 
@@ -147,7 +147,7 @@ function outcomeOf(paymentId: string, state: PaymentState, position: Position | 
  * VELOCITY_LIMIT_EXCEEDED or 403 PURCHASE_LIMIT_EXCEEDED. Nothing was charged.
  */
 export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
-  if (outcome.failure?.code === RISK_DECLINED) return riskDeclinedError(outcome);
+  if (outcome.failure?.code === RISK_DECLINED) return riskDeclinedErrorOf(outcome);
   const codes = {
     ...(outcome.failure ? { gatewayCode: outcome.failure.code } : {}),
     ...(outcome.failure?.declineCode ? { declineCode: outcome.failure.declineCode } : {}),
@@ -161,19 +161,11 @@ export function paymentFailedError(outcome: PurchaseOutcome): TesseraError {
   });
 }
 
-const RISK_MESSAGES: Record<RiskDeclineCode, string> = {
-  BOT_DETECTED: 'automated behaviour detected; the purchase was refused',
-  VELOCITY_LIMIT_EXCEEDED: 'too many purchases in a short time; try again later',
-  PURCHASE_LIMIT_EXCEEDED: 'the purchase would exceed the tickets one buyer may have for this event',
-  FRAUD_DETECTED: 'the purchase was refused by fraud screening',
-};
-
-function riskDeclinedError(outcome: PurchaseOutcome): TesseraError {
-  const code = (outcome.failure?.declineCode ?? 'FRAUD_DETECTED') as RiskDeclineCode;
-  return new TesseraError(code, RISK_MESSAGES[code] ?? RISK_MESSAGES.FRAUD_DETECTED, {
-    paymentId: outcome.paymentId,
-    // Which limit, for the buyer's sake; a fraud score's rules stay with the analyst.
-    expose: { transactionId: outcome.paymentId, status: outcome.status, ...(outcome.position ? { position: positionToString(outcome.position) } : {}) },
+function riskDeclinedErrorOf(outcome: PurchaseOutcome): TesseraError {
+  return riskDeclinedError(outcome.failure?.declineCode, {
+    transactionId: outcome.paymentId,
+    status: outcome.status,
+    ...(outcome.position ? { position: positionToString(outcome.position) } : {}),
   });
 }
 

@@ -1,3 +1,4 @@
+import type { RiskAssessmentRecord } from './payment.js';
 import type { Chain } from '../domain/fees.js';
 import type { RoyaltySplit } from '../domain/resale.js';
 import { eventGuard } from './event-guard.js';
@@ -25,6 +26,17 @@ export interface EscrowTerms {
   readonly paymentMethodId: string;
   /** How long after funding the NFT transfer may take before the buyer is refunded. */
   readonly releaseTimeoutMs: number;
+  /** `required`: the risk assessment challenged the purchase, so the charge asks for 3-D Secure. */
+  readonly threeDSecure?: 'required';
+}
+
+/**
+ * The risk assessment before the resale's charge (issue 20). A decline, or a review (a resale
+ * cannot wait for an analyst), fails the escrow's funding in the same append.
+ */
+export interface EscrowRiskAssessed {
+  readonly type: 'EscrowRiskAssessed';
+  readonly data: { readonly escrowId: string } & RiskAssessmentRecord;
 }
 
 /** Parties and amounts every money-moving escrow event carries for the ledger. */
@@ -111,7 +123,8 @@ export type EscrowEvent =
   | EscrowReleased
   | EscrowRefunded
   | EscrowRefundPaid
-  | EscrowDisputed;
+  | EscrowDisputed
+  | EscrowRiskAssessed;
 
 /** Each event type's schema version as written now (src/events/versions.ts). */
 export const ESCROW_EVENT_VERSIONS = {
@@ -123,6 +136,7 @@ export const ESCROW_EVENT_VERSIONS = {
   EscrowRefunded: 1,
   EscrowRefundPaid: 1,
   EscrowDisputed: 1,
+  EscrowRiskAssessed: 1,
 } as const satisfies Record<EscrowEvent['type'], number>;
 
 const escrowEvents = eventGuard<EscrowEvent>(ESCROW_EVENT_VERSIONS);

@@ -1,3 +1,4 @@
+import type { RiskAssessmentRecord } from './payment.js';
 import type { PurchaseQuote, TicketLine } from '../domain/purchase-quote.js';
 import { eventGuard } from './event-guard.js';
 
@@ -48,7 +49,18 @@ export interface ContributionSubmitted {
     readonly paymentMethodId: string;
     /** The key every attempt of this hold's gateway call carries. */
     readonly idempotencyKey: string;
+    /** `required`: the risk assessment challenged the share, so the hold asks for 3-D Secure. */
+    readonly threeDSecure?: 'required';
   };
+}
+
+/**
+ * The risk assessment before a member's hold (issue 20). A decline, or a review (a share cannot
+ * wait for an analyst), declines the contribution in the same append.
+ */
+export interface ContributionRiskAssessed {
+  readonly type: 'ContributionRiskAssessed';
+  readonly data: { readonly groupId: string; readonly memberId: string } & RiskAssessmentRecord;
 }
 
 export interface ContributionAuthorized {
@@ -142,7 +154,8 @@ export type GroupPaymentEvent =
   | GroupPaymentExpired
   | GroupPaymentCancelled
   | ContributionReleased
-  | MemberReminded;
+  | MemberReminded
+  | ContributionRiskAssessed;
 
 /** Each event type's schema version as written now (src/events/versions.ts). */
 export const GROUP_PAYMENT_EVENT_VERSIONS = {
@@ -157,6 +170,7 @@ export const GROUP_PAYMENT_EVENT_VERSIONS = {
   GroupPaymentCancelled: 1,
   ContributionReleased: 1,
   MemberReminded: 1,
+  ContributionRiskAssessed: 1,
 } as const satisfies Record<GroupPaymentEvent['type'], number>;
 
 const group_paymentEvents = eventGuard<GroupPaymentEvent>(GROUP_PAYMENT_EVENT_VERSIONS);

@@ -57,34 +57,37 @@ export interface PaymentSubmitted {
  */
 export interface PaymentRiskAssessed {
   readonly type: 'PaymentRiskAssessed';
-  readonly data: {
-    readonly paymentId: string;
-    readonly assessmentId: string;
-    /** What was bought: a purchase, a group member's share, a resale. */
-    readonly subject: 'purchase' | 'group-contribution' | 'resale-purchase';
-    readonly userId: string;
-    readonly venueId: string;
-    readonly eventId: string;
-    readonly amount: number;
-    readonly features: RiskFeatures;
-    readonly rules: readonly FiredRule[];
-    /** 0-100. */
-    readonly score: number;
-    readonly level: RiskLevel;
-    readonly decision: RiskDecision;
-    readonly declineCode?: RiskDeclineCode;
-    readonly botScore: number;
-    readonly scalperScore: number;
-    readonly modelVersion: string;
-    /** The live model's probability (0-1). */
-    readonly modelScore: number;
-    /** A second model scoring beside the live one, logged and not deciding. */
-    readonly shadow?: { readonly modelVersion: string; readonly modelScore: number; readonly decision: RiskDecision };
-    readonly deviceFingerprint?: string;
-    readonly ipAddress?: string;
-    readonly latencyMs: number;
-    readonly assessedAt: string;
-  };
+  readonly data: { readonly paymentId: string } & RiskAssessmentRecord;
+}
+
+/** A risk assessment as every stream that records one holds it (payment, escrow, group contribution). */
+export interface RiskAssessmentRecord {
+  /** Unique per assessment: the payment id, the escrow id, or a contribution's hold key. */
+  readonly assessmentId: string;
+  /** What was bought: a purchase, a group member's share, a resale. */
+  readonly subject: 'purchase' | 'group-contribution' | 'resale-purchase';
+  readonly userId: string;
+  readonly venueId: string;
+  readonly eventId: string;
+  readonly amount: number;
+  readonly features: RiskFeatures;
+  readonly rules: readonly FiredRule[];
+  /** 0-100. */
+  readonly score: number;
+  readonly level: RiskLevel;
+  readonly decision: RiskDecision;
+  readonly declineCode?: RiskDeclineCode;
+  readonly botScore: number;
+  readonly scalperScore: number;
+  readonly modelVersion: string;
+  /** The live model's probability (0-1). */
+  readonly modelScore: number;
+  /** A second model scoring beside the live one, logged and not deciding. */
+  readonly shadow?: { readonly modelVersion: string; readonly modelScore: number; readonly decision: RiskDecision };
+  readonly deviceFingerprint?: string;
+  readonly ipAddress?: string;
+  readonly latencyMs: number;
+  readonly assessedAt: string;
 }
 
 /** An analyst (or the review deadline) decided a payment held for review. */

@@ -97,6 +97,7 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
         currency: terms.currency,
         paymentMethodId: terms.paymentMethodId,
         metadata: { escrowId: terms.escrowId, listingId: terms.listingId },
+        ...(terms.threeDSecure ? { threeDSecure: terms.threeDSecure } : {}),
       });
       switch (result.kind) {
         case 'succeeded':

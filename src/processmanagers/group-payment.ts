@@ -101,6 +101,7 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
         currency: state.group!.quote.currency,
         paymentMethodId: data.paymentMethodId,
         metadata: { groupId: data.groupId, memberId: data.memberId, venueId: state.group!.venueId },
+        ...(data.threeDSecure ? { threeDSecure: data.threeDSecure } : {}),
       });
       const command: GroupPaymentCommand =
         result.kind === 'succeeded'

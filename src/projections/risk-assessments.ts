@@ -1,6 +1,6 @@
 import { sql as kysql, type Kysely, type Transaction } from 'kysely';
 import type { RecordedEvent } from '../eventstore/event-store.js';
-import { isPaymentEvent, type PaymentRiskAssessed } from '../events/payment.js';
+import type { RiskAssessmentRecord } from '../events/payment.js';
 import { defineProjection } from './engine/projection.js';
 
 interface RiskAssessmentTables {
@@ -46,18 +46,32 @@ interface Change {
   status?: string;
 }
 
-const STATUS_BY_EVENT: Partial<Record<string, string>> = {
-  PaymentSubmitted: 'processing',
-  PaymentActionRequired: 'pending',
-  PaymentCaptured: 'completed',
-  PaymentFailed: 'failed',
-  PaymentCancelled: 'cancelled',
-  PaymentExpired: 'expired',
+/**
+ * What later events say of an assessed purchase's money, keyed as its assessment: a payment's
+ * status by its id, an escrow's funding by the escrow id. A group share's row keeps the status
+ * its assessment left it (the group's own read model follows its holds).
+ */
+const STATUS_BY_EVENT: Partial<Record<string, { readonly status: string; readonly key: (data: Record<string, unknown>) => unknown }>> = {
+  PaymentSubmitted: { status: 'processing', key: (d) => d.paymentId },
+  PaymentActionRequired: { status: 'pending', key: (d) => d.paymentId },
+  PaymentCaptured: { status: 'completed', key: (d) => d.paymentId },
+  PaymentFailed: { status: 'failed', key: (d) => d.paymentId },
+  PaymentCancelled: { status: 'cancelled', key: (d) => d.paymentId },
+  PaymentExpired: { status: 'expired', key: (d) => d.paymentId },
+  EscrowFunded: { status: 'funded', key: (d) => d.escrowId },
+  EscrowFundingFailed: { status: 'failed', key: (d) => d.escrowId },
 };
 
-function rowOf(event: RecordedEvent, data: PaymentRiskAssessed['data'], status: string): Record<string, unknown> {
+/** The three events that record an assessment, and the status the purchase starts from. */
+const ASSESSED: Partial<Record<string, (data: RiskAssessmentRecord) => string>> = {
+  PaymentRiskAssessed: () => 'pending',
+  EscrowRiskAssessed: () => 'created',
+  ContributionRiskAssessed: (data) => (data.decision === 'decline' || data.decision === 'review' ? 'declined' : 'submitted'),
+};
+
+function rowOf(event: RecordedEvent, data: RiskAssessmentRecord, status: string): Record<string, unknown> {
   return {
-    payment_id: data.paymentId,
+    payment_id: data.assessmentId,
     tenant_id: event.metadata.tenantId ?? '',
     subject: data.subject,
     user_id: data.userId,
@@ -81,7 +95,8 @@ function rowOf(event: RecordedEvent, data: PaymentRiskAssessed['data'], status: 
     ip_address: data.ipAddress ?? null,
     latency_ms: data.latencyMs,
     assessed_at: data.assessedAt,
-    review_status: data.decision === 'review' ? 'pending' : null,
+    // Only a card purchase waits for an analyst; a resale or a share held for review was refused.
+    review_status: data.decision === 'review' && event.type === 'PaymentRiskAssessed' ? 'pending' : null,
     // Every column, NOT NULL ones included: jsonb_populate_recordset fills an absent one with null, not its default.
     reviewed_by: null,
     reviewed_at: null,
@@ -96,17 +111,19 @@ function changesOf(events: readonly RecordedEvent[]): Map<string, Change> {
   const changes = new Map<string, Change>();
   const changeOf = (paymentId: string) => changes.get(paymentId) ?? changes.set(paymentId, {}).get(paymentId)!;
   for (const event of events) {
-    if (!isPaymentEvent(event)) continue;
-    const paymentId = (event.data as { paymentId: string }).paymentId;
-    if (event.type === 'PaymentRiskAssessed') {
-      changeOf(paymentId).insert = rowOf(event, event.data, 'pending');
+    const data = event.data as Record<string, unknown>;
+    const assessed = ASSESSED[event.type];
+    const status = STATUS_BY_EVENT[event.type];
+    if (assessed) {
+      const record = data as unknown as RiskAssessmentRecord;
+      changeOf(record.assessmentId).insert = rowOf(event, record, assessed(record));
     } else if (event.type === 'PaymentAuthorized') {
-      changeOf(paymentId).authorized = true;
+      changeOf(String(data.paymentId)).authorized = true;
     } else if (event.type === 'PaymentReviewed') {
-      const { verdict, reviewedBy, reviewedAt, note } = event.data;
-      changeOf(paymentId).review = { status: verdict === 'approve' ? 'approved' : 'declined', by: reviewedBy, at: reviewedAt, note: note ?? null };
-    } else if (STATUS_BY_EVENT[event.type]) {
-      changeOf(paymentId).status = STATUS_BY_EVENT[event.type]!;
+      const { verdict, reviewedBy, reviewedAt, note } = data as { verdict: string; reviewedBy: string; reviewedAt: string; note?: string };
+      changeOf(String(data.paymentId)).review = { status: verdict === 'approve' ? 'approved' : 'declined', by: reviewedBy, at: reviewedAt, note: note ?? null };
+    } else if (status) {
+      changeOf(String(status.key(data))).status = status.status;
     }
   }
   return changes;

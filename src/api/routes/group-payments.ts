@@ -5,8 +5,10 @@ import type { Principal } from '../../domain/access.js';
 import { userCommandContext } from '../command-context.js';
 import { answeredPosition, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
-import { uuid } from '../schemas.js';
-import { blockchain, ticketPrice } from './payment-schemas.js';
+import { deviceFingerprint, uuid } from '../schemas.js';
+import { blockchain, riskSignals, sessionData, ticketPrice } from './payment-schemas.js';
+import { RISK_DECLINED } from '../../aggregates/payment.js';
+import { riskDeclinedError } from '../../commands/risk-declined.js';
 import { nftStatus } from './payment-queries.js';
 
 const MAX_TICKETS = 10;
@@ -147,7 +149,8 @@ export const groupPaymentRoutes: RouteModule = {
       description:
         '200 once the gateway holds the share; 202 when it has not answered within PAYMENT_WAIT_MS. A declined card ' +
         'is 402 PAYMENT_FAILED (the member may try another card); a group no longer collecting is 409 ' +
-        'GROUP_PAYMENT_CLOSED; a share already paid is 409 CONTRIBUTION_ALREADY_MADE. Without the token of the ' +
+        'GROUP_PAYMENT_CLOSED; a share already paid is 409 CONTRIBUTION_ALREADY_MADE. Fraud screening may refuse it (403 ' +
+        'FRAUD_DETECTED, BOT_DETECTED, PURCHASE_LIMIT_EXCEEDED; 429 VELOCITY_LIMIT_EXCEEDED; a share it would hold for review is refused too). Without the token of the ' +
         "member's payment link (or being the organizer), in the group's tenant, it is 403 FORBIDDEN.",
       tags: ['group-payments'],
       auth: 'user',
@@ -156,6 +159,8 @@ export const groupPaymentRoutes: RouteModule = {
       body: z.object({
         paymentMethodId: z.string().trim().min(1).max(255),
         token: linkToken.optional().describe("The `token` of the member's payment link; the organizer may pay a share without it"),
+        deviceFingerprint: deviceFingerprint.optional(),
+        sessionData: sessionData.optional(),
       }),
       response: z.object({
         success: z.literal(true),
@@ -166,15 +171,22 @@ export const groupPaymentRoutes: RouteModule = {
         ),
       }),
       otherStatuses: [202],
-      handler: async ({ params, body, principal, commandKey, correlationId, setStatus }) => {
+      handler: async ({ params, body, principal, commandKey, correlationId, setStatus, ip }) => {
         const { state, position: written } = await groups.contribute(
-          { groupId: params.groupId, memberId: params.memberId, paymentMethodId: body.paymentMethodId, ...(body.token ? { token: body.token } : {}) },
+          {
+            groupId: params.groupId,
+            memberId: params.memberId,
+            paymentMethodId: body.paymentMethodId,
+            ...(body.token ? { token: body.token } : {}),
+            signals: riskSignals(ip, body),
+          },
           principal,
           userCommandContext(api.services, principal, commandKey, correlationId),
         );
         const contribution = state.members.find((m) => m.memberId === params.memberId)!;
         if (contribution.status === 'declined') {
           const decline = contribution.lastDecline;
+          if (decline?.code === RISK_DECLINED) throw riskDeclinedError(decline.declineCode, { groupId: params.groupId, memberId: params.memberId });
           throw new TesseraError('PAYMENT_FAILED', decline?.reason ?? 'the card was declined', {
             expose: { groupId: params.groupId, memberId: params.memberId, gatewayCode: decline?.code ?? 'declined', ...(decline?.declineCode ? { declineCode: decline.declineCode } : {}) },
           });

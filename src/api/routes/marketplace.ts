@@ -6,7 +6,10 @@ import { userCommandContext } from '../command-context.js';
 import { ledger } from '../../projections/ledger/projection.js';
 import { answeredPosition, awaitReadModel, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
-import { isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
+import { deviceFingerprint, isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
+import { riskSignals, sessionData } from './payment-schemas.js';
+import { RISK_DECLINED } from '../../aggregates/payment.js';
+import { riskDeclinedError } from '../../commands/risk-declined.js';
 
 const priceInfo = z.object({
   valid: z.boolean(),
@@ -74,6 +77,7 @@ function viewOf(state: EscrowState): z.output<typeof escrowView> {
 function fundingError(state: EscrowState): TesseraError {
   const failure = state.failure!;
   const escrowId = state.terms!.escrowId;
+  if (failure.code === RISK_DECLINED) return riskDeclinedError(failure.declineCode, { escrowId, status: 'failed' });
   if (failure.code === 'listing_unavailable') {
     return new TesseraError('LISTING_NOT_AVAILABLE', failure.reason, { expose: { escrowId, listingId: state.terms!.listingId } });
   }
@@ -131,16 +135,23 @@ export const marketplaceRoutes: RouteModule = {
       description:
         'Answers 200 once the charge has an outcome (`funded`), or 202 with `created` when PAYMENT_WAIT_MS ran out ' +
         'first; `position` is that of the last escrow event the answer reflects. A declined card is 402 PAYMENT_FAILED; a listing sold or held by another buyer 409 ' +
-        'LISTING_NOT_AVAILABLE; your own listing 422 CANNOT_BUY_OWN_LISTING; a listing of another tenant 403 FORBIDDEN.',
+        'LISTING_NOT_AVAILABLE; your own listing 422 CANNOT_BUY_OWN_LISTING; a listing of another tenant 403 FORBIDDEN. Fraud ' +
+        'screening may refuse it (403 FRAUD_DETECTED, BOT_DETECTED, PURCHASE_LIMIT_EXCEEDED; 429 VELOCITY_LIMIT_EXCEEDED); a resale it ' +
+        'would hold for review is refused too, as resale cannot wait for an analyst.',
       tags: ['marketplace'],
       auth: 'user',
       idempotent: true,
-      body: z.object({ listingId: uuid, paymentMethodId: z.string().trim().min(1).max(255) }),
+      body: z.object({
+        listingId: uuid,
+        paymentMethodId: z.string().trim().min(1).max(255),
+        deviceFingerprint: deviceFingerprint.optional(),
+        sessionData: sessionData.optional(),
+      }),
       response: purchased,
       otherStatuses: [202],
-      handler: async ({ body, principal, commandKey, correlationId, setStatus }) => {
+      handler: async ({ body, principal, commandKey, correlationId, setStatus, ip }) => {
         const { state, position: written } = await resale.purchaseListing(
-          body,
+          { listingId: body.listingId, paymentMethodId: body.paymentMethodId, signals: riskSignals(ip, body) },
           principal,
           userCommandContext(api.services, principal, commandKey, correlationId),
         );

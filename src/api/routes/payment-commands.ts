@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { paymentFailedError, type PurchaseOutcome } from '../../commands/payment.js';
 import { userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
-import { uuid } from '../schemas.js';
+import { deviceFingerprint, uuid } from '../schemas.js';
 import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 import { blockchain, fees, paymentStatus, refundAmount, riskSignals, sessionData, ticketPrice } from './payment-schemas.js';
 
@@ -37,7 +37,7 @@ const processBody = z.object({
     paymentMethodId: z.string().trim().min(1).max(255).describe('A gateway token such as pm_card_visa; never card data'),
   }),
   blockchain: blockchain.optional(),
-  deviceFingerprint: z.string().trim().min(1).max(256).optional().describe("The buyer's device fingerprint (seed 003), for fraud screening"),
+  deviceFingerprint: deviceFingerprint.optional(),
   sessionData: sessionData.optional(),
 });
 

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from '../../support/app.js';
-import { authAs, EVENT_ID, paymentState, purchaseBody, venueAt } from '../../support/payments-http.js';
+import { authAs, EVENT_ID, paymentState, purchaseBody, ticketTypeAt, ticketTypeFor, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
+import { ticketIdFor } from '../../../src/domain/ids.js';
+import { mintStatusOf } from '../../../src/projections/mint-status.js';
+import { listingIdFor, listingHandler } from '../../../src/commands/escrow.js';
 
 /** A session a person leaves: a wandering pointer, uneven pauses, a few seconds to check out. */
 const humanSession = () => ({
@@ -35,7 +38,10 @@ describe('fraud screening of purchases (issue 20), on PGlite with the SQL featur
   let venueId: string;
 
   beforeAll(async () => {
-    t = await testApp({ background: true, env: { FRAUD_CHECKS: 'true', TRUST_PROXY: 'true', FRAUD_REVIEW_TIMEOUT_MS: '4000', DEADLINE_POLL_MS: '50' } });
+    t = await testApp({
+      background: true,
+      env: { FRAUD_CHECKS: 'true', TRUST_PROXY: 'true', FRAUD_REVIEW_TIMEOUT_MS: '4000', DEADLINE_POLL_MS: '50', MINT_POLL_MS: '20', ESCROW_TRANSFER_CHECK_MS: '20' },
+    });
     venueId = await venueAt(t);
   }, 60_000);
 
@@ -214,6 +220,84 @@ describe('fraud screening of purchases (issue 20), on PGlite with the SQL featur
         { timeoutMs: 10_000 },
       );
       expect(state).toMatchObject({ status: 'expired', captured: 0, review: 'declined' });
+    });
+  });
+
+  describe('a resale purchase', () => {
+    /** A minted ticket of a fresh seller, listed at `price`: the listing's id. */
+    const listedTicket = async (price: number) => {
+      const seller = newBuyer();
+      const bought = await buy(seller);
+      expect(bought.statusCode, bought.body).toBe(200);
+      const ticketId = ticketIdFor(bought.json<{ transaction: { id: string } }>().transaction.id, 0);
+      await eventually(async () => ((await mintStatusOf(t.tessera.readSide.db, ticketId)) === 'minted' ? true : undefined), { timeoutMs: 10_000 });
+      const listed = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/marketplace/listings',
+        headers: { ...(await authAs('user', seller.sub)), 'idempotency-key': randomUUID() },
+        payload: { ticketId, price, venueId },
+      });
+      expect(listed.statusCode, listed.body).toBe(201);
+      return listingIdFor(ticketId, 0);
+    };
+    const buyListing = async (buyer: Buyer, listingId: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/marketplace/purchase',
+        headers: { ...(await authAs('user', buyer.sub)), 'idempotency-key': randomUUID(), 'x-forwarded-for': buyer.ip },
+        payload: { listingId, paymentMethodId: buyer.card, deviceFingerprint: buyer.device, sessionData: humanSession() },
+      });
+
+    it('is assessed, and a blocked card is refused with nothing charged and the listing still on sale', async () => {
+      const listingId = await listedTicket(11_000);
+      const buyer = newBuyer();
+      expect((await admin('PUT', '/admin/risk/lists', { list: 'block', kind: 'card', value: buyer.card, reason: 'stolen' })).statusCode).toBe(200);
+      const refused = await buyListing(buyer, listingId);
+      expect(refused.statusCode, refused.body).toBe(403);
+      const body = refused.json<{ code: string; details: { escrowId: string } }>();
+      expect(body.code).toBe('FRAUD_DETECTED');
+      const assessment = await eventually(async () => {
+        const found = await admin('GET', `/admin/risk/assessments/${body.details.escrowId}`);
+        return found.statusCode === 200 ? found.json<{ subject: string; decision: string; paymentStatus: string }>() : undefined;
+      });
+      expect(assessment).toMatchObject({ subject: 'resale-purchase', decision: 'decline', paymentStatus: 'failed' });
+      expect((await listingHandler.load(t.storage.eventStore, listingId)).state.status).toBe('active');
+      expect((await buyListing(newBuyer(), listingId)).statusCode).toBe(200);
+    });
+  });
+
+  describe('a group share', () => {
+    it('is assessed: a bot paying a share is refused, and the member may pay it as a person', async () => {
+      const groupVenue = await venueAt(t);
+      await ticketTypeAt(t, groupVenue, 5_000);
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/group-payments/create',
+        headers: { ...(await authAs('user', `organizer-${randomUUID()}`)), 'idempotency-key': randomUUID() },
+        payload: {
+          venueId: groupVenue,
+          eventId: EVENT_ID,
+          ticketSelections: [{ ticketTypeId: ticketTypeFor(5_000), quantity: 2, price: 5_000 }],
+          members: [1, 1].map((ticketCount, i) => ({ email: `friend${i}@example.com`, name: `Friend ${i}`, ticketCount })),
+        },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const { groupPayment, paymentLinks } = created.json<{ groupPayment: { id: string }; paymentLinks: { memberId: string; link: string }[] }>();
+      const link = paymentLinks[0]!;
+      const token = new URL(link.link).searchParams.get('token')!;
+      const payer = newBuyer();
+      const pay = async (session: Record<string, unknown>) =>
+        t.app.inject({
+          method: 'POST',
+          url: `/api/v1/group-payments/${groupPayment.id}/contribute/${link.memberId}`,
+          headers: { ...(await authAs('user', payer.sub)), 'idempotency-key': randomUUID(), 'x-forwarded-for': payer.ip },
+          payload: { paymentMethodId: payer.card, token, deviceFingerprint: payer.device, sessionData: session },
+        });
+      const bot = await pay({ actions: [], browserFeatures: { webdriver: true } });
+      expect(bot.statusCode, bot.body).toBe(403);
+      expect(bot.json()).toMatchObject({ code: 'BOT_DETECTED' });
+      const person = await pay(humanSession());
+      expect(person.statusCode, person.body).toBe(200);
     });
   });
 

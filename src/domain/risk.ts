@@ -251,23 +251,32 @@ export interface SessionSignals {
     readonly plugins?: number;
     readonly screenWidth?: number;
     readonly screenHeight?: number;
+    /** The page's `navigator.maxTouchPoints > 0`: a touch screen, where a tap is a click with no pointer moving before it. */
+    readonly touch?: boolean;
   };
 }
+
+/** Taps closer than this on average (ms) are faster than a thumb moves from one button to the next. */
+const MIN_TAP_GAP_MS = 200;
 
 /**
  * Bot score 0-1 (seed 003: >0.7 = bot) from the session: an automation flag or a headless
  * browser; actions spaced like a metronome; a pointer moving in a ruler-straight line; a checkout
- * completed faster than a person reads; clicks with no pointer movement at all. No session data
- * at all is 0.5: unknown, not proof.
+ * completed faster than a person reads; clicks with no pointer movement at all; too few actions
+ * to judge. A touch screen (`browserFeatures.touch`) is judged as a phone: taps come with no
+ * pointer moves, a saved card pays in two taps, and a phone checkout is fast only when the taps
+ * come faster than a thumb moves between buttons. No session data at all is 0.5: unknown, not proof.
  */
 export function botScore(session: SessionSignals | undefined): number {
   if (!session || (!session.actions?.length && !session.browserFeatures)) return 0.5;
   const browser = session.browserFeatures ?? {};
   const ua = browser.userAgent ?? '';
   if (browser.webdriver === true || browser.headless === true || /HeadlessChrome|PhantomJS|puppeteer|playwright|selenium/i.test(ua)) return 0.99;
+  const touch = browser.touch === true;
   const actions = [...(session.actions ?? [])].sort((a, b) => a.t - b.t);
   let score = 0.1;
-  if (actions.length < 3) score += 0.3;
+  // A desktop checkout takes a few moves and clicks; a phone with a saved card pays in two taps.
+  if (actions.length < (touch ? 2 : 3)) score += 0.3;
   if (browser.plugins === 0 && browser.languages === 0) score += 0.2;
   const gaps = actions.slice(1).map((a, i) => a.t - actions[i]!.t);
   if (gaps.length >= 4) {
@@ -276,10 +285,13 @@ export function botScore(session: SessionSignals | undefined): number {
     if (mean > 0 && sd / mean < 0.1) score += 0.35;
     if (mean < 30) score += 0.2;
   }
-  if (actions.length >= 2 && actions[actions.length - 1]!.t - actions[0]!.t < 1_500) score += 0.25;
+  if (actions.length >= 2) {
+    const span = actions[actions.length - 1]!.t - actions[0]!.t;
+    if (touch ? span / gaps.length < MIN_TAP_GAP_MS : span < 1_500) score += 0.25;
+  }
   const moves = actions.filter((a) => a.type === 'mousemove' && a.x !== undefined && a.y !== undefined);
   const clicks = actions.filter((a) => a.type === 'click').length;
-  if (clicks > 0 && moves.length === 0) score += 0.25;
+  if (clicks > 0 && moves.length === 0 && !touch) score += 0.25;
   if (moves.length >= 5 && collinear(moves as { x: number; y: number }[])) score += 0.3;
   return round3(clamp01(score));
 }

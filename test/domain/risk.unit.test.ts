@@ -108,4 +108,30 @@ describe('the bot score (>0.7 = bot)', () => {
     const actions = Array.from({ length: 12 }, (_, i) => ({ type: i % 4 === 3 ? 'click' : 'mousemove', t: 400 + i * 350 + ((i * 137) % 260), x: 100 + i * 23 + ((i * 53) % 40), y: 200 + ((i * 71) % 90) }));
     expect(botScore({ actions, browserFeatures: { languages: 2, plugins: 3 } })).toBeLessThan(0.4);
   });
+
+  describe('on a touch screen (browserFeatures.touch)', () => {
+    const phone = { userAgent: 'Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile', plugins: 0, languages: 2, screenWidth: 412, screenHeight: 915 };
+    const taps = (...at: number[]) => at.map((t) => ({ type: 'click', t, x: 200, y: 700 + t / 100 }));
+
+    it('is low for a person paying a saved card with two quick taps (under 1.5 s): not a bot', () => {
+      const session = { actions: taps(2_300, 3_100), browserFeatures: { ...phone, touch: true } };
+      expect(botScore(session)).toBeLessThan(0.5);
+      expect(riskVerdict({ ...ordinary, botScore: botScore(session) }, noLists, 0.02).decision).toBe('approve');
+    });
+
+    it('is low for a phone checkout of taps without any pointer movement', () => {
+      expect(botScore({ actions: taps(500, 1_900, 2_600, 4_800, 6_100, 7_000), browserFeatures: { ...phone, touch: true } })).toBeLessThan(0.2);
+    });
+
+    it('still scores the same taps as a bot without the touch signal: a click with no pointer is suspicious on a desktop', () => {
+      expect(botScore({ actions: taps(2_300, 3_100), browserFeatures: phone })).toBeGreaterThan(0.7);
+    });
+
+    it('is raised by taps faster than a thumb moves between buttons, metronome taps, or no tap at all', () => {
+      const touch = { ...phone, touch: true };
+      expect(botScore({ actions: taps(0, 90, 210, 280), browserFeatures: touch })).toBeGreaterThanOrEqual(0.35);
+      expect(botScore({ actions: taps(0, 500, 1_000, 1_500, 2_000, 2_500), browserFeatures: touch })).toBeGreaterThanOrEqual(0.45);
+      expect(botScore({ actions: [], browserFeatures: touch })).toBeGreaterThanOrEqual(0.4);
+    });
+  });
 });

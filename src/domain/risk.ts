@@ -104,7 +104,9 @@ export type RiskListKind = (typeof RISK_LIST_KINDS)[number];
 
 /**
  * A rule that fired. `limit` rules are hard: they decline whatever the score (a velocity window,
- * the per-event ticket cap, a block list, a bot). `score` rules add `points` to the model's score.
+ * the per-event ticket cap, a block list, a bot). `score` rules are signals: without a model
+ * their `points` add up to the score; with one they are the verdict's explanation, at 0 points,
+ * because the model weighs the same signals already (see riskVerdict).
  */
 export interface FiredRule {
   readonly rule: string;
@@ -180,7 +182,10 @@ function limitRules(f: RiskFeatures, t: RiskThresholds): FiredRule[] {
     .map(([rule, seen, max, what]) => ({ rule, kind: 'limit' as const, points: 100, detail: `${seen} ${what}; at most ${max}` }));
 }
 
-/** Rules that add to the score: each a signal, none enough alone to decline an ordinary buyer. */
+/**
+ * Signals, none enough alone to decline an ordinary buyer. Their points are the score of the
+ * rules alone (no model); with a model they explain the score and add nothing to it.
+ */
 function scoreRules(f: RiskFeatures, t: RiskThresholds, bot: number, scalper: number): FiredRule[] {
   const fired: FiredRule[] = [];
   const add = (rule: string, points: number, detail: string) => fired.push({ rule, kind: 'score', points, detail });
@@ -189,7 +194,7 @@ function scoreRules(f: RiskFeatures, t: RiskThresholds, bot: number, scalper: nu
     add('amount_unusual', 15, `${f.amount} cents against this user's average of ${Math.round(f.userAverageAmount)}`);
   }
   if (f.hasDevice && f.newDevice && f.userPurchaseCount > 0) add('device_new', 5, `a device this user has not bought from (${f.userDevices} devices)`);
-  if (f.hasDevice && f.deviceUsers > t.deviceMaxUsers) add('device_shared', 25, `${f.deviceUsers} users on this device; at most ${t.deviceMaxUsers}`);
+  if (f.hasDevice && f.deviceUsers > t.deviceMaxUsers) add('device_shared', 25, `${f.deviceUsers} users on this device; at most ${t.deviceMaxUsers}; held for review at least`);
   if (!f.hasDevice) add('device_missing', 5, 'no device fingerprint');
   if (bot > 0.5 && bot <= t.botScore) add('bot_suspect', 15, `bot score ${bot}`);
   if (scalper > t.scalperScore) add('scalper', 30, `scalper score ${scalper}; a scalper above ${t.scalperScore}`);
@@ -202,10 +207,21 @@ export function riskLevel(score: number): RiskLevel {
 }
 
 /**
+ * Score rules that hold a purchase for review at least, whatever the model says: several
+ * accounts buying from one device is an account farm's mark, and the one a linear model misses
+ * most often when the farm's other signals look ordinary.
+ */
+const REVIEW_AT_LEAST: ReadonlySet<string> = new Set(['device_shared']);
+
+/**
  * The verdict: lists first (a blocked user, device, card, address or domain declines; an allowed
  * one passes every rule but the per-event ticket cap), then the hard limits and the bot score,
- * then the model's probability (as 0-100) plus the points of the rules that fired, against the
- * challenge, review and decline thresholds.
+ * then the score against the challenge, review and decline thresholds. With a model the score is
+ * its probability as 0-100, and nothing is added: the model already sees the amount, the
+ * devices and the bot score the score rules look at, so adding their points counted each signal
+ * twice. The rules that fired stay on the verdict, at 0 points, to say why. Without a model (a
+ * modelScore of 0: the rules alone) the score is the sum of their points. Either way a device
+ * shared by more users than `deviceMaxUsers` holds the purchase for review at least.
  */
 export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number, t: RiskThresholds = DEFAULT_RISK_THRESHOLDS): RiskVerdict {
   const bot = f.botScore;
@@ -224,12 +240,16 @@ export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number
       : { ...base, score: 0, level: 'VERY_LOW', decision: 'approve', rules };
   }
   if (bot > t.botScore) limits.push({ rule: 'bot', kind: 'limit', points: 100, detail: `bot score ${bot}; a bot above ${t.botScore}` });
-  const scored = scoreRules(f, t, bot, scalper);
+  // A model's probability is never exactly 0 (a sigmoid), so 0 can only mean there is no model.
+  const withModel = modelScore > 0;
+  const scored = scoreRules(f, t, bot, scalper).map((rule) => (withModel ? { ...rule, points: 0 } : rule));
   const rules = [...limits, ...scored];
   if (limits.length > 0) return { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules, declineCode: declineCodeOf(limits) };
 
-  const score = Math.min(100, Math.round(100 * modelScore) + scored.reduce((sum, rule) => sum + rule.points, 0));
-  const decision: RiskDecision = score >= t.declineAt ? 'decline' : score >= t.reviewAt ? 'review' : score >= t.challengeAt ? 'challenge' : 'approve';
+  const score = withModel ? Math.round(100 * modelScore) : Math.min(100, scored.reduce((sum, rule) => sum + rule.points, 0));
+  const byScore: RiskDecision = score >= t.declineAt ? 'decline' : score >= t.reviewAt ? 'review' : score >= t.challengeAt ? 'challenge' : 'approve';
+  const atLeastReview = scored.some((rule) => REVIEW_AT_LEAST.has(rule.rule)) && RISK_DECISIONS.indexOf(byScore) < RISK_DECISIONS.indexOf('review');
+  const decision: RiskDecision = atLeastReview ? 'review' : byScore;
   return { ...base, score, level: riskLevel(score), decision, rules, ...(decision === 'decline' ? { declineCode: 'FRAUD_DETECTED' as const } : {}) };
 }
 

@@ -54,11 +54,12 @@ function fitWeights(features: Matrix, fraud: Matrix, numSteps: number, learningR
 const round = (x: number): number => Number(x.toPrecision(8));
 
 /**
- * The operating point. The training set is rich in fraud (7%), and risk.ts adds its rules' points
- * on top of the model's probability, so the raw probability would decline legitimate purchases
- * the rules let through. This lowers the model's log-odds by the least shift (to 0.01) with
- * which model plus rules decline no more legitimate purchases of a validation set (never the
- * held-out one) than the rules alone do, and records the shift in the artefact.
+ * The operating point. risk.ts declines at a score (the model's probability as 0-100) of 90, and
+ * the probability as trained, from a set rich in fraud (7%), declines a few more legitimate
+ * purchases there than the rules alone do. This lowers the model's log-odds by the least shift
+ * (to 0.01; none if none is needed, never a rise) with which the model and the hard limits
+ * decline no more legitimate purchases of a validation set (never the held-out one) than the
+ * rules alone do, and records the shift in the artefact.
  */
 export function withOperatingPoint(artefact: FraudModelArtefact, validation: readonly LabelledPurchase[]): FraudModelArtefact {
   const shifted = (shift: number): FraudModelArtefact => ({ ...artefact, intercept: round(artefact.intercept + shift) });

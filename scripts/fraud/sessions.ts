@@ -1,27 +1,28 @@
 /**
  * Synthetic checkout sessions, scored by the real botScore() so the data set's bot scores take
- * the values production sees: 0.5 without a session, a person mostly 0.1 (desktop) or 0.35
- * (a phone: taps and no pointer), a scripted bot near 1, an evasive one anywhere between.
+ * the values production sees: 0.5 without a session, a person mostly 0.1 (a desktop, or a phone
+ * that says it has a touch screen), a scripted bot near 1, an evasive one anywhere between,
+ * including bots that claim a touch screen to pass as phones.
  */
 import { botScore, type SessionSignals } from '../../src/domain/risk.js';
 import type { Random } from './random.js';
 
-export type SessionKind = 'none' | 'desktop' | 'phone' | 'hurried' | 'one-tap' | 'headless' | 'scripted' | 'evasive';
+export type SessionKind = 'none' | 'desktop' | 'phone' | 'hurried' | 'one-tap' | 'headless' | 'scripted' | 'evasive' | 'evasive-touch';
 
 type Action = NonNullable<SessionSignals['actions']>[number];
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
 
-/** A person's checkout: most on a desktop or a phone; a few pay with one tap of a saved card. */
+/** A person's checkout: most on a desktop or a phone; some phones pay a saved card in two taps. */
 export function humanSession(rng: Random, hurried = false): SessionKind {
   if (rng.chance(0.05)) return 'none';
   if (hurried) return 'hurried';
-  return rng.pick({ desktop: 0.55, phone: 0.447, 'one-tap': 0.003 });
+  return rng.pick({ desktop: 0.55, phone: 0.4, 'one-tap': 0.05 });
 }
 
-/** Most bots drive a headless browser or replay a script; a quarter work at looking human. */
+/** Most bots drive a headless browser or replay a script; a quarter work at looking human, some of those as a phone. */
 export function botSession(rng: Random): SessionKind {
-  return rng.pick({ none: 0.1, headless: 0.35, scripted: 0.3, evasive: 0.25 });
+  return rng.pick({ none: 0.1, headless: 0.35, scripted: 0.3, evasive: 0.15, 'evasive-touch': 0.1 });
 }
 
 export function sessionSignal(kind: SessionKind, rng: Random): { hasSession: boolean; botScore: number } {
@@ -42,7 +43,8 @@ function sessionOf(kind: SessionKind, rng: Random): SessionSignals | undefined {
         ? { actions: pointerPath(rng, rng.int(6, 12), () => rng.logNormal(600, 0.5)), browserFeatures: desktopBrowser(rng) }
         : { actions: taps(rng, rng.int(4, 8), () => rng.logNormal(700, 0.5)), browserFeatures: phoneBrowser(rng) };
     case 'one-tap':
-      return { actions: taps(rng, 2, () => rng.logNormal(3_000, 0.5)), browserFeatures: phoneBrowser(rng) };
+      // Buy, then pay with the wallet: most of them well under 1.5 s apart.
+      return { actions: taps(rng, 2, () => rng.logNormal(900, 0.6)), browserFeatures: phoneBrowser(rng) };
     case 'headless':
       return { actions: [], browserFeatures: { webdriver: rng.chance(0.6), headless: true, userAgent: CHROME, plugins: 0, languages: 0 } };
     case 'scripted': {
@@ -57,6 +59,11 @@ function sessionOf(kind: SessionKind, rng: Random): SessionSignals | undefined {
         browserFeatures: { userAgent: CHROME, plugins: stripped ? 0 : rng.int(1, 5), languages: stripped ? 0 : rng.int(1, 3) },
       };
     }
+    case 'evasive-touch': {
+      // Claiming a touch screen costs a bot nothing and hides that it never moves a pointer.
+      const median = rng.uniform(80, 400);
+      return { actions: taps(rng, rng.int(2, 8), () => rng.logNormal(median, 0.4)), browserFeatures: { ...phoneBrowser(rng), ...(rng.chance(0.5) ? { languages: 0 } : {}) } };
+    }
   }
 }
 
@@ -68,7 +75,7 @@ const desktopBrowser = (rng: Random) => ({
   screenHeight: 1080,
 });
 
-const phoneBrowser = (rng: Random) => ({ userAgent: CHROME.replace('X11; Linux x86_64', 'Linux; Android 14'), plugins: 0, languages: rng.int(1, 3), screenWidth: 412, screenHeight: 915 });
+const phoneBrowser = (rng: Random) => ({ userAgent: CHROME.replace('X11; Linux x86_64', 'Linux; Android 14'), plugins: 0, languages: rng.int(1, 3), screenWidth: 412, screenHeight: 915, touch: true });
 
 function times(count: number, gap: () => number): number[] {
   const at = [0];

@@ -13,7 +13,10 @@ import { generatePurchases, HARD_CASES, type LabelledPurchase } from './generate
 
 const SETS = {
   train: { seed: 20_001, rows: 60_000 },
-  validation: { seed: 20_002, rows: 20_000 },
+  // The operating point sits just under the validation set's highest-scoring legitimate purchase,
+  // and a fresh set of n rows outscores that with a chance of about n / (n + rows): as large as
+  // the training set, a 20,000-row held-out set does so a quarter of the time, not half.
+  validation: { seed: 20_002, rows: 60_000 },
   heldOut: { seed: 20_003, rows: 20_000 },
 };
 /** Fixed, not the clock, so the artefacts are reproducible byte for byte. */

@@ -104,7 +104,9 @@ export type RiskListKind = (typeof RISK_LIST_KINDS)[number];
 
 /**
  * A rule that fired. `limit` rules are hard: they decline whatever the score (a velocity window,
- * the per-event ticket cap, a block list, a bot). `score` rules add `points` to the model's score.
+ * the per-event ticket cap, a block list, a bot). `score` rules are signals: without a model
+ * their `points` add up to the score; with one they are the verdict's explanation, at 0 points,
+ * because the model weighs the same signals already (see riskVerdict).
  */
 export interface FiredRule {
   readonly rule: string;
@@ -180,7 +182,10 @@ function limitRules(f: RiskFeatures, t: RiskThresholds): FiredRule[] {
     .map(([rule, seen, max, what]) => ({ rule, kind: 'limit' as const, points: 100, detail: `${seen} ${what}; at most ${max}` }));
 }
 
-/** Rules that add to the score: each a signal, none enough alone to decline an ordinary buyer. */
+/**
+ * Signals, none enough alone to decline an ordinary buyer. Their points are the score of the
+ * rules alone (no model); with a model they explain the score and add nothing to it.
+ */
 function scoreRules(f: RiskFeatures, t: RiskThresholds, bot: number, scalper: number): FiredRule[] {
   const fired: FiredRule[] = [];
   const add = (rule: string, points: number, detail: string) => fired.push({ rule, kind: 'score', points, detail });
@@ -189,7 +194,7 @@ function scoreRules(f: RiskFeatures, t: RiskThresholds, bot: number, scalper: nu
     add('amount_unusual', 15, `${f.amount} cents against this user's average of ${Math.round(f.userAverageAmount)}`);
   }
   if (f.hasDevice && f.newDevice && f.userPurchaseCount > 0) add('device_new', 5, `a device this user has not bought from (${f.userDevices} devices)`);
-  if (f.hasDevice && f.deviceUsers > t.deviceMaxUsers) add('device_shared', 25, `${f.deviceUsers} users on this device; at most ${t.deviceMaxUsers}`);
+  if (f.hasDevice && f.deviceUsers > t.deviceMaxUsers) add('device_shared', 25, `${f.deviceUsers} users on this device; at most ${t.deviceMaxUsers}; held for review at least`);
   if (!f.hasDevice) add('device_missing', 5, 'no device fingerprint');
   if (bot > 0.5 && bot <= t.botScore) add('bot_suspect', 15, `bot score ${bot}`);
   if (scalper > t.scalperScore) add('scalper', 30, `scalper score ${scalper}; a scalper above ${t.scalperScore}`);
@@ -202,10 +207,21 @@ export function riskLevel(score: number): RiskLevel {
 }
 
 /**
+ * Score rules that hold a purchase for review at least, whatever the model says: several
+ * accounts buying from one device is an account farm's mark, and the one a linear model misses
+ * most often when the farm's other signals look ordinary.
+ */
+const REVIEW_AT_LEAST: ReadonlySet<string> = new Set(['device_shared']);
+
+/**
  * The verdict: lists first (a blocked user, device, card, address or domain declines; an allowed
  * one passes every rule but the per-event ticket cap), then the hard limits and the bot score,
- * then the model's probability (as 0-100) plus the points of the rules that fired, against the
- * challenge, review and decline thresholds.
+ * then the score against the challenge, review and decline thresholds. With a model the score is
+ * its probability as 0-100, and nothing is added: the model already sees the amount, the
+ * devices and the bot score the score rules look at, so adding their points counted each signal
+ * twice. The rules that fired stay on the verdict, at 0 points, to say why. Without a model (a
+ * modelScore of 0: the rules alone) the score is the sum of their points. Either way a device
+ * shared by more users than `deviceMaxUsers` holds the purchase for review at least.
  */
 export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number, t: RiskThresholds = DEFAULT_RISK_THRESHOLDS): RiskVerdict {
   const bot = f.botScore;
@@ -224,12 +240,16 @@ export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number
       : { ...base, score: 0, level: 'VERY_LOW', decision: 'approve', rules };
   }
   if (bot > t.botScore) limits.push({ rule: 'bot', kind: 'limit', points: 100, detail: `bot score ${bot}; a bot above ${t.botScore}` });
-  const scored = scoreRules(f, t, bot, scalper);
+  // A model's probability is never exactly 0 (a sigmoid), so 0 can only mean there is no model.
+  const withModel = modelScore > 0;
+  const scored = scoreRules(f, t, bot, scalper).map((rule) => (withModel ? { ...rule, points: 0 } : rule));
   const rules = [...limits, ...scored];
   if (limits.length > 0) return { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules, declineCode: declineCodeOf(limits) };
 
-  const score = Math.min(100, Math.round(100 * modelScore) + scored.reduce((sum, rule) => sum + rule.points, 0));
-  const decision: RiskDecision = score >= t.declineAt ? 'decline' : score >= t.reviewAt ? 'review' : score >= t.challengeAt ? 'challenge' : 'approve';
+  const score = withModel ? Math.round(100 * modelScore) : Math.min(100, scored.reduce((sum, rule) => sum + rule.points, 0));
+  const byScore: RiskDecision = score >= t.declineAt ? 'decline' : score >= t.reviewAt ? 'review' : score >= t.challengeAt ? 'challenge' : 'approve';
+  const atLeastReview = scored.some((rule) => REVIEW_AT_LEAST.has(rule.rule)) && RISK_DECISIONS.indexOf(byScore) < RISK_DECISIONS.indexOf('review');
+  const decision: RiskDecision = atLeastReview ? 'review' : byScore;
   return { ...base, score, level: riskLevel(score), decision, rules, ...(decision === 'decline' ? { declineCode: 'FRAUD_DETECTED' as const } : {}) };
 }
 
@@ -251,23 +271,32 @@ export interface SessionSignals {
     readonly plugins?: number;
     readonly screenWidth?: number;
     readonly screenHeight?: number;
+    /** The page's `navigator.maxTouchPoints > 0`: a touch screen, where a tap is a click with no pointer moving before it. */
+    readonly touch?: boolean;
   };
 }
+
+/** Taps closer than this on average (ms) are faster than a thumb moves from one button to the next. */
+const MIN_TAP_GAP_MS = 200;
 
 /**
  * Bot score 0-1 (seed 003: >0.7 = bot) from the session: an automation flag or a headless
  * browser; actions spaced like a metronome; a pointer moving in a ruler-straight line; a checkout
- * completed faster than a person reads; clicks with no pointer movement at all. No session data
- * at all is 0.5: unknown, not proof.
+ * completed faster than a person reads; clicks with no pointer movement at all; too few actions
+ * to judge. A touch screen (`browserFeatures.touch`) is judged as a phone: taps come with no
+ * pointer moves, a saved card pays in two taps, and a phone checkout is fast only when the taps
+ * come faster than a thumb moves between buttons. No session data at all is 0.5: unknown, not proof.
  */
 export function botScore(session: SessionSignals | undefined): number {
   if (!session || (!session.actions?.length && !session.browserFeatures)) return 0.5;
   const browser = session.browserFeatures ?? {};
   const ua = browser.userAgent ?? '';
   if (browser.webdriver === true || browser.headless === true || /HeadlessChrome|PhantomJS|puppeteer|playwright|selenium/i.test(ua)) return 0.99;
+  const touch = browser.touch === true;
   const actions = [...(session.actions ?? [])].sort((a, b) => a.t - b.t);
   let score = 0.1;
-  if (actions.length < 3) score += 0.3;
+  // A desktop checkout takes a few moves and clicks; a phone with a saved card pays in two taps.
+  if (actions.length < (touch ? 2 : 3)) score += 0.3;
   if (browser.plugins === 0 && browser.languages === 0) score += 0.2;
   const gaps = actions.slice(1).map((a, i) => a.t - actions[i]!.t);
   if (gaps.length >= 4) {
@@ -276,10 +305,13 @@ export function botScore(session: SessionSignals | undefined): number {
     if (mean > 0 && sd / mean < 0.1) score += 0.35;
     if (mean < 30) score += 0.2;
   }
-  if (actions.length >= 2 && actions[actions.length - 1]!.t - actions[0]!.t < 1_500) score += 0.25;
+  if (actions.length >= 2) {
+    const span = actions[actions.length - 1]!.t - actions[0]!.t;
+    if (touch ? span / gaps.length < MIN_TAP_GAP_MS : span < 1_500) score += 0.25;
+  }
   const moves = actions.filter((a) => a.type === 'mousemove' && a.x !== undefined && a.y !== undefined);
   const clicks = actions.filter((a) => a.type === 'click').length;
-  if (clicks > 0 && moves.length === 0) score += 0.25;
+  if (clicks > 0 && moves.length === 0 && !touch) score += 0.25;
   if (moves.length >= 5 && collinear(moves as { x: number; y: number }[])) score += 0.3;
   return round3(clamp01(score));
 }

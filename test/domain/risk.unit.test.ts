@@ -68,10 +68,40 @@ describe('the risk verdict (seed 003 numbers)', () => {
     expect(riskVerdict(ordinary, noLists, 0.95)).toMatchObject({ decision: 'decline', declineCode: 'FRAUD_DETECTED' });
   });
 
-  it('adds the points of the rules that fired to the model score: an account farm on one device is reviewed', () => {
-    const farm = riskVerdict({ ...ordinary, deviceUsers: 6 }, noLists, 0.45);
+  /** A regular spending eight times the usual on a festival, from a phone not seen before. */
+  const bigNightOut: RiskFeatures = { ...ordinary, amount: 8 * 14_000, ticketCount: 4, eventTicketsByUser: 4, userAverageAmount: 14_000, newDevice: true, userDevices: 2 };
+
+  it('scores with the model alone: the rules that fired explain the score at 0 points, they do not add to it', () => {
+    const verdict = riskVerdict(bigNightOut, noLists, 0.62);
+    expect(verdict).toMatchObject({ score: 62, decision: 'challenge', modelScore: 0.62 });
+    expect(verdict.rules.map((r) => [r.rule, r.points])).toEqual([
+      ['amount_large', 0],
+      ['amount_unusual', 0],
+      ['device_new', 0],
+    ]);
+  });
+
+  it('does not decline a big night out the model finds suspect: its amount and new device are already in the probability', () => {
+    // Adding the rules' 30 points to the model's 70 declined it (score 100) before.
+    expect(riskVerdict(bigNightOut, noLists, 0.7)).toMatchObject({ score: 70, decision: 'review' });
+    expect(riskVerdict(bigNightOut, noLists, 0.2)).toMatchObject({ score: 20, decision: 'approve' });
+  });
+
+  it('without a model (a model score of 0, the rules alone) scores the points of the rules that fired', () => {
+    expect(riskVerdict(bigNightOut, noLists, 0)).toMatchObject({ score: 30, decision: 'approve', rules: [{ points: 10 }, { points: 15 }, { points: 5 }] });
+    const farm = riskVerdict({ ...bigNightOut, deviceUsers: 5, userPurchasesHour: 4, eventPurchasesTenMinutes: 400, newDevice: false }, noLists, 0);
+    expect(farm.rules.map((r) => r.rule)).toEqual(['amount_large', 'amount_unusual', 'device_shared', 'scalper']);
+    expect(farm).toMatchObject({ score: 80, decision: 'review' });
+  });
+
+  it('holds a device shared by more users than the limit for review at least, whatever the model says', () => {
+    const farm = riskVerdict({ ...ordinary, deviceUsers: 6 }, noLists, 0.12);
     expect(farm.rules.map((r) => r.rule)).toContain('device_shared');
-    expect(farm.score).toBeGreaterThanOrEqual(DEFAULT_RISK_THRESHOLDS.reviewAt);
+    expect(farm).toMatchObject({ score: 12, level: 'VERY_LOW', decision: 'review' });
+    expect(riskVerdict({ ...ordinary, deviceUsers: 6 }, noLists, 0.93).decision).toBe('decline');
+    expect(riskVerdict({ ...ordinary, deviceUsers: 3 }, noLists, 0.12).decision).toBe('approve');
+    // Review, not a decline, where a venue's review and decline thresholds meet.
+    expect(riskVerdict({ ...ordinary, deviceUsers: 6 }, noLists, 0.12, { ...DEFAULT_RISK_THRESHOLDS, reviewAt: 100, declineAt: 100 }).decision).toBe('review');
   });
 
   it('obeys thresholds set for a venue or event', () => {
@@ -107,5 +137,31 @@ describe('the bot score (>0.7 = bot)', () => {
   it('is low for a person: a wandering pointer, uneven pauses, seconds to check out', () => {
     const actions = Array.from({ length: 12 }, (_, i) => ({ type: i % 4 === 3 ? 'click' : 'mousemove', t: 400 + i * 350 + ((i * 137) % 260), x: 100 + i * 23 + ((i * 53) % 40), y: 200 + ((i * 71) % 90) }));
     expect(botScore({ actions, browserFeatures: { languages: 2, plugins: 3 } })).toBeLessThan(0.4);
+  });
+
+  describe('on a touch screen (browserFeatures.touch)', () => {
+    const phone = { userAgent: 'Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile', plugins: 0, languages: 2, screenWidth: 412, screenHeight: 915 };
+    const taps = (...at: number[]) => at.map((t) => ({ type: 'click', t, x: 200, y: 700 + t / 100 }));
+
+    it('is low for a person paying a saved card with two quick taps (under 1.5 s): not a bot', () => {
+      const session = { actions: taps(2_300, 3_100), browserFeatures: { ...phone, touch: true } };
+      expect(botScore(session)).toBeLessThan(0.5);
+      expect(riskVerdict({ ...ordinary, botScore: botScore(session) }, noLists, 0.02).decision).toBe('approve');
+    });
+
+    it('is low for a phone checkout of taps without any pointer movement', () => {
+      expect(botScore({ actions: taps(500, 1_900, 2_600, 4_800, 6_100, 7_000), browserFeatures: { ...phone, touch: true } })).toBeLessThan(0.2);
+    });
+
+    it('still scores the same taps as a bot without the touch signal: a click with no pointer is suspicious on a desktop', () => {
+      expect(botScore({ actions: taps(2_300, 3_100), browserFeatures: phone })).toBeGreaterThan(0.7);
+    });
+
+    it('is raised by taps faster than a thumb moves between buttons, metronome taps, or no tap at all', () => {
+      const touch = { ...phone, touch: true };
+      expect(botScore({ actions: taps(0, 90, 210, 280), browserFeatures: touch })).toBeGreaterThanOrEqual(0.35);
+      expect(botScore({ actions: taps(0, 500, 1_000, 1_500, 2_000, 2_500), browserFeatures: touch })).toBeGreaterThanOrEqual(0.45);
+      expect(botScore({ actions: [], browserFeatures: touch })).toBeGreaterThanOrEqual(0.4);
+    });
   });
 });

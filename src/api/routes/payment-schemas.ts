@@ -88,6 +88,7 @@ export const sessionData = z
         plugins: z.number().int().min(0).max(1000).optional(),
         screenWidth: z.number().int().min(0).max(100_000).optional(),
         screenHeight: z.number().int().min(0).max(100_000).optional(),
+        touch: z.boolean().optional(),
       })
       .optional(),
   })

@@ -86,7 +86,18 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().min(1).default('tessera:'),
 
   // HTTP edge
-  TRUST_PROXY: boolean(false),
+  // Which X-Forwarded-For hops to believe for the client address: false (none), a number of
+  // proxies in front (1 behind one load balancer), or their addresses or CIDRs. `true` believes
+  // the leftmost hop, which any client can write: fraud limits per address are then worthless.
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | number | string => {
+      const v = value.trim();
+      if (v === 'false' || v === '0' || v === '') return false;
+      if (v === 'true') return true;
+      return /^\d+$/.test(v) ? Number(v) : v;
+    }),
   BODY_LIMIT_BYTES: integer(102_400, 1_024, 10_485_760),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 300_000),
   // Slow clients (issue 17): a request must arrive whole within REQUEST_TIMEOUT_MS of its first

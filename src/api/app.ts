@@ -56,7 +56,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   const app = Fastify({
     loggerInstance,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    // A hop count: believe that many proxies' X-Forwarded-For entries, counted from the socket.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
     genReqId: requestId,
     ...slowClientTimeouts(config),
     // A URL that is not percent-encoded UTF-8, or a path segment past the router's limit, is
@@ -195,4 +196,9 @@ function purgeExpiredKeys(app: FastifyInstance, edge: EdgeStores, logger: Logger
     clearInterval(timer);
     done();
   });
+}
+
+/** Trusts the first `hops` proxies in front of the server (hop 0 is the socket's peer). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

@@ -17,6 +17,8 @@ export interface Principal {
   /** Venues a venue manager may see and act for. */
   readonly venues: readonly string[];
   readonly tenantId: string;
+  /** The domain of the token's `email` claim, when it has one (fraud screening's lists). */
+  readonly emailDomain?: string;
 }
 
 /** A user with a token, or another service by its signed call. */

@@ -231,15 +231,17 @@ export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number
   if (listRules.length > 0) return { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules: listRules, declineCode: 'FRAUD_DETECTED' };
 
   const limits = limitRules(f, t);
-  const allowed = lists.allowed.length > 0;
-  const cap = limits.filter((rule) => rule.rule === 'event_ticket_limit');
-  if (allowed) {
-    const rules: FiredRule[] = [...lists.allowed.map((kind): FiredRule => ({ rule: `allowed_${kind}`, kind: 'list', points: 0, detail: `the ${kind.replace('_', ' ')} is on the allow list` })), ...cap];
-    return cap.length > 0
-      ? { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules, declineCode: 'PURCHASE_LIMIT_EXCEEDED' }
+  if (bot > t.botScore) limits.push({ rule: 'bot', kind: 'limit', points: 100, detail: `bot score ${bot}; a bot above ${t.botScore}` });
+  // Only who the server knows (the token's user, the card) can be vouched for: a device
+  // fingerprint or an address is whatever the client sends.
+  const allowed = lists.allowed.filter((kind) => ALLOWABLE.has(kind));
+  if (allowed.length > 0) {
+    const held = limits.filter((rule) => ALLOWED_STILL_HELD.has(rule.rule));
+    const rules: FiredRule[] = [...allowed.map((kind): FiredRule => ({ rule: `allowed_${kind}`, kind: 'list', points: 0, detail: `the ${kind} is on the allow list` })), ...held];
+    return held.length > 0
+      ? { ...base, score: 100, level: 'VERY_HIGH', decision: 'decline', rules, declineCode: declineCodeOf(held) }
       : { ...base, score: 0, level: 'VERY_LOW', decision: 'approve', rules };
   }
-  if (bot > t.botScore) limits.push({ rule: 'bot', kind: 'limit', points: 100, detail: `bot score ${bot}; a bot above ${t.botScore}` });
   // A model's probability is never exactly 0 (a sigmoid), so 0 can only mean there is no model.
   const withModel = modelScore > 0;
   const scored = scoreRules(f, t, bot, scalper).map((rule) => (withModel ? { ...rule, points: 0 } : rule));
@@ -252,6 +254,12 @@ export function riskVerdict(f: RiskFeatures, lists: ListHits, modelScore: number
   const decision: RiskDecision = atLeastReview ? 'review' : byScore;
   return { ...base, score, level: riskLevel(score), decision, rules, ...(decision === 'decline' ? { declineCode: 'FRAUD_DETECTED' as const } : {}) };
 }
+
+/** The list kinds an allow entry counts for: identities the server vouches for, not client-sent ones. */
+export const ALLOWABLE: ReadonlySet<RiskListKind> = new Set(['user', 'card']);
+
+/** Limits an allow-listed buyer is still held to: the per-event cap, a card shared too widely, a bot. */
+const ALLOWED_STILL_HELD: ReadonlySet<string> = new Set(['event_ticket_limit', 'card_users', 'bot']);
 
 function declineCodeOf(limits: readonly FiredRule[]): RiskDeclineCode {
   if (limits.some((rule) => rule.rule === 'bot')) return 'BOT_DETECTED';
@@ -323,4 +331,21 @@ function collinear(points: readonly { x: number; y: number }[]): boolean {
   const length = Math.hypot(b.x - a.x, b.y - a.y);
   if (length < 50) return false;
   return points.every((p) => Math.abs((b.x - a.x) * (a.y - p.y) - (a.x - p.x) * (b.y - a.y)) / length < 1);
+}
+
+/**
+ * The key an address is counted under: IPv4 as it is (an IPv4-mapped IPv6 address as its IPv4),
+ * IPv6 by its /64, which one subscriber is usually given whole: counting single IPv6 addresses
+ * would let one household present billions.
+ */
+export function addressKey(ip: string): string {
+  const address = ip.trim().toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('::', 2);
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = address.includes('::') ? [...headGroups, ...Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups] : headGroups;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { botScore, DEFAULT_RISK_THRESHOLDS, riskVerdict, scalperScore, type RiskFeatures } from '../../src/domain/risk.js';
+import { addressKey, botScore, DEFAULT_RISK_THRESHOLDS, riskVerdict, scalperScore, type RiskFeatures } from '../../src/domain/risk.js';
 
 const ordinary: RiskFeatures = {
   amount: 11_765,
@@ -60,6 +60,17 @@ describe('the risk verdict (seed 003 numbers)', () => {
     const allowed = { blocked: [], allowed: ['user' as const] };
     expect(riskVerdict({ ...ordinary, userPurchasesHour: 40 }, allowed, 0.9).decision).toBe('approve');
     expect(riskVerdict({ ...ordinary, eventTicketsByUser: 5 }, allowed, 0)).toMatchObject({ decision: 'decline', declineCode: 'PURCHASE_LIMIT_EXCEEDED' });
+  });
+
+  it('still refuses an allow-listed buyer that is a bot, or whose card too many users share', () => {
+    const allowed = { blocked: [], allowed: ['user' as const] };
+    expect(riskVerdict({ ...ordinary, botScore: 0.99 }, allowed, 0)).toMatchObject({ decision: 'decline', declineCode: 'BOT_DETECTED' });
+    expect(riskVerdict({ ...ordinary, cardUsers: 4 }, allowed, 0)).toMatchObject({ decision: 'decline', declineCode: 'FRAUD_DETECTED' });
+  });
+
+  it('ignores an allow entry for a device or an address: the client names those', () => {
+    const verdict = riskVerdict({ ...ordinary, userPurchasesHour: 6 }, { blocked: [], allowed: ['device', 'ip'] }, 0.01);
+    expect(verdict).toMatchObject({ decision: 'decline', declineCode: 'VELOCITY_LIMIT_EXCEEDED' });
   });
 
   it('challenges, holds for review and declines as the score crosses 50, 70 and 90', () => {
@@ -163,5 +174,16 @@ describe('the bot score (>0.7 = bot)', () => {
       expect(botScore({ actions: taps(0, 500, 1_000, 1_500, 2_000, 2_500), browserFeatures: touch })).toBeGreaterThanOrEqual(0.45);
       expect(botScore({ actions: [], browserFeatures: touch })).toBeGreaterThanOrEqual(0.4);
     });
+  });
+});
+
+describe('the key an address is counted under', () => {
+  it('keeps IPv4, unwraps IPv4-mapped IPv6, and counts IPv6 by its /64', () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:DB8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PaymentStatus } from '../../aggregates/payment.js';
 import { cents, positiveCents } from '../schemas.js';
 import type { RiskSignals } from '../../commands/risk.js';
+import { addressKey } from '../../domain/risk.js';
 import { withoutUndefined } from '../../aggregates/payment.js';
 
 /** Zod schemas the payment routes share (seed 003 #1, #2, #4, #15 and the venue profile). */
@@ -100,8 +101,9 @@ export function riskSignals(
   body: { readonly deviceFingerprint?: string | undefined; readonly sessionData?: z.output<typeof sessionData> | undefined },
 ): RiskSignals {
   return {
-    ip,
-    ...(body.deviceFingerprint ? { deviceFingerprint: body.deviceFingerprint } : {}),
+    ip: addressKey(ip),
+    // Counted as the lists compare it: the same device whatever case the client sends.
+    ...(body.deviceFingerprint ? { deviceFingerprint: body.deviceFingerprint.toLowerCase() } : {}),
     ...(body.sessionData ? { sessionData: withoutUndefined(body.sessionData) } : {}),
   };
 }

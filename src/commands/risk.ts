@@ -49,15 +49,45 @@ export interface ObservedCounts extends VelocityLimits {
 /**
  * Where a purchase's features are counted: Redis when REDIS_URL is set, the SQL store otherwise
  * (src/gateways/risk-features-*.ts). `observe` counts and records in one atomic step, and records
- * nothing when a limit is exceeded, so concurrent purchases cannot pass a limit together.
+ * nothing when a limit is exceeded, so concurrent purchases cannot pass a limit together. Both
+ * adapters answer the same counts for the same history (test/gateways/risk-features.int.test.ts):
+ *
+ * - Counts include the purchase itself, and count every other recorded purchase whose `at` is
+ *   less than one window before this one's (later ones included): a purchase exactly an hour
+ *   earlier is out of the hour. Windows are fixed lengths: a minute, ten minutes, an hour, a day
+ *   of 24 hours, a week of 7 x 24 hours, whatever time zone a database session is in.
+ * - cardUsers, deviceUsers and userDevices count distinct users or devices with a purchase in the
+ *   last 30 days, and newDevice is true when the user has no other purchase from the device in
+ *   those 30 days (a device unused for a month is new again, as it is not among userDevices).
+ *   Without an address, ipMinute and ipHour are 0 and no address limit applies; without a device,
+ *   deviceUsers is 0 and newDevice false.
+ * - userPurchases, userAmountSum, userFirstSeen (the earliest recorded purchase) and eventTickets
+ *   (tickets by the user for the event, released ones excepted) read the user's whole history.
+ * - Idempotent by id: a purchase already recorded is not counted again; observing it again answers
+ *   recorded, whatever the limits, with the counts of a purchase not yet in the history (so the
+ *   user's history and its first-seen leave it out, and its device is as new as it was).
+ *   A purchase not recorded (over a limit) is observed afresh when retried.
  */
 export interface RiskFeatureStore {
   readonly kind: 'sql' | 'redis';
   observe(observation: RiskObservation, limits: VelocityLimits): Promise<{ readonly counts: ObservedCounts; readonly recorded: boolean }>;
-  /** Takes a purchase back out of every count: it was declined, or its request was never written. */
+  /**
+   * Takes a purchase back out of every count, as if it had never been observed: the windows, the
+   * card's and the device's users, the user's devices and newDevice, the tickets, the history and
+   * first seen. It was declined, or its request was never written. Unknown ids are a no-op.
+   */
   forget(id: string): Promise<void>;
-  /** The purchase ended unpaid: its tickets stop counting toward the per-event cap. */
+  /** The purchase ended unpaid: its tickets stop counting toward the per-event cap (nothing else changes). */
   releaseTickets(id: string): Promise<void>;
+  /**
+   * Drops what the store keeps of purchases before `olderThan` (90 days back is the intended
+   * retention) and answers how many it dropped. No count changes while the cut-off is more than 30
+   * days back: the user's history and tickets are kept as totals. A purge cannot be undone by
+   * `forget` or `releaseTickets`; they do nothing for a purged purchase. The SQL store deletes
+   * rows; Redis answers 0, its keys expiring by themselves (a user's history and tickets a year
+   * after their last purchase, what `forget` and `releaseTickets` need after 31 days).
+   */
+  purge(olderThan: Date): Promise<number>;
 }
 
 /** What the route knows of the buyer's device and session (seed 003's `deviceFingerprint`, `sessionData`). */

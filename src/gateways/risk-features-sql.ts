@@ -11,6 +11,7 @@ export const limitArray = (l: VelocityLimits): number[] => [l.userHour, l.userDa
 /**
  * The risk features in the SQL store (no Redis configured): one statement per purchase, the
  * plpgsql function that locks, counts and records (exact under concurrency, see the migration).
+ * Rows are kept until `purge`, which folds them into per-user history and per-event tickets.
  */
 export function createSqlRiskFeatureStore(sql: SqlClient): RiskFeatureStore {
   return {
@@ -28,6 +29,11 @@ export function createSqlRiskFeatureStore(sql: SqlClient): RiskFeatureStore {
     },
     async releaseTickets(id) {
       await sql.query('UPDATE tessera_risk_observations SET tickets_released = true WHERE id = $1', [id]);
+    },
+    async purge(olderThan) {
+      // bigint: a string from pg, a number from PGlite.
+      const { rows } = await sql.query<{ purged: string | number }>('SELECT tessera_risk_purge($1) AS purged', [olderThan]);
+      return Number(rows[0]!.purged);
     },
   };
 }

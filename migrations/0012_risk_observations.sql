@@ -92,7 +92,7 @@ BEGIN
     VALUES (p_id, p_at, p_user, p_ip, p_card, p_device, p_event, p_tickets, p_amount)
     ON CONFLICT (id) DO NOTHING;
   END IF;
-  RETURN c || jsonb_build_object('recorded', within OR known);
+  RETURN c || jsonb_build_object('recorded', within OR known, 'known', known);
 END $$;
 
 -- Deletes the purchases before p_before and folds them into the user's history and the user's

@@ -167,12 +167,12 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
         logger,
       });
       const settlement = { delayMs: config.SETTLEMENT_DELAY_MS, reserveBps: config.VENUE_RESERVE_BPS, reservePeriodMs: config.VENUE_RESERVE_PERIOD_MS };
-      const escrow = { store, minter, deadlines, sourcePaymentOf, clock };
+      const escrow = { store, minter, deadlines, sourcePaymentOf, clock, ...(risk ? { risk } : {}) };
       return {
         processManagers: {
           purchase: purchaseProcess({ store, gateway, references, deadlines, clock, reviewTimeoutMs: config.FRAUD_REVIEW_TIMEOUT_MS, ...(risk ? { risk } : {}) }),
           refund: refundProcess({ store, gateway, clock }),
-          'group-payment': groupPaymentProcess({ store, gateway, deadlines, mailer, linkBase: config.GROUP_PAYMENT_LINK_BASE, linkSecret, clock }),
+          'group-payment': groupPaymentProcess({ store, gateway, deadlines, mailer, linkBase: config.GROUP_PAYMENT_LINK_BASE, linkSecret, clock, ...(risk ? { risk } : {}) }),
           escrow: escrowProcess({ ...escrow, gateway, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS }),
           minting: mintingProcess({ store, sql, clock, priorityFor: (venueId): MintPriority => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard' }),
           'venue-settlement': settlementProcess({ store, deadlines, settings: settlement, clock }),
@@ -250,6 +250,13 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const projectorOptions = { ...subscription, logger };
   let projectors: Subscription[] = [];
   let started = false;
+  // Counted purchases older than 90 days (past every window) are folded into per-user totals.
+  let riskPurge: ReturnType<typeof setInterval> | undefined;
+  const purgeRisk = () =>
+    void risk
+      ?.purge(new Date(clock().getTime() - RISK_RETENTION_MS))
+      .then((purged) => purged > 0 && logger.info({ purged }, 'fraud screening: old counted purchases folded into totals'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'fraud screening: purge failed; will try again'));
   return {
     services,
     readSide,
@@ -268,17 +275,25 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
         startSubscription(store, groupMetricsProjector(store, groupReminders), projectorOptions),
       ];
       await readSide.start();
+      if (risk) {
+        riskPurge = setInterval(purgeRisk, RISK_PURGE_EVERY_MS);
+        riskPurge.unref();
+      }
       logger.info('background work started: process managers, deadlines, projections');
     },
     async stop() {
       if (!started) return;
       started = false;
+      clearInterval(riskPurge);
       await Promise.all([runtime.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
       await tail.stop();
       aggregates.setActive(false);
     },
   };
 }
+
+const RISK_RETENTION_MS = 90 * 86_400_000;
+const RISK_PURGE_EVERY_MS = 6 * 3_600_000;
 
 /**
  * The risk assessor: features in Redis when REDIS_URL is set (shared by every instance), else in

@@ -31,6 +31,8 @@ export interface MemberState extends GroupMember {
   readonly payerId?: string;
   readonly reminders: number;
   readonly lastDecline?: { readonly code: string; readonly reason: string; readonly declineCode?: string };
+  /** The gateway key of the member's last submitted share: fraud screening counts the share by it. */
+  readonly holdKey?: string;
 }
 
 export interface GroupPaymentState {
@@ -102,7 +104,7 @@ export function evolveGroupPayment(state: GroupPaymentState, event: GroupPayment
     case 'GroupPaymentCreated':
       return { status: 'collecting', group: event.data, members: event.data.members.map((m) => ({ ...m, status: 'unpaid', reminders: 0 })) };
     case 'ContributionSubmitted':
-      return updateMember(state, event.data.memberId, (m) => ({ ...m, status: 'submitted', payerId: event.data.payerId }));
+      return updateMember(state, event.data.memberId, (m) => ({ ...m, status: 'submitted', payerId: event.data.payerId, holdKey: event.data.idempotencyKey }));
     case 'ContributionAuthorized':
       return updateMember({ ...state, gateway: event.data.gateway }, event.data.memberId, (m) => ({
         ...m,

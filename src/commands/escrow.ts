@@ -108,7 +108,7 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
         if (!ticket || ticket.ownerId !== terms.sellerId || ticket.refunded > 0 || ticket.status !== 'active') {
           throw new TesseraError('TICKET_NOT_RESELLABLE', 'the listed ticket can no longer be sold', { expose: { listingId: terms.listingId } });
         }
-        const assessment = await deps.risk?.assess(
+        const assessed = await deps.risk?.assess(
           {
             paymentId: escrowId,
             subject: 'resale-purchase',
@@ -129,7 +129,7 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
           escrowId,
           {
             type: 'CreateEscrow',
-            ...(assessment ? { assessment } : {}),
+            ...(assessed ? { assessment: assessed.assessment } : {}),
             data: {
               escrowId,
               listingId: terms.listingId,
@@ -151,7 +151,7 @@ export function escrowCommands(deps: EscrowCommandsDeps): EscrowCommands {
         )
           .catch(async (error: unknown) => {
             // Not written: the purchase must not count toward the buyer's limits.
-            if (assessment) await deps.risk?.forget(escrowId);
+            if (assessed?.newlyCounted) await deps.risk?.forget(escrowId);
             throw error;
           });
       }

@@ -104,23 +104,24 @@ export async function contribute(
   risk?: RiskAssessor,
 ): Promise<GroupAnswer> {
   const idempotencyKey = derivedId(context.commandId, 'hold');
-  const assessment = risk && (await assessContribution(store, risk, input, idempotencyKey, context));
+  const assessed = risk && (await assessContribution(store, risk, input, idempotencyKey, context));
   const submitted = await groupPaymentHandler
     .handle(
       store,
       input.groupId,
       {
         type: 'SubmitContribution',
-        ...(assessment ? { assessment } : {}),
+        ...(assessed ? { assessment: assessed.assessment } : {}),
         data: { memberId: input.memberId, payerId: input.payerId, paymentMethodId: input.paymentMethodId, idempotencyKey, now: context.now.toISOString() },
       },
       context,
     )
     .catch(async (error: unknown) => {
       // Not written (closed group, paid already...): the share must not count toward the payer's limits.
-      if (assessment) await risk?.forget(idempotencyKey);
+      if (assessed?.newlyCounted) await risk?.forget(idempotencyKey);
       throw error;
     });
+  if (submitted.replayed && assessed?.newlyCounted) await risk?.forget(idempotencyKey);
   // A retried command's state is the stream's as it is now: followed from the start, its position is that of the stream's last event.
   const followed = await followStream(store, groupPaymentStreamId(input.groupId), groupPaymentDecider, {
     ...(submitted.replayed ? {} : { from: submitted }),

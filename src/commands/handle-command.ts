@@ -1,7 +1,7 @@
 import type { Decider, DomainEvent } from '../aggregates/decider.js';
 import { derivedId, eventIdFor } from '../domain/ids.js';
 import { TesseraError } from '../errors.js';
-import { WrongExpectedVersionError } from '../eventstore/errors.js';
+import { DuplicateEventIdError, WrongExpectedVersionError } from '../eventstore/errors.js';
 import type { EventData, EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import { eventVersionOf, type EventType } from '../events/versions.js';
 import { aggregateCacheOf, recordedAfterAppend, type CachedAggregate } from './aggregate-cache.js';
@@ -197,6 +197,12 @@ export async function handleCommand<State, Command, Event extends DomainEvent<Ev
       cache?.set(streamId, decider, { state, revision: appended.nextExpectedRevision, events, tenantId: events[0]?.metadata.tenantId });
       return { state, events: decided, revision: appended.nextExpectedRevision, position: appended.position, replayed: false };
     } catch (error) {
+      // Decided from a guess, the command's events are already stored, as a different decision
+      // (a retried purchase assessed anew): read the stream, and answer as they were written.
+      if (from.cached && error instanceof DuplicateEventIdError) {
+        cache?.delete(streamId);
+        continue;
+      }
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       cache?.delete(streamId);
       if (attempt >= maxAttempts) {

@@ -75,7 +75,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
   const paymentId = paymentIdFor(context.commandId);
   const chain = input.chain ?? deps.defaultChain ?? 'polygon';
   const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await paymentHandler.load(deps.store, paymentId)).state.request?.tickets);
-  const assessment = await deps.risk?.assess(
+  const assessed = await deps.risk?.assess(
     {
       paymentId,
       subject: 'purchase',
@@ -89,6 +89,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
     },
     context,
   );
+  const assessment = assessed?.assessment;
   const requested = await paymentHandler
     .handle(
     deps.store,
@@ -115,9 +116,12 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
   )
     .catch(async (error: unknown) => {
       // Not written: the purchase must not count toward the buyer's limits.
-      if (assessment) await deps.risk?.forget(paymentId);
+      if (assessed?.newlyCounted) await deps.risk?.forget(paymentId);
       throw error;
     });
+  // A retry of a purchase written before (its stored answer expired): that purchase decided
+  // what counts, not this assessment.
+  if (requested.replayed && assessed?.newlyCounted) await deps.risk?.forget(paymentId);
   // The answer's position covers every event its state folded, so a query given it sees that state.
   const settled = await followStream(deps.store, paymentStreamId(paymentId), paymentDecider, { from: requested, until: isSettled, timeoutMs: deps.waitMs });
   return outcomeOf(paymentId, settled.state, settled.position ?? requested.position, requested.replayed);

@@ -1,5 +1,5 @@
 import { listHits, normalizeListValue, riskPolicyDecider, thresholdsFor, type RiskPolicyCommand } from '../aggregates/risk-policy.js';
-import { botScore, riskVerdict, type RiskFeatures, type RiskListKind, type RiskModel, type RiskThresholds, type SessionSignals } from '../domain/risk.js';
+import { ALLOWABLE, botScore, riskVerdict, type RiskFeatures, type RiskListKind, type RiskModel, type RiskThresholds, type SessionSignals } from '../domain/risk.js';
 import { TesseraError } from '../errors.js';
 import type { PaymentRiskAssessed } from '../events/payment.js';
 import { riskPolicyStreamId, type RiskList, type RiskListEntryAdded } from '../events/risk-policy.js';
@@ -70,7 +70,11 @@ export interface ObservedCounts extends VelocityLimits {
  */
 export interface RiskFeatureStore {
   readonly kind: 'sql' | 'redis';
-  observe(observation: RiskObservation, limits: VelocityLimits): Promise<{ readonly counts: ObservedCounts; readonly recorded: boolean }>;
+  /** `known`: the purchase had been recorded before this call (a retry); `recorded`: it is recorded now. */
+  observe(
+    observation: RiskObservation,
+    limits: VelocityLimits,
+  ): Promise<{ readonly counts: ObservedCounts; readonly recorded: boolean; readonly known: boolean }>;
   /**
    * Takes a purchase back out of every count, as if it had never been observed: the windows, the
    * card's and the device's users, the user's devices and newDevice, the tickets, the history and
@@ -118,8 +122,20 @@ export interface RiskMetrics {
   observe(assessment: RiskAssessment, seconds: number): void;
 }
 
+/**
+ * An assessment, and whether this call is what counted the purchase (it was not counted before
+ * and the verdict let it through): the caller takes it back out (`forget`) when its request is
+ * then not written, or turns out to be a retry of one already written.
+ */
+export interface Assessed {
+  readonly assessment: RiskAssessment;
+  readonly newlyCounted: boolean;
+}
+
 export interface RiskAssessor {
-  assess(input: AssessInput, context: CommandContext): Promise<RiskAssessment>;
+  assess(input: AssessInput, context: CommandContext): Promise<Assessed>;
+  /** Folds purchases counted before `olderThan` into per-user totals (the SQL store; Redis expires keys itself). */
+  purge(olderThan: Date): Promise<number>;
   forget(paymentId: string): Promise<void>;
   releaseTickets(paymentId: string): Promise<void>;
 }
@@ -159,7 +175,8 @@ export function riskAssessor(deps: RiskAssessorDeps): RiskAssessor {
       const observation: RiskObservation = {
         id: input.paymentId,
         at: context.now,
-        userId: input.userId,
+        // The same `sub` in two tenants is two people (README, Security).
+        userId: `${context.tenantId}:${input.userId}`,
         card: input.paymentMethodId,
         eventId: input.eventId,
         tickets: input.tickets,
@@ -167,11 +184,15 @@ export function riskAssessor(deps: RiskAssessorDeps): RiskAssessor {
         ...(ip ? { ip } : {}),
         ...(device ? { device } : {}),
       };
-      const { counts, recorded } = await deps.features.observe(observation, limitsFor(thresholds, lists));
+      const { counts, recorded, known } = await unavailableIfFailing(deps.features.observe(observation, limitsFor(thresholds, lists)));
       const features = featuresOf(input, counts, context.now);
       const modelScore = deps.model.predict(features);
       const verdict = riskVerdict(features, lists, modelScore, thresholds);
-      if (verdict.decision === 'decline' && recorded) await deps.features.forget(input.paymentId);
+      // Refused purchases do not count. Only what this call counted is taken back: a retry of a
+      // purchase counted before (known) leaves its count alone, whatever it decides now.
+      const refused = verdict.decision === 'decline' || (verdict.decision === 'review' && input.subject !== 'purchase');
+      const counted = recorded && !known;
+      if (refused && counted) await unavailableIfFailing(deps.features.forget(input.paymentId));
       const shadow = deps.shadow && shadowOf(deps.shadow, features, lists, thresholds);
       const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
       const assessment: RiskAssessment = {
@@ -198,17 +219,27 @@ export function riskAssessor(deps: RiskAssessorDeps): RiskAssessor {
         assessedAt: context.now.toISOString(),
       };
       deps.metrics?.observe(assessment, latencyMs / 1000);
-      return assessment;
+      return { assessment, newlyCounted: counted && !refused };
     },
     forget: (paymentId) => deps.features.forget(paymentId),
+    purge: (olderThan) => deps.features.purge(olderThan),
     releaseTickets: (paymentId) => deps.features.releaseTickets(paymentId),
   };
+}
+
+/** The feature store did not answer: the purchase is refused for now (503), nothing charged. */
+async function unavailableIfFailing<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw new TesseraError('SERVICE_UNAVAILABLE', 'fraud screening is unavailable; try again shortly', { cause: error });
+  }
 }
 
 /** A blocked purchase records nothing; an allowed one is held to the per-event ticket cap only. */
 function limitsFor(t: RiskThresholds, lists: { readonly blocked: readonly string[]; readonly allowed: readonly string[] }): VelocityLimits {
   if (lists.blocked.length > 0) return { userHour: 0, userDay: 0, userWeek: 0, ipMinute: 0, ipHour: 0, cardDay: 0, cardUsers: 0, eventTickets: 0 };
-  const allowed = lists.allowed.length > 0;
+  const allowed = lists.allowed.some((kind) => ALLOWABLE.has(kind as RiskListKind));
   const or = (limit: number) => (allowed ? UNLIMITED : limit);
   return {
     userHour: or(t.userPerHour),
@@ -217,7 +248,8 @@ function limitsFor(t: RiskThresholds, lists: { readonly blocked: readonly string
     ipMinute: or(t.ipPerMinute),
     ipHour: or(t.ipPerHour),
     cardDay: or(t.cardPerDay),
-    cardUsers: or(t.cardMaxUsers),
+    // An allowed buyer is still refused a card too many users share (src/domain/risk.ts).
+    cardUsers: t.cardMaxUsers,
     eventTickets: t.ticketsPerEventPerUser,
   };
 }

@@ -126,6 +126,7 @@ if within and not known then
   redis.call('SET', p .. 'seen:' .. id, cjson.encode({user = user, ip = ip, card = card, device = device, event = event, amount = amount}), 'PX', 31 * day)
 end
 r.recorded = within or known
+r.known = known
 return cjson.encode(r)`;
 
 /**
@@ -186,7 +187,7 @@ declare module 'ioredis' {
   }
 }
 
-type Decoded = Omit<ObservedCounts, 'userFirstSeen'> & { readonly userFirstSeen: number | false; readonly recorded: boolean };
+type Decoded = Omit<ObservedCounts, 'userFirstSeen'> & { readonly userFirstSeen: number | false; readonly recorded: boolean; readonly known: boolean };
 
 /** The risk features in Redis (REDIS_URL set), shared by every API instance. */
 export function createRedisRiskFeatureStore(redis: Redis, keyPrefix: string): RiskFeatureStore {
@@ -198,8 +199,8 @@ export function createRedisRiskFeatureStore(redis: Redis, keyPrefix: string): Ri
     kind: 'redis',
     async observe(o: RiskObservation, limits: VelocityLimits) {
       const args = [prefix, o.id, o.at.getTime(), o.userId, o.ip ?? '', o.card, o.device ?? '', o.eventId, o.tickets, o.amount, ...limitArray(limits)];
-      const { recorded, userFirstSeen, ...counts } = JSON.parse(await redis.tesseraRiskObserve(...args)) as Decoded;
-      return { recorded, counts: { ...counts, userFirstSeen: userFirstSeen === false ? null : new Date(userFirstSeen) } };
+      const { recorded, known, userFirstSeen, ...counts } = JSON.parse(await redis.tesseraRiskObserve(...args)) as Decoded;
+      return { recorded, known, counts: { ...counts, userFirstSeen: userFirstSeen === false ? null : new Date(userFirstSeen) } };
     },
     async forget(id) {
       await redis.tesseraRiskForget(prefix, id);

@@ -2,7 +2,7 @@ import type { ObservedCounts, RiskFeatureStore, RiskObservation, VelocityLimits 
 import type { SqlClient } from '../db/sql-client.js';
 
 interface CountsRow {
-  readonly counts: Omit<ObservedCounts, 'userFirstSeen'> & { readonly userFirstSeen: string | null; readonly recorded: boolean };
+  readonly counts: Omit<ObservedCounts, 'userFirstSeen'> & { readonly userFirstSeen: string | null; readonly recorded: boolean; readonly known: boolean };
 }
 
 /** The limits in the order `tessera_risk_observe` reads them (migrations/0012_risk_observations.sql). */
@@ -21,8 +21,8 @@ export function createSqlRiskFeatureStore(sql: SqlClient): RiskFeatureStore {
         'SELECT tessera_risk_observe($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint[]) AS counts',
         [o.id, o.at, o.userId, o.ip ?? null, o.card, o.device ?? null, o.eventId, o.tickets, o.amount, limitArray(limits)],
       );
-      const { recorded, userFirstSeen, ...counts } = rows[0]!.counts;
-      return { recorded, counts: { ...counts, userFirstSeen: userFirstSeen === null ? null : new Date(userFirstSeen) } };
+      const { recorded, known, userFirstSeen, ...counts } = rows[0]!.counts;
+      return { recorded, known, counts: { ...counts, userFirstSeen: userFirstSeen === null ? null : new Date(userFirstSeen) } };
     },
     async forget(id) {
       await sql.query('DELETE FROM tessera_risk_observations WHERE id = $1', [id]);

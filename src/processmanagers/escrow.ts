@@ -10,6 +10,7 @@ import type { EscrowEvent } from '../events/escrow.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { TransientChainError, type Minter } from '../gateways/minter.js';
 import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
+import type { RiskAssessor } from '../commands/risk.js';
 import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { PermanentFailure } from '../errors.js';
 import { contextFromEvent } from '../commands/handle-command.js';
@@ -30,6 +31,8 @@ export interface EscrowProcessDeps {
   readonly clock?: () => Date;
   /** The payment that first sold the escrow's ticket (the tickets read model knows it). */
   readonly sourcePaymentOf: (ticketId: string) => Promise<string | undefined>;
+  /** Fraud screening's feature store: a resale that ends unpaid or refunded gives its ticket back to the per-event cap. */
+  readonly risk?: Pick<RiskAssessor, 'releaseTickets'>;
 }
 
 const ACTOR = 'system:escrow';
@@ -161,6 +164,7 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
 
     EscrowRefunded: async (event) => {
       const { data } = event;
+      await deps.risk?.releaseTickets(data.escrowId);
       const { state } = await escrowHandler.load(deps.store, data.escrowId);
       await reopen(event, state, data.reason);
       if (state.refundPaid) return;
@@ -176,6 +180,7 @@ export function escrowProcess(deps: EscrowProcessDeps): ProcessManager {
 
     EscrowFundingFailed: async (event) => {
       const { data } = event;
+      await deps.risk?.releaseTickets(data.escrowId);
       const { state } = await escrowHandler.load(deps.store, data.escrowId);
       await reopen(event, state, data.code);
     },

@@ -5,6 +5,7 @@ import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import type { GroupPaymentEvent } from '../events/group-payment.js';
 import type { PaymentGateway } from '../gateways/gateway.js';
 import { contextFromDeadline, deadlineCause, deadlineHandler, type DeadlineHandler, type Deadlines } from './runtime/deadlines.js';
+import type { RiskAssessor } from '../commands/risk.js';
 import { processManager, type ProcessManager } from './runtime/process-manager.js';
 import { groupPaymentHandler, requireGroup } from '../commands/group-payment.js';
 import type { Mailer } from '../gateways/mailer.js';
@@ -30,6 +31,8 @@ export interface GroupProcessDeps {
   /** What the payment links' tokens are derived from (src/groups/payment-links.ts). */
   readonly linkSecret: string;
   readonly clock?: () => Date;
+  /** Fraud screening's feature store: a share that ends unpaid gives its tickets back to the per-event cap. */
+  readonly risk?: Pick<RiskAssessor, 'releaseTickets'>;
 }
 
 const ACTOR = 'system:group-payment';
@@ -67,6 +70,7 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
   /** Expired or cancelled: every hold still standing is released. */
   async function onEnded(event: RecordedEvent<string, { readonly groupId: string }>): Promise<void> {
     const state = await requireGroup(deps.store, event.data.groupId);
+    for (const member of state.members) if (member.holdKey) await deps.risk?.releaseTickets(member.holdKey);
     for (const member of state.members.filter((m) => m.status === 'authorized')) await releaseMember(event, state, member);
   }
 
@@ -143,6 +147,13 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
           data: { memberId: member.memberId, amount: result.amount, gateway: deps.gateway.name, gatewayReference: result.reference },
         });
       }
+    },
+
+    /** A declined share's tickets stop counting toward the payer's per-event cap; they may pay again. */
+    ContributionDeclined: async (event) => {
+      const state = await requireGroup(deps.store, event.data.groupId);
+      const holdKey = memberOf(state, event.data.memberId).holdKey;
+      if (holdKey) await deps.risk?.releaseTickets(holdKey);
     },
 
     GroupPaymentExpired: onEnded,

@@ -125,7 +125,7 @@ function riskFeatureStoreContract(backend: StoreBackend): void {
     describe('counting', () => {
       it('counts the purchase itself: a first purchase is 1 in every window, with no history before it', async () => {
         const o = purchase({ ip: fresh('ip'), device: fresh('device') });
-        expect(await observe(o)).toEqual({ recorded: true, counts: FIRST });
+        expect(await observe(o)).toEqual({ recorded: true, known: false, counts: FIRST });
       });
 
       it('counts a second purchase by the same user as 2, with the first as its history', async () => {
@@ -233,7 +233,7 @@ function riskFeatureStoreContract(backend: StoreBackend): void {
       it.each(LIMITS)('refuses a purchase over the %s limit alone: not recorded, answering the counts it would have had', async (limit) => {
         const { next, expected } = await history();
         const refused = await observe(next, { ...OPEN, [limit]: expected[limit] - 1 });
-        expect(refused).toEqual({ recorded: false, counts: expect.objectContaining(expected) as ObservedCounts });
+        expect(refused).toEqual({ recorded: false, known: false, counts: expect.objectContaining(expected) as ObservedCounts });
         // Nothing of it was recorded: the same purchase again counts the same.
         expect(await probe(next)).toMatchObject({ ...expected, eventTenMinutes: 2, userPurchases: 1 });
       });
@@ -278,9 +278,9 @@ function riskFeatureStoreContract(backend: StoreBackend): void {
       it('counts the same id once, answers recorded both times, and leaves it out of the history the second time', async () => {
         const o = purchase({ ip: fresh('ip'), device: fresh('device'), tickets: 2, amount: 4_000 });
         const first = await observe(o);
-        expect(first).toEqual({ recorded: true, counts: { ...FIRST, eventTickets: 2 } });
-        // The retry answers what the first time did: nothing but itself, no history, a new device.
-        expect(await observe(o)).toEqual(first);
+        expect(first).toEqual({ recorded: true, known: false, counts: { ...FIRST, eventTickets: 2 } });
+        // The retry answers what the first time did (nothing but itself, no history, a new device), known now.
+        expect(await observe(o)).toEqual({ ...first, known: true });
         const next = await record({ ...o, id: fresh('pay'), at: at(MINUTE), tickets: 1 });
         expect(next).toMatchObject({ userHour: 2, ipMinute: 1, ipHour: 2, cardDay: 2, eventTickets: 3, userPurchases: 1, userAmountSum: 4_000, userFirstSeen: o.at, newDevice: false });
       });
@@ -290,14 +290,14 @@ function riskFeatureStoreContract(backend: StoreBackend): void {
         await record(o);
         await record({ ...o, id: fresh('pay'), at: at(1) });
         const retry = await observe({ ...o, at: at(2) }, { ...OPEN, userHour: 1 });
-        expect(retry).toMatchObject({ recorded: true, counts: { userHour: 2, userPurchases: 1 } });
+        expect(retry).toMatchObject({ recorded: true, known: true, counts: { userHour: 2, userPurchases: 1 } });
         expect(await probe(o)).toMatchObject({ userHour: 3, userPurchases: 2 });
       });
 
       it('counts a purchase refused once when it is retried under limits that allow it', async () => {
         const o = purchase();
         expect((await observe(o, PROBE)).recorded).toBe(false);
-        expect(await observe(o)).toEqual({ recorded: true, counts: { ...FIRST, ipMinute: 0, ipHour: 0, deviceUsers: 0, userDevices: 0, newDevice: false } });
+        expect(await observe(o)).toEqual({ recorded: true, known: false, counts: { ...FIRST, ipMinute: 0, ipHour: 0, deviceUsers: 0, userDevices: 0, newDevice: false } });
       });
     });
 
@@ -371,7 +371,7 @@ function riskFeatureStoreContract(backend: StoreBackend): void {
         await store.forget(mine.id);
         await store.forget(theirs.id);
         // As if neither had happened: a first purchase on a fresh slate.
-        expect(await observe({ ...mine, id: fresh('pay'), at: at(0) })).toEqual({ recorded: true, counts: { ...FIRST, eventTickets: 2 } });
+        expect(await observe({ ...mine, id: fresh('pay'), at: at(0) })).toEqual({ recorded: true, known: false, counts: { ...FIRST, eventTickets: 2 } });
         // Forgetting what was never recorded, or twice, changes nothing and does not throw.
         await store.forget(mine.id);
         await store.forget(fresh('pay'));

@@ -178,7 +178,7 @@ export const groupPaymentRoutes: RouteModule = {
             memberId: params.memberId,
             paymentMethodId: body.paymentMethodId,
             ...(body.token ? { token: body.token } : {}),
-            signals: riskSignals(ip, body),
+            signals: riskSignals(ip, body, principal.emailDomain),
           },
           principal,
           userCommandContext(api.services, principal, commandKey, correlationId),

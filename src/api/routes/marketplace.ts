@@ -151,7 +151,7 @@ export const marketplaceRoutes: RouteModule = {
       otherStatuses: [202],
       handler: async ({ body, principal, commandKey, correlationId, setStatus, ip }) => {
         const { state, position: written } = await resale.purchaseListing(
-          { listingId: body.listingId, paymentMethodId: body.paymentMethodId, signals: riskSignals(ip, body) },
+          { listingId: body.listingId, paymentMethodId: body.paymentMethodId, signals: riskSignals(ip, body, principal.emailDomain) },
           principal,
           userCommandContext(api.services, principal, commandKey, correlationId),
         );

@@ -141,7 +141,7 @@ export const paymentCommandRoutes: RouteModule = {
             })),
             paymentMethod: body.paymentMethod,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
-            signals: riskSignals(ip, body),
+            signals: riskSignals(ip, body, principal.emailDomain),
           },
           userCommandContext(api.services, principal, commandKey, correlationId),
         );

@@ -99,9 +99,11 @@ export const sessionData = z
 export function riskSignals(
   ip: string,
   body: { readonly deviceFingerprint?: string | undefined; readonly sessionData?: z.output<typeof sessionData> | undefined },
+  emailDomain?: string,
 ): RiskSignals {
   return {
     ip: addressKey(ip),
+    ...(emailDomain ? { emailDomain } : {}),
     // Counted as the lists compare it: the same device whatever case the client sends.
     ...(body.deviceFingerprint ? { deviceFingerprint: body.deviceFingerprint.toLowerCase() } : {}),
     ...(body.sessionData ? { sessionData: withoutUndefined(body.sessionData) } : {}),

@@ -5,7 +5,7 @@ import { TesseraError } from '../../errors.js';
 import { actorOf } from '../auth/principal.js';
 import { callerCommandContext, userCommandContext } from '../command-context.js';
 import type { RouteModule } from '../route.js';
-import { uuid } from '../schemas.js';
+import { isoDateTime, uuid } from '../schemas.js';
 import { answeredPosition, positionAnswer } from '../read-your-writes.js';
 
 const assessment = z.object({
@@ -43,7 +43,8 @@ const listValue = z.object({
   value: z.string().trim().min(1).max(256),
 });
 
-const count = z.number().int().min(0).max(1_000_000);
+// A limit of 0, or a decline threshold of 0, would refuse every purchase: stopping sales is not a threshold.
+const count = z.number().int().min(1).max(1_000_000);
 const score = z.number().int().min(0).max(100);
 const share = z.number().min(0).max(1);
 const thresholds = z
@@ -64,7 +65,7 @@ const thresholds = z
     scalperScore: share,
     challengeAt: score,
     reviewAt: score,
-    declineAt: score,
+    declineAt: score.min(1),
   })
   .partial()
   .strict();
@@ -72,7 +73,9 @@ const thresholds = z
 /**
  * The fraud operator's surface (issue 20): assessments and the review queue, an analyst's
  * verdict on a held payment, the block and allow lists, and threshold overrides per tenant,
- * venue or event. Admins only; everything acts in the admin's tenant.
+ * venue or event. Admins only. Lists, thresholds and the assessments listed are the admin's
+ * tenant's; a verdict acts on the payment in its own tenant, as an admin's refund does (admins
+ * are the platform's).
  */
 export const riskRoutes: RouteModule = {
   name: 'risk',
@@ -91,7 +94,7 @@ export const riskRoutes: RouteModule = {
       query: z.object({
         review: z.enum(['pending', 'approved', 'declined']).optional(),
         decision: z.enum(RISK_DECISIONS).optional(),
-        before: z.iso.datetime().optional().describe('Page on: the last item\'s assessedAt'),
+        before: isoDateTime('must be an ISO-8601 date-time with an offset').optional().describe('Page on: the last item\'s assessedAt'),
         limit: z.coerce.number().int().min(1).max(500).default(100),
       }),
       response: z.object({ items: z.array(assessment), count: z.number().int() }),

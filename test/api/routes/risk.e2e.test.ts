@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, type TestApp } from '../../support/app.js';
+import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
 import { authAs, EVENT_ID, paymentState, purchaseBody, ticketTypeAt, ticketTypeFor, venueAt } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 import { ticketIdFor } from '../../../src/domain/ids.js';
@@ -40,7 +40,7 @@ describe('fraud screening of purchases (issue 20), on PGlite with the SQL featur
   beforeAll(async () => {
     t = await testApp({
       background: true,
-      env: { FRAUD_CHECKS: 'true', TRUST_PROXY: 'true', FRAUD_REVIEW_TIMEOUT_MS: '4000', DEADLINE_POLL_MS: '50', MINT_POLL_MS: '20', ESCROW_TRANSFER_CHECK_MS: '20' },
+      env: { FRAUD_CHECKS: 'true', TRUST_PROXY: '1', FRAUD_REVIEW_TIMEOUT_MS: '4000', DEADLINE_POLL_MS: '50', MINT_POLL_MS: '20', ESCROW_TRANSFER_CHECK_MS: '20' },
     });
     venueId = await venueAt(t);
   }, 60_000);
@@ -125,6 +125,50 @@ describe('fraud screening of purchases (issue 20), on PGlite with the SQL featur
     const ip = '192.0.2.77';
     for (let i = 0; i < 10; i++) expect((await buy(newBuyer({ ip }))).statusCode).toBe(200);
     expect((await buy(newBuyer({ ip }))).statusCode).toBe(429);
+  });
+
+  it('counts an address by the hop the proxy saw, not one the client wrote in front of it', async () => {
+    const real = '198.51.100.9';
+    for (let i = 0; i < 10; i++) expect((await buy(newBuyer({ ip: `203.0.113.${i + 1}, ${real}` }))).statusCode).toBe(200);
+    expect((await buy(newBuyer({ ip: `203.0.113.99, ${real}` }))).statusCode).toBe(429);
+  });
+
+  it('does not let a retried purchase, refused now, take the first purchase out of the counts', async () => {
+    expect((await admin('PUT', `/admin/risk/thresholds/event:${EVENT_ID}`, { ticketsPerEventPerUser: 4 })).statusCode).toBe(200);
+    const buyer = newBuyer();
+    // The same command twice, as a request whose stored answer expired is processed again.
+    const context = { commandId: randomUUID(), now: new Date(), actor: `user:${buyer.sub}`, tenantId: TEST_TENANT, correlationId: randomUUID() };
+    const input = {
+      userId: buyer.sub,
+      venueId,
+      eventId: EVENT_ID,
+      tickets: [{ ticketTypeId: purchaseBody(venueId).tickets[0]!.ticketTypeId, quantity: 4 }],
+      paymentMethod: { type: 'card' as const, paymentMethodId: buyer.card },
+      signals: { ip: buyer.ip, deviceFingerprint: buyer.device, sessionData: humanSession() },
+    };
+    const first = await t.tessera.services.payments.processPayment(input, context);
+    expect(first.status).toBe('completed');
+    // Screening now declines it (its device is blocked), but the purchase it retries stands and still counts.
+    expect((await admin('PUT', '/admin/risk/lists', { list: 'block', kind: 'device', value: buyer.device, reason: 'test' })).statusCode).toBe(200);
+    const retried = await t.tessera.services.payments.processPayment(input, { ...context, now: new Date() });
+    expect(retried).toMatchObject({ paymentId: first.paymentId, status: 'completed', replayed: true });
+    expect((await admin('DELETE', `/admin/risk/lists/block/device/${buyer.device}`)).statusCode).toBe(200);
+    const more = await buy(buyer);
+    expect(more.statusCode, 'the first 4 tickets still count').toBe(403);
+    expect(more.json()).toMatchObject({ code: 'PURCHASE_LIMIT_EXCEEDED' });
+  });
+
+  it('counts the same user id in two tenants as two people', async () => {
+    await liftEventCap();
+    const buyer = newBuyer();
+    for (let i = 0; i < 5; i++) expect((await buy(buyer)).statusCode).toBe(200);
+    const elsewhere = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/process',
+      headers: { authorization: `Bearer ${await signToken({ role: 'user', sub: buyer.sub, tenantId: 'tenant-2' })}`, 'idempotency-key': randomUUID(), 'x-forwarded-for': '192.0.2.200' },
+      payload: { ...purchaseBody(venueId, { paymentMethodId: `pm_card_visa--${randomUUID()}` }), deviceFingerprint: `device-${randomUUID()}`, sessionData: humanSession() },
+    });
+    expect(elsewhere.statusCode, elsewhere.body).not.toBe(429);
   });
 
   it('refuses a headless browser with 403 BOT_DETECTED', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RISK_DECISIONS, RISK_LIST_KINDS } from '../../domain/risk.js';
+import { ALLOWABLE, RISK_DECISIONS, RISK_LIST_KINDS } from '../../domain/risk.js';
 import { findAssessment, listAssessments, type AssessmentView } from '../../projections/risk-assessments.js';
 import { TesseraError } from '../../errors.js';
 import { actorOf } from '../auth/principal.js';
@@ -167,11 +167,17 @@ export const riskRoutes: RouteModule = {
       url: '/admin/risk/lists',
       summary: 'Put a user, device, card, address or email domain on the block or allow list',
       description: 'Safe to repeat: the same entry again writes nothing. ' +
-        'Blocked: every purchase it takes part in is declined (403 FRAUD_DETECTED). Allowed: velocity and score rules are skipped; the per-event ticket cap still holds.',
+        'Blocked: every purchase it takes part in is declined (403 FRAUD_DETECTED). Allowed (a user or a card only): velocity and score ' +
+        'rules are skipped; the per-event ticket cap, a card shared by too many users and the bot rule still hold.',
       tags: ['risk'],
       auth: admin,
       idempotent: false,
-      body: listValue.extend({ reason: z.string().trim().min(1).max(500) }),
+      body: listValue
+        .extend({ reason: z.string().trim().min(1).max(500) })
+        .refine((entry) => entry.list === 'block' || ALLOWABLE.has(entry.kind), {
+          error: 'only a user or a card can be allow-listed: a device or an address is whatever the client sends',
+          path: ['kind'],
+        }),
       response: z.object({ position: positionAnswer }),
       handler: async ({ body, principal, correlationId }) => ({
         position: answeredPosition(await risk.addListEntry(body, callerCommandContext(api.services, { kind: 'user', principal }, correlationId))),

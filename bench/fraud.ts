@@ -25,9 +25,11 @@
  *
  * Part `http`: purchases over HTTP through the real server (bench/purchase-server.ts, as
  * bench:purchase runs it) with FRAUD_CHECKS off and on, taking turns over BENCH_ROUNDS rounds
- * (off first, then on first, ...), on a fresh PostgreSQL database, per feature store: `sql`, and
+ * (off first, then on first, ...; first a slice not measured, so neither mode runs cold code),
+ * on a fresh PostgreSQL database, per feature store: `sql`, and
  * `redis` (REDIS_URL set: the edge's idempotency keys and rate limits move to Redis too, in both
- * modes). Every purchase is a buyer's own (bench/buyers.ts: user and token, card
+ * modes). The feature store first holds BENCH_HTTP_HISTORY purchases of other buyers over the
+ * past 30 days (the platform's month, which every screened purchase is counted against). Every purchase is a buyer's own (bench/buyers.ts: user and token, card
  * `pm_card_visa--<id>`, device, address through x-forwarded-for with TRUST_PROXY, a person's
  * session), so no limit fires, in both modes alike. It prints purchases/s, p50/p99, SQL statements
  * per purchase and CPU per purchase (server, PostgreSQL, Redis) for each mode, the ratios on/off,
@@ -38,7 +40,7 @@
  * `redis`, `pglite`; the http part takes `sql` and `redis`), BENCH_DATABASE_URL (else
  * DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (else
  * redis://127.0.0.1:6379), BENCH_ASSESSMENTS (20000; 5000 on PGlite), BENCH_HISTORY (10000; 2500
- * on PGlite), BENCH_CONCURRENCY (`32,1`), BENCH_SECONDS per mode (12), BENCH_ROUNDS (3),
+ * on PGlite), BENCH_HTTP_HISTORY (30000), BENCH_CONCURRENCY (`32,1`), BENCH_SECONDS per mode (16), BENCH_ROUNDS (4),
  * BENCH_CONNECTIONS (32), BENCH_LOG_LEVEL (warn), BENCH_STATEMENTS=1 (statements by their first
  * words, per purchase, for each mode).
  */
@@ -51,7 +53,7 @@ import { listHits, thresholdsFor, type RiskPolicyCommand } from '../src/aggregat
 import { createRiskMetrics } from '../src/api/risk-metrics.js';
 import { cacheAggregates, createAggregateCache } from '../src/commands/aggregate-cache.js';
 import type { CommandContext } from '../src/commands/handle-command.js';
-import { riskAssessor, riskPolicyHandler, sendRiskPolicyCommand, type AssessInput, type RiskFeatureStore } from '../src/commands/risk.js';
+import { riskAssessor, riskPolicyHandler, sendRiskPolicyCommand, type AssessInput, type RiskFeatureStore, type RiskObservation } from '../src/commands/risk.js';
 import { fraudModel } from '../src/domain/fraud-model.js';
 import { riskVerdict, type RiskModel, type SessionSignals } from '../src/domain/risk.js';
 import { migrate } from '../src/db/migrate.js';
@@ -78,14 +80,16 @@ const asked = process.env.BENCH_FEATURES?.split(',').map((name) => name.trim());
 /** Assessments in flight: as a server's concurrent requests (32), and one alone (its own latency). */
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '32,1').split(',').map(Number);
 const concurrency = Math.max(...concurrencies);
-const seconds = Number(process.env.BENCH_SECONDS ?? 12);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 16);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const logger = createLogger({ level: logLevel });
 /** Per store: PGlite runs every statement in this one thread, so it gets a smaller workload. */
 const assessmentsFor = (features: Features) => Number(process.env.BENCH_ASSESSMENTS ?? (features === 'pglite' ? 5_000 : 20_000));
 const historyFor = (features: Features) => Number(process.env.BENCH_HISTORY ?? (features === 'pglite' ? 2_500 : 10_000));
+/** Purchases of the last 30 days in the feature store before the HTTP rounds. */
+const httpHistory = Number(process.env.BENCH_HTTP_HISTORY ?? 30_000);
 
 for (const part of parts) if (part !== 'decisions' && part !== 'http') throw new Error(`BENCH_PART lists decisions and http, not "${part}"`);
 for (const name of asked ?? []) if (!FEATURES.includes(name as Features)) throw new Error(`BENCH_FEATURES lists sql, redis and pglite, not "${name}"`);
@@ -448,6 +452,64 @@ function modeFigures(slices: readonly HttpSlice[]) {
   };
 }
 
+/**
+ * The platform's purchases of the last 30 days as the feature store holds them, before the HTTP
+ * rounds: what every screened purchase counts against (other buyers, other events, so no limit
+ * of the bench's buyers moves). In SQL, the rows tessera_risk_observe would have written, in a
+ * few statements; in Redis, through the store's own script.
+ */
+async function seedObservations(databases: PurchaseDatabases, features: 'sql' | 'redis', prefix: string): Promise<void> {
+  const now = Date.now();
+  const buyers = Math.max(1, Math.floor(httpHistory / 2));
+  const observations: RiskObservation[] = Array.from({ length: httpHistory }, (_, i) => ({
+    id: `history-${i}`,
+    at: new Date(now - 60_000 - Math.floor((i * 30 * DAY) / Math.max(1, httpHistory))),
+    userId: `history-user-${i % buyers}`,
+    ip: `172.${16 + ((i >>> 16) & 15)}.${(i >>> 8) & 255}.${i & 255}`,
+    card: `pm_card_visa--history${i % buyers}`,
+    device: `dev-history${i % buyers}`,
+    eventId: `history-event-${i % EVENTS}`,
+    tickets: 1 + (i % 3),
+    amount: 5_000 + ((i * 7_919) % 20_000),
+  }));
+  const sql = await databases.open('http', 1);
+  try {
+    await migrate(sql);
+    if (features === 'sql') {
+      for (let from = 0; from < observations.length; from += 5_000) {
+        const chunk = observations.slice(from, from + 5_000);
+        await sql.query(
+          `INSERT INTO tessera_risk_observations (id, at, user_id, ip, card, device, event_id, tickets, amount)
+           SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[])`,
+          [
+            chunk.map((o) => o.id),
+            chunk.map((o) => o.at),
+            chunk.map((o) => o.userId),
+            chunk.map((o) => o.ip),
+            chunk.map((o) => o.card),
+            chunk.map((o) => o.device),
+            chunk.map((o) => o.eventId),
+            chunk.map((o) => o.tickets),
+            chunk.map((o) => o.amount),
+          ],
+        );
+      }
+      await sql.query('ANALYZE tessera_risk_observations');
+    } else {
+      const redis = await connectRedis(redisUrl, logger);
+      try {
+        const store = createRedisRiskFeatureStore(redis, prefix);
+        const unlimited = { userHour: 1e12, userDay: 1e12, userWeek: 1e12, ipMinute: 1e12, ipHour: 1e12, cardDay: 1e12, cardUsers: 1e12, eventTickets: 1e12 };
+        await drive(observations, concurrency, async (o) => void (await store.observe(o, unlimited)));
+      } finally {
+        await closeRedis(redis);
+      }
+    }
+  } finally {
+    await sql.close();
+  }
+}
+
 async function purchases(features: 'sql' | 'redis'): Promise<void> {
   const databases = await postgresDatabases(serverUrl, connections, 'tessera_bench_fraud');
   const prefix = `tessera-bench-fraud-${randomBytes(4).toString('hex')}:`;
@@ -456,6 +518,9 @@ async function purchases(features: 'sql' | 'redis'): Promise<void> {
   const slices: Record<Mode, HttpSlice[]> = { off: [], on: [] };
   const statements: Record<Mode, Map<string, number>> = { off: new Map(), on: new Map() };
   try {
+    await seedObservations(databases, features, prefix);
+    // The process's first slice runs its code cold: one slice with the checks on, not measured, warms both modes' code.
+    await httpSlice(databases, settings.on, { headers: { 'content-type': 'application/json' }, measured: 2, distinctBuyers: true });
     for (let r = 0; r < rounds; r++) {
       // Alternate who goes first, so drift in the machine's load falls on both alike.
       for (const mode of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
@@ -466,7 +531,7 @@ async function purchases(features: 'sql' | 'redis'): Promise<void> {
     }
     const figures = { off: modeFigures(slices.off), on: modeFigures(slices.on) };
     for (const mode of ['off', 'on'] as const) {
-      console.log(JSON.stringify({ bench: 'fraud', part: 'http', features, fraudChecks: mode, connections, ...figures[mode] }));
+      console.log(JSON.stringify({ bench: 'fraud', part: 'http', features, fraudChecks: mode, connections, earlierPurchases: httpHistory, ...figures[mode] }));
     }
     const { off, on } = figures;
     const ratio = round(on.requestsPerSecond / off.requestsPerSecond, 3);

@@ -33,7 +33,8 @@
  * `pm_card_visa--<id>`, device, address through x-forwarded-for with TRUST_PROXY, a person's
  * session), so no limit fires, in both modes alike. It prints purchases/s, p50/p99, SQL statements
  * per purchase and CPU per purchase (server, PostgreSQL, Redis) for each mode, the ratios on/off,
- * the assessments' own latency as recorded on their events, and a check that every purchase was
+ * the assessments' own latency as recorded on their events, the feature store's statement's mean
+ * time inside PostgreSQL (track_functions on the bench's database, where the bench may set it), and a check that every purchase was
  * captured and approved.
  *
  * Settings: BENCH_PART (`decisions,http`), BENCH_FEATURES (default every reachable one of `sql`,
@@ -432,6 +433,36 @@ async function decisions(features: Features): Promise<void> {
 
 type Mode = 'off' | 'on';
 
+/**
+ * PostgreSQL times functions on the bench's database (track_functions, for sessions that start
+ * later: the servers'), so the run can say what tessera_risk_observe costs inside the database.
+ * False where the bench may not (it takes a superuser).
+ */
+async function trackFunctions(databases: PurchaseDatabases): Promise<boolean> {
+  const sql = await databases.open('http', 1);
+  try {
+    await sql.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = %L', current_database(), 'all'); END $$`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.close();
+  }
+}
+
+/** Calls of tessera_risk_observe and their mean time inside PostgreSQL (wall time: lock waits and waiting for a core included). */
+async function observeTime(databases: PurchaseDatabases): Promise<{ calls: number; meanMs: number } | null> {
+  const sql = await databases.open('http', 1);
+  try {
+    const { rows } = await sql.query<{ calls: string; total: number }>(
+      `SELECT calls::text AS calls, total_time AS total FROM pg_stat_user_functions WHERE funcname = 'tessera_risk_observe'`,
+    );
+    return rows[0] ? { calls: Number(rows[0].calls), meanMs: round(rows[0].total / Number(rows[0].calls), 3) } : null;
+  } finally {
+    await sql.close();
+  }
+}
+
 /** The assessments' latency as they recorded it (latencyMs on PaymentRiskAssessed), under the HTTP load. */
 async function recordedLatency(databases: PurchaseDatabases): Promise<Percentiles> {
   const sql = await databases.open('http', 1);
@@ -525,6 +556,7 @@ async function purchases(features: 'sql' | 'redis'): Promise<void> {
   const statements: Record<Mode, Map<string, number>> = { off: new Map(), on: new Map() };
   try {
     await seedObservations(databases, features, prefix);
+    const tracking = features === 'sql' && (await trackFunctions(databases));
     // The process's first slice runs its code cold: one slice with the checks on, not measured, warms both modes' code.
     await httpSlice(databases, settings.on, { headers: { 'content-type': 'application/json' }, measured: 2, distinctBuyers: true });
     for (let r = 0; r < rounds; r++) {
@@ -559,6 +591,7 @@ async function purchases(features: 'sql' | 'redis'): Promise<void> {
         databaseCpuMsAdded: on.databaseCpuMsPerPurchase === null || off.databaseCpuMsPerPurchase === null ? null : round(on.databaseCpuMsPerPurchase - off.databaseCpuMsPerPurchase, 2),
         redisCpuMsAdded: on.redisCpuMsPerPurchase === null || off.redisCpuMsPerPurchase === null ? null : round(on.redisCpuMsPerPurchase - off.redisCpuMsPerPurchase, 2),
         assessMsRecorded: await recordedLatency(databases),
+        ...(tracking ? { observeInDatabase: await observeTime(databases) } : {}),
         target: 'purchases/s on >= 0.85 x off',
         ok: ratio >= 0.85,
       }),

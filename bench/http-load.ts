@@ -1,11 +1,13 @@
 /**
- * The load generator of bench/http.ts, run as a child process so it has a core of its own
+ * The load generator of the HTTP benchmarks, run as a child process so it has a core of its own
  * instead of sharing the event loop of the server it measures. Reads its options as JSON from
  * argv, sends them as a POST with a fresh Idempotency-Key on every request, and prints
- * autocannon's figures as one JSON line.
+ * autocannon's figures as one JSON line. With `buyers`, every request is a purchase by a buyer of
+ * its own (bench/buyers.ts): its own user and token, card, device, address and session.
  */
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
+import { buyerRequest, type Buyers } from './buyers.js';
 
 export interface LoadOptions {
   readonly url: string;
@@ -13,6 +15,8 @@ export interface LoadOptions {
   readonly body: string;
   readonly connections: number;
   readonly seconds: number;
+  /** Each request from a distinct buyer, its body `body` with the buyer's fields added. */
+  readonly buyers?: Buyers;
 }
 
 export interface LoadResult {
@@ -36,6 +40,8 @@ export interface LoadResult {
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
+const buyers = options.buyers;
+let buyer = buyers?.first ?? 0;
 const result = await autocannon({
   url: options.url,
   method: 'POST',
@@ -45,7 +51,10 @@ const result = await autocannon({
   duration: options.seconds,
   requests: [
     {
-      setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': randomUUID() } }),
+      setupRequest: (request) =>
+        buyers
+          ? { ...request, ...buyerRequest(buyers, buyer++, options.body, { ...request.headers, 'idempotency-key': randomUUID() }) }
+          : { ...request, headers: { ...request.headers, 'idempotency-key': randomUUID() } },
     },
   ],
 });

@@ -1,5 +1,5 @@
 /**
- * The two databases of bench/purchase.ts, one for the real server and one for the bare appends,
+ * The two databases of bench/purchase.ts (and bench/fraud.ts), one for the real server and one for the bare appends,
  * on the store BENCH_STORE names: fresh PostgreSQL databases on a server, or fresh embedded PGlite
  * data folders in a temp folder (what `npm start` opens without DATABASE_URL).
  */
@@ -22,9 +22,9 @@ export interface PurchaseDatabases {
   dispose(): Promise<void>;
 }
 
-const DATABASES = { http: 'tessera_bench_purchase', bare: 'tessera_bench_purchase_bare' } as const;
-
-export async function postgresDatabases(serverUrl: string, poolSize: number): Promise<PurchaseDatabases> {
+/** `name` names the server's database; the bare appends' is `<name>_bare`. */
+export async function postgresDatabases(serverUrl: string, poolSize: number, name = 'tessera_bench_purchase'): Promise<PurchaseDatabases> {
+  const DATABASES = { http: name, bare: `${name}_bare` };
   const urls = { http: await freshDatabase(serverUrl, DATABASES.http), bare: await freshDatabase(serverUrl, DATABASES.bare) };
   return {
     store: 'postgres',

@@ -20,21 +20,21 @@
  * 10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32 on PostgreSQL, 16 on PGlite: HTTP connections, and
  * the bare run's concurrency), BENCH_LOG_LEVEL (warn). Idempotency keys live in the SQL database
  * (no Redis), as in the single-server shape without REDIS_URL.
+ *
+ * Every purchase is one user's, from one address, with the same test card: the server runs with
+ * FRAUD_CHECKS=false, or the risk assessment would refuse all but the first few (velocity limits).
+ * BENCH_FRAUD=on screens them, each purchase then from a buyer of its own (user, card, device,
+ * address, a person's session: bench/buyers.ts) and the server trusting x-forwarded-for.
+ * bench/fraud.ts compares the two.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
-import pg from 'pg';
-import { loadConfig } from '../src/config.js';
+import { randomUUID } from 'node:crypto';
 import { migrate } from '../src/db/migrate.js';
-import type { SqlClient } from '../src/db/sql-client.js';
 import type { EventData, EventStore, RecordedEvent } from '../src/eventstore/event-store.js';
-import { createLogger } from '../src/logger.js';
-import { sqlEventStore, type Storage } from '../src/runtime.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { sqlEventStore } from '../src/runtime.js';
 import { round, sample, summarize, type Sample } from './harness.js';
-import { load, merge } from './http-driver.js';
-import type { LoadResult } from './http-load.js';
+import { merge } from './http-driver.js';
 import { pgliteDatabases, postgresDatabases, type BenchStore, type PurchaseDatabases } from './purchase-databases.js';
+import { books, httpSlice, printStatements, sign, WARMUP_SECONDS, type Books, type HttpSlice, type ServerSettings } from './purchase-server.js';
 
 const store = benchStore(process.env.BENCH_STORE ?? 'postgres');
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -42,155 +42,19 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 // PGlite serves one statement at a time in the server's own process: fewer connections queue less.
 const connections = Number(process.env.BENCH_CONNECTIONS ?? (store === 'pglite' ? 16 : 32));
-const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
-const WARMUP_SECONDS = 1;
-const jwtSecret = randomBytes(32).toString('hex');
-const venueId = randomUUID();
+const fraud = benchFraud(process.env.BENCH_FRAUD ?? 'off');
+const settings: ServerSettings = { connections, logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', fraudChecks: fraud, trustProxy: fraud };
+/** What the purchases are, in every line printed. */
+const buyers = fraud ? 'fraud checks on; each purchase a distinct user, card, device and address' : 'fraud checks off (FRAUD_CHECKS=false); one user, one address, one card';
 
 function benchStore(name: string): BenchStore {
   if (name === 'postgres' || name === 'pglite') return name;
   throw new Error(`BENCH_STORE must be postgres or pglite, not "${name}"`);
 }
 
-const sign = (role: 'user' | 'admin', sub: string) =>
-  new SignJWT({ role, tenant_id: 'bench', venues: [] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime('2h')
-    .sign(Buffer.from(jwtSecret, 'utf8'));
-
-const eventId = randomUUID();
-const ticketTypeId = randomUUID();
-const purchaseBody = JSON.stringify({
-  venueId,
-  eventId,
-  tickets: [{ ticketTypeId, quantity: 1, price: 10_000 }],
-  paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' },
-});
-
-async function startTessera(databases: PurchaseDatabases): Promise<RunningServer> {
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: logLevel,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ...databases.serverEnv,
-    JWT_SECRET: jwtSecret,
-    INTERNAL_SERVICE_SECRET: randomBytes(32).toString('hex'),
-    INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': randomBytes(32).toString('hex'), 'venue-service': randomBytes(32).toString('hex') }),
-    GROUP_PAYMENT_LINK_SECRET: randomBytes(32).toString('hex'),
-    RATE_LIMIT_GLOBAL_MAX: '1000000000',
-    RATE_LIMIT_USER_MAX: '1000000000',
-    RATE_LIMIT_ROUTE_MAX: '1000000000',
-    GATEWAY: 'sandbox',
-    SANDBOX_LATENCY_MS: '0',
-  });
-  const server = await startServer(config, createLogger({ level: config.LOG_LEVEL }), { openStorage: () => countedStorage(databases) });
-  // PUT is safe to repeat: later rounds find the venue as it is and write nothing.
-  const put = async (path: string, body: unknown) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await sign('admin', 'bench-admin')}` },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`setup of ${path} failed: ${response.status} ${await response.text()}`);
-  };
-  await put(`/api/v1/venues/${venueId}`, { name: 'Bench Hall', address: { street: '1 Broadway', city: 'Nashville', state: 'TN', zip: '37203' }, tierOverride: 'pro' });
-  // Purchases are priced from the catalogue: the ticket type they buy is registered at their price.
-  await put(`/api/v1/venues/${venueId}/events/${eventId}/ticket-types/${ticketTypeId}`, { name: 'General admission', price: 10_000 });
-  return server;
-}
-
-/** SQL statements sent, to report how many round trips a purchase costs the database. */
-const sent = { statements: 0 };
-/** With BENCH_STATEMENTS=1, statements by their first words, to see where a purchase's go. */
-const byStatement = new Map<string, number>();
-/** Only statements sent while a slice is measured count. */
-let counting = false;
-
-function countStatement(text: string): void {
-  if (!counting) return;
-  sent.statements++;
-  if (process.env.BENCH_STATEMENTS !== '1') return;
-  const words = text.replace(/\s+/g, ' ').trim();
-  // A read of the events names its WHERE clause: a stream's, or $all's.
-  const where = words.indexOf(' WHERE ');
-  const key = words.startsWith('SELECT e.stream_id') ? `SELECT <event> ${words.slice(where, where + 60)}` : words.slice(0, 90);
-  byStatement.set(key, (byStatement.get(key) ?? 0) + 1);
-}
-
-const textOf = (query: unknown): string => {
-  const text = typeof query === 'string' ? query : (query as { text?: unknown } | undefined)?.text;
-  return typeof text === 'string' ? text : '(other)';
-};
-
-/**
- * On PostgreSQL, every statement any pg client of this process sends: the server's pool, its
- * query builder's (the read models), its lock session's, BEGIN and COMMIT included. The load
- * itself runs in a child process, so the count is the server's alone.
- */
-type Query = (this: pg.Client, ...args: unknown[]) => unknown;
-// eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply, on the client
-const clientQuery = pg.Client.prototype.query as unknown as Query;
-(pg.Client.prototype as unknown as { query: Query }).query = function (this: pg.Client, ...args: unknown[]) {
-  countStatement(textOf(args[0]));
-  return clientQuery.apply(this, args);
-};
-
-/**
- * On PGlite, every statement sent to the database the server opened, whoever sends it (its SQL
- * client or its query builder): a transaction counts its BEGIN and COMMIT.
- */
-function countPglite(sql: SqlClient): void {
-  if (sql.dialect !== 'pglite') return;
-  type Runner = { query: (...args: unknown[]) => Promise<unknown>; exec: (...args: unknown[]) => Promise<unknown> };
-  const countOn = (target: Runner) => {
-    const { query, exec } = { query: target.query.bind(target), exec: target.exec.bind(target) };
-    target.query = (...args) => (countStatement(textOf(args[0])), query(...args));
-    target.exec = (...args) => (countStatement(textOf(args[0])), exec(...args));
-  };
-  const db = sql.db as unknown as Runner & { transaction: (work: (tx: Runner) => Promise<unknown>) => Promise<unknown> };
-  countOn(db);
-  const transaction = db.transaction.bind(db);
-  db.transaction = (work) => {
-    countStatement('BEGIN');
-    countStatement('COMMIT');
-    return transaction((tx) => (countOn(tx), work(tx)));
-  };
-}
-
-/** The server's storage (as src/runtime.ts opens it on either store), counting every statement. */
-async function countedStorage(databases: PurchaseDatabases): Promise<Storage> {
-  const sql = await databases.open('http', connections);
-  countPglite(sql);
-  await migrate(sql);
-  const eventStore = sqlEventStore(sql);
-  return {
-    sql,
-    eventStore,
-    async close() {
-      await eventStore.close();
-      await sql.close();
-    },
-  };
-}
-
-async function httpSlice(databases: PurchaseDatabases, headers: Record<string, string>, measured: number): Promise<LoadResult & { statements: number }> {
-  const server = await startTessera(databases);
-  try {
-    const target = { url: `${server.url}/api/v1/payments/process`, headers, body: purchaseBody, connections };
-    await load({ ...target, seconds: WARMUP_SECONDS });
-    const before = sent.statements;
-    counting = true;
-    try {
-      const result = await load({ ...target, seconds: measured });
-      return { ...result, statements: sent.statements - before };
-    } finally {
-      counting = false;
-    }
-  } finally {
-    await server.stop();
-  }
+function benchFraud(value: string): boolean {
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new Error(`BENCH_FRAUD must be on or off, not "${value}"`);
 }
 
 /** The append batches of one real purchase, grouped by the command that wrote them. */
@@ -242,19 +106,6 @@ async function bareSlice(databases: PurchaseDatabases, shape: readonly EventData
   }
 }
 
-async function capturedCount(databases: PurchaseDatabases): Promise<{ requested: number; captured: number }> {
-  const sql = await databases.open('http', 1);
-  try {
-    const { rows } = await sql.query<{ requested: number; captured: number }>(
-      `SELECT count(*) FILTER (WHERE event_type = 'PaymentRequested')::int AS requested,
-              count(*) FILTER (WHERE event_type = 'PaymentCaptured')::int AS captured FROM tessera_events`,
-    );
-    return rows[0]!;
-  } finally {
-    await sql.close();
-  }
-}
-
 async function main(): Promise<void> {
   const databases = store === 'pglite' ? pgliteDatabases() : await postgresDatabases(serverUrl, connections);
   try {
@@ -262,7 +113,7 @@ async function main(): Promise<void> {
     await migrate(migrator);
     await migrator.close();
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${await sign('user', 'bench-buyer')}` };
-    const http: (LoadResult & { statements: number })[] = [];
+    const http: HttpSlice[] = [];
     const bare: Sample[] = [];
     let shape: EventData[][] | undefined;
     const slice = seconds / rounds;
@@ -270,13 +121,13 @@ async function main(): Promise<void> {
       // Rotate who goes first, so drift in the machine's load falls on both alike. The bare
       // run needs a real purchase's events, so the very first slice is HTTP.
       for (const system of r % 2 === 0 ? (['http', 'bare'] as const) : (['bare', 'http'] as const)) {
-        if (system === 'http') http.push(await httpSlice(databases, headers, slice));
+        if (system === 'http') http.push(await httpSlice(databases, settings, { headers, measured: slice, distinctBuyers: fraud }));
         else bare.push(await bareSlice(databases, (shape ??= await purchaseShape(databases)), slice));
       }
     }
     const statementsPerPurchase = round(http.reduce((sum, r) => sum + r.statements, 0) / http.reduce((sum, r) => sum + r.requests, 0), 1);
     // Each append is one statement: the bare purchase's round trips are its batches.
-    report({ ...merge(http), statementsPerPurchase }, { ...summarize(bare), statementsPerPurchase: shape?.length ?? 0 }, await capturedCount(databases));
+    report({ ...merge(http), statementsPerPurchase }, { ...summarize(bare), statementsPerPurchase: shape?.length ?? 0 }, await books(databases));
   } finally {
     await databases.dispose();
   }
@@ -285,10 +136,10 @@ async function main(): Promise<void> {
 function report(
   http: ReturnType<typeof merge> & { statementsPerPurchase: number },
   bare: ReturnType<typeof summarize> & { statementsPerPurchase: number },
-  books: { requested: number; captured: number },
+  counted: Books,
 ): void {
   const purchasesPerSecond = http.requestsPerSecond;
-  console.log(JSON.stringify({ bench: 'purchase', store, system: 'tessera-http', connections, ...http }));
+  console.log(JSON.stringify({ bench: 'purchase', store, system: 'tessera-http', buyers, connections, ...http }));
   console.log(JSON.stringify({ bench: 'purchase', store, system: 'bare-appends', concurrency: connections, ...bare }));
   console.log(
     JSON.stringify({
@@ -299,13 +150,8 @@ function report(
       p99: round(http.p99Ms / bare.p99Ms, 2),
     }),
   );
-  console.log(JSON.stringify({ bench: 'purchase', store, check: 'every purchase requested over HTTP was captured', ...books, ok: books.requested === books.captured }));
-  if (byStatement.size > 0) {
-    const total = [...byStatement.values()].reduce((a, b) => a + b, 0);
-    for (const [text, count] of [...byStatement].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
-      console.log(`${((count / total) * http.statementsPerPurchase).toFixed(2).padStart(6)}  ${text}`);
-    }
-  }
+  console.log(JSON.stringify({ bench: 'purchase', store, check: 'every purchase requested over HTTP was captured', ...counted, ok: counted.requested === counted.captured }));
+  printStatements(http.statementsPerPurchase);
 }
 
 await main();

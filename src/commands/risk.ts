@@ -1,9 +1,10 @@
-import { listHits, normalizeListValue, riskPolicyDecider, thresholdsFor, type RiskPolicyCommand } from '../aggregates/risk-policy.js';
+import { listHits, normalizeListValue, riskPolicyDecider, thresholdsFor, type RiskPolicyCommand, type RiskPolicyState } from '../aggregates/risk-policy.js';
 import { ALLOWABLE, botScore, riskVerdict, type RiskFeatures, type RiskListKind, type RiskModel, type RiskThresholds, type SessionSignals } from '../domain/risk.js';
 import { TesseraError } from '../errors.js';
 import type { PaymentRiskAssessed } from '../events/payment.js';
 import { riskPolicyStreamId, type RiskList, type RiskListEntryAdded } from '../events/risk-policy.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
+import { aggregateCacheOf } from './aggregate-cache.js';
 import { commandHandler, type CommandContext } from './handle-command.js';
 import { paymentHandler } from './payment.js';
 
@@ -168,7 +169,7 @@ export function riskAssessor(deps: RiskAssessorDeps): RiskAssessor {
   return {
     async assess(input, context) {
       const started = performance.now();
-      const { state: policy } = await riskPolicyHandler.loadRecent(deps.store, context.tenantId);
+      const policy = await policyOf(deps.store, context.tenantId);
       const thresholds = thresholdsFor(policy, input.venueId, input.eventId);
       const { ip, deviceFingerprint: device, emailDomain } = input.signals;
       const lists = listHits(policy, { user: input.userId, card: input.paymentMethodId, ...(ip ? { ip } : {}), ...(device ? { device } : {}), ...(emailDomain ? { email_domain: emailDomain } : {}) });
@@ -234,6 +235,30 @@ async function unavailableIfFailing<T>(call: Promise<T>): Promise<T> {
   } catch (error) {
     throw new TesseraError('SERVICE_UNAVAILABLE', 'fraud screening is unavailable; try again shortly', { cause: error });
   }
+}
+
+/**
+ * Who in the aggregate cache holds the fact that a tenant has no risk policy. Command handlers
+ * look entries up as their decider, so they never see this one.
+ */
+const NO_POLICY = { holds: 'a tenant without a risk policy' };
+
+/**
+ * The tenant's lists and thresholds, as recent as the aggregate cache keeps them. Most tenants
+ * have no policy, so no stream, and the cache keeps only streams that exist: every assessment
+ * would read the empty stream again (a statement per purchase). The cache holds that fact too,
+ * as revision -1, so the shared tail drops it at the policy's first event (revision 0, whoever
+ * writes it), as it drops any cached aggregate another writer has moved past; a policy written
+ * between the read and remembering it is caught by the cache's newest-revision check.
+ */
+async function policyOf(store: EventStore, tenantId: string): Promise<RiskPolicyState> {
+  const cache = aggregateCacheOf(store);
+  const streamId = riskPolicyStreamId(tenantId);
+  const none = cache?.get(streamId, NO_POLICY);
+  if (none) return none.state as RiskPolicyState;
+  const loaded = await riskPolicyHandler.loadRecent(store, tenantId);
+  if (loaded.revision === null) cache?.set(streamId, NO_POLICY, { state: loaded.state, revision: -1, events: [], tenantId: undefined });
+  return loaded.state;
 }
 
 /** A blocked purchase records nothing; an allowed one is held to the per-event ticket cap only. */

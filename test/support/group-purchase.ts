@@ -53,13 +53,16 @@ function commandsOf(purchase: GroupPurchase, now: Date): GroupPaymentCommand[] {
   ];
 }
 
-/** Appends a completed group purchase decided by the GroupPayment decider, one append per command. */
+/**
+ * Appends a completed group purchase decided by the GroupPayment decider, in one append: with
+ * process managers running, appends one command at a time would race the group's own (its hold
+ * step reacts to each submitted share).
+ */
 export async function appendCompletedGroup(store: EventStore, purchase: GroupPurchase): Promise<{ position: Position; events: GroupPaymentEvent[] }> {
   const now = purchase.now ?? new Date();
   let state = groupPaymentDecider.initialState();
-  let expected: 'no_stream' | number = 'no_stream';
-  let position: Position | undefined;
   const all: GroupPaymentEvent[] = [];
+  const data = [];
   for (const command of commandsOf(purchase, now)) {
     const withShare =
       command.type === 'RecordContributionAuthorized' || command.type === 'RecordContributionCaptured'
@@ -67,11 +70,9 @@ export async function appendCompletedGroup(store: EventStore, purchase: GroupPur
         : command;
     const events = groupPaymentDecider.decide(withShare, state);
     state = events.reduce((s, e) => groupPaymentDecider.evolve(s, e), state);
-    const data = toEventData(events, { commandId: randomUUID(), now, actor: 'system:test', tenantId: 'tenant-1', correlationId: purchase.groupId });
-    const appended = await store.append(groupPaymentStreamId(purchase.groupId), data, { expected });
-    expected = appended.nextExpectedRevision;
-    position = appended.position;
+    data.push(...toEventData(events, { commandId: randomUUID(), now, actor: 'system:test', tenantId: 'tenant-1', correlationId: purchase.groupId }));
     all.push(...events);
   }
-  return { position: position!, events: all };
+  const appended = await store.append(groupPaymentStreamId(purchase.groupId), data, { expected: 'no_stream' });
+  return { position: appended.position, events: all };
 }

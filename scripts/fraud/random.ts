@@ -17,7 +17,7 @@ export interface Random {
 }
 
 /** mulberry32: 32 bits of state, fast, and the same sequence for a seed on every platform. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

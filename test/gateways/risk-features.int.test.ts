@@ -432,8 +432,6 @@ function riskFeatureStoreContract(backend: StoreBackend): void {
 
 const backends = storeBackends();
 for (const backend of backends) riskFeatureStoreContract(backend);
-if (!databaseUrl) describe.skip('risk feature store contract: sql on PostgreSQL (set DATABASE_URL)', () => undefined);
-if (!redisUrl) describe.skip('risk feature store contract: redis (set REDIS_URL)', () => undefined);
 
 /** The SQL store in a session whose time zone changes its clocks: a day is still 24 hours. */
 describe('risk feature store: sql in a session time zone with daylight saving', () => {

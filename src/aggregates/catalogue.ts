@@ -1,6 +1,12 @@
 import type { TicketLine } from '../domain/purchase-quote.js';
 import { TesseraError } from '../errors.js';
-import { isCatalogueEvent, type CatalogueEvent, type TicketTypeTerms } from '../events/catalogue.js';
+import {
+  isCatalogueEvent,
+  type CatalogueEvent,
+  type PurchaseLimits,
+  type TicketTypeTerms,
+  type WaitingRoomSettings,
+} from '../events/catalogue.js';
 import type { Decider } from './decider.js';
 
 /**
@@ -10,20 +16,34 @@ import type { Decider } from './decider.js';
  */
 export interface CatalogueState {
   readonly ticketTypes: Readonly<Record<string, TicketTypeTerms>>;
+  /** The event's own purchase limits; absent: the defaults apply (src/domain/purchase-limits.ts). */
+  readonly limits?: PurchaseLimits;
+  /** The event's waiting room as last configured; a purchase needs an access token while it is enabled. */
+  readonly waitingRoom?: WaitingRoomSettings;
 }
 
-export type CatalogueCommand = {
-  readonly type: 'SaveTicketType';
-  readonly data: { readonly venueId: string; readonly eventId: string; readonly ticketTypeId: string } & TicketTypeTerms;
-};
+interface EventKey {
+  readonly venueId: string;
+  readonly eventId: string;
+}
 
-const TERMS = ['name', 'price', 'currency', 'saleStartsAt', 'saleEndsAt'] as const satisfies readonly (keyof TicketTypeTerms)[];
+export type CatalogueCommand =
+  | { readonly type: 'SaveTicketType'; readonly data: EventKey & { readonly ticketTypeId: string } & TicketTypeTerms }
+  | { readonly type: 'SetPurchaseLimits'; readonly data: EventKey & { readonly limits: PurchaseLimits } }
+  | { readonly type: 'ConfigureWaitingRoom'; readonly data: EventKey & { readonly room: WaitingRoomSettings } };
+
+const TERMS = ['name', 'price', 'currency', 'saleStartsAt', 'saleEndsAt', 'capacity'] as const satisfies readonly (keyof TicketTypeTerms)[];
+const LIMITS = ['perUser', 'perPaymentMethod', 'perAddress', 'perOrder'] as const satisfies readonly (keyof PurchaseLimits)[];
 
 export function evolveCatalogue(state: CatalogueState, event: CatalogueEvent): CatalogueState {
   switch (event.type) {
     case 'TicketTypeRegistered':
     case 'TicketTypeRevised':
-      return { ticketTypes: { ...state.ticketTypes, [event.data.ticketTypeId]: termsOf(event.data) } };
+      return { ...state, ticketTypes: { ...state.ticketTypes, [event.data.ticketTypeId]: termsOf(event.data) } };
+    case 'PurchaseLimitsSet':
+      return { ...state, limits: event.data.limits };
+    case 'WaitingRoomConfigured':
+      return { ...state, waitingRoom: event.data.room };
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled catalogue event ${JSON.stringify(unhandled)}`);
@@ -40,15 +60,36 @@ export function decideCatalogue(command: CatalogueCommand, state: CatalogueState
       if (terms.saleStartsAt && terms.saleEndsAt && Date.parse(terms.saleEndsAt) <= Date.parse(terms.saleStartsAt)) {
         throw invalid('saleEndsAt', 'must be after saleStartsAt');
       }
+      if (terms.capacity !== undefined && (!Number.isSafeInteger(terms.capacity) || terms.capacity < 0)) {
+        throw invalid('capacity', 'must be a whole number of tickets, zero or more');
+      }
       const before = state.ticketTypes[ticketTypeId];
       if (!before) return [{ type: 'TicketTypeRegistered', data: { venueId, eventId, ticketTypeId, ...terms } }];
       const changed = TERMS.filter((field) => before[field] !== terms[field]);
       if (changed.length === 0) return [];
       return [{ type: 'TicketTypeRevised', data: { venueId, eventId, ticketTypeId, ...terms, changed, previousPrice: before.price } }];
     }
+    case 'SetPurchaseLimits': {
+      const { venueId, eventId, limits } = command.data;
+      for (const field of LIMITS) {
+        if (!Number.isSafeInteger(limits[field]) || limits[field] < 1) throw invalid(`limits.${field}`, 'must be a whole number of tickets, one or more');
+      }
+      const set = { perUser: limits.perUser, perPaymentMethod: limits.perPaymentMethod, perAddress: limits.perAddress, perOrder: limits.perOrder };
+      if (state.limits && LIMITS.every((field) => state.limits![field] === set[field])) return [];
+      return [{ type: 'PurchaseLimitsSet', data: { venueId, eventId, limits: set } }];
+    }
+    case 'ConfigureWaitingRoom': {
+      const { venueId, eventId } = command.data;
+      const room = roomOf(command.data.room);
+      if (!Number.isSafeInteger(room.capacity) || room.capacity < 1) throw invalid('capacity', 'must be a whole number of buyers, one or more');
+      if (!Number.isSafeInteger(room.releaseRate) || room.releaseRate < 1) throw invalid('releaseRate', 'must be a whole number of buyers a minute, one or more');
+      if (room.order === 'draw' && !room.opensAt) throw invalid('opensAt', 'is required for a draw: those who join before it are drawn in random order');
+      if (state.waitingRoom && JSON.stringify(roomOf(state.waitingRoom)) === JSON.stringify(room)) return [];
+      return [{ type: 'WaitingRoomConfigured', data: { venueId, eventId, room } }];
+    }
     default: {
-      const unhandled: never = command.type;
-      throw new Error(`unhandled catalogue command ${String(unhandled)}`);
+      const unhandled: never = command;
+      throw new Error(`unhandled catalogue command ${JSON.stringify(unhandled)}`);
     }
   }
 }
@@ -110,6 +151,18 @@ function termsOf(data: TicketTypeTerms): TicketTypeTerms {
     currency: data.currency,
     ...(data.saleStartsAt ? { saleStartsAt: data.saleStartsAt } : {}),
     ...(data.saleEndsAt ? { saleEndsAt: data.saleEndsAt } : {}),
+    ...(data.capacity !== undefined ? { capacity: data.capacity } : {}),
+  };
+}
+
+/** The settings alone, in a fixed key order, without an absent opening time. */
+function roomOf(room: WaitingRoomSettings): WaitingRoomSettings {
+  return {
+    enabled: room.enabled,
+    capacity: room.capacity,
+    releaseRate: room.releaseRate,
+    order: room.order,
+    ...(room.opensAt ? { opensAt: room.opensAt } : {}),
   };
 }
 

@@ -154,6 +154,9 @@ export const configSchema = z.object({
   // How long a payment held for review waits for an analyst before its hold is voided.
   FRAUD_REVIEW_TIMEOUT_MS: integer(24 * 3_600_000, 1_000, 7 * 24 * 3_600_000),
   GAS_DEFAULT_CHAIN: z.enum(['polygon', 'solana']).default('polygon'),
+  // On-sales (issue 21): seed 003's default purchase limits (4 tickets per user, 4 per payment
+  // method, 8 per address, 4 per order) for every event that sets none; false: only an event's own.
+  PURCHASE_LIMITS: boolean(true),
 
   // Resale and minting (issue 6): price caps and splits in basis points of the price, escrow
   // timing, the chain adapter, the mint worker. RESALE_VENUE_RULES: {"<venueId>": {maxPriceBps,

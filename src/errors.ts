@@ -87,6 +87,8 @@ export const ERROR_STATUS = {
   TICKET_TYPE_NOT_FOUND: 404,
   TICKET_SALE_CLOSED: 409,
   PRICE_MISMATCH: 409,
+  // On-sales (issue 21): a ticket type's capacity is taken (purchase limits answer PURCHASE_LIMIT_EXCEEDED)
+  SOLD_OUT: 409,
 
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,

@@ -28,6 +28,7 @@ export const testEnv = (overrides: Record<string, string> = {}): Record<string, 
   RATE_LIMIT_ROUTE_MAX: '100000',
   // The suites buy many tickets as one user from one address; fraud screening has suites of its own (test/**/risk*).
   FRAUD_CHECKS: 'false',
+  PURCHASE_LIMITS: 'false',
   ...overrides,
 });
 

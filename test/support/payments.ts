@@ -36,6 +36,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PAYMENT_WAIT_MS: '10000',
     // These suites buy as one user from one address; fraud screening is tested on its own (test/**/risk*).
     FRAUD_CHECKS: 'false',
+    PURCHASE_LIMITS: 'false',
     ...overrides,
   });
 }

@@ -55,6 +55,11 @@ import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } fr
 import { findTicket } from './projections/tickets.js';
 import { sqlVenueVolume } from './projections/venue-volume.js';
 import type { Storage } from './runtime.js';
+import { TesseraError } from './errors.js';
+import { ticketInventory } from './commands/ticket-inventory.js';
+import type { PurchaseAccess } from './commands/waiting-room.js';
+import { createSqlTicketInventoryStore } from './gateways/ticket-inventory-sql.js';
+import { ticketInventoryProcess } from './processmanagers/ticket-inventory.js';
 
 /**
  * The composition root: every adapter is picked here and nowhere else, and every command
@@ -150,6 +155,12 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const sourcePaymentOf = async (ticketId: string) => (await findTicket(readSide.db, ticketId))?.paymentId;
   let webhooks!: StripeWebhooks;
 
+  const inventory = ticketInventory({ store: createSqlTicketInventoryStore(sql), events: store, defaultLimits: config.PURCHASE_LIMITS, clock, logger });
+  // Until the waiting room lands in this process, an event with its room enabled sells nothing.
+  const access: PurchaseAccess = {
+    check: () => Promise.reject(new TesseraError('SERVICE_UNAVAILABLE', 'the waiting room is not available')),
+    consume: () => Promise.reject(new TesseraError('SERVICE_UNAVAILABLE', 'the waiting room is not available')),
+  };
   const riskMetrics = createRiskMetrics();
   const risk = config.FRAUD_CHECKS ? riskAssessorFor(config, storage, store, riskMetrics) : undefined;
   const runtime = createProcessManagerRuntime(
@@ -172,6 +183,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
         processManagers: {
           purchase: purchaseProcess({ store, gateway, references, deadlines, clock, reviewTimeoutMs: config.FRAUD_REVIEW_TIMEOUT_MS, ...(risk ? { risk } : {}) }),
           refund: refundProcess({ store, gateway, clock }),
+          'ticket-inventory': ticketInventoryProcess({ store, inventory }),
           'group-payment': groupPaymentProcess({ store, gateway, deadlines, mailer, linkBase: config.GROUP_PAYMENT_LINK_BASE, linkSecret, clock, ...(risk ? { risk } : {}) }),
           escrow: escrowProcess({ ...escrow, gateway, transferCheckMs: config.ESCROW_TRANSFER_CHECK_MS }),
           minting: mintingProcess({ store, sql, clock, priorityFor: (venueId): MintPriority => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard' }),
@@ -217,9 +229,11 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       defaultChain: config.GAS_DEFAULT_CHAIN,
       clock,
       active: paymentMetrics.active,
+      inventory,
+      access,
       ...(risk ? { risk } : {}),
     }),
-    catalogue: catalogueCommands(store),
+    catalogue: catalogueCommands(store, inventory, config.PURCHASE_LIMITS),
     venues: {
       ...venueProfileCommands(store, { payoutAccountHoldMs: config.PAYOUT_ACCOUNT_CHANGE_HOLD_MS }),
       ...venueAccountCommands(store),
@@ -232,6 +246,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       waitMs: settings.waitMs,
       linkBase: config.GROUP_PAYMENT_LINK_BASE,
       linkSecret,
+      inventory,
+      access,
       ...(risk ? { risk } : {}),
     }),
     resale: {
@@ -257,6 +273,10 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       ?.purge(new Date(clock().getTime() - RISK_RETENTION_MS))
       .then((purged) => purged > 0 && logger.info({ purged }, 'fraud screening: old counted purchases folded into totals'))
       .catch((error: unknown) => logger.warn({ err: error }, 'fraud screening: purge failed; will try again'));
+  // Holds of purchases never written (the process died between reserving and writing) are released.
+  let inventorySweep: ReturnType<typeof setInterval> | undefined;
+  const sweepInventory = () =>
+    void inventory.sweep(clock()).catch((error: unknown) => logger.warn({ err: error }, 'ticket inventory: sweep failed; will try again'));
   return {
     services,
     readSide,
@@ -275,6 +295,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
         startSubscription(store, groupMetricsProjector(store, groupReminders), projectorOptions),
       ];
       await readSide.start();
+      inventorySweep = setInterval(sweepInventory, INVENTORY_SWEEP_EVERY_MS);
+      inventorySweep.unref();
       if (risk) {
         riskPurge = setInterval(purgeRisk, RISK_PURGE_EVERY_MS);
         riskPurge.unref();
@@ -285,6 +307,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       if (!started) return;
       started = false;
       clearInterval(riskPurge);
+      clearInterval(inventorySweep);
       await Promise.all([runtime.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
       await tail.stop();
       aggregates.setActive(false);
@@ -293,6 +316,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
 }
 
 const RISK_RETENTION_MS = 90 * 86_400_000;
+const INVENTORY_SWEEP_EVERY_MS = 60_000;
 const RISK_PURGE_EVERY_MS = 6 * 3_600_000;
 
 /**

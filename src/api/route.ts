@@ -73,6 +73,8 @@ export type RouteInput<B extends Schema, P extends Schema, Q extends Schema, A e
   readonly correlationId: string;
   /** The caller's address (the proxy's client address when TRUST_PROXY is on). */
   readonly ip: string;
+  /** A request header's value (the first, when sent more than once); undefined when absent or empty. */
+  readonly header: (name: string) => string | undefined;
   /** The request's logger (carries the request id). */
   readonly log: FastifyBaseLogger;
   /** Answers with one of the route's `otherStatuses` instead of `status` (readiness: 503). */
@@ -215,6 +217,11 @@ export function createRouteApi(
             query: request.query,
             correlationId: request.id,
             ip: request.ip,
+            header(name: string) {
+              const value = request.headers[name.toLowerCase()];
+              const first = Array.isArray(value) ? value[0] : value;
+              return first === '' ? undefined : first;
+            },
             log: request.log,
             setStatus(other: number) {
               if (!definition.otherStatuses?.includes(other)) throw new Error(`${definition.url} does not declare status ${other}`);

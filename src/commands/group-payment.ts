@@ -4,6 +4,9 @@ import type { RiskAssessor, RiskSignals } from './risk.js';
 import { type CommandContext, type CommandResult, commandHandler } from './handle-command.js';
 import type { RequestedTicketLine } from '../aggregates/catalogue.js';
 import { pricePurchase } from './catalogue.js';
+import { admittedBy } from './payment.js';
+import type { TicketInventory } from './ticket-inventory.js';
+import type { PurchaseAccess } from './waiting-room.js';
 import type { Chain } from '../domain/fees.js';
 import { derivedId } from '../domain/ids.js';
 import { asUser, authorize, type Actions, type Principal } from '../domain/access.js';
@@ -36,6 +39,10 @@ export interface CreateGroupPaymentInput {
   readonly tickets: readonly RequestedTicketLine[];
   readonly members: readonly NewMember[];
   readonly chain?: Chain;
+  /** The organizer's IP address, for the purchase limit per address. */
+  readonly ip?: string;
+  /** The waiting room's access token (`x-access-token`), required while the event's room is enabled. */
+  readonly accessToken?: string;
 }
 
 export interface GroupSettings {
@@ -54,35 +61,52 @@ export const memberIdFor = (groupId: string, index: number): string => derivedId
  * `ttlMs` from now. Ids derive from the command id, so a retried request finds its group.
  */
 export async function createGroupPayment(
-  deps: { store: EventStore; volume: VenueVolume; settings: GroupSettings },
+  deps: { store: EventStore; volume: VenueVolume; settings: GroupSettings; inventory: TicketInventory; access: PurchaseAccess },
   input: CreateGroupPaymentInput,
   context: CommandContext,
 ): Promise<CommandResult<GroupPaymentState, GroupPaymentEvent>> {
   const groupId = groupIdFor(context.commandId);
   const chain = input.chain ?? deps.settings.defaultChain;
-  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await groupPaymentHandler.load(deps.store, groupId)).state.group?.tickets);
+  const recorded = async () => (await groupPaymentHandler.load(deps.store, groupId)).state.group?.tickets;
+  const { tickets, quote, catalogue } = await pricePurchase(deps, { ...input, chain }, context.now, recorded);
+  const purchase = { tenantId: context.tenantId, userId: input.organizerId, venueId: input.venueId, eventId: input.eventId };
+  const access = await admittedBy(deps.access, catalogue, { ...purchase, token: input.accessToken }, recorded);
+  // The group is one order by its organizer: its tickets are held until it completes or ends.
+  const reserved = await deps.inventory.reserve(
+    { ...purchase, id: groupId, streamId: groupPaymentStreamId(groupId), tickets, ...(input.ip ? { ip: input.ip } : {}) },
+    catalogue,
+    context.now,
+  );
   const now = context.now.getTime();
   const { ttlMs, reminderMs } = deps.settings;
-  return groupPaymentHandler.handle(
-    deps.store,
-    groupId,
-    {
-      type: 'CreateGroupPayment',
-      data: {
-        groupId,
-        organizerId: input.organizerId,
-        venueId: input.venueId,
-        eventId: input.eventId,
-        tickets,
-        quote,
-        members: input.members.map((m, index) => ({ ...m, memberId: memberIdFor(groupId, index) })),
-        createdAt: context.now.toISOString(),
-        expiresAt: new Date(now + ttlMs).toISOString(),
-        ...(reminderMs > 0 && reminderMs < ttlMs ? { remindAt: new Date(now + reminderMs).toISOString() } : {}),
+  const created = await (async () => {
+    if (access) await deps.access.consume(access.jti, context.commandId);
+    return groupPaymentHandler.handle(
+      deps.store,
+      groupId,
+      {
+        type: 'CreateGroupPayment',
+        data: {
+          groupId,
+          organizerId: input.organizerId,
+          venueId: input.venueId,
+          eventId: input.eventId,
+          tickets,
+          quote,
+          members: input.members.map((m, index) => ({ ...m, memberId: memberIdFor(groupId, index) })),
+          createdAt: context.now.toISOString(),
+          expiresAt: new Date(now + ttlMs).toISOString(),
+          ...(reminderMs > 0 && reminderMs < ttlMs ? { remindAt: new Date(now + reminderMs).toISOString() } : {}),
+        },
       },
-    },
-    context,
-  );
+      context,
+    );
+  })().catch(async (error: unknown) => {
+    if (reserved.newlyReserved) await deps.inventory.release(groupId);
+    throw error;
+  });
+  if (created.replayed && reserved.newlyReserved) await deps.inventory.release(groupId);
+  return created;
 }
 
 /** A group as a command left it, with the position of the last event its state folded (null when the command wrote nothing). */
@@ -204,6 +228,10 @@ export interface GroupPaymentCommandsDeps {
   readonly linkSecret: string;
   /** The risk assessment before each member's hold (absent: fraud checks off). */
   readonly risk?: RiskAssessor;
+  /** Capacities and purchase limits: a group's tickets are held from its creation. */
+  readonly inventory: TicketInventory;
+  /** The waiting room's access tokens, while the event's room is enabled. */
+  readonly access: PurchaseAccess;
 }
 
 export function groupPaymentCommands(deps: GroupPaymentCommandsDeps): GroupPaymentCommands {

@@ -1,4 +1,4 @@
-import type { RequestedTicketLine } from '../aggregates/catalogue.js';
+import type { CatalogueState, RequestedTicketLine } from '../aggregates/catalogue.js';
 import { heldForReview, isSettled, paymentDecider, RISK_DECLINED, type PaymentState, type PaymentStatus } from '../aggregates/payment.js';
 import { asUser, authorize, type Principal } from '../domain/access.js';
 import type { Chain } from '../domain/fees.js';
@@ -17,6 +17,8 @@ import { type CommandContext, commandHandler } from './handle-command.js';
 import { refundPolicyFor } from './refund-policy.js';
 import type { RiskAssessor, RiskSignals } from './risk.js';
 import { riskDeclinedError } from './risk-declined.js';
+import type { TicketInventory } from './ticket-inventory.js';
+import type { AccessRequest, PurchaseAccess } from './waiting-room.js';
 import { ticketIdFor } from '../domain/ids.js';
 import type { RefundAllocation } from '../domain/refund-allocation.js';
 
@@ -28,8 +30,10 @@ export interface ProcessPaymentInput {
   readonly tickets: readonly RequestedTicketLine[];
   readonly paymentMethod: PaymentMethodRef;
   readonly chain?: Chain;
-  /** The buyer's address, device and session, for the risk assessment. */
+  /** The buyer's address, device and session, for the risk assessment (the address also for the purchase limits). */
   readonly signals?: RiskSignals;
+  /** The waiting room's access token (`x-access-token`), required while the event's room is enabled. */
+  readonly accessToken?: string;
 }
 
 export interface ProcessPaymentDeps {
@@ -41,6 +45,10 @@ export interface ProcessPaymentDeps {
   readonly defaultChain?: Chain;
   /** The risk assessment before the gateway call (absent: fraud checks off, FRAUD_CHECKS=false). */
   readonly risk?: RiskAssessor;
+  /** Capacities and purchase limits: every purchase's tickets are reserved before it is written. */
+  readonly inventory: TicketInventory;
+  /** The waiting room's access tokens, checked and used once while the event's room is enabled. */
+  readonly access: PurchaseAccess;
 }
 
 /** What `process` answers: the payment as it stands once the gateway answered, or still processing. */
@@ -74,57 +82,95 @@ export const paymentIdFor = (commandId: string): string => derivedId(commandId, 
 export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPaymentInput, context: CommandContext): Promise<PurchaseOutcome> {
   const paymentId = paymentIdFor(context.commandId);
   const chain = input.chain ?? deps.defaultChain ?? 'polygon';
-  const { tickets, quote } = await pricePurchase(deps, { ...input, chain }, context.now, async () => (await paymentHandler.load(deps.store, paymentId)).state.request?.tickets);
-  const assessed = await deps.risk?.assess(
+  const recorded = async () => (await paymentHandler.load(deps.store, paymentId)).state.request?.tickets;
+  const { tickets, quote, catalogue } = await pricePurchase(deps, { ...input, chain }, context.now, recorded);
+  const purchase = { tenantId: context.tenantId, userId: input.userId, venueId: input.venueId, eventId: input.eventId };
+  const access = await admittedBy(deps.access, catalogue, { ...purchase, token: input.accessToken }, recorded);
+  const reserved = await deps.inventory.reserve(
     {
-      paymentId,
-      subject: 'purchase',
-      userId: input.userId,
-      venueId: input.venueId,
-      eventId: input.eventId,
-      amount: quote.total,
-      tickets: tickets.reduce((sum, line) => sum + line.quantity, 0),
+      ...purchase,
+      id: paymentId,
+      streamId: paymentStreamId(paymentId),
+      tickets,
       paymentMethodId: input.paymentMethod.paymentMethodId,
-      signals: input.signals ?? {},
+      ...(input.signals?.ip ? { ip: input.signals.ip } : {}),
     },
-    context,
+    catalogue,
+    context.now,
   );
-  const assessment = assessed?.assessment;
-  const requested = await paymentHandler
-    .handle(
-    deps.store,
-    paymentId,
-    {
-      type: 'RequestPayment',
-      ...(assessment ? { assessment } : {}),
-      data: {
+  let assessed: Awaited<ReturnType<RiskAssessor['assess']>> | undefined;
+  const requested = await (async () => {
+    if (access) await deps.access.consume(access.jti, context.commandId);
+    assessed = await deps.risk?.assess(
+      {
         paymentId,
+        subject: 'purchase',
         userId: input.userId,
         venueId: input.venueId,
         eventId: input.eventId,
-        tickets,
-        quote,
-        paymentMethod: input.paymentMethod,
-        captureMode: deps.captureMode,
-        requestedAt: context.now.toISOString(),
-        expiresAt: new Date(context.now.getTime() + deps.pendingTtlMs).toISOString(),
+        amount: quote.total,
+        tickets: tickets.reduce((sum, line) => sum + line.quantity, 0),
+        paymentMethodId: input.paymentMethod.paymentMethodId,
+        signals: input.signals ?? {},
       },
-    },
-    context,
-    // The payment id derives from the command id: only a retry finds the stream already there.
-    { expectNew: true },
-  )
-    .catch(async (error: unknown) => {
-      // Not written: the purchase must not count toward the buyer's limits.
-      if (assessed?.newlyCounted) await deps.risk?.forget(paymentId);
-      throw error;
-    });
+      context,
+    );
+    const assessment = assessed?.assessment;
+    return paymentHandler.handle(
+      deps.store,
+      paymentId,
+      {
+        type: 'RequestPayment',
+        ...(assessment ? { assessment } : {}),
+        data: {
+          paymentId,
+          userId: input.userId,
+          venueId: input.venueId,
+          eventId: input.eventId,
+          tickets,
+          quote,
+          paymentMethod: input.paymentMethod,
+          captureMode: deps.captureMode,
+          requestedAt: context.now.toISOString(),
+          expiresAt: new Date(context.now.getTime() + deps.pendingTtlMs).toISOString(),
+        },
+      },
+      context,
+      // The payment id derives from the command id: only a retry finds the stream already there.
+      { expectNew: true },
+    );
+  })().catch(async (error: unknown) => {
+    // Not written: the purchase must not count toward the buyer's limits or hold any ticket.
+    if (assessed?.newlyCounted) await deps.risk?.forget(paymentId);
+    if (reserved.newlyReserved) await deps.inventory.release(paymentId);
+    throw error;
+  });
   // A retry of a purchase written before (its stored answer expired): that purchase decided
   // what counts, not this assessment.
   if (requested.replayed && assessed?.newlyCounted) await deps.risk?.forget(paymentId);
+  if (requested.replayed && reserved.newlyReserved) await deps.inventory.release(paymentId);
   // The answer's position covers every event its state folded, so a query given it sees that state.
   const settled = await followStream(deps.store, paymentStreamId(paymentId), paymentDecider, { from: requested, until: isSettled, timeoutMs: deps.waitMs });
   return outcomeOf(paymentId, settled.state, settled.position ?? requested.position, requested.replayed);
+}
+
+/**
+ * The access token of the waiting room the event's catalogue has enabled, checked (403
+ * QUEUE_TOKEN_REQUIRED, INVALID_ACCESS_TOKEN); none without a room. A retried request whose
+ * purchase was recorded before needs no token: it answers as the first time did.
+ */
+export async function admittedBy(
+  access: PurchaseAccess,
+  catalogue: CatalogueState,
+  request: Omit<AccessRequest, 'room'>,
+  recorded: () => Promise<unknown>,
+): Promise<{ readonly jti: string } | undefined> {
+  const room = catalogue.waitingRoom;
+  if (!room?.enabled) return undefined;
+  return access.check({ ...request, room }).catch(async (error: unknown) => {
+    if (await recorded()) return undefined;
+    throw error;
+  });
 }
 
 function outcomeOf(paymentId: string, state: PaymentState, position: Position | null, replayed: boolean): PurchaseOutcome {

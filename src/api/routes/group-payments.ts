@@ -110,14 +110,18 @@ export const groupPaymentRoutes: RouteModule = {
       description:
         'Ticket prices come from the event\'s catalogue at the venue, as for a single purchase (404 TICKET_TYPE_NOT_FOUND, ' +
         '409 TICKET_SALE_CLOSED, 409 PRICE_MISMATCH). Members take every ticket of the selection (422 otherwise). Each share is the total (fees and tax included) ' +
-        'split by ticket count, every cent allocated. Payment links are mailed to the members and answered here.',
+        'split by ticket count, every cent allocated. Payment links are mailed to the members and answered here. The group ' +
+        'is one order by its organizer: its tickets are held from now against their capacity (409 SOLD_OUT) and the ' +
+        'event\'s limits per user, address and order (403 PURCHASE_LIMIT_EXCEEDED), and given back if it expires or is ' +
+        'cancelled. While the event\'s waiting room is on, it needs the room\'s access token in `x-access-token`.',
       tags: ['group-payments'],
       auth: 'user',
       idempotent: true,
       status: 201,
       body: createBody,
       response: z.object({ success: z.literal(true), groupPayment: group, paymentLinks, position: positionAnswer }),
-      handler: async ({ body, principal, commandKey, correlationId }) => {
+      handler: async ({ body, principal, commandKey, correlationId, ip, header }) => {
+        const accessToken = header('x-access-token');
         const created = await groups.create(
           {
             organizerId: principal.userId,
@@ -130,6 +134,8 @@ export const groupPaymentRoutes: RouteModule = {
             })),
             members: body.members,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
+            ip,
+            ...(accessToken ? { accessToken } : {}),
           },
           userCommandContext(api.services, principal, commandKey, correlationId),
         );

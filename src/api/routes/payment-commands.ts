@@ -120,14 +120,19 @@ export const paymentCommandRoutes: RouteModule = {
         'declined card is 402 PAYMENT_FAILED with `details.transactionId` and the decline codes; an unknown venue ' +
         'is 404 VENUE_NOT_FOUND. Ticket prices come from the event\'s catalogue at the venue: a ticket type it does not ' +
         'hold is 404 TICKET_TYPE_NOT_FOUND, one not on sale now 409 TICKET_SALE_CLOSED, and a `price` other than the ' +
-        'registered one 409 PRICE_MISMATCH (with `details.price`); nothing is charged or written.',
+        'registered one 409 PRICE_MISMATCH (with `details.price`); nothing is charged or written. A ticket type whose ' +
+        'capacity is taken is 409 SOLD_OUT (`details.remaining`); an order over the event\'s purchase limits is 403 ' +
+        'PURCHASE_LIMIT_EXCEEDED naming the limit (`details.limit`: per_user, per_payment_method, per_address, per_order). ' +
+        'While the event\'s waiting room is on, the purchase needs the room\'s access token in `x-access-token` (403 ' +
+        'QUEUE_TOKEN_REQUIRED, INVALID_ACCESS_TOKEN); the token is used once.',
       tags: ['payments'],
       auth: 'user',
       idempotent: true,
       body: processBody,
       response: processed,
       otherStatuses: [202],
-      handler: async ({ body, principal, commandKey, correlationId, setStatus, ip }) => {
+      handler: async ({ body, principal, commandKey, correlationId, setStatus, ip, header }) => {
+        const accessToken = header('x-access-token');
         const outcome = await payments.processPayment(
           {
             userId: principal.userId,
@@ -142,6 +147,7 @@ export const paymentCommandRoutes: RouteModule = {
             paymentMethod: body.paymentMethod,
             ...(body.blockchain ? { chain: body.blockchain } : {}),
             signals: riskSignals(ip, body, principal.emailDomain),
+            ...(accessToken ? { accessToken } : {}),
           },
           userCommandContext(api.services, principal, commandKey, correlationId),
         );

@@ -73,7 +73,8 @@ BEGIN
     SELECT c.kind, c.key, c.held + c.sold AS taken, (i->>'quantity')::integer AS quantity, (i->>'max')::integer AS max
     FROM tessera_inventory_counts c
     JOIN jsonb_array_elements(p_items) i ON c.scope = p_scope AND c.kind = i->>'kind' AND c.key = i->>'key'
-    ORDER BY c.kind, c.key
+    -- Several refusing at once, the buyer's own limits are named before the ticket type's capacity.
+    ORDER BY CASE c.kind WHEN 'user' THEN 0 WHEN 'payment_method' THEN 1 WHEN 'address' THEN 2 ELSE 3 END, c.key
   LOOP
     IF r.max IS NOT NULL AND r.taken + r.quantity > r.max THEN
       DELETE FROM tessera_inventory_holds WHERE id = p_id;

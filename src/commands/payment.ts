@@ -112,6 +112,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
         tickets: tickets.reduce((sum, line) => sum + line.quantity, 0),
         paymentMethodId: input.paymentMethod.paymentMethodId,
         signals: input.signals ?? {},
+        ...(reserved.limits ? { eventTicketLimit: reserved.limits.perUser } : {}),
       },
       context,
     );

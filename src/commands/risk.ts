@@ -115,6 +115,11 @@ export interface AssessInput {
   readonly signals: RiskSignals;
   /** A resale: the listing's markup as a share of the cap (0-1). */
   readonly resaleMarkup?: number;
+  /**
+   * The event's purchase limit per user (issue 21), when one applies: the per-event ticket cap
+   * follows it, so one event has one limit, whatever the risk policy's default cap says.
+   */
+  readonly eventTicketLimit?: number;
 }
 
 export type RiskAssessment = Omit<PaymentRiskAssessed['data'], 'paymentId'>;
@@ -170,7 +175,9 @@ export function riskAssessor(deps: RiskAssessorDeps): RiskAssessor {
     async assess(input, context) {
       const started = performance.now();
       const policy = await policyOf(deps.store, context.tenantId);
-      const thresholds = thresholdsFor(policy, input.venueId, input.eventId);
+      const policyThresholds = thresholdsFor(policy, input.venueId, input.eventId);
+      const thresholds =
+        input.eventTicketLimit === undefined ? policyThresholds : { ...policyThresholds, ticketsPerEventPerUser: input.eventTicketLimit };
       const { ip, deviceFingerprint: device, emailDomain } = input.signals;
       const lists = listHits(policy, { user: input.userId, card: input.paymentMethodId, ...(ip ? { ip } : {}), ...(device ? { device } : {}), ...(emailDomain ? { email_domain: emailDomain } : {}) });
       const observation: RiskObservation = {

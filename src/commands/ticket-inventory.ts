@@ -130,7 +130,7 @@ export interface TicketInventory {
    * refuses it (SOLD_OUT, PURCHASE_LIMIT_EXCEEDED) with nothing counted. `newlyReserved`: this call
    * counted it, so a purchase that is then not written must be released.
    */
-  reserve(hold: TicketHold, catalogue: CatalogueState, at: Date): Promise<{ readonly newlyReserved: boolean }>;
+  reserve(hold: TicketHold, catalogue: CatalogueState, at: Date): Promise<{ readonly newlyReserved: boolean; readonly limits: PurchaseLimits | undefined }>;
   /** A purchase paid: its tickets stay taken, as sold. */
   sell(id: string): Promise<void>;
   /** A purchase ended unpaid or refunded in full: its tickets and its buyer's allowance are given back. */
@@ -173,7 +173,7 @@ export function ticketInventory(deps: {
         at,
       });
       if (outcome.status === 'refused') throw refusedError(outcome);
-      return { newlyReserved: outcome.status === 'reserved' };
+      return { newlyReserved: outcome.status === 'reserved', limits };
     },
     async sell(id) {
       await deps.store.settle(id, 'sold', deps.clock());

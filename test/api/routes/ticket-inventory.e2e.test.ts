@@ -219,3 +219,38 @@ describe.each(sqlBackends())('capacity and purchase limits (%s)', (backend) => {
 });
 
 const rand = () => Math.floor(Math.random() * 250) + 1;
+
+describe('purchase limits with fraud screening on', () => {
+  let t: TestApp;
+  let venueId: string;
+  beforeAll(async () => {
+    t = await testApp({ background: true, env: { PURCHASE_LIMITS: 'true', FRAUD_CHECKS: 'true' } });
+    venueId = await venueAt(t, { tierOverride: 'pro' });
+  });
+  afterAll(() => t.close());
+
+  it("holds a buyer to the event's own per-user limit, not to the screening's default cap of 4", async () => {
+    const eventId = randomUUID();
+    const ticketTypeId = randomUUID();
+    const admin = await authAs('admin');
+    await t.app.inject({ method: 'PUT', url: `/api/v1/venues/${venueId}/events/${eventId}/ticket-types/${ticketTypeId}`, headers: admin, payload: { name: 'Floor', price: 5_000 } });
+    const limits = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/venues/${venueId}/events/${eventId}/purchase-limits`,
+      headers: admin,
+      payload: { perUser: 8, perPaymentMethod: 8, perAddress: 8, perOrder: 6 },
+    });
+    expect(limits.statusCode).toBe(200);
+    const buy = async (quantity: number) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/payments/process',
+        headers: { ...(await authAs()), 'idempotency-key': randomUUID() },
+        payload: { venueId, eventId, tickets: [{ ticketTypeId, quantity }], paymentMethod: { type: 'card', paymentMethodId: 'pm_card_visa' } },
+      });
+    expect((await buy(6)).statusCode).toBe(200);
+    const over = await buy(3);
+    expect(over.statusCode).toBe(403);
+    expect(over.json()).toMatchObject({ code: 'PURCHASE_LIMIT_EXCEEDED', details: { limit: 'per_user', max: 8, remaining: 2 } });
+  });
+});

@@ -72,6 +72,9 @@ export async function startTessera(databases: PurchaseDatabases, settings: Serve
     GATEWAY: 'sandbox',
     SANDBOX_LATENCY_MS: '0',
     FRAUD_CHECKS: String(settings.fraudChecks),
+    // One event sells to the whole run (one user, without screening): seed 003's default limits
+    // would stop it after 4 tickets. Capacity and limits have a bench of their own (bench:onsale).
+    PURCHASE_LIMITS: 'false',
     TRUST_PROXY: String(settings.trustProxy ?? false),
     ...(settings.redis ? { REDIS_URL: settings.redis.url, REDIS_KEY_PREFIX: settings.redis.prefix } : {}),
   });

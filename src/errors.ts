@@ -88,6 +88,13 @@ export const ERROR_STATUS = {
   TICKET_SALE_CLOSED: 409,
   PRICE_MISMATCH: 409,
 
+  // Waiting room (issue 21): seed 003's codes for a purchase of a protected event, and the room's own
+  WAITING_ROOM_NOT_FOUND: 404,
+  NOT_IN_WAITING_ROOM: 404,
+  ACCESS_TOKEN_NOT_FOUND: 404,
+  QUEUE_TOKEN_REQUIRED: 403,
+  INVALID_ACCESS_TOKEN: 403,
+
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,
   PROJECTION_NOT_FOUND: 404,

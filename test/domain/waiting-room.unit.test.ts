@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -129,6 +130,10 @@ describe('access tokens', () => {
     expect(readAccessToken(SECRET, `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`).ok).toBe(false);
     expect(readAccessToken(SECRET, `${b64({ alg: 'HS256', typ: 'JWT', kid: 'x' })}.${payload}.abc`).ok).toBe(false);
     expect(readAccessToken(SECRET, 'access_event-1_queue-1').ok).toBe(false);
+    // Even correctly signed, a header other than ours is not read.
+    const otherHeader = b64({ alg: 'HS256', typ: 'JWT', kid: 'x' });
+    const signed = createHmac('sha256', SECRET).update(`${otherHeader}.${payload}`).digest('base64url');
+    expect(readAccessToken(SECRET, `${otherHeader}.${payload}.${signed}`)).toEqual({ ok: false, reason: 'malformed' });
     expect(readAccessToken(SECRET, '...').ok).toBe(false);
     expect(readAccessToken(SECRET, 'a'.repeat(MAX_ACCESS_TOKEN_LENGTH + 1))).toEqual({ ok: false, reason: 'malformed' });
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActivityEntry, WaitingRoomActivityLog, WaitingRoomStore } from '../../src/commands/waiting-room.js';
+import type { ActivityEntry, TokenRecord, WaitingRoomActivityLog, WaitingRoomStore } from '../../src/commands/waiting-room.js';
 import { ACCESS_TOKEN_TTL_MS, JTI_PATTERN, type AdmissionRules, type RoomKey } from '../../src/domain/waiting-room.js';
 import { createRedisWaitingRoomStore } from '../../src/gateways/waiting-room-redis.js';
 import { createSqlActivityLog, createSqlWaitingRoomStore } from '../../src/gateways/waiting-room-sql.js';
@@ -170,9 +170,9 @@ function waitingRoomStoreContract(backend: StoreBackend): void {
       const room = newRoom();
       const [joined] = await joinAll(room, ['buyer'], rules());
       const jti = joined!.admitted[0]!.jti;
-      expect(await store.token(jti)).toEqual({ jti, roomId: expect.any(String), ...room, userId: 'buyer', expiresAt: T0 + ACCESS_TOKEN_TTL_MS, state: 'active' });
+      expect(await store.token(jti)).toEqual({ jti, roomId: expect.any(String) as string, ...room, userId: 'buyer', expiresAt: T0 + ACCESS_TOKEN_TTL_MS, state: 'active' });
       const used = await store.consume(jti, 'cmd-1', T0 + SECOND);
-      expect(used).toEqual({ outcome: 'consumed', token: expect.objectContaining({ jti, userId: 'buyer', ...room, state: 'consumed', commandId: 'cmd-1' }) });
+      expect(used).toEqual({ outcome: 'consumed', token: expect.objectContaining({ jti, userId: 'buyer', ...room, state: 'consumed', commandId: 'cmd-1' }) as TokenRecord });
       expect(await store.consume(jti, 'cmd-1', T0 + 2 * SECOND)).toEqual({ outcome: 'again' });
       expect(await store.consume(jti, 'cmd-2', T0 + 2 * SECOND)).toEqual({ outcome: 'refused', reason: 'used' });
       expect(await store.consume('0'.repeat(32), 'cmd-3', T0)).toEqual({ outcome: 'refused', reason: 'unknown' });

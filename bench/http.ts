@@ -105,6 +105,7 @@ async function tesseraApp(storage: Storage, prefix: string): Promise<FastifyInst
     INTERNAL_SERVICE_SECRET: randomBytes(32).toString('hex'),
     INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': randomBytes(32).toString('hex'), 'venue-service': randomBytes(32).toString('hex') }),
     GROUP_PAYMENT_LINK_SECRET: randomBytes(32).toString('hex'),
+    WAITING_ROOM_SECRET: randomBytes(32).toString('hex'),
     REDIS_KEY_PREFIX: prefix,
     RATE_LIMIT_GLOBAL_MAX: '1000000000',
     RATE_LIMIT_USER_MAX: '1000000000',

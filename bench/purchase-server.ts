@@ -66,6 +66,7 @@ export async function startTessera(databases: PurchaseDatabases, settings: Serve
     INTERNAL_SERVICE_SECRET: randomBytes(32).toString('hex'),
     INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': randomBytes(32).toString('hex'), 'venue-service': randomBytes(32).toString('hex') }),
     GROUP_PAYMENT_LINK_SECRET: randomBytes(32).toString('hex'),
+    WAITING_ROOM_SECRET: randomBytes(32).toString('hex'),
     RATE_LIMIT_GLOBAL_MAX: '1000000000',
     RATE_LIMIT_USER_MAX: '1000000000',
     RATE_LIMIT_ROUTE_MAX: '1000000000',

@@ -35,6 +35,9 @@ import { fraudModel } from './domain/fraud-model.js';
 import { createRedisRiskFeatureStore } from './gateways/risk-features-redis.js';
 import { createSqlRiskFeatureStore } from './gateways/risk-features-sql.js';
 import { createRiskMetrics, type RiskMetricSet } from './api/risk-metrics.js';
+import { waitingRoomService, type WaitingRoomService } from './commands/waiting-room.js';
+import { createWaitingRoomMetrics, type WaitingRoomMetricSet } from './api/waiting-room-metrics.js';
+import { waitingRoomSecret, waitingRoomStores } from './runtime.js';
 import type { ParkedWork } from './processmanagers/runtime/parking.js';
 import type { RetryPolicy } from './processmanagers/runtime/retry.js';
 import { createProcessManagerRuntime, type ProcessManagerRuntime } from './processmanagers/runtime/runtime.js';
@@ -55,9 +58,7 @@ import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } fr
 import { findTicket } from './projections/tickets.js';
 import { sqlVenueVolume } from './projections/venue-volume.js';
 import type { Storage } from './runtime.js';
-import { TesseraError } from './errors.js';
 import { ticketInventory } from './commands/ticket-inventory.js';
-import type { PurchaseAccess } from './commands/waiting-room.js';
 import { createSqlTicketInventoryStore } from './gateways/ticket-inventory-sql.js';
 import { ticketInventoryProcess } from './processmanagers/ticket-inventory.js';
 
@@ -88,6 +89,9 @@ export interface TesseraServices {
   readonly risk: RiskCommands;
   /** Seed 003's metrics, counted from the events; unregistered (the routes put them on the app's registry). */
   readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter; readonly risk: RiskMetricSet };
+  /** Waiting rooms (issue 21): queues, admission, access tokens; `PurchaseAccess` for purchases. */
+  readonly waitingRoom: WaitingRoomService;
+  readonly waitingRoomMetrics: WaitingRoomMetricSet;
 }
 
 export interface Tessera {
@@ -156,11 +160,6 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   let webhooks!: StripeWebhooks;
 
   const inventory = ticketInventory({ store: createSqlTicketInventoryStore(sql), events: store, defaultLimits: config.PURCHASE_LIMITS, clock, logger });
-  // Until the waiting room lands in this process, an event with its room enabled sells nothing.
-  const access: PurchaseAccess = {
-    check: () => Promise.reject(new TesseraError('SERVICE_UNAVAILABLE', 'the waiting room is not available')),
-    consume: () => Promise.reject(new TesseraError('SERVICE_UNAVAILABLE', 'the waiting room is not available')),
-  };
   const riskMetrics = createRiskMetrics();
   const risk = config.FRAUD_CHECKS ? riskAssessorFor(config, storage, store, riskMetrics) : undefined;
   const runtime = createProcessManagerRuntime(
@@ -215,6 +214,15 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     },
   );
 
+  const waitingRoomMetrics = createWaitingRoomMetrics();
+  const waitingRoom = waitingRoomService({
+    store,
+    ...waitingRoomStores(config, storage),
+    secret: waitingRoomSecret(config, logger),
+    clock,
+    metrics: waitingRoomMetrics,
+    logger,
+  });
   const paymentMetrics = createPaymentMetrics();
   const groupReminders = new Counter({ name: 'group_payment_reminders_total', help: 'Reminders sent to unpaid members of group payments', registers: [] });
   const settings = { waitMs: config.PAYMENT_WAIT_MS };
@@ -230,7 +238,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       clock,
       active: paymentMetrics.active,
       inventory,
-      access,
+      access: waitingRoom,
       ...(risk ? { risk } : {}),
     }),
     catalogue: catalogueCommands(store, inventory, config.PURCHASE_LIMITS),
@@ -247,7 +255,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       linkBase: config.GROUP_PAYMENT_LINK_BASE,
       linkSecret,
       inventory,
-      access,
+      access: waitingRoom,
       ...(risk ? { risk } : {}),
     }),
     resale: {
@@ -260,6 +268,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
     risk: riskCommands(store),
     metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics },
+    waitingRoom,
+    waitingRoomMetrics,
   };
 
   // Counted from the events, once each: subscriptions of their own until one reader serves them all.
@@ -268,6 +278,17 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   let started = false;
   // Counted purchases older than 90 days (past every window) are folded into per-user totals.
   let riskPurge: ReturnType<typeof setInterval> | undefined;
+  // Every instance ticks the rooms with buyers in them; the store serializes their admissions.
+  let roomTimer: ReturnType<typeof setInterval> | undefined;
+  let roomTicking = false;
+  const tickRooms = () => {
+    if (roomTicking) return;
+    roomTicking = true;
+    void waitingRoom
+      .tick()
+      .catch((error: unknown) => logger.warn({ err: error }, 'waiting room: admission tick failed; will try again'))
+      .finally(() => (roomTicking = false));
+  };
   const purgeRisk = () =>
     void risk
       ?.purge(new Date(clock().getTime() - RISK_RETENTION_MS))
@@ -297,6 +318,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       await readSide.start();
       inventorySweep = setInterval(sweepInventory, INVENTORY_SWEEP_EVERY_MS);
       inventorySweep.unref();
+      roomTimer = setInterval(tickRooms, config.WAITING_ROOM_TICK_MS);
+      roomTimer.unref();
       if (risk) {
         riskPurge = setInterval(purgeRisk, RISK_PURGE_EVERY_MS);
         riskPurge.unref();
@@ -308,6 +331,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       started = false;
       clearInterval(riskPurge);
       clearInterval(inventorySweep);
+      clearInterval(roomTimer);
       await Promise.all([runtime.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
       await tail.stop();
       aggregates.setActive(false);

@@ -191,6 +191,12 @@ export const configSchema = z.object({
   // After a venue's payout account changes, its payouts wait this long (0: no hold).
   PAYOUT_ACCOUNT_CHANGE_HOLD_MS: integer(86_400_000, 0, 30 * 86_400_000),
 
+  // Waiting rooms (issue 21): access tokens are HS256 JWTs under this secret (required in
+  // production; elsewhere derived from JWT_SECRET, or a fixed development key, so every instance
+  // agrees); every instance ticks the rooms with buyers in them this often.
+  WAITING_ROOM_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
+  WAITING_ROOM_TICK_MS: integer(1_000, 50, 60_000),
+
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch; the least time
   // between a live projection's batches (events arriving meanwhile share one transaction).
@@ -252,6 +258,9 @@ export const configSchema = z.object({
   }
   if (!config.GROUP_PAYMENT_LINK_SECRET) {
     context.addIssue({ code: 'custom', path: ['GROUP_PAYMENT_LINK_SECRET'], message: 'required in production' });
+  }
+  if (!config.WAITING_ROOM_SECRET) {
+    context.addIssue({ code: 'custom', path: ['WAITING_ROOM_SECRET'], message: 'required in production (access tokens are signed with it)' });
   }
 });
 

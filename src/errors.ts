@@ -90,6 +90,13 @@ export const ERROR_STATUS = {
   // On-sales (issue 21): a ticket type's capacity is taken (purchase limits answer PURCHASE_LIMIT_EXCEEDED)
   SOLD_OUT: 409,
 
+  // Waiting room (issue 21): seed 003's codes for a purchase of a protected event, and the room's own
+  WAITING_ROOM_NOT_FOUND: 404,
+  NOT_IN_WAITING_ROOM: 404,
+  ACCESS_TOKEN_NOT_FOUND: 404,
+  QUEUE_TOKEN_REQUIRED: 403,
+  INVALID_ACCESS_TOKEN: 403,
+
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,
   PROJECTION_NOT_FOUND: 404,

@@ -22,6 +22,10 @@ import { createUpcast } from './eventstore/upcasting.js';
 /** Every store Tessera opens raises old event shapes on read (src/events/upcasters.ts). */
 const upcastEvents = createUpcast(UPCASTERS);
 import type { Logger } from './logger.js';
+import { createHmac } from 'node:crypto';
+import type { WaitingRoomActivityLog, WaitingRoomStore } from './commands/waiting-room.js';
+import { createRedisWaitingRoomStore } from './gateways/waiting-room-redis.js';
+import { createSqlActivityLog, createSqlWaitingRoomStore } from './gateways/waiting-room-sql.js';
 
 /**
  * The composition root's storage: the one place that picks adapters from the config.
@@ -107,4 +111,26 @@ export async function openStorage(config: Config, logger: Logger): Promise<Stora
     await sql.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Waiting rooms in Redis when it is configured (shared by every instance), else in the SQL store; their activity in SQL. */
+export function waitingRoomStores(config: Config, storage: Pick<Storage, 'sql' | 'redis'>): { rooms: WaitingRoomStore; activity: WaitingRoomActivityLog } {
+  return {
+    rooms: storage.redis ? createRedisWaitingRoomStore(storage.redis, config.REDIS_KEY_PREFIX) : createSqlWaitingRoomStore(storage.sql),
+    activity: createSqlActivityLog(storage.sql),
+  };
+}
+
+/** Only outside production (config requires WAITING_ROOM_SECRET there), with neither secret set. */
+const DEVELOPMENT_WAITING_ROOM_SECRET = 'tessera-development-waiting-room-secret-not-for-production';
+
+/**
+ * The key access tokens are signed with. Every instance must agree on it, so outside production
+ * an unset WAITING_ROOM_SECRET is derived from JWT_SECRET, or else is a fixed development key:
+ * never random per process or per data folder.
+ */
+export function waitingRoomSecret(config: Pick<Config, 'WAITING_ROOM_SECRET' | 'JWT_SECRET'>, logger?: Pick<Logger, 'warn'>): string {
+  if (config.WAITING_ROOM_SECRET) return config.WAITING_ROOM_SECRET;
+  logger?.warn('no WAITING_ROOM_SECRET set: waiting room tokens are signed with a development key');
+  return config.JWT_SECRET ? createHmac('sha256', config.JWT_SECRET).update('tessera:waiting-room').digest('hex') : DEVELOPMENT_WAITING_ROOM_SECRET;
 }

@@ -58,13 +58,16 @@ describe('configuration', () => {
       INTERNAL_SERVICE_SECRET: 'i'.repeat(32),
       INTERNAL_SERVICE_SECRETS: JSON.stringify({ 'ticket-service': 't'.repeat(32), 'venue-service': 'v'.repeat(32) }),
       GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32),
+      WAITING_ROOM_SECRET: 'w'.repeat(32),
     };
     expect(loadConfig({ NODE_ENV: 'production', ...secrets }).NODE_ENV).toBe('production');
     expect(() => loadConfig({ NODE_ENV: 'production', ...secrets, GROUP_PAYMENT_LINK_SECRET: undefined })).toThrow(/GROUP_PAYMENT_LINK_SECRET: required in production/);
+    expect(() => loadConfig({ NODE_ENV: 'production', ...secrets, WAITING_ROOM_SECRET: undefined })).toThrow(/WAITING_ROOM_SECRET: required in production/);
+    expect(() => loadConfig({ WAITING_ROOM_SECRET: 'short' })).toThrow(/WAITING_ROOM_SECRET: must be at least 32 characters/);
   });
 
   it('refuses production where a service that may write prices or venues shares the common secret', () => {
-    const base = { NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32), GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32) };
+    const base = { NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), INTERNAL_SERVICE_SECRET: 'i'.repeat(32), GROUP_PAYMENT_LINK_SECRET: 'g'.repeat(32), WAITING_ROOM_SECRET: 'w'.repeat(32) };
     expect(() => loadConfig(base)).toThrow(/INTERNAL_SERVICE_SECRETS: needs a secret of its own for ticket-service, venue-service/);
     // Services that may write nothing can share; a deployment without the writing services needs no own secrets.
     expect(loadConfig({ ...base, INTERNAL_SERVICES: 'order-service,notification-service' }).INTERNAL_SERVICE_SECRETS).toEqual({});

@@ -15,6 +15,7 @@ import { paymentQueryRoutes } from './routes/payment-queries.js';
 import { ledgerQueryRoutes } from './routes/ledger-queries.js';
 import { reportRoutes } from './routes/reports.js';
 import { catalogueRoutes } from './routes/catalogue.js';
+import { waitingRoomRoutes } from './routes/waiting-room.js';
 
 /**
  * Every route module the app serves. A later issue adds its module here, and buildApp
@@ -37,6 +38,7 @@ export const routeModules: readonly RouteModule[] = [
   groupPaymentRoutes,
   venuePayoutRoutes,
   refundPolicyRoutes,
+  waitingRoomRoutes,
 ];
 
 /**

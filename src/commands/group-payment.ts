@@ -70,7 +70,7 @@ export async function createGroupPayment(
   const recorded = async () => (await groupPaymentHandler.load(deps.store, groupId)).state.group?.tickets;
   const { tickets, quote, catalogue } = await pricePurchase(deps, { ...input, chain }, context.now, recorded);
   const purchase = { tenantId: context.tenantId, userId: input.organizerId, venueId: input.venueId, eventId: input.eventId };
-  const access = await admittedBy(deps.access, catalogue, { ...purchase, token: input.accessToken }, recorded);
+  const access = await admittedBy(deps.access, catalogue, { ...purchase, token: input.accessToken, commandId: context.commandId }, recorded);
   // The group is one order by its organizer: its tickets are held until it completes or ends.
   const reserved = await deps.inventory.reserve(
     { ...purchase, id: groupId, streamId: groupPaymentStreamId(groupId), tickets, ...(input.ip ? { ip: input.ip } : {}) },

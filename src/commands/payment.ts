@@ -85,7 +85,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
   const recorded = async () => (await paymentHandler.load(deps.store, paymentId)).state.request?.tickets;
   const { tickets, quote, catalogue } = await pricePurchase(deps, { ...input, chain }, context.now, recorded);
   const purchase = { tenantId: context.tenantId, userId: input.userId, venueId: input.venueId, eventId: input.eventId };
-  const access = await admittedBy(deps.access, catalogue, { ...purchase, token: input.accessToken }, recorded);
+  const access = await admittedBy(deps.access, catalogue, { ...purchase, token: input.accessToken, commandId: context.commandId }, recorded);
   const reserved = await deps.inventory.reserve(
     {
       ...purchase,

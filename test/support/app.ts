@@ -118,6 +118,8 @@ export interface TestAppOptions extends Pick<AppDependencies, 'extraRoutes' | 's
   readonly gateway?: PaymentGateway;
   /** Changes the edge's stores (e.g. to cut a "dead" instance off from them). */
   readonly edge?: (edge: EdgeStores) => EdgeStores;
+  /** The clock of Tessera and of the routes (tests move time on). */
+  readonly clock?: () => Date;
 }
 
 export interface TestStorage {
@@ -134,8 +136,15 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { storage, redisPrefix } = opened;
   const stores = edgeStores({ ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, storage);
   const edge = options.edge ? options.edge(stores) : stores;
-  const { extraRoutes, services, metrics } = options;
-  const tessera = composeTessera({ config: { ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX }, logger, storage, ...(options.gateway ? { gateway: options.gateway } : {}) });
+  const { extraRoutes, metrics } = options;
+  const services = options.clock ? { clock: options.clock, ...options.services } : options.services;
+  const tessera = composeTessera({
+    config: { ...config, REDIS_KEY_PREFIX: redisPrefix ?? config.REDIS_KEY_PREFIX },
+    logger,
+    storage,
+    ...(options.gateway ? { gateway: options.gateway } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   if (options.background) await tessera.start();
   const app = buildApp({ config, logger, storage, tessera, edge, extraRoutes, services, metrics });
   await app.ready();

@@ -27,8 +27,15 @@ interface EventKey {
   readonly eventId: string;
 }
 
+/**
+ * A ticket type's terms as saved: every term is replaced, but an absent `capacity` keeps the one
+ * registered (a price or sale window change, or a sync that knows nothing of capacity, must not
+ * lift it); `null` removes it.
+ */
+export type TicketTypeSave = Omit<TicketTypeTerms, 'capacity'> & { readonly capacity?: number | null };
+
 export type CatalogueCommand =
-  | { readonly type: 'SaveTicketType'; readonly data: EventKey & { readonly ticketTypeId: string } & TicketTypeTerms }
+  | { readonly type: 'SaveTicketType'; readonly data: EventKey & { readonly ticketTypeId: string } & TicketTypeSave }
   | { readonly type: 'SetPurchaseLimits'; readonly data: EventKey & { readonly limits: PurchaseLimits } }
   | { readonly type: 'ConfigureWaitingRoom'; readonly data: EventKey & { readonly room: WaitingRoomSettings } };
 
@@ -54,8 +61,10 @@ export function evolveCatalogue(state: CatalogueState, event: CatalogueEvent): C
 export function decideCatalogue(command: CatalogueCommand, state: CatalogueState): CatalogueEvent[] {
   switch (command.type) {
     case 'SaveTicketType': {
-      const { venueId, eventId, ticketTypeId } = command.data;
-      const terms = termsOf(command.data);
+      const { venueId, eventId, ticketTypeId, capacity: saved, ...rest } = command.data;
+      const before = state.ticketTypes[ticketTypeId];
+      const capacity = saved === undefined ? before?.capacity : (saved ?? undefined);
+      const terms = termsOf({ ...rest, ...(capacity === undefined ? {} : { capacity }) });
       if (!Number.isSafeInteger(terms.price) || terms.price <= 0) throw invalid('price', 'must be a whole number of cents above zero');
       if (terms.saleStartsAt && terms.saleEndsAt && Date.parse(terms.saleEndsAt) <= Date.parse(terms.saleStartsAt)) {
         throw invalid('saleEndsAt', 'must be after saleStartsAt');
@@ -63,7 +72,6 @@ export function decideCatalogue(command: CatalogueCommand, state: CatalogueState
       if (terms.capacity !== undefined && (!Number.isSafeInteger(terms.capacity) || terms.capacity < 0)) {
         throw invalid('capacity', 'must be a whole number of tickets, zero or more');
       }
-      const before = state.ticketTypes[ticketTypeId];
       if (!before) return [{ type: 'TicketTypeRegistered', data: { venueId, eventId, ticketTypeId, ...terms } }];
       const changed = TERMS.filter((field) => before[field] !== terms[field]);
       if (changed.length === 0) return [];

@@ -80,6 +80,11 @@ export function thresholdsFor(state: RiskPolicyState, venueId: string, eventId: 
   return { ...DEFAULT_RISK_THRESHOLDS, ...state.thresholds.get('default'), ...state.thresholds.get(`venue:${venueId}`), ...state.thresholds.get(`event:${eventId}`) };
 }
 
+/** Whether the tenant's policy sets `field` itself for the purchase's venue or event (or by default), rather than leaving the built-in value. */
+export function policySets(state: RiskPolicyState, venueId: string, eventId: string, field: keyof RiskThresholds): boolean {
+  return ['default', `venue:${venueId}`, `event:${eventId}`].some((scope) => state.thresholds.get(scope)?.[field] !== undefined);
+}
+
 /** Which block and allow lists the purchase's identifiers are on. */
 export function listHits(state: RiskPolicyState, values: Partial<Record<RiskListKind, string>>) {
   const on = (list: RiskList) =>

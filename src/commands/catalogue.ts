@@ -1,4 +1,4 @@
-import { catalogueDecider, priceTicketLines, type CatalogueState, type RequestedTicketLine } from '../aggregates/catalogue.js';
+import { catalogueDecider, priceTicketLines, type CatalogueState, type RequestedTicketLine, type TicketTypeSave } from '../aggregates/catalogue.js';
 import type { Chain } from '../domain/fees.js';
 import { ticketPriceOf, type PurchaseQuote, type TicketLine } from '../domain/purchase-quote.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
@@ -31,7 +31,7 @@ export interface SaveTicketTypeResult {
  * catalogue at a registered venue (VENUE_NOT_FOUND otherwise), or replaces its terms. Who may
  * is decided before (src/domain/access.ts).
  */
-export async function saveTicketType(store: EventStore, input: TicketTypeKey & TicketTypeTerms, context: CommandContext): Promise<SaveTicketTypeResult> {
+export async function saveTicketType(store: EventStore, input: TicketTypeKey & TicketTypeSave, context: CommandContext): Promise<SaveTicketTypeResult> {
   const { venueId, eventId, ticketTypeId } = input;
   await requireVenueProfile(store, venueId);
   const result = await catalogueHandler.handle(store, { venueId, eventId }, { type: 'SaveTicketType', data: input }, context);
@@ -118,7 +118,7 @@ export interface EffectiveLimits {
 
 /** What the catalogue routes call. */
 export interface CatalogueCommands {
-  saveTicketType(input: TicketTypeKey & TicketTypeTerms, context: CommandContext): Promise<SaveTicketTypeResult>;
+  saveTicketType(input: TicketTypeKey & TicketTypeSave, context: CommandContext): Promise<SaveTicketTypeResult>;
   getCatalogue(venueId: string, eventId: string): Promise<CatalogueState>;
   /** Each ticket type's capacity, sold, held and remaining tickets, counted now. */
   availability(venueId: string, eventId: string): Promise<readonly TicketAvailability[]>;

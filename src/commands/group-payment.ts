@@ -76,6 +76,7 @@ export async function createGroupPayment(
     { ...purchase, id: groupId, streamId: groupPaymentStreamId(groupId), tickets, ...(input.ip ? { ip: input.ip } : {}) },
     catalogue,
     context.now,
+    recorded,
   );
   const now = context.now.getTime();
   const { ttlMs, reminderMs } = deps.settings;

@@ -97,6 +97,7 @@ export async function processPayment(deps: ProcessPaymentDeps, input: ProcessPay
     },
     catalogue,
     context.now,
+    recorded,
   );
   let assessed: Awaited<ReturnType<RiskAssessor['assess']>> | undefined;
   const requested = await (async () => {

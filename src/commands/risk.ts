@@ -1,4 +1,4 @@
-import { listHits, normalizeListValue, riskPolicyDecider, thresholdsFor, type RiskPolicyCommand, type RiskPolicyState } from '../aggregates/risk-policy.js';
+import { listHits, normalizeListValue, policySets, riskPolicyDecider, thresholdsFor, type RiskPolicyCommand, type RiskPolicyState } from '../aggregates/risk-policy.js';
 import { ALLOWABLE, botScore, riskVerdict, type RiskFeatures, type RiskListKind, type RiskModel, type RiskThresholds, type SessionSignals } from '../domain/risk.js';
 import { TesseraError } from '../errors.js';
 import type { PaymentRiskAssessed } from '../events/payment.js';
@@ -117,7 +117,9 @@ export interface AssessInput {
   readonly resaleMarkup?: number;
   /**
    * The event's purchase limit per user (issue 21), when one applies: the per-event ticket cap
-   * follows it, so one event has one limit, whatever the risk policy's default cap says.
+   * follows it, so an event has one limit rather than the built-in cap of 4 beside its own; a cap
+   * the tenant's risk policy sets itself still holds where it is lower, so a venue's generous
+   * limit never loosens what the fraud team decided.
    */
   readonly eventTicketLimit?: number;
 }
@@ -177,7 +179,14 @@ export function riskAssessor(deps: RiskAssessorDeps): RiskAssessor {
       const policy = await policyOf(deps.store, context.tenantId);
       const policyThresholds = thresholdsFor(policy, input.venueId, input.eventId);
       const thresholds =
-        input.eventTicketLimit === undefined ? policyThresholds : { ...policyThresholds, ticketsPerEventPerUser: input.eventTicketLimit };
+        input.eventTicketLimit === undefined
+          ? policyThresholds
+          : {
+              ...policyThresholds,
+              ticketsPerEventPerUser: policySets(policy, input.venueId, input.eventId, 'ticketsPerEventPerUser')
+                ? Math.min(policyThresholds.ticketsPerEventPerUser, input.eventTicketLimit)
+                : input.eventTicketLimit,
+            };
       const { ip, deviceFingerprint: device, emailDomain } = input.signals;
       const lists = listHits(policy, { user: input.userId, card: input.paymentMethodId, ...(ip ? { ip } : {}), ...(device ? { device } : {}), ...(emailDomain ? { email_domain: emailDomain } : {}) });
       const observation: RiskObservation = {

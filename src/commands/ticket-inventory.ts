@@ -46,14 +46,19 @@ export type ReserveOutcome =
  */
 export interface TicketInventoryStore {
   reserve(hold: HoldRequest): Promise<ReserveOutcome>;
-  /** Moves a hold to sold or released; false when there was nothing to change (idempotent). */
-  settle(id: string, status: 'sold' | 'released', at: Date): Promise<boolean>;
+  /**
+   * Moves a hold to sold or released, idempotently: `unchanged` when there was nothing to change,
+   * `recounted` when a released hold was sold after all (counted again, capacity or not).
+   */
+  settle(id: string, status: 'sold' | 'released', at: Date): Promise<SettleOutcome>;
   /** Held and sold tickets of each ticket type of the event at the venue. */
   ticketTypeCounts(scope: string): Promise<ReadonlyMap<string, { readonly held: number; readonly sold: number }>>;
   /** Holds not yet seen written, reserved before `before`, oldest first. */
   unconfirmed(before: Date, limit: number): Promise<readonly { readonly id: string; readonly streamId: string }[]>;
   confirm(id: string): Promise<void>;
 }
+
+export type SettleOutcome = 'changed' | 'unchanged' | 'recounted';
 
 export const inventoryScope = (venueId: string, eventId: string): string => `${venueId}/${eventId}`;
 
@@ -102,7 +107,8 @@ export function holdItems(hold: TicketHold, catalogue: CatalogueState, limits: P
     quantity,
     max: catalogue.ticketTypes[ticketTypeId]?.capacity ?? null,
   }));
-  items.push({ kind: 'user', key: `${hold.tenantId}:${hold.userId}`, quantity: total, max: limits?.perUser ?? null });
+  // The same `sub` in two tenants is two people; a list keeps either id from running into the other.
+  items.push({ kind: 'user', key: JSON.stringify([hold.tenantId, hold.userId]), quantity: total, max: limits?.perUser ?? null });
   if (hold.paymentMethodId) items.push({ kind: 'payment_method', key: hold.paymentMethodId, quantity: total, max: limits?.perPaymentMethod ?? null });
   if (hold.ip) items.push({ kind: 'address', key: addressKey(hold.ip), quantity: total, max: limits?.perAddress ?? null });
   return items;
@@ -128,9 +134,16 @@ export interface TicketInventory {
   /**
    * Reserves the purchase's tickets against the capacities and limits its catalogue sets, or
    * refuses it (SOLD_OUT, PURCHASE_LIMIT_EXCEEDED) with nothing counted. `newlyReserved`: this call
-   * counted it, so a purchase that is then not written must be released.
+   * counted it, so a purchase that is then not written must be released. A refused purchase that
+   * `recorded` says was written before (a retry of one that has since ended and given its tickets
+   * back) is let through uncounted: its command finds its events and answers as the first time.
    */
-  reserve(hold: TicketHold, catalogue: CatalogueState, at: Date): Promise<{ readonly newlyReserved: boolean; readonly limits: PurchaseLimits | undefined }>;
+  reserve(
+    hold: TicketHold,
+    catalogue: CatalogueState,
+    at: Date,
+    recorded?: () => Promise<unknown>,
+  ): Promise<{ readonly newlyReserved: boolean; readonly limits: PurchaseLimits | undefined }>;
   /** A purchase paid: its tickets stay taken, as sold. */
   sell(id: string): Promise<void>;
   /** A purchase ended unpaid or refunded in full: its tickets and its buyer's allowance are given back. */
@@ -162,7 +175,7 @@ export function ticketInventory(deps: {
   readonly logger: Logger;
 }): TicketInventory {
   return {
-    async reserve(hold, catalogue, at) {
+    async reserve(hold, catalogue, at, recorded) {
       const limits = limitsOf(catalogue, deps.defaultLimits);
       const outcome = await deps.store.reserve({
         id: hold.id,
@@ -172,11 +185,16 @@ export function ticketInventory(deps: {
         orderMax: limits?.perOrder ?? null,
         at,
       });
-      if (outcome.status === 'refused') throw refusedError(outcome);
+      if (outcome.status === 'refused') {
+        if (recorded && (await recorded())) return { newlyReserved: false, limits };
+        throw refusedError(outcome);
+      }
       return { newlyReserved: outcome.status === 'reserved', limits };
     },
     async sell(id) {
-      await deps.store.settle(id, 'sold', deps.clock());
+      if ((await deps.store.settle(id, 'sold', deps.clock())) === 'recounted') {
+        deps.logger.error({ holdId: id }, 'ticket inventory: a purchase whose tickets had been given back was paid; counted as sold again, which may pass its capacity');
+      }
     },
     async release(id) {
       await deps.store.settle(id, 'released', deps.clock());
@@ -195,7 +213,7 @@ export function ticketInventory(deps: {
         const written = (await deps.events.readStream(hold.streamId, { maxCount: 1 })).length > 0;
         if (written) {
           await deps.store.confirm(hold.id);
-        } else if (await deps.store.settle(hold.id, 'released', now)) {
+        } else if ((await deps.store.settle(hold.id, 'released', now)) === 'changed') {
           released += 1;
           deps.logger.warn({ holdId: hold.id, streamId: hold.streamId }, 'ticket inventory: released the tickets of a purchase that was never written');
         }

@@ -1,4 +1,4 @@
-import type { HoldRequest, ReserveOutcome, TicketInventoryStore } from '../commands/ticket-inventory.js';
+import type { HoldRequest, ReserveOutcome, SettleOutcome, TicketInventoryStore } from '../commands/ticket-inventory.js';
 import type { SqlClient } from '../db/sql-client.js';
 
 /**
@@ -17,8 +17,8 @@ export function createSqlTicketInventoryStore(sql: SqlClient): TicketInventorySt
       return rows[0]!.outcome;
     },
     async settle(id, status, at) {
-      const { rows } = await sql.query<{ changed: boolean }>('SELECT tessera_inventory_settle($1, $2, $3) AS changed', [id, status, at]);
-      return rows[0]!.changed;
+      const { rows } = await sql.query<{ outcome: SettleOutcome }>('SELECT tessera_inventory_settle($1, $2, $3) AS outcome', [id, status, at]);
+      return rows[0]!.outcome;
     },
     async ticketTypeCounts(scope) {
       const { rows } = await sql.query<{ key: string; held: number; sold: number }>(

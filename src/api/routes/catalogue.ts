@@ -27,8 +27,12 @@ const terms = z
       .int()
       .min(0)
       .max(10_000_000)
+      .nullable()
       .optional()
-      .describe('Most tickets of this type ever taken at once: sold plus held by pending purchases and open groups (409 SOLD_OUT beyond). Unbounded when absent'),
+      .describe(
+        'Most tickets of this type taken at once: sold plus held by pending purchases and open groups (409 SOLD_OUT beyond). ' +
+          'Absent: the capacity registered before stays (none for a new ticket type); null: no capacity',
+      ),
   })
   .refine((t) => t.saleStartsAt === undefined || t.saleEndsAt === undefined || t.saleEndsAt > t.saleStartsAt, {
     error: 'must be after saleStartsAt',
@@ -85,8 +89,9 @@ const saved = z.object({
 });
 
 const DESCRIPTION =
-  "PUT replaces the ticket type's terms, so repeating it changes nothing (no event is written for unchanged terms): " +
-  'it needs no Idempotency-Key. 201 when it registers the ticket type, 200 when it revises or keeps it. The venue must ' +
+  "PUT replaces the ticket type's terms, so repeating it changes nothing (no event is written for unchanged terms); " +
+  'a body without `capacity` keeps the capacity registered before, and `capacity: null` removes it. It needs no ' +
+  'Idempotency-Key. 201 when it registers the ticket type, 200 when it revises or keeps it. The venue must ' +
   'be registered (404 VENUE_NOT_FOUND). A new price applies to purchases from then on; what a payment was charged stays ' +
   'in its events.';
 

@@ -109,6 +109,42 @@ describe.each(sqlBackends())('capacity and purchase limits (%s)', (backend) => {
     expect(await ticketType(sale)).toMatchObject({ sold: 1, remaining: 0 });
   });
 
+  it('checks a purchase retried after its first attempt failed like a new one, so the retry cannot take a ticket already sold', async () => {
+    const sale = await onSale({ capacity: 1 });
+    // The next purchase's write fails once (the store went away between the reservation and the
+    // append). A sequence counts the attempts: it is not rolled back with the failed write.
+    for (const statement of [
+      'DROP SEQUENCE IF EXISTS test_request_writes',
+      'CREATE SEQUENCE test_request_writes',
+      `CREATE OR REPLACE FUNCTION test_fail_first_request() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.event_type = 'PaymentRequested' AND nextval('test_request_writes') = 1 THEN
+           RAISE EXCEPTION 'the store went away';
+         END IF;
+         RETURN NEW;
+       END $$`,
+      'DROP TRIGGER IF EXISTS test_fail_first_request ON tessera_events',
+      'CREATE TRIGGER test_fail_first_request BEFORE INSERT ON tessera_events FOR EACH ROW EXECUTE FUNCTION test_fail_first_request()',
+    ]) {
+      await t.storage.sql.query(statement);
+    }
+    try {
+      const key = randomUUID();
+      const alice = `buyer-${randomUUID()}`;
+      const failed = await buy(sale, { user: alice, key, card: 'pm_card_visa', ip: '10.1.1.1' });
+      expect(failed.statusCode).toBe(500);
+      expect(await ticketType(sale)).toMatchObject({ held: 0, remaining: 1 });
+      expect((await buy(sale)).statusCode).toBe(200);
+      const retried = await buy(sale, { user: alice, key, card: 'pm_card_visa', ip: '10.1.1.1' });
+      expect(retried.statusCode).toBe(409);
+      expect(retried.json()).toMatchObject({ code: 'SOLD_OUT' });
+      expect(await capturesFor(sale.eventId)).toBe(1);
+      expect(await ticketType(sale)).toMatchObject({ sold: 1, held: 0, remaining: 0 });
+    } finally {
+      await t.storage.sql.query('DROP TRIGGER IF EXISTS test_fail_first_request ON tessera_events');
+    }
+  });
+
   it('holds a group\'s tickets from its creation and gives them back when it is cancelled', async () => {
     const sale = await onSale({ capacity: 3 });
     const organizer = await as(`organizer-${randomUUID()}`);
@@ -201,6 +237,17 @@ describe.each(sqlBackends())('capacity and purchase limits (%s)', (backend) => {
     expect((await buy(sale, { quantity: 7 })).json()).toMatchObject({ details: { limit: 'per_order', max: 6 } });
   });
 
+  it('keeps a capacity when a ticket type is saved without one, and removes it only when told to', async () => {
+    const sale = await onSale({ capacity: 3 });
+    const url = `/api/v1/venues/${venueId}/events/${sale.eventId}/ticket-types/${sale.ticketTypeId}`;
+    const repriced = await t.app.inject({ method: 'PUT', url, headers: await authAs('admin'), payload: { name: 'Floor', price: 5_500 } });
+    expect(repriced.json()).toMatchObject({ ticketType: { price: 5_500, capacity: 3 }, changed: true });
+    expect(await ticketType(sale)).toMatchObject({ capacity: 3, remaining: 3 });
+    const lifted = await t.app.inject({ method: 'PUT', url, headers: await authAs('admin'), payload: { name: 'Floor', price: 5_500, capacity: null } });
+    expect(lifted.statusCode).toBe(200);
+    expect((await ticketType(sale)).remaining).toBeNull();
+  });
+
   it('refuses a capacity that is not a whole number of tickets, and a purchase over what is left, with nothing written', async () => {
     const bad = await t.app.inject({
       method: 'PUT',
@@ -252,5 +299,19 @@ describe('purchase limits with fraud screening on', () => {
     const over = await buy(3);
     expect(over.statusCode).toBe(403);
     expect(over.json()).toMatchObject({ code: 'PURCHASE_LIMIT_EXCEEDED', details: { limit: 'per_user', max: 8, remaining: 2 } });
+
+    // A cap the tenant's fraud team sets itself still holds where it is lower than the event's limit.
+    const strict = await t.app.inject({ method: 'PUT', url: `/admin/risk/thresholds/event:${eventId}`, headers: admin, payload: { ticketsPerEventPerUser: 2 } });
+    expect(strict.statusCode, strict.body).toBe(200);
+    const capped = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/payments/process',
+      headers: { ...(await authAs('user', `buyer-${randomUUID()}`)), 'idempotency-key': randomUUID() },
+      remoteAddress: '10.77.0.1',
+      payload: { venueId, eventId, tickets: [{ ticketTypeId, quantity: 3 }], paymentMethod: { type: 'card', paymentMethodId: 'pm_card_mastercard' } },
+    });
+    expect(capped.statusCode).toBe(403);
+    expect(capped.json()).toMatchObject({ code: 'PURCHASE_LIMIT_EXCEEDED' });
+    expect(capped.json<{ details: { limit?: string } }>().details.limit).toBeUndefined();
   });
 });

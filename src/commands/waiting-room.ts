@@ -1,8 +1,8 @@
-import { randomInt } from 'node:crypto';
 import {
   ACCESS_TOKEN_SCOPE,
   ACCESS_TOKEN_TTL_MS,
   claimsMismatch,
+  drawKeyOf,
   estimatedWaitSeconds,
   readAccessToken,
   roomIdOf,
@@ -204,11 +204,13 @@ export interface WaitingRoomDeps {
   readonly clock: () => Date;
   readonly metrics?: WaitingRoomMetrics;
   readonly logger?: Pick<Logger, 'warn'>;
-  /** A uniform draw key in [0, 1); cryptographic by default. */
-  readonly drawKey?: () => number;
+  /**
+   * The buyer's draw key in the room, uniform in [0, 1); by default drawKeyOf under `secret`. It
+   * must be a function of the room and the buyer alone, or leaving and joining again re-rolls a
+   * draw place.
+   */
+  readonly drawKey?: (room: RoomKey, buyer: Buyer) => number;
 }
-
-const cryptoDrawKey = (): number => randomInt(2 ** 47) / 2 ** 47;
 
 /** The room's settings, or 404 WAITING_ROOM_NOT_FOUND when the event has no enabled room at the venue. */
 export async function enabledRoom(store: EventStore, venueId: string, eventId: string): Promise<WaitingRoomSettings> {
@@ -231,7 +233,7 @@ const invalidToken = (reason: string) =>
 
 export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
   const { rooms, activity, secret, clock, metrics } = deps;
-  const drawKey = deps.drawKey ?? cryptoDrawKey;
+  const drawKey = deps.drawKey ?? ((room: RoomKey, buyer: Buyer) => drawKeyOf(secret, room, buyer));
   const now = () => clock().getTime();
 
   const tokenFor = (room: RoomKey, buyer: Buyer, jti: string, expiresAt: number): string =>
@@ -286,7 +288,7 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
     async join(room, buyer) {
       const rules = rulesOf(await enabledRoom(deps.store, room.venueId, room.eventId));
       const at = clock();
-      const outcome = await rooms.join(room, rules, buyer, at.getTime(), drawKey());
+      const outcome = await rooms.join(room, rules, buyer, at.getTime(), drawKey(room, buyer));
       counted(outcome);
       const place = placeOf(room, rules, buyer, outcome.member, at.getTime());
       const joined: ActivityEntry[] = outcome.joined

@@ -77,7 +77,7 @@ export function estimatedWaitSeconds(position: number, rules: Pick<AdmissionRule
   return Math.ceil(untilOpen + (Math.max(0, position - 1) * 60) / rules.releaseRate);
 }
 
-/** Where a buyer joins the queue: first come by join sequence; a draw's early joiners before everyone, in random order. */
+/** Where a buyer joins the queue: first come by join sequence; a draw's early joiners before everyone, in the order of their draw keys. */
 export function queueOrderKey(rules: Pick<AdmissionRules, 'order' | 'opensAt'>, sequence: number, drawKey: number, now: number): number {
   return rules.order === 'draw' && rules.opensAt !== undefined && now < rules.opensAt ? drawKey - 1 : sequence;
 }
@@ -112,6 +112,20 @@ export function buyerOfKey(key: string): Buyer {
   const pair = JSON.parse(key) as unknown;
   if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') throw new Error(`not a buyer key: ${key}`);
   return { tenantId: pair[0], userId: pair[1] };
+}
+
+/** Bits of a draw key: exact in a double, and in a Redis score, after `queueOrderKey` subtracts 1. */
+const DRAW_KEY_BITS = 48;
+
+/**
+ * A buyer's draw key in a room, uniform in [0, 1): a keyed hash (HMAC-SHA256 under the rooms'
+ * secret) of the room and the buyer. Buyers cannot predict it without the secret, and cannot
+ * change it: leaving and joining again before the sale opens draws the same place, on any
+ * instance (a fresh random key per join let a buyer re-roll until near the front).
+ */
+export function drawKeyOf(secret: string, room: RoomKey, buyer: Buyer): number {
+  const digest = createHmac('sha256', secret).update(JSON.stringify(['waiting-room-draw', roomIdOf(room), buyer.tenantId, buyer.userId])).digest();
+  return digest.readUIntBE(0, DRAW_KEY_BITS / 8) / 2 ** DRAW_KEY_BITS;
 }
 
 /** A jti: 128 bits, lower-case hex. */

@@ -51,7 +51,8 @@ export const waitingRoomRoutes: RouteModule = {
       summary: "Join an event's waiting room: your place, your estimated wait, and your access token once admitted",
       description:
         'One place per buyer: joining again keeps your place (and answers it), so the call needs no Idempotency-Key. Buyers are ' +
-        'admitted in join order (first come) or, in a draw, those who joined before the sale opened in random order, then the others. ' +
+        'admitted in join order (first come) or, in a draw, those who joined before the sale opened in random order, then the others; ' +
+        "a buyer's draw is fixed: leaving and joining again before the sale opens gives the same place. " +
         NOT_ENABLED,
       tags: ['waiting-room'],
       auth: 'user',

@@ -136,6 +136,21 @@ for (const backend of reachableBackends()) {
       expect(place(await client.status('fan-c'))).toMatchObject({ status: 'waiting', position: 1 });
     });
 
+    it('keeps a draw place however often a buyer leaves and joins again before the sale opens', async () => {
+      const venueId = randomUUID();
+      const eventId = randomUUID();
+      await configureRoom(t.storage.eventStore, venueId, eventId, { order: 'draw', opensAt: new Date(time.clock().getTime() + 3_600_000).toISOString(), capacity: 1, releaseRate: 60 });
+      const client = roomClient(t, venueId, eventId);
+      for (let i = 0; i < 30; i++) place(await client.join(`crowd-${i}`));
+      const first = place(await client.join('re-roller'));
+      expect(first).toMatchObject({ status: 'waiting', joined: true });
+      for (let i = 0; i < 15; i++) {
+        expect((await client.leave('re-roller')).json()).toEqual({ left: true });
+        expect(place(await client.join('re-roller'))).toMatchObject({ status: 'waiting', position: first.position, joined: true });
+      }
+      expect(place(await client.status('re-roller')).position).toBe(first.position);
+    });
+
     it('requires a token for a purchase of a protected event (QUEUE_TOKEN_REQUIRED) and accepts the admitted buyer\'s own', async () => {
       const { request, jti, token } = await admittedIn();
       expect(await refusal(access.check(request(undefined)))).toMatchObject({ code: 'QUEUE_TOKEN_REQUIRED', status: 403 });

@@ -9,10 +9,14 @@ CREATE TABLE tessera_waiting_rooms (
   event_id text NOT NULL,
   -- The join sequence: first come, first admitted.
   next_seq bigint NOT NULL DEFAULT 0,
-  -- The release budget (src/domain/waiting-room.ts); NULL: never ticked, full.
+  -- The release budget (src/domain/waiting-room.ts); NULL: never spent, full.
   budget double precision,
-  budget_at bigint
+  budget_at bigint,
+  -- On the admission timer's list: buyers were waiting or admitted at the last tick, and the
+  -- room was not switched off since.
+  ticking boolean NOT NULL DEFAULT false
 );
+CREATE INDEX tessera_waiting_rooms_ticking ON tessera_waiting_rooms (room_id) WHERE ticking;
 
 -- status: waiting, admitted (jti: its token), purchased, expired, revoked (the last token's fate).
 CREATE TABLE tessera_waiting_room_members (

@@ -135,8 +135,13 @@ export interface WaitingRoomStore {
   /** Revokes an active token of this room: it buys nothing any more and its place is free. */
   revoke(room: RoomKey, jti: string, now: number): Promise<RevokeOutcome>;
   stats(room: RoomKey, now: number): Promise<RoomStats>;
-  /** The rooms with buyers waiting or admitted, for the admission timer. */
+  /**
+   * The admission timer's list: the rooms that had buyers waiting or admitted when last ticked.
+   * A tick that leaves a room idle takes it off; one that leaves buyers in it puts it back on.
+   */
   rooms(): Promise<readonly RoomKey[]>;
+  /** Takes a room off the timer's list (it was switched off); its buyers keep their places. */
+  forget(room: RoomKey): Promise<void>;
 }
 
 export const ACTIVITY_ACTIONS = ['joined', 'admitted', 'abandoned', 'purchased'] as const;
@@ -394,7 +399,12 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
       const totals = { queueLength: 0, active: 0 };
       for (const room of await rooms.rooms()) {
         const settings = (await loadCatalogue(deps.store, room.venueId, room.eventId)).waitingRoom;
-        if (!settings?.enabled) continue;
+        if (!settings?.enabled) {
+          // Switched off (or its settings gone): skipping it would read its catalogue every tick
+          // forever. Switched on again, the next join, status or leave ticks it back onto the list.
+          await rooms.forget(room);
+          continue;
+        }
         const at = clock();
         const outcome = await rooms.admit(room, rulesOf(settings), at.getTime());
         counted(outcome);

@@ -31,7 +31,8 @@ const ROOM_IDLE_MS = 7 * 86_400_000;
  *   <room>:b     hash, the release budget: tokens, at
  *   <room>:seq   the join sequence
  *   t:<jti>      hash, the token: room, venue, event, buyer (its key), exp, state, cmd
- *   rooms        set of the rooms with buyers in them, each a JSON of its key (the timer's list)
+ *   rooms        set of the rooms with buyers in them at their last tick, each a JSON of its key
+ *                (the timer's list; a room switched off is taken off it)
  * A room's keys expire a week after its last tick; a token's record a day after the token.
  * ARGV: prefix, room id, now (ms), the room's JSON, then the script's own. A call touches one
  * room and its tokens, so the store needs one Redis, not a cluster. Redis runs a script alone:
@@ -89,8 +90,9 @@ local function tick(capacity, rate, burst, opensAt, seed)
       admitted[#admitted + 1] = {buyer, jti, exp}
     end
   end
-  redis.call('HSET', B, 'tokens', num(tokens - n), 'at', num(at))
-  if waiting - n == 0 and active + n == 0 then redis.call('SREM', P .. 'rooms', entry) end
+  -- A tick that admits nobody leaves the budget as it was: refilling it later from there gives the same.
+  if n > 0 then redis.call('HSET', B, 'tokens', num(tokens - n), 'at', num(at)) end
+  if waiting - n == 0 and active + n == 0 then redis.call('SREM', P .. 'rooms', entry) else redis.call('SADD', P .. 'rooms', entry) end
   for _, key in ipairs({Q, M, A, C, RECENT, B, R .. 'seq', R .. 'j'}) do redis.call('PEXPIRE', key, IDLE) end
   return {admitted = admitted, lapsed = lapsed, queue = waiting - n, active = active + n}
 end
@@ -119,7 +121,6 @@ if state ~= 'w' and (not state or string.sub(state, 1, 1) ~= 'a') then
   redis.call('ZADD', Q, key, buyer)
   redis.call('HSET', M, buyer, 'w')
   redis.call('HSET', R .. 'j', buyer, now)
-  redis.call('SADD', P .. 'rooms', entry)
   joined = true
 end
 local t = tick(tickArgs(5))
@@ -231,7 +232,8 @@ export function createRedisWaitingRoomStore(redis: Redis, keyPrefix: string): Wa
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
   }
   // The room's entry in the timer's set: the same text for the same room, whatever fields `room` carries.
-  const head = (room: RoomKey, now: number) => [prefix, roomIdOf(room), now, JSON.stringify({ venueId: room.venueId, eventId: room.eventId })];
+  const entryOf = (room: RoomKey) => JSON.stringify({ venueId: room.venueId, eventId: room.eventId });
+  const head = (room: RoomKey, now: number) => [prefix, roomIdOf(room), now, entryOf(room)];
   // A fresh seed per call: the jtis of its admissions derive from it and it never leaves the call.
   const tick = (rules: AdmissionRules) => [rules.capacity, rules.releaseRate, releaseBurst(rules.releaseRate), rules.opensAt ?? -1, randomBytes(32).toString('hex')];
 
@@ -275,6 +277,9 @@ export function createRedisWaitingRoomStore(redis: Redis, keyPrefix: string): Wa
     async rooms() {
       const entries = await redis.smembers(`${prefix}rooms`);
       return entries.map((e) => JSON.parse(e) as RoomKey);
+    },
+    async forget(room) {
+      await redis.srem(`${prefix}rooms`, entryOf(room));
     },
   };
 }

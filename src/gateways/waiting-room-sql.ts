@@ -23,6 +23,7 @@ interface RoomRow {
   readonly next_seq: Num;
   readonly budget: Num | null;
   readonly budget_at: Num | null;
+  readonly ticking: boolean;
 }
 
 interface MemberRow {
@@ -49,7 +50,7 @@ export function createSqlWaitingRoomStore(sql: SqlClient): WaitingRoomStore {
       if (create) {
         await tx.query('INSERT INTO tessera_waiting_rooms (room_id, venue_id, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, room.venueId, room.eventId]);
       }
-      const { rows } = await tx.query<RoomRow>('SELECT next_seq, budget, budget_at FROM tessera_waiting_rooms WHERE room_id = $1 FOR UPDATE', [id]);
+      const { rows } = await tx.query<RoomRow>('SELECT next_seq, budget, budget_at, ticking FROM tessera_waiting_rooms WHERE room_id = $1 FOR UPDATE', [id]);
       return work(tx, id, rows[0]);
     });
 
@@ -94,7 +95,17 @@ export function createSqlWaitingRoomStore(sql: SqlClient): WaitingRoomStore {
       );
       admitted = rows.map((r) => ({ tenantId: r.tenant_id, userId: r.user_id, jti: r.jti, expiresAt }));
     }
-    await tx.query('UPDATE tessera_waiting_rooms SET budget = $2, budget_at = $3 WHERE room_id = $1', [id, budget.tokens, budget.at]);
+    // The row is written only when the tick changed it: a poll that admits nobody leaves the
+    // budget as it was (refilling it later from there gives the same) and the timer's flag too.
+    const ticking = waiting - count > 0 || active + count > 0;
+    if (count > 0 || ticking !== row.ticking) {
+      await tx.query('UPDATE tessera_waiting_rooms SET budget = $2, budget_at = $3, ticking = $4 WHERE room_id = $1', [
+        id,
+        count > 0 ? budget.tokens : row.budget,
+        count > 0 ? budget.at : row.budget_at,
+        ticking,
+      ]);
+    }
     const lapses: Lapse[] = lapsed.map((l) => ({ tenantId: l.tenant_id, userId: l.user_id, jti: l.jti }));
     return { admitted, lapsed: lapses, queueLength: waiting - admitted.length, active: active + admitted.length };
   };
@@ -226,12 +237,12 @@ export function createSqlWaitingRoomStore(sql: SqlClient): WaitingRoomStore {
     },
 
     async rooms() {
-      const { rows } = await sql.query<{ venue_id: string; event_id: string }>(
-        `SELECT venue_id, event_id FROM tessera_waiting_rooms r
-          WHERE EXISTS (SELECT 1 FROM tessera_waiting_room_members m WHERE m.room_id = r.room_id AND m.status = 'waiting')
-             OR EXISTS (SELECT 1 FROM tessera_waiting_room_tokens t WHERE t.room_id = r.room_id AND t.state = 'active')`,
-      );
+      const { rows } = await sql.query<{ venue_id: string; event_id: string }>('SELECT venue_id, event_id FROM tessera_waiting_rooms WHERE ticking');
       return rows.map((r) => ({ venueId: r.venue_id, eventId: r.event_id }));
+    },
+
+    async forget(room) {
+      await sql.query('UPDATE tessera_waiting_rooms SET ticking = false WHERE room_id = $1 AND ticking', [roomIdOf(room)]);
     },
   };
 }

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActivityEntry, TokenRecord, WaitingRoomActivityLog, WaitingRoomStore } from '../../src/commands/waiting-room.js';
-import { ACCESS_TOKEN_TTL_MS, JTI_PATTERN, type AdmissionRules, type Buyer, type RoomKey } from '../../src/domain/waiting-room.js';
+import { catalogueHandler } from '../../src/commands/catalogue.js';
+import { waitingRoomService, type ActivityEntry, type TokenRecord, type WaitingRoomActivityLog, type WaitingRoomStore } from '../../src/commands/waiting-room.js';
+import { ACCESS_TOKEN_TTL_MS, JTI_PATTERN, roomIdOf, type AdmissionRules, type Buyer, type RoomKey } from '../../src/domain/waiting-room.js';
 import { createRedisWaitingRoomStore } from '../../src/gateways/waiting-room-redis.js';
 import { createSqlActivityLog, createSqlWaitingRoomStore } from '../../src/gateways/waiting-room-sql.js';
+import type { WaitingRoomSettings } from '../../src/events/catalogue.js';
+import type { EventStore } from '../../src/eventstore/event-store.js';
+import type { SqlClient } from '../../src/db/sql-client.js';
+import { sqlEventStore } from '../../src/runtime.js';
 import { env, freshPglite, freshPostgresSchema } from '../support/databases.js';
 import { testRedis } from '../support/redis.js';
 
@@ -16,6 +21,10 @@ import { testRedis } from '../support/redis.js';
 interface Opened {
   readonly store: WaitingRoomStore;
   readonly activity: WaitingRoomActivityLog;
+  /** Where the rooms' catalogues are, for the service's timer. */
+  readonly events: EventStore;
+  /** The SQL store's database (the SQL backends only). */
+  readonly roomsSql?: SqlClient;
   close(): Promise<void>;
 }
 
@@ -30,7 +39,7 @@ function storeBackends(): StoreBackend[] {
       name: 'sql on PGlite',
       async open() {
         const sql = await freshPglite();
-        return { store: createSqlWaitingRoomStore(sql), activity: createSqlActivityLog(sql), close: () => sql.close() };
+        return { store: createSqlWaitingRoomStore(sql), activity: createSqlActivityLog(sql), events: sqlEventStore(sql), roomsSql: sql, close: () => sql.close() };
       },
     },
   ];
@@ -42,7 +51,13 @@ function storeBackends(): StoreBackend[] {
       async open() {
         const schema = await freshPostgresSchema(databaseUrl);
         const sql = schema.connect({ poolSize: 20 });
-        return { store: createSqlWaitingRoomStore(sql), activity: createSqlActivityLog(sql), close: () => schema.drop() };
+        return {
+          store: createSqlWaitingRoomStore(sql),
+          activity: createSqlActivityLog(sql),
+          events: sqlEventStore(sql),
+          roomsSql: sql,
+          close: () => schema.drop(),
+        };
       },
     });
   }
@@ -56,6 +71,7 @@ function storeBackends(): StoreBackend[] {
         return {
           store: createRedisWaitingRoomStore(redis.redis, redis.prefix),
           activity: createSqlActivityLog(sql),
+          events: sqlEventStore(sql),
           async close() {
             await redis.cleanup();
             await sql.close();
@@ -272,6 +288,63 @@ function waitingRoomStoreContract(backend: StoreBackend): void {
       await store.consume(joined!.admitted[0]!.jti, 'cmd', T0 + SECOND);
       await store.admit(room, r, T0 + 2 * SECOND);
       expect(await store.rooms()).not.toContainEqual(room);
+    });
+
+    it('drops an idle room from the timer\'s list, and lists it again when a buyer joins', async () => {
+      const room = newRoom();
+      const r = rules({ opensAt: T0 + 3_600_000 });
+      await store.join(room, r, buyer('a'), T0, 0);
+      expect(await store.rooms()).toContainEqual(room);
+      await store.leave(room, r, buyer('a'), T0 + SECOND);
+      expect(await store.rooms()).not.toContainEqual(room);
+      await store.join(room, r, buyer('a'), T0 + 2 * SECOND, 0);
+      expect(await store.rooms()).toContainEqual(room);
+    });
+
+    it('forgets a room taken off the timer\'s list, its buyers keeping their places, until a call leaves buyers in it', async () => {
+      const room = newRoom();
+      const r = rules({ opensAt: T0 + 3_600_000 });
+      await joinAll(room, ['a', 'b'], r);
+      await store.forget(room);
+      expect(await store.rooms()).not.toContainEqual(room);
+      expect((await store.status(room, r, buyer('b'), T0 + SECOND)).member).toMatchObject({ status: 'waiting', position: 2 });
+      expect(await store.rooms()).toContainEqual(room);
+    });
+
+    it('takes a room switched off with buyers in it off the timer\'s list on the next tick, and keeps ticking the others', async () => {
+      const at = new Date(T0);
+      const service = waitingRoomService({ store: opened.events, rooms: store, activity: opened.activity, secret: 'w'.repeat(32), clock: () => at });
+      const configure = (room: RoomKey, settings: WaitingRoomSettings) =>
+        catalogueHandler.handle(
+          opened.events,
+          room,
+          { type: 'ConfigureWaitingRoom', data: { ...room, room: settings } },
+          { commandId: randomUUID(), now: at, actor: 'admin:admin-1', tenantId: 'tenant-1', correlationId: randomUUID() },
+        );
+      const settings: WaitingRoomSettings = { enabled: true, capacity: 1, releaseRate: 60, order: 'first_come' };
+      const [off, on] = [newRoom(), newRoom()];
+      for (const room of [off, on]) {
+        await configure(room, settings);
+        for (const name of ['a', 'b']) await service.join(room, buyer(name));
+      }
+      await configure(off, { ...settings, enabled: false });
+      await service.tick();
+      const listed = await store.rooms();
+      expect(listed).not.toContainEqual(off);
+      expect(listed).toContainEqual(on);
+    });
+
+    it.runIf(backend.name.startsWith('sql'))('writes nothing to the room row on a poll that admits and lapses nobody', async () => {
+      const room = newRoom();
+      const r = rules({ capacity: 1 });
+      await joinAll(room, ['a', 'b'], r);
+      // A row's xmin changes with every UPDATE of it (a lock alone leaves it).
+      const version = async () =>
+        (await opened.roomsSql!.query<{ v: string }>('SELECT xmin::text AS v FROM tessera_waiting_rooms WHERE room_id = $1', [roomIdOf(room)])).rows[0]!.v;
+      const before = await version();
+      for (const at of [T0 + SECOND, T0 + 2 * SECOND]) expect((await store.status(room, r, buyer('b'), at)).member).toMatchObject({ status: 'waiting', position: 1 });
+      expect(await store.admit(room, r, T0 + 3 * SECOND)).toMatchObject({ admitted: [], lapsed: [] });
+      expect(await version()).toBe(before);
     });
 
     it('keeps the activity log newest first, paged, with concurrent writes grouped and all durable', async () => {

@@ -314,7 +314,7 @@ async function roomAlone(): Promise<void> {
   const store: WaitingRoomStore = createRedisWaitingRoomStore(redis, prefix);
   const secret = randomBytes(32).toString('hex');
   const service = waitingRoomService({ store: sqlEventStore(sql), rooms: store, activity: createSqlActivityLog(sql), secret, clock: () => new Date() });
-  const room: RoomKey = { tenantId: TENANT, venueId: randomUUID(), eventId: randomUUID() };
+  const room: RoomKey = { venueId: randomUUID(), eventId: randomUUID() };
   const settings: WaitingRoomSettings = { enabled: true, capacity: queued, releaseRate: 60 * 1_000_000, order: 'first_come' };
   const rules: AdmissionRules = { capacity: settings.capacity, releaseRate: settings.releaseRate, order: 'first_come' };
   const concurrency = 512;
@@ -337,10 +337,10 @@ async function roomAlone(): Promise<void> {
 
     // Each join is one script on one connection, sent in order: Redis runs them in that order.
     const joinsPerSecond = await timed(async (i) => {
-      await store.join(room, { ...rules, capacity: 0 }, users[i]!, clock++, 0);
+      await store.join(room, { ...rules, capacity: 0 }, { tenantId: TENANT, userId: users[i]! }, clock++, 0);
     }, queued);
 
-    const admitted: { userId: string; jti: string; expiresAt: number }[] = [];
+    const admitted: { tenantId: string; userId: string; jti: string; expiresAt: number }[] = [];
     const admitStarted = performance.now();
     while (admitted.length < queued) {
       // A millisecond refills the budget of a million a second by a thousand, one call's most.
@@ -355,6 +355,7 @@ async function roomAlone(): Promise<void> {
     const tokens = admitted.map((a) =>
       signAccessToken(secret, {
         jti: a.jti,
+        tenantId: a.tenantId,
         userId: a.userId,
         ...room,
         queueId: roomIdOf(room),

@@ -1,13 +1,14 @@
-import { randomInt } from 'node:crypto';
 import {
   ACCESS_TOKEN_SCOPE,
   ACCESS_TOKEN_TTL_MS,
   claimsMismatch,
+  drawKeyOf,
   estimatedWaitSeconds,
   readAccessToken,
   roomIdOf,
   signAccessToken,
   type AdmissionRules,
+  type Buyer,
   type RoomKey,
 } from '../domain/waiting-room.js';
 import { TesseraError } from '../errors.js';
@@ -48,19 +49,17 @@ export interface PurchaseAccess {
 // ---------------------------------------------------------------------------------------------
 // The waiting room's runtime (issue 21): its store, its activity log, and the service over them.
 
-export type { AdmissionRules, RoomKey } from '../domain/waiting-room.js';
+export type { AdmissionRules, Buyer, RoomKey } from '../domain/waiting-room.js';
 
 /** A buyer given a token by an admission. */
-export interface Admission {
-  readonly userId: string;
+export interface Admission extends Buyer {
   readonly jti: string;
   /** Epoch ms. */
   readonly expiresAt: number;
 }
 
 /** A token that lapsed unused: its buyer abandoned the sale and their place is free again. */
-export interface Lapse {
-  readonly userId: string;
+export interface Lapse extends Buyer {
   readonly jti: string;
 }
 
@@ -78,14 +77,10 @@ export type MemberView =
 
 export type TokenState = 'active' | 'consumed' | 'revoked' | 'expired';
 
-/** An issued token as the store keeps it. */
-export interface TokenRecord {
+/** An issued token as the store keeps it: its room's, and its buyer's (tenant and user). */
+export interface TokenRecord extends RoomKey, Buyer {
   readonly jti: string;
   readonly roomId: string;
-  readonly tenantId: string;
-  readonly venueId: string;
-  readonly eventId: string;
-  readonly userId: string;
   /** Epoch ms. */
   readonly expiresAt: number;
   readonly state: TokenState;
@@ -99,7 +94,7 @@ export type ConsumeOutcome =
   | { readonly outcome: 'refused'; readonly reason: 'unknown' | 'used' | 'revoked' | 'expired' };
 
 export type RevokeOutcome =
-  | { readonly outcome: 'revoked'; readonly userId: string }
+  | ({ readonly outcome: 'revoked' } & Buyer)
   | { readonly outcome: 'not_active'; readonly state: Exclude<TokenState, 'active'> }
   | { readonly outcome: 'not_found' };
 
@@ -128,10 +123,10 @@ export interface WaitingRoomStore {
    * unless they are waiting or admitted already: then nothing changes. A buyer whose last token
    * was used, revoked or lapsed joins anew.
    */
-  join(room: RoomKey, rules: AdmissionRules, userId: string, now: number, drawKey: number): Promise<TickOutcome & { readonly joined: boolean; readonly member: MemberView }>;
-  status(room: RoomKey, rules: AdmissionRules, userId: string, now: number): Promise<TickOutcome & { readonly member: MemberView | undefined }>;
+  join(room: RoomKey, rules: AdmissionRules, buyer: Buyer, now: number, drawKey: number): Promise<TickOutcome & { readonly joined: boolean; readonly member: MemberView }>;
+  status(room: RoomKey, rules: AdmissionRules, buyer: Buyer, now: number): Promise<TickOutcome & { readonly member: MemberView | undefined }>;
   /** Takes the buyer out: a waiting place is given up, an active token revoked. */
-  leave(room: RoomKey, rules: AdmissionRules, userId: string, now: number): Promise<TickOutcome & { readonly left: { readonly from: 'waiting' | 'admitted'; readonly jti?: string } | undefined }>;
+  leave(room: RoomKey, rules: AdmissionRules, buyer: Buyer, now: number): Promise<TickOutcome & { readonly left: { readonly from: 'waiting' | 'admitted'; readonly jti?: string } | undefined }>;
   admit(room: RoomKey, rules: AdmissionRules, now: number): Promise<TickOutcome & { readonly queueLength: number; readonly active: number }>;
   /** One read: the check of a purchase. */
   token(jti: string): Promise<TokenRecord | undefined>;
@@ -140,16 +135,20 @@ export interface WaitingRoomStore {
   /** Revokes an active token of this room: it buys nothing any more and its place is free. */
   revoke(room: RoomKey, jti: string, now: number): Promise<RevokeOutcome>;
   stats(room: RoomKey, now: number): Promise<RoomStats>;
-  /** The rooms with buyers waiting or admitted, for the admission timer. */
+  /**
+   * The admission timer's list: the rooms that had buyers waiting or admitted when last ticked.
+   * A tick that leaves a room idle takes it off; one that leaves buyers in it puts it back on.
+   */
   rooms(): Promise<readonly RoomKey[]>;
+  /** Takes a room off the timer's list (it was switched off); its buyers keep their places. */
+  forget(room: RoomKey): Promise<void>;
 }
 
 export const ACTIVITY_ACTIONS = ['joined', 'admitted', 'abandoned', 'purchased'] as const;
 export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
 
-/** A row of seed 003's `waiting_room_activity`. */
-export interface ActivityEntry extends RoomKey {
-  readonly userId: string;
+/** A row of seed 003's `waiting_room_activity`: the room's, and the buyer's (tenant and user). */
+export interface ActivityEntry extends RoomKey, Buyer {
   readonly action: ActivityAction;
   /** jti, reason (abandoned: left, expired, revoked), position. */
   readonly metadata: Readonly<Record<string, string | number>>;
@@ -190,10 +189,10 @@ export interface Place {
 }
 
 export interface WaitingRoomService extends PurchaseAccess {
-  join(room: RoomKey, userId: string): Promise<Place>;
-  status(room: RoomKey, userId: string): Promise<Place>;
-  leave(room: RoomKey, userId: string): Promise<{ readonly left: boolean }>;
-  /** The console's view of a room (its managers and admins). */
+  join(room: RoomKey, buyer: Buyer): Promise<Place>;
+  status(room: RoomKey, buyer: Buyer): Promise<Place>;
+  leave(room: RoomKey, buyer: Buyer): Promise<{ readonly left: boolean }>;
+  /** The console's view of a room, all tenants' buyers in it (the venue's managers and admins). */
   stats(room: RoomKey): Promise<RoomStats & { readonly settings: WaitingRoomSettings }>;
   revoke(room: RoomKey, jti: string): Promise<{ readonly jti: string; readonly revoked: boolean; readonly state: TokenState }>;
   activity(room: RoomKey, page: { readonly limit: number; readonly before?: number }): Promise<ActivityRow[]>;
@@ -210,11 +209,13 @@ export interface WaitingRoomDeps {
   readonly clock: () => Date;
   readonly metrics?: WaitingRoomMetrics;
   readonly logger?: Pick<Logger, 'warn'>;
-  /** A uniform draw key in [0, 1); cryptographic by default. */
-  readonly drawKey?: () => number;
+  /**
+   * The buyer's draw key in the room, uniform in [0, 1); by default drawKeyOf under `secret`. It
+   * must be a function of the room and the buyer alone, or leaving and joining again re-rolls a
+   * draw place.
+   */
+  readonly drawKey?: (room: RoomKey, buyer: Buyer) => number;
 }
-
-const cryptoDrawKey = (): number => randomInt(2 ** 47) / 2 ** 47;
 
 /** The room's settings, or 404 WAITING_ROOM_NOT_FOUND when the event has no enabled room at the venue. */
 export async function enabledRoom(store: EventStore, venueId: string, eventId: string): Promise<WaitingRoomSettings> {
@@ -237,14 +238,16 @@ const invalidToken = (reason: string) =>
 
 export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
   const { rooms, activity, secret, clock, metrics } = deps;
-  const drawKey = deps.drawKey ?? cryptoDrawKey;
+  const drawKey = deps.drawKey ?? ((room: RoomKey, buyer: Buyer) => drawKeyOf(secret, room, buyer));
   const now = () => clock().getTime();
 
-  const tokenFor = (room: RoomKey, userId: string, jti: string, expiresAt: number): string =>
+  const tokenFor = (room: RoomKey, buyer: Buyer, jti: string, expiresAt: number): string =>
     signAccessToken(secret, {
       jti,
-      userId,
-      ...room,
+      tenantId: buyer.tenantId,
+      userId: buyer.userId,
+      venueId: room.venueId,
+      eventId: room.eventId,
       queueId: roomIdOf(room),
       scope: ACCESS_TOKEN_SCOPE,
       iat: Math.floor((expiresAt - ACCESS_TOKEN_TTL_MS) / 1000),
@@ -257,19 +260,19 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
     await activity.record(entries).catch((error: unknown) => deps.logger?.warn({ err: error, entries: entries.length }, 'waiting room: activity not recorded'));
   };
   const tickEntries = (room: RoomKey, outcome: TickOutcome, at: Date): ActivityEntry[] => [
-    ...outcome.lapsed.map((l): ActivityEntry => ({ ...room, userId: l.userId, action: 'abandoned', metadata: { jti: l.jti, reason: 'expired' }, at })),
-    ...outcome.admitted.map((a): ActivityEntry => ({ ...room, userId: a.userId, action: 'admitted', metadata: { jti: a.jti }, at })),
+    ...outcome.lapsed.map((l): ActivityEntry => ({ ...room, tenantId: l.tenantId, userId: l.userId, action: 'abandoned', metadata: { jti: l.jti, reason: 'expired' }, at })),
+    ...outcome.admitted.map((a): ActivityEntry => ({ ...room, tenantId: a.tenantId, userId: a.userId, action: 'admitted', metadata: { jti: a.jti }, at })),
   ];
   const counted = (outcome: TickOutcome) => {
     if (outcome.admitted.length > 0) metrics?.admitted(outcome.admitted.length);
   };
 
-  const placeOf = (room: RoomKey, rules: AdmissionRules, userId: string, member: MemberView, at: number): Place => {
+  const placeOf = (room: RoomKey, rules: AdmissionRules, buyer: Buyer, member: MemberView, at: number): Place => {
     switch (member.status) {
       case 'waiting':
         return { status: 'waiting', position: member.position, estimatedWaitSeconds: estimatedWaitSeconds(member.position, rules, at) };
       case 'admitted':
-        return { status: 'admitted', jti: member.jti, token: tokenFor(room, userId, member.jti, member.expiresAt), expiresAt: new Date(member.expiresAt).toISOString() };
+        return { status: 'admitted', jti: member.jti, token: tokenFor(room, buyer, member.jti, member.expiresAt), expiresAt: new Date(member.expiresAt).toISOString() };
       case 'purchased':
       case 'expired':
       case 'revoked':
@@ -287,36 +290,36 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
   };
 
   const service: WaitingRoomService = {
-    async join(room, userId) {
+    async join(room, buyer) {
       const rules = rulesOf(await enabledRoom(deps.store, room.venueId, room.eventId));
       const at = clock();
-      const outcome = await rooms.join(room, rules, userId, at.getTime(), drawKey());
+      const outcome = await rooms.join(room, rules, buyer, at.getTime(), drawKey(room, buyer));
       counted(outcome);
-      const place = placeOf(room, rules, userId, outcome.member, at.getTime());
+      const place = placeOf(room, rules, buyer, outcome.member, at.getTime());
       const joined: ActivityEntry[] = outcome.joined
-        ? [{ ...room, userId, action: 'joined', metadata: place.position === undefined ? {} : { position: place.position }, at }]
+        ? [{ ...room, ...buyer, action: 'joined', metadata: place.position === undefined ? {} : { position: place.position }, at }]
         : [];
       await record([...joined, ...tickEntries(room, outcome, at)]);
       return { ...place, joined: outcome.joined };
     },
 
-    async status(room, userId) {
+    async status(room, buyer) {
       const rules = rulesOf(await enabledRoom(deps.store, room.venueId, room.eventId));
       const at = clock();
-      const outcome = await rooms.status(room, rules, userId, at.getTime());
+      const outcome = await rooms.status(room, rules, buyer, at.getTime());
       counted(outcome);
       await record(tickEntries(room, outcome, at));
       if (!outcome.member) throw new TesseraError('NOT_IN_WAITING_ROOM', 'you have not joined this waiting room (or have left it)');
-      return placeOf(room, rules, userId, outcome.member, at.getTime());
+      return placeOf(room, rules, buyer, outcome.member, at.getTime());
     },
 
-    async leave(room, userId) {
+    async leave(room, buyer) {
       const rules = rulesOf(await enabledRoom(deps.store, room.venueId, room.eventId));
       const at = clock();
-      const outcome = await rooms.leave(room, rules, userId, at.getTime());
+      const outcome = await rooms.leave(room, rules, buyer, at.getTime());
       counted(outcome);
       const left: ActivityEntry[] = outcome.left
-        ? [{ ...room, userId, action: 'abandoned', metadata: { reason: 'left', ...(outcome.left.jti ? { jti: outcome.left.jti } : {}) }, at }]
+        ? [{ ...room, ...buyer, action: 'abandoned', metadata: { reason: 'left', ...(outcome.left.jti ? { jti: outcome.left.jti } : {}) }, at }]
         : [];
       await record([...tickEntries(room, outcome, at), ...left]);
       return { left: outcome.left !== undefined };
@@ -337,7 +340,7 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
         case 'not_active':
           return { jti, revoked: false, state: outcome.state };
         case 'revoked':
-          await record([{ ...room, userId: outcome.userId, action: 'abandoned', metadata: { jti, reason: 'revoked' }, at }]);
+          await record([{ ...room, tenantId: outcome.tenantId, userId: outcome.userId, action: 'abandoned', metadata: { jti, reason: 'revoked' }, at }]);
           return { jti, revoked: true, state: 'revoked' };
         default: {
           const unhandled: never = outcome;
@@ -363,7 +366,7 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
       if (mismatch) return refuse(mismatch);
       const record = await rooms.token(read.claims.jti);
       // A signed token the store does not know was not issued by this store: refused like a forgery.
-      if (!record || record.userId !== request.userId || record.roomId !== read.claims.queueId) return refuse('unknown');
+      if (!record || record.tenantId !== request.tenantId || record.userId !== request.userId || record.roomId !== read.claims.queueId) return refuse('unknown');
       const sameCommand = request.commandId !== undefined && record.commandId === request.commandId;
       if (record.state === 'revoked') return refuse('revoked');
       if (record.state === 'consumed' && request.commandId !== undefined && !sameCommand) return refuse('used');
@@ -396,7 +399,12 @@ export function waitingRoomService(deps: WaitingRoomDeps): WaitingRoomService {
       const totals = { queueLength: 0, active: 0 };
       for (const room of await rooms.rooms()) {
         const settings = (await loadCatalogue(deps.store, room.venueId, room.eventId)).waitingRoom;
-        if (!settings?.enabled) continue;
+        if (!settings?.enabled) {
+          // Switched off (or its settings gone): skipping it would read its catalogue every tick
+          // forever. Switched on again, the next join, status or leave ticks it back onto the list.
+          await rooms.forget(room);
+          continue;
+        }
         const at = clock();
         const outcome = await rooms.admit(room, rulesOf(settings), at.getTime());
         counted(outcome);

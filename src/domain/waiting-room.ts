@@ -77,21 +77,56 @@ export function estimatedWaitSeconds(position: number, rules: Pick<AdmissionRule
   return Math.ceil(untilOpen + (Math.max(0, position - 1) * 60) / rules.releaseRate);
 }
 
-/** Where a buyer joins the queue: first come by join sequence; a draw's early joiners before everyone, in random order. */
+/** Where a buyer joins the queue: first come by join sequence; a draw's early joiners before everyone, in the order of their draw keys. */
 export function queueOrderKey(rules: Pick<AdmissionRules, 'order' | 'opensAt'>, sequence: number, drawKey: number, now: number): number {
   return rules.order === 'draw' && rules.opensAt !== undefined && now < rules.opensAt ? drawKey - 1 : sequence;
 }
 
-/** A room: one per tenant, venue and event. */
+/**
+ * A room: one per venue and event. The event's catalogue is the venue's, shared by every tenant
+ * selling it, so its capacity and release rate hold for all their buyers together.
+ */
 export interface RoomKey {
-  readonly tenantId: string;
   readonly venueId: string;
   readonly eventId: string;
 }
 
-/** The room's id (a token's `queueId`, the stores' key): a digest, so any tenant id makes a safe key. */
-export const roomIdOf = (room: RoomKey): string =>
-  createHash('sha256').update(`waiting-room\n${room.tenantId}\n${room.venueId}\n${room.eventId}`).digest('hex').slice(0, 32);
+/** A buyer in a room: the same `sub` in two tenants is two people. */
+export interface Buyer {
+  readonly tenantId: string;
+  readonly userId: string;
+}
+
+/** The room's id (a token's `queueId`, the stores' key): a digest, so any ids make a safe key. */
+export const roomIdOf = (room: RoomKey): string => createHash('sha256').update(`waiting-room\n${room.venueId}\n${room.eventId}`).digest('hex').slice(0, 32);
+
+/**
+ * A buyer's key among a room's members: a JSON pair, so no tenant and user ids of two buyers give
+ * the same key, whatever characters they hold (a plain `tenant:user` join would let `a:b` + `c`
+ * and `a` + `b:c` collide).
+ */
+export const buyerKeyOf = (buyer: Buyer): string => JSON.stringify([buyer.tenantId, buyer.userId]);
+
+/** The buyer a key names (the inverse of buyerKeyOf). */
+export function buyerOfKey(key: string): Buyer {
+  const pair = JSON.parse(key) as unknown;
+  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') throw new Error(`not a buyer key: ${key}`);
+  return { tenantId: pair[0], userId: pair[1] };
+}
+
+/** Bits of a draw key: exact in a double, and in a Redis score, after `queueOrderKey` subtracts 1. */
+const DRAW_KEY_BITS = 48;
+
+/**
+ * A buyer's draw key in a room, uniform in [0, 1): a keyed hash (HMAC-SHA256 under the rooms'
+ * secret) of the room and the buyer. Buyers cannot predict it without the secret, and cannot
+ * change it: leaving and joining again before the sale opens draws the same place, on any
+ * instance (a fresh random key per join let a buyer re-roll until near the front).
+ */
+export function drawKeyOf(secret: string, room: RoomKey, buyer: Buyer): number {
+  const digest = createHmac('sha256', secret).update(JSON.stringify(['waiting-room-draw', roomIdOf(room), buyer.tenantId, buyer.userId])).digest();
+  return digest.readUIntBE(0, DRAW_KEY_BITS / 8) / 2 ** DRAW_KEY_BITS;
+}
 
 /** A jti: 128 bits, lower-case hex. */
 export const JTI_PATTERN = /^[0-9a-f]{32}$/;
@@ -160,7 +195,7 @@ function claimsOf(payload: string): AccessClaims | undefined {
  * Whether a token's claims are for this purchase: the caller's own, of this tenant, venue, event
  * and room, and not expired at `now` (epoch ms).
  */
-export function claimsMismatch(claims: AccessClaims, expected: RoomKey & { readonly userId: string }, now: number): 'expired' | 'mismatch' | undefined {
+export function claimsMismatch(claims: AccessClaims, expected: RoomKey & Buyer, now: number): 'expired' | 'mismatch' | undefined {
   const same =
     claims.userId === expected.userId &&
     claims.tenantId === expected.tenantId &&

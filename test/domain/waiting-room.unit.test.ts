@@ -6,7 +6,10 @@ import {
   ACCESS_TOKEN_SCOPE,
   MAX_ACCESS_TOKEN_LENGTH,
   admissionsNow,
+  buyerKeyOf,
+  buyerOfKey,
   claimsMismatch,
+  drawKeyOf,
   estimatedWaitSeconds,
   queueOrderKey,
   readAccessToken,
@@ -100,6 +103,39 @@ describe('the queue', () => {
     expect(queueOrderKey(draw, 7, 0.99, T0 - 1)).toBeLessThan(queueOrderKey(draw, 1, 0, T0));
     expect(queueOrderKey(draw, 7, 0.25, T0 - 1)).toBe(-0.75);
     expect(queueOrderKey({ order: 'first_come', opensAt: T0 }, 7, 0.5, T0 - 1)).toBe(7);
+  });
+
+  it("draws the same key for a buyer in a room every time, another for another room, tenant, user or secret", () => {
+    const fan = { tenantId: 'tenant-1', userId: 'user-1' };
+    const key = drawKeyOf(SECRET, room, fan);
+    expect(drawKeyOf(SECRET, { venueId: room.venueId, eventId: room.eventId }, { ...fan })).toBe(key);
+    const others = [
+      drawKeyOf(SECRET, { ...room, eventId: 'event-2' }, fan),
+      drawKeyOf(SECRET, room, { ...fan, tenantId: 'tenant-2' }),
+      drawKeyOf(SECRET, room, { ...fan, userId: 'user-2' }),
+      drawKeyOf(`${SECRET}-rotated`, room, fan),
+    ];
+    expect(new Set([key, ...others]).size).toBe(5);
+  });
+
+  it('draws keys in [0, 1), spread evenly over it, exact after the draw subtracts one', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => drawKeyOf(SECRET, room, { tenantId: 'tenant-1', userId: `user-${i}` }));
+    expect(keys.every((k) => k >= 0 && k < 1 && (k - 1) + 1 === k)).toBe(true);
+    const tenths = Array.from({ length: 10 }, (_, d) => keys.filter((k) => Math.floor(k * 10) === d).length);
+    // 2,000 expected in each tenth; a uniform draw strays past 10% with probability far below 1e-5.
+    for (const count of tenths) expect(Math.abs(count - 2_000)).toBeLessThan(200);
+  });
+
+  it('keys a buyer by tenant and user so that no two buyers share a key, whatever their ids hold', () => {
+    const pairs = [
+      { tenantId: 'a:b', userId: 'c' },
+      { tenantId: 'a', userId: 'b:c' },
+      { tenantId: 'a","b', userId: 'c' },
+      { tenantId: 'a', userId: 'b","c' },
+      { tenantId: '', userId: 'a\u0000b' },
+    ];
+    expect(new Set(pairs.map(buyerKeyOf)).size).toBe(pairs.length);
+    for (const pair of pairs) expect(buyerOfKey(buyerKeyOf(pair))).toEqual(pair);
   });
 });
 

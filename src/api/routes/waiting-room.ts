@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Place } from '../../commands/waiting-room.js';
 import { authorize, type Principal } from '../../domain/access.js';
-import { JTI_PATTERN, type RoomKey } from '../../domain/waiting-room.js';
+import { JTI_PATTERN, type Buyer, type RoomKey } from '../../domain/waiting-room.js';
 import type { RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
 
@@ -21,7 +21,8 @@ const place = z.object({
 
 const placeAnswer = (p: Place): z.output<typeof place> => ({ ...p });
 
-const roomOf = (principal: Principal, p: z.output<typeof params>): RoomKey => ({ tenantId: principal.tenantId, venueId: p.venueId, eventId: p.eventId });
+const roomOf = (p: z.output<typeof params>): RoomKey => ({ venueId: p.venueId, eventId: p.eventId });
+const buyerOf = (principal: Principal): Buyer => ({ tenantId: principal.tenantId, userId: principal.userId });
 
 const ROOM = '/api/v1/venues/:venueId/events/:eventId/waiting-room';
 
@@ -30,8 +31,10 @@ const NOT_ENABLED = 'An event without an enabled waiting room at the venue answe
 /**
  * Waiting rooms (issue 21): buyers join, watch their place and leave; admitted buyers get an
  * access token a purchase of the event requires (x-access-token). The venue's managers and
- * admins see the room's figures and activity and revoke tokens. A room is the tenant's: buyers
- * and managers see their own tenant's room of the event.
+ * admins see the room's figures and activity and revoke tokens. A room is the venue's event's, one
+ * for every tenant selling it (the catalogue is the venue's): its capacity and release rate hold
+ * for all their buyers together, a buyer is a tenant's user, and the venue's managers see the
+ * whole room.
  */
 export const waitingRoomRoutes: RouteModule = {
   name: 'waiting-room',
@@ -48,14 +51,15 @@ export const waitingRoomRoutes: RouteModule = {
       summary: "Join an event's waiting room: your place, your estimated wait, and your access token once admitted",
       description:
         'One place per buyer: joining again keeps your place (and answers it), so the call needs no Idempotency-Key. Buyers are ' +
-        'admitted in join order (first come) or, in a draw, those who joined before the sale opened in random order, then the others. ' +
+        'admitted in join order (first come) or, in a draw, those who joined before the sale opened in random order, then the others; ' +
+        "a buyer's draw is fixed: leaving and joining again before the sale opens gives the same place. " +
         NOT_ENABLED,
       tags: ['waiting-room'],
       auth: 'user',
       idempotent: false,
       params,
       response: place,
-      handler: async ({ params, principal }) => placeAnswer(await waitingRoom.join(roomOf(principal, params), principal.userId)),
+      handler: async ({ params, principal }) => placeAnswer(await waitingRoom.join(roomOf(params), buyerOf(principal))),
     });
 
     api.route({
@@ -67,7 +71,7 @@ export const waitingRoomRoutes: RouteModule = {
       auth: 'user',
       params,
       response: place,
-      handler: async ({ params, principal }) => placeAnswer(await waitingRoom.status(roomOf(principal, params), principal.userId)),
+      handler: async ({ params, principal }) => placeAnswer(await waitingRoom.status(roomOf(params), buyerOf(principal))),
     });
 
     api.route({
@@ -80,13 +84,13 @@ export const waitingRoomRoutes: RouteModule = {
       idempotent: false,
       params,
       response: z.object({ left: z.boolean() }),
-      handler: async ({ params, principal }) => waitingRoom.leave(roomOf(principal, params), principal.userId),
+      handler: async ({ params, principal }) => waitingRoom.leave(roomOf(params), buyerOf(principal)),
     });
 
     api.route({
       method: 'GET',
       url: ROOM,
-      summary: "The room's figures for its console: queue length, active buyers, tokens in use, admitted in the last minute (the venue's managers, admins)",
+      summary: "The room's figures for its console, every tenant's buyers: queue length, active buyers, tokens in use, admitted in the last minute (the venue's managers, admins)",
       tags: ['waiting-room'],
       auth: managers,
       params,
@@ -101,7 +105,7 @@ export const waitingRoomRoutes: RouteModule = {
       }),
       handler: async ({ params, principal }) => {
         manage(principal, params.venueId);
-        return { ...params, ...(await waitingRoom.stats(roomOf(principal, params))) };
+        return { ...params, ...(await waitingRoom.stats(roomOf(params))) };
       },
     });
 
@@ -119,7 +123,7 @@ export const waitingRoomRoutes: RouteModule = {
       response: z.object({ jti: z.string(), revoked: z.boolean(), state: z.enum(['active', 'consumed', 'revoked', 'expired']) }),
       handler: async ({ params, principal }) => {
         manage(principal, params.venueId);
-        return waitingRoom.revoke(roomOf(principal, params), params.jti);
+        return waitingRoom.revoke(roomOf(params), params.jti);
       },
     });
 
@@ -139,6 +143,7 @@ export const waitingRoomRoutes: RouteModule = {
           z.object({
             id: z.string(),
             seq: z.number().int(),
+            tenantId: z.string().describe("The buyer's tenant: a room holds every tenant's buyers of the event"),
             userId: z.string(),
             action: z.string(),
             metadata: z.record(z.string(), z.union([z.string(), z.number()])),
@@ -149,9 +154,9 @@ export const waitingRoomRoutes: RouteModule = {
       }),
       handler: async ({ params, query, principal }) => {
         manage(principal, params.venueId);
-        const rows = await waitingRoom.activity(roomOf(principal, params), { limit: query.limit, ...(query.before === undefined ? {} : { before: query.before }) });
+        const rows = await waitingRoom.activity(roomOf(params), { limit: query.limit, ...(query.before === undefined ? {} : { before: query.before }) });
         return {
-          items: rows.map((r) => ({ id: r.id, seq: r.seq, userId: r.userId, action: r.action, metadata: { ...r.metadata }, timestamp: r.at.toISOString() })),
+          items: rows.map((r) => ({ id: r.id, seq: r.seq, tenantId: r.tenantId, userId: r.userId, action: r.action, metadata: { ...r.metadata }, timestamp: r.at.toISOString() })),
           nextBefore: rows.length === query.limit ? rows[rows.length - 1]!.seq : null,
         };
       },

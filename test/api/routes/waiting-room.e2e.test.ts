@@ -136,6 +136,21 @@ for (const backend of reachableBackends()) {
       expect(place(await client.status('fan-c'))).toMatchObject({ status: 'waiting', position: 1 });
     });
 
+    it('keeps a draw place however often a buyer leaves and joins again before the sale opens', async () => {
+      const venueId = randomUUID();
+      const eventId = randomUUID();
+      await configureRoom(t.storage.eventStore, venueId, eventId, { order: 'draw', opensAt: new Date(time.clock().getTime() + 3_600_000).toISOString(), capacity: 1, releaseRate: 60 });
+      const client = roomClient(t, venueId, eventId);
+      for (let i = 0; i < 30; i++) place(await client.join(`crowd-${i}`));
+      const first = place(await client.join('re-roller'));
+      expect(first).toMatchObject({ status: 'waiting', joined: true });
+      for (let i = 0; i < 15; i++) {
+        expect((await client.leave('re-roller')).json()).toEqual({ left: true });
+        expect(place(await client.join('re-roller'))).toMatchObject({ status: 'waiting', position: first.position, joined: true });
+      }
+      expect(place(await client.status('re-roller')).position).toBe(first.position);
+    });
+
     it('requires a token for a purchase of a protected event (QUEUE_TOKEN_REQUIRED) and accepts the admitted buyer\'s own', async () => {
       const { request, jti, token } = await admittedIn();
       expect(await refusal(access.check(request(undefined)))).toMatchObject({ code: 'QUEUE_TOKEN_REQUIRED', status: 403 });
@@ -199,7 +214,7 @@ for (const backend of reachableBackends()) {
       await refused(`${header}.${reencode({ ...claims, userId: 'someone-else' })}.${signature}`);
       await refused(`${header}.${reencode({ ...claims, exp: Number(claims.exp) + 3600 })}.${signature}`);
       await refused(`${reencode({ alg: 'none', typ: 'JWT' })}.${payload}.`);
-      await refused(`access_${eventId}_${roomIdOf({ tenantId: TEST_TENANT, venueId, eventId })}`);
+      await refused(`access_${eventId}_${roomIdOf({ venueId, eventId })}`);
       await refused(`${token}x`);
       await refused('x'.repeat(100_000));
       // Signed with the bearer tokens' secret, or ours with a guessed jti: not issued by the room.
@@ -217,6 +232,28 @@ for (const backend of reachableBackends()) {
       const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.body).toMatch(/waiting_room_token_checks_total\{result="signature"\} \d+/);
       expect(metrics.body).toMatch(/waiting_room_token_checks_total\{result="mismatch"\} \d+/);
+    });
+
+    it("holds one room for the event across tenants: one capacity for all, the same sub in two tenants two buyers, the venue's managers seeing them all", async () => {
+      const venueId = randomUUID();
+      const eventId = randomUUID();
+      const settings = await configureRoom(t.storage.eventStore, venueId, eventId, { capacity: 1, releaseRate: 60 });
+      const url = roomUrl(venueId, eventId);
+      const as = async (tenantId: string) => bearer({ sub: 'fan-same-sub', tenantId });
+      const first = place(await t.app.inject({ method: 'POST', url: `${url}/join`, headers: await as('tenant-a') }));
+      expect(first).toMatchObject({ status: 'admitted', joined: true });
+      // Another tenant selling the same event: the same room, so no second capacity; the same sub is someone else.
+      expect(place(await t.app.inject({ method: 'POST', url: `${url}/join`, headers: await as('tenant-b') }))).toMatchObject({ status: 'waiting', position: 1, joined: true });
+      const request = (tenantId: string): AccessRequest => ({ token: first.token, tenantId, userId: 'fan-same-sub', venueId, eventId, room: settings });
+      expect(await refusal(access.check(request('tenant-b')))).toMatchObject({ code: 'INVALID_ACCESS_TOKEN' });
+      expect(await access.check(request('tenant-a'))).toEqual({ jti: first.jti });
+      const manager = await bearer({ sub: 'manager-1', role: 'venue_manager', venues: [venueId], tenantId: 'tenant-c' });
+      expect((await t.app.inject({ method: 'GET', url, headers: manager })).json()).toMatchObject({ queueLength: 1, active: 1 });
+      const activity = (await t.app.inject({ method: 'GET', url: `${url}/activity`, headers: manager })).json<{ items: { tenantId: string; userId: string; action: string }[] }>();
+      expect(activity.items.filter((i) => i.action === 'joined').map((i) => i.tenantId).sort()).toEqual(['tenant-a', 'tenant-b']);
+      // tenant-b's buyer leaving takes nothing from tenant-a's.
+      expect((await t.app.inject({ method: 'DELETE', url, headers: await as('tenant-b') })).json()).toEqual({ left: true });
+      expect(place(await t.app.inject({ method: 'GET', url: `${url}/status`, headers: await as('tenant-a') }))).toMatchObject({ status: 'admitted', jti: first.jti });
     });
 
     it("shows the room's figures and activity to the venue's managers, paged, and to nobody else", async () => {

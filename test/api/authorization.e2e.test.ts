@@ -45,6 +45,10 @@ const VENUE_STAFF: readonly Who[] = ['owner', 'otherTenant', 'admin'];
 const OWNER_OR_ADMIN: readonly Who[] = ['owner', 'admin'];
 const NOBODY: readonly Who[] = [];
 
+/** An event of its own for the waiting room's routes: a room on EVENT_ID would ask the purchase rows for a token. */
+const ROOM_EVENT_ID = '3f6b7c1e-5d2a-4e8f-9a0b-1c2d3e4f5a6b';
+const room = (f: Fixtures, path = '') => `/api/v1/venues/${f.venueId}/events/${ROOM_EVENT_ID}/waiting-room${path}`;
+
 const TABLE: Readonly<Record<string, Row>> = {
   'GET /health': user(() => '/health', EVERYONE),
   'GET /health/ready': user(() => '/health/ready', EVERYONE),
@@ -70,6 +74,19 @@ const TABLE: Readonly<Record<string, Row>> = {
     () => ({ name: 'General admission at 10000', price: 10_000 }),
   ),
   'GET /api/v1/venues/{venueId}/events/{eventId}/ticket-types': user((f) => `/api/v1/venues/${f.venueId}/events/${EVENT_ID}/ticket-types`, EVERYONE),
+  'PUT /api/v1/venues/{venueId}/events/{eventId}/purchase-limits': venue(
+    (f) => `/api/v1/venues/${f.venueId}/events/${EVENT_ID}/purchase-limits`,
+    VENUE_STAFF,
+    () => ({ perUser: 100, perPaymentMethod: 100, perAddress: 100, perOrder: 100 }),
+  ),
+  'GET /api/v1/venues/{venueId}/events/{eventId}/purchase-limits': user((f) => `/api/v1/venues/${f.venueId}/events/${EVENT_ID}/purchase-limits`, EVERYONE),
+  'PUT /api/v1/venues/{venueId}/events/{eventId}/waiting-room': venue((f) => room(f), VENUE_STAFF, () => ({ enabled: true, capacity: 5, releaseRate: 60 })),
+  'POST /api/v1/venues/{venueId}/events/{eventId}/waiting-room/join': user((f) => room(f, '/join'), EVERYONE),
+  'GET /api/v1/venues/{venueId}/events/{eventId}/waiting-room/status': user((f) => room(f, '/status'), EVERYONE),
+  'DELETE /api/v1/venues/{venueId}/events/{eventId}/waiting-room': user((f) => room(f), EVERYONE),
+  'GET /api/v1/venues/{venueId}/events/{eventId}/waiting-room': venue((f) => room(f), VENUE_STAFF),
+  'DELETE /api/v1/venues/{venueId}/events/{eventId}/waiting-room/tokens/{jti}': venue((f) => room(f, `/tokens/${'0'.repeat(32)}`), VENUE_STAFF),
+  'GET /api/v1/venues/{venueId}/events/{eventId}/waiting-room/activity': venue((f) => room(f, '/activity'), VENUE_STAFF),
   'POST /api/v1/webhooks/stripe': user(() => '/api/v1/webhooks/stripe', NOBODY, () => ({ id: 'evt_1', type: 'charge.refunded', data: { object: {} } })),
   'GET /admin/parked': user(() => '/admin/parked', ADMIN_ONLY),
   'POST /admin/parked/{id}/retry': user(() => `/admin/parked/${randomUUID()}/retry`, ADMIN_ONLY),

@@ -81,6 +81,15 @@ const room = z
   })
   .refine((r) => r.order !== 'draw' || r.opensAt !== undefined, { error: 'is required for a draw', path: ['opensAt'] });
 
+/** The room's settings as answered: the same fields, plain (a response schema transforms nothing). */
+const roomAnswer = z.object({
+  enabled: z.boolean(),
+  capacity: z.number().int(),
+  releaseRate: z.number().int(),
+  order: z.enum(['first_come', 'draw']),
+  opensAt: z.string().optional(),
+});
+
 const saved = z.object({
   ticketType,
   created: z.boolean().describe('True when this call registered the ticket type (answered 201)'),
@@ -198,7 +207,7 @@ export const catalogueRoutes: RouteModule = {
       idempotent: false,
       params: eventParams,
       body: room,
-      response: z.object({ room, changed: z.boolean(), position: positionAnswer }),
+      response: z.object({ room: roomAnswer, changed: z.boolean(), position: positionAnswer }),
       handler: async ({ params, body, principal, correlationId }) => {
         const caller: Caller = { kind: 'user', principal };
         authorize(caller, 'price', { kind: 'venue', venueId: params.venueId });

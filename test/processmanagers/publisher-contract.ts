@@ -87,7 +87,12 @@ export function crashingAfter(broker: BrokerPublisher, ackedBeforeCrash: number)
   };
 }
 
-export async function killAndRestartCase(store: EventStore, parking: Parking, harness: BrokerHarness): Promise<void> {
+/**
+ * Appends 54 events over 6 aggregates, runs the publisher until the broker loses an ack, stops
+ * it there (the checkpoint is behind what the broker took) and starts a new one. Answers how many
+ * repeats a consumer saw: a broker that de-duplicates by id (JetStream) shows none.
+ */
+export async function killAndRestartCase(store: EventStore, parking: Parking, harness: BrokerHarness): Promise<{ repeats: number }> {
   const expected = await appendPayments(store, 6, 9);
   const total = 54;
   const options = (broker: BrokerPublisher): PublisherOptions => ({
@@ -101,14 +106,15 @@ export async function killAndRestartCase(store: EventStore, parking: Parking, ha
   const first = startPublisher(store, options(crashing));
   await eventually(() => (crashing.crashed() && first.subscription.status().consecutiveFailures > 0) || undefined, { timeoutMs: 10_000 });
   await first.stop();
+  await crashing.close();
   const beforeRestart = (await harness.delivered()).length;
   expect(beforeRestart).toBeGreaterThan(20);
   expect(new Set((await harness.delivered()).map((m) => m.id)).size).toBeLessThan(total);
 
-  const second = startPublisher(store, options(harness.broker()));
+  const broker = harness.broker();
+  const second = startPublisher(store, options(broker));
   await eventually(async () => new Set((await harness.delivered()).map((m) => m.id)).size === total || undefined, { timeoutMs: 15_000 });
   await second.stop();
-  const { repeats } = assertAtLeastOnceInOrder(await harness.delivered(), expected);
-  // The batch whose acknowledgement was lost went out again, with the same ids.
-  expect(repeats).toBeGreaterThan(0);
+  await broker.close();
+  return assertAtLeastOnceInOrder(await harness.delivered(), expected);
 }

@@ -45,7 +45,7 @@ const commands: Record<string, Command> = {
 };
 
 /** Commands whose stdout is their output: they log to stderr, and only warnings unless LOG_LEVEL says otherwise. */
-const REPORTING = new Set(['replay', 'verify', 'audit']);
+const REPORTING = new Set(['replay', 'verify', 'audit', 'publish']);
 
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name = 'serve', ...rest] = argv;

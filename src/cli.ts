@@ -4,6 +4,7 @@ import { migrate } from './db/migrate.js';
 import { connectPostgres, openPglite } from './db/sql-client.js';
 import { createLogger, type Logger } from './logger.js';
 import { serve } from './server.js';
+import { publishCommand } from './publishing.js';
 
 const USAGE = `Usage: tessera <command> [arguments]
 
@@ -16,6 +17,8 @@ Commands:
                              row with the live one and check the trial balance; --json for JSON
   audit <stream>             every event of a stream with the aggregate's state after it;
                              --format json (JSON lines) or table (default: table on a terminal)
+  publish --from <position>  send the integration events after <position> ("start": all) to the
+    [--broker nats]          configured brokers again, with their original ids (events out)
   help                       show this text
 
 Exit codes: 0 done, 1 failed, 2 usage, 3 verify found differences, 4 audit found no events,
@@ -38,10 +41,11 @@ const commands: Record<string, Command> = {
   replay: replayCommand,
   verify: verifyCommand,
   audit: auditCommand,
+  publish: publishCommand,
 };
 
 /** Commands whose stdout is their output: they log to stderr, and only warnings unless LOG_LEVEL says otherwise. */
-const REPORTING = new Set(['replay', 'verify', 'audit']);
+const REPORTING = new Set(['replay', 'verify', 'audit', 'publish']);
 
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name = 'serve', ...rest] = argv;

@@ -61,6 +61,9 @@ import type { Storage } from './runtime.js';
 import { ticketInventory } from './commands/ticket-inventory.js';
 import { createSqlTicketInventoryStore } from './gateways/ticket-inventory-sql.js';
 import { ticketInventoryProcess } from './processmanagers/ticket-inventory.js';
+import type { BrokerPublisher } from './gateways/broker.js';
+import type { PublisherMetricSet } from './api/publisher-metrics.js';
+import { brokersFor, createPublishing } from './publishing.js';
 
 /**
  * The composition root: every adapter is picked here and nowhere else, and every command
@@ -88,7 +91,7 @@ export interface TesseraServices {
   /** The fraud operator's commands: reviews, lists, thresholds (issue 20). */
   readonly risk: RiskCommands;
   /** Seed 003's metrics, counted from the events; unregistered (the routes put them on the app's registry). */
-  readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter; readonly risk: RiskMetricSet };
+  readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter; readonly risk: RiskMetricSet; readonly publishing: PublisherMetricSet };
   /** Waiting rooms (issue 21): queues, admission, access tokens; `PurchaseAccess` for purchases. */
   readonly waitingRoom: WaitingRoomService;
   readonly waitingRoomMetrics: WaitingRoomMetricSet;
@@ -120,6 +123,8 @@ export interface TesseraDependencies {
   readonly mailer?: Mailer;
   /** Idle wait of the subscriptions (tests shorten it). */
   readonly idleWaitMs?: number;
+  /** Events out: the brokers to publish to (default: those the config names; none when unset). */
+  readonly brokers?: readonly BrokerPublisher[];
 }
 
 export function composeTessera(deps: TesseraDependencies): Tessera {
@@ -162,6 +167,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const inventory = ticketInventory({ store: createSqlTicketInventoryStore(sql), events: store, defaultLimits: config.PURCHASE_LIMITS, clock, logger });
   const riskMetrics = createRiskMetrics();
   const risk = config.FRAUD_CHECKS ? riskAssessorFor(config, storage, store, riskMetrics) : undefined;
+  // Events out (issue 22): one checkpointed publisher per configured broker; none configured, none runs.
+  const publishing = createPublishing({ config, store, brokers: deps.brokers ?? brokersFor(config), clock, logger, subscription });
   const runtime = createProcessManagerRuntime(
     { store, sql, retry, concurrency: config.PM_CONCURRENCY, deadlinePollMs: config.DEADLINE_POLL_MS, clock, logger, subscription },
     ({ deadlines, parking }) => {
@@ -209,6 +216,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
             if (status === 'parked') throw new Error('the webhook was parked again');
           },
           [MINT_PARKING_SOURCE]: (work: ParkedWork) => mintWorker.retryParkedBatch(String(work.item.batchId)),
+          ...publishing.parkedWork,
         },
       };
     },
@@ -267,7 +275,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     webhooks: { receive: (event) => webhooks.receive(event) },
     parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
     risk: riskCommands(store),
-    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics },
+    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics },
     waitingRoom,
     waitingRoomMetrics,
   };
@@ -311,6 +319,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       await tail.start();
       aggregates.setActive(true);
       runtime.start();
+      publishing.start(runtime.parking);
       projectors = [
         startSubscription(store, paymentMetricsProjector(store, paymentMetrics), projectorOptions),
         startSubscription(store, groupMetricsProjector(store, groupReminders), projectorOptions),
@@ -332,7 +341,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       clearInterval(riskPurge);
       clearInterval(inventorySweep);
       clearInterval(roomTimer);
-      await Promise.all([runtime.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
+      await Promise.all([runtime.stop(), publishing.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
       await tail.stop();
       aggregates.setActive(false);
     },

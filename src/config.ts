@@ -207,6 +207,17 @@ export const configSchema = z.object({
 
   // Query routes (issue 5): how long a query given `?position=` waits for its read model to reach it.
   READ_WAIT_MS: integer(2_000, 0, 30_000),
+
+  // Events out (issue 22): NATS JetStream (unset NATS_URL: no NATS publisher); a batch's tries
+  // before it goes one event at a time and an event the broker keeps refusing is parked; the
+  // CloudEvent `source` (`<INTEGRATION_EVENT_SOURCE>/<tenant>`).
+  NATS_URL: optionalUrl(['nats', 'tls']),
+  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('TESSERA'),
+  NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)+$/, 'dot-separated tokens ending in a dot').default('tessera.'),
+  PUBLISH_MAX_ATTEMPTS: integer(5, 1, 100),
+  PUBLISH_RETRY_INITIAL_MS: integer(200, 1, 60_000),
+  PUBLISH_RETRY_MAX_MS: integer(10_000, 1, 600_000),
+  INTEGRATION_EVENT_SOURCE: z.string().min(1).default('/tessera'),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

@@ -16,6 +16,7 @@ import { ledgerQueryRoutes } from './routes/ledger-queries.js';
 import { reportRoutes } from './routes/reports.js';
 import { catalogueRoutes } from './routes/catalogue.js';
 import { waitingRoomRoutes } from './routes/waiting-room.js';
+import { integrationEventRoutes } from './routes/integration-events.js';
 
 /**
  * Every route module the app serves. A later issue adds its module here, and buildApp
@@ -39,6 +40,7 @@ export const routeModules: readonly RouteModule[] = [
   venuePayoutRoutes,
   refundPolicyRoutes,
   waitingRoomRoutes,
+  integrationEventRoutes,
 ];
 
 /**

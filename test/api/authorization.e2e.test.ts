@@ -54,6 +54,8 @@ const TABLE: Readonly<Record<string, Row>> = {
   'GET /health/ready': user(() => '/health/ready', EVERYONE),
   'GET /info': user(() => '/info', EVERYONE),
   'GET /metrics': user(() => '/metrics', EVERYONE),
+  'GET /api/v1/integration-events': user(() => '/api/v1/integration-events', EVERYONE),
+  'GET /api/v1/integration-events/{type}/{version}/schema': user(() => '/api/v1/integration-events/com.tessera.payment.completed/1/schema', EVERYONE),
   'GET /api/v1/me': user(() => '/api/v1/me', EVERYONE),
   'POST /api/v1/payments/process': user(() => '/api/v1/payments/process', EVERYONE, (f) => purchaseBody(f.venueId)),
   'POST /api/v1/payments/transaction/{transactionId}/refund': user((f) => `/api/v1/payments/transaction/${f.paymentId}/refund`, OWNER_OR_ADMIN, () => ({ amount: 1 })),

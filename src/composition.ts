@@ -21,6 +21,9 @@ import { startSubscription, type Subscription } from './eventstore/subscription.
 import { sqlGatewayReferences } from './gateways/gateway-references.js';
 import type { PaymentGateway, PayoutGateway } from './gateways/gateway.js';
 import { logMailer, type Mailer } from './gateways/mailer.js';
+import { sqlContactAddresses, type ContactAddresses } from './gateways/contact-addresses.js';
+import { createSmtpMailer } from './gateways/mailer-smtp.js';
+import { createUnaddressedCounter, notificationsProcess } from './processmanagers/notifications.js';
 import type { Minter } from './gateways/minter.js';
 import { createSandboxChain } from './gateways/sandbox-chain.js';
 import { createSandboxGateway } from './gateways/sandbox.js';
@@ -91,7 +94,15 @@ export interface TesseraServices {
   /** The fraud operator's commands: reviews, lists, thresholds (issue 20). */
   readonly risk: RiskCommands;
   /** Seed 003's metrics, counted from the events; unregistered (the routes put them on the app's registry). */
-  readonly metrics: { readonly payments: PaymentMetrics; readonly groupReminders: Counter; readonly risk: RiskMetricSet; readonly publishing: PublisherMetricSet };
+  readonly metrics: {
+    readonly payments: PaymentMetrics;
+    readonly groupReminders: Counter;
+    readonly risk: RiskMetricSet;
+    readonly publishing: PublisherMetricSet;
+    readonly notificationsUnaddressed: Counter<'kind'>;
+  };
+  /** Buyers' e-mail addresses for receipts (issue 22), from their tokens' `email` claim; not in any event. */
+  readonly contacts: Pick<ContactAddresses, 'record'>;
   /** Waiting rooms (issue 21): queues, admission, access tokens; `PurchaseAccess` for purchases. */
   readonly waitingRoom: WaitingRoomService;
   readonly waitingRoomMetrics: WaitingRoomMetricSet;
@@ -150,7 +161,11 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const minter =
     deps.minter ??
     createSandboxChain(sql, { confirmDelayMs: config.CHAIN_CONFIRM_DELAY_MS, failureRate: config.CHAIN_FAILURE_RATE, revertRate: config.CHAIN_REVERT_RATE, clock });
-  const mailer = deps.mailer ?? logMailer(logger);
+  // SMTP_URL set: receipts, refund confirmations and group links go out by SMTP, each key once (issue 22).
+  const smtp = !deps.mailer && config.SMTP_URL && config.MAIL_FROM ? createSmtpMailer({ sql, url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : undefined;
+  const mailer = deps.mailer ?? smtp ?? logMailer(logger);
+  const contacts = sqlContactAddresses(sql);
+  const notificationsUnaddressed = createUnaddressedCounter();
   // Outside production (config requires it there) an unset secret is ephemeral: links live as long as the process.
   const linkSecret = config.GROUP_PAYMENT_LINK_SECRET ?? randomBytes(32).toString('hex');
   if (config.GROUP_PAYMENT_LINK_SECRET === undefined) logger.warn('no GROUP_PAYMENT_LINK_SECRET set: group payment links are signed with an ephemeral key');
@@ -195,6 +210,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
           minting: mintingProcess({ store, sql, clock, priorityFor: (venueId): MintPriority => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard' }),
           'venue-settlement': settlementProcess({ store, deadlines, settings: settlement, clock }),
           'venue-payout': payoutProcess({ store, gateway: payoutGateway, clock }),
+          notifications: notificationsProcess({ store, mailer, contacts, unaddressed: notificationsUnaddressed, logger }),
         },
         deadlineHandlers: {
           [PAYMENT_EXPIRY]: paymentExpiryHandler(store, clock),
@@ -275,7 +291,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     webhooks: { receive: (event) => webhooks.receive(event) },
     parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
     risk: riskCommands(store),
-    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics },
+    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics, notificationsUnaddressed },
+    contacts,
     waitingRoom,
     waitingRoomMetrics,
   };
@@ -344,6 +361,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       await Promise.all([runtime.stop(), publishing.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
       await tail.stop();
       aggregates.setActive(false);
+      smtp?.close();
     },
   };
 }

@@ -197,6 +197,11 @@ export const configSchema = z.object({
   WAITING_ROOM_SECRET: optionalText(z.string().min(32, 'must be at least 32 characters (256 bits)')),
   WAITING_ROOM_TICK_MS: integer(1_000, 50, 60_000),
 
+  // Notifications (issue 22): receipts, refund confirmations, group links and reminders by SMTP
+  // (smtp://user:pass@host:587, smtps://...:465); unset: every message is only logged.
+  SMTP_URL: optionalUrl(['smtp', 'smtps']),
+  MAIL_FROM: optionalText(z.string().regex(/@/, 'must be an address, e.g. Tessera <tickets@example.com>')),
+
   // Read side (src/projections): events per transaction for live projections, and per page for
   // rebuild and verify; the longest backoff between retries of a failing batch; the least time
   // between a live projection's batches (events arriving meanwhile share one transaction).
@@ -221,6 +226,9 @@ export const configSchema = z.object({
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });
+  }
+  if (config.SMTP_URL && !config.MAIL_FROM) {
+    context.addIssue({ code: 'custom', path: ['MAIL_FROM'], message: 'is required when SMTP_URL is set' });
   }
   if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
     context.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: 'is above REQUEST_TIMEOUT_MS (the headers are part of the request)' });

@@ -29,6 +29,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ INTERNAL_SIGNATURE_MAX_SKEW_SECONDS: '3600' })).toThrow(/INTERNAL_SIGNATURE_MAX_SKEW_SECONDS/);
   });
 
+  it('mails by SMTP only when SMTP_URL is set, and then needs MAIL_FROM', () => {
+    expect(loadConfig({}).SMTP_URL).toBeUndefined();
+    const config = loadConfig({ SMTP_URL: 'smtp://user:pass@mail.example.com:587', MAIL_FROM: 'Tessera <tickets@example.com>' });
+    expect(config).toMatchObject({ SMTP_URL: 'smtp://user:pass@mail.example.com:587', MAIL_FROM: 'Tessera <tickets@example.com>' });
+    expect(() => loadConfig({ SMTP_URL: 'smtp://mail.example.com' })).toThrow(/MAIL_FROM: is required when SMTP_URL is set/);
+    expect(() => loadConfig({ SMTP_URL: 'http://mail.example.com', MAIL_FROM: 'a@b.c' })).toThrow(/SMTP_URL/);
+    expect(() => loadConfig({ MAIL_FROM: 'tickets' })).toThrow(/MAIL_FROM/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).DATABASE_URL).toBeUndefined();
   });

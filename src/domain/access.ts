@@ -19,6 +19,8 @@ export interface Principal {
   readonly tenantId: string;
   /** The domain of the token's `email` claim, when it has one (fraud screening's lists). */
   readonly emailDomain?: string;
+  /** The token's `email` claim, when it is an address: where this user's receipts go (issue 22). */
+  readonly email?: string;
 }
 
 /** A user with a token, or another service by its signed call. */

@@ -1,15 +1,17 @@
 import type { Logger } from '../logger.js';
 
 /**
- * The mailer port: group payment links and reminders go out through it. `key` identifies the
- * message (derived from the event that caused it), so a provider that deduplicates by key sends
- * a retried message once.
+ * The mailer port: receipts, refund confirmations, group payment links and reminders go out
+ * through it. `key` identifies the message (derived from the event that caused it), so a mailer
+ * that deduplicates by key (src/gateways/mailer-smtp.ts) sends a retried message once.
  */
 export interface MailMessage {
   readonly key: string;
   readonly to: string;
   readonly subject: string;
   readonly text: string;
+  /** The same message as simple HTML, every interpolated value escaped (src/domain/notifications.ts). */
+  readonly html?: string;
 }
 
 export interface Mailer {

@@ -10,6 +10,8 @@ import { processManager, type ProcessManager } from './runtime/process-manager.j
 import { groupPaymentHandler, requireGroup } from '../commands/group-payment.js';
 import type { Mailer } from '../gateways/mailer.js';
 import { paymentLink } from '../domain/payment-links.js';
+import { groupPaymentLinkMail, groupPaymentReminderMail } from '../domain/notifications.js';
+import type { PurchaseQuote } from '../domain/purchase-quote.js';
 import { PermanentFailure } from '../errors.js';
 import { contextFromEvent } from '../commands/handle-command.js';
 
@@ -36,6 +38,7 @@ export interface GroupProcessDeps {
 }
 
 const ACTOR = 'system:group-payment';
+const GROUP_CURRENCY: PurchaseQuote['currency'] = 'USD';
 
 /**
  * The group payment: created -> deadlines (expiry, reminder) and payment links mailed; each
@@ -83,11 +86,11 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
         await deps.deadlines.schedule({ id: `${GROUP_PAYMENT_REMINDER}:${data.groupId}`, kind: GROUP_PAYMENT_REMINDER, dueAt: new Date(data.remindAt), payload });
       }
       for (const member of data.members) {
+        const link = paymentLink(deps.linkBase, deps.linkSecret, data.groupId, member.memberId);
         await deps.mailer.send({
           key: derivedId(event.id, `link:${member.memberId}`),
           to: member.email,
-          subject: 'Your share of a group ticket purchase',
-          text: `Pay ${member.amountDue} cents by ${data.expiresAt}: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, member.memberId)}`,
+          ...groupPaymentLinkMail({ amountDue: member.amountDue, currency: data.quote.currency, link, expiresAt: data.expiresAt }),
         });
       }
     },
@@ -161,12 +164,9 @@ export function groupPaymentProcess(deps: GroupProcessDeps): ProcessManager {
 
     MemberReminded: async (event) => {
       const { data } = event;
-      await deps.mailer.send({
-        key: event.id,
-        to: data.email,
-        subject: 'Reminder: your share of a group ticket purchase',
-        text: `Pay ${data.amountDue} cents soon: ${paymentLink(deps.linkBase, deps.linkSecret, data.groupId, data.memberId)}`,
-      });
+      const link = paymentLink(deps.linkBase, deps.linkSecret, data.groupId, data.memberId);
+      // The reminder does not carry the currency: every quote is in USD (PurchaseQuote['currency']).
+      await deps.mailer.send({ key: event.id, to: data.email, ...groupPaymentReminderMail({ amountDue: data.amountDue, currency: GROUP_CURRENCY, link }) });
     },
   });
 }

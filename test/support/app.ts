@@ -40,6 +40,8 @@ export interface TokenOptions {
   /** Seconds from now (negative: already expired). */
   readonly expiresIn?: number;
   readonly secret?: string | Uint8Array;
+  /** The `email` claim: where the user's receipts go (issue 22). */
+  readonly email?: string;
   readonly claims?: Record<string, unknown>;
 }
 
@@ -50,6 +52,7 @@ export async function signToken(options: TokenOptions = {}): Promise<string> {
     role: options.role ?? 'user',
     tenant_id: options.tenantId ?? TEST_TENANT,
     venues: [...(options.venues ?? [])],
+    ...(options.email === undefined ? {} : { email: options.email }),
     ...options.claims,
   })
     .setProtectedHeader({ alg: 'HS256' })

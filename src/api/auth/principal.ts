@@ -7,7 +7,7 @@ export const tokenClaims = z.object({
   role: z.enum(ROLES),
   venues: z.array(z.string().min(1)).default([]),
   tenant_id: z.string().min(1),
-  /** When the identity provider puts it in: its domain can be on a fraud block list. */
+  /** When the identity provider puts it in: its domain can be on a fraud block list, and receipts go to it. */
   email: z.string().max(320).optional(),
 });
 
@@ -17,7 +17,7 @@ export const principalFromClaims = (claims: z.output<typeof tokenClaims>): Princ
   // Venue ids are UUIDs, compared as text with the lower-case ids routes hand on.
   venues: claims.venues.map((venue) => venue.toLowerCase()),
   tenantId: claims.tenant_id,
-  ...(claims.email?.includes('@') ? { emailDomain: claims.email.slice(claims.email.lastIndexOf('@') + 1).trim().toLowerCase() } : {}),
+  ...(claims.email?.includes('@') ? { emailDomain: claims.email.slice(claims.email.lastIndexOf('@') + 1).trim().toLowerCase(), email: claims.email.trim() } : {}),
 });
 
 /** The actor recorded in event metadata for this principal. */

@@ -109,6 +109,7 @@ export const paymentCommandRoutes: RouteModule = {
   register(api) {
     const payments = api.services.payments;
     for (const metric of api.services.metrics.payments.all) api.metrics.registerMetric(metric);
+    api.metrics.registerMetric(api.services.metrics.notificationsUnaddressed);
 
     api.route({
       method: 'POST',
@@ -133,6 +134,8 @@ export const paymentCommandRoutes: RouteModule = {
       otherStatuses: [202],
       handler: async ({ body, principal, commandKey, correlationId, setStatus, ip, header }) => {
         const accessToken = header('x-access-token');
+        // Where the receipt goes (src/processmanagers/notifications.ts): recorded beside the events, never in them.
+        if (principal.email) await api.services.contacts.record(principal.tenantId, principal.userId, principal.email, api.services.clock());
         const outcome = await payments.processPayment(
           {
             userId: principal.userId,

@@ -14,4 +14,11 @@ describe('principals', () => {
     const read = principalFromClaims({ sub: 'm-1', role: 'venue_manager', venues: ['F622A1C4-0000-4000-8000-000000000001'], tenant_id: 't' });
     expect(read.venues).toEqual(['f622a1c4-0000-4000-8000-000000000001']);
   });
+
+  it("keeps the token's email claim for receipts and its domain for fraud lists, and ignores a claim that is no address", () => {
+    const read = principalFromClaims({ sub: 'u-1', role: 'user', venues: [], tenant_id: 't', email: ' Buyer@Example.COM ' });
+    expect(read).toMatchObject({ email: 'Buyer@Example.COM', emailDomain: 'example.com' });
+    const none = principalFromClaims({ sub: 'u-1', role: 'user', venues: [], tenant_id: 't', email: 'not-an-address' });
+    expect(none.email).toBeUndefined();
+  });
 });

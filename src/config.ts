@@ -207,6 +207,14 @@ export const configSchema = z.object({
 
   // Query routes (issue 5): how long a query given `?position=` waits for its read model to reach it.
   READ_WAIT_MS: integer(2_000, 0, 30_000),
+
+  // Events out (issue 22): RabbitMQ (a durable topic exchange, routing key = the event type) and
+  // Kafka (one topic, key = the aggregate id); each publishes only when its URL or brokers are set.
+  RABBITMQ_URL: optionalUrl(['amqp', 'amqps']),
+  RABBITMQ_EXCHANGE: z.string().trim().min(1).default('tessera.events'),
+  KAFKA_BROKERS: list('').pipe(z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be a comma list of host:port'))),
+  KAFKA_TOPIC: z.string().trim().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('tessera.events'),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).default('tessera'),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

@@ -86,7 +86,8 @@ export function rabbitmqPublisher(options: RabbitMqOptions): BrokerPublisher {
       closed = true;
       const existing = await link?.catch(() => undefined);
       link = undefined;
-      if (existing && !existing.broken) await existing.model.close().catch(() => undefined);
+      // A channel the server closed may leave its connection open: close that too.
+      await existing?.model.close().catch(() => undefined);
     },
   };
 }

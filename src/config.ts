@@ -223,6 +223,13 @@ export const configSchema = z.object({
   PUBLISH_RETRY_INITIAL_MS: integer(200, 1, 60_000),
   PUBLISH_RETRY_MAX_MS: integer(10_000, 1, 600_000),
   INTEGRATION_EVENT_SOURCE: z.string().min(1).default('/tessera'),
+  // Events out (issue 22): RabbitMQ (a durable topic exchange, routing key = the event type) and
+  // Kafka (one topic, key = the aggregate id); each publishes only when its URL or brokers are set.
+  RABBITMQ_URL: optionalUrl(['amqp', 'amqps']),
+  RABBITMQ_EXCHANGE: z.string().trim().min(1).default('tessera.events'),
+  KAFKA_BROKERS: list('').pipe(z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be a comma list of host:port'))),
+  KAFKA_TOPIC: z.string().trim().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('tessera.events'),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).default('tessera'),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

@@ -6,6 +6,8 @@ import { parsePosition, positionToString, type EventStore, type Position } from 
 import type { SubscriptionOptions } from './eventstore/subscription.js';
 import type { BrokerPublisher } from './gateways/broker.js';
 import { createNatsPublisher } from './gateways/broker-nats.js';
+import { kafkaPublisher } from './gateways/broker-kafka.js';
+import { rabbitmqPublisher } from './gateways/broker-rabbitmq.js';
 import type { Logger } from './logger.js';
 import { createPublisherMetrics, type PublisherMetricSet } from './api/publisher-metrics.js';
 import { deliver, publisherName, republishParked, startPublisher, type PublisherOptions, type RunningPublisher } from './processmanagers/publisher.js';
@@ -20,6 +22,8 @@ import type { RetryPolicy } from './processmanagers/runtime/retry.js';
 export function brokersFor(config: Config): BrokerPublisher[] {
   const brokers: BrokerPublisher[] = [];
   if (config.NATS_URL) brokers.push(createNatsPublisher({ url: config.NATS_URL, stream: config.NATS_STREAM, subjectPrefix: config.NATS_SUBJECT_PREFIX }));
+  if (config.RABBITMQ_URL) brokers.push(rabbitmqPublisher({ url: config.RABBITMQ_URL, exchange: config.RABBITMQ_EXCHANGE }));
+  if (config.KAFKA_BROKERS.length > 0) brokers.push(kafkaPublisher({ brokers: config.KAFKA_BROKERS, topic: config.KAFKA_TOPIC, clientId: config.KAFKA_CLIENT_ID }));
   return brokers;
 }
 
@@ -108,7 +112,7 @@ export async function republishHistory(
 export async function publishCommand(config: Config, logger: Logger, args: string[], io: CommandIo): Promise<number> {
   const { values } = parseCommandArgs(args);
   const brokers = brokersFor(config).filter((broker) => values.broker === undefined || broker.name === values.broker);
-  if (brokers.length === 0) throw new UsageError(values.broker ? `no ${values.broker} broker is configured` : 'no broker is configured (set NATS_URL)');
+  if (brokers.length === 0) throw new UsageError(values.broker ? `no ${values.broker} broker is configured` : 'no broker is configured (set NATS_URL, RABBITMQ_URL or KAFKA_BROKERS)');
   if (values.from === undefined) throw new UsageError('--from <position> is required (`start` for all history)');
   let from: Position | 'start';
   try {

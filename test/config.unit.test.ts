@@ -188,4 +188,15 @@ describe('resale and minting configuration', () => {
     expect(() => loadConfig({ RESALE_VENUE_RULES: '{"v1": {"venueRoyaltyBps": 9900}}' })).toThrow(/RESALE_VENUE_RULES: venue v1: royalties and fee/);
     expect(() => loadConfig({ RESALE_VENUE_RULES: '{"v1": {"minPriceBps": 9000, "maxPriceBps": 8000}}' })).toThrow(/venue v1: minimum price above/);
   });
+
+  it('publishes to no broker by default, to tessera.events when one is set, and refuses a bad URL or broker list', () => {
+    const none = loadConfig({});
+    expect(none).toMatchObject({ RABBITMQ_EXCHANGE: 'tessera.events', KAFKA_BROKERS: [], KAFKA_TOPIC: 'tessera.events', KAFKA_CLIENT_ID: 'tessera' });
+    expect(none.RABBITMQ_URL).toBeUndefined();
+    const set = loadConfig({ RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672', KAFKA_BROKERS: 'k1:9092, k2:9092' });
+    expect(set).toMatchObject({ RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672', KAFKA_BROKERS: ['k1:9092', 'k2:9092'] });
+    expect(() => loadConfig({ RABBITMQ_URL: 'http://rabbit' })).toThrow(/RABBITMQ_URL: must be a URL starting with amqp:\/\//);
+    expect(() => loadConfig({ KAFKA_BROKERS: 'kafka' })).toThrow(/KAFKA_BROKERS/);
+    expect(() => loadConfig({ KAFKA_TOPIC: 'a topic' })).toThrow(/KAFKA_TOPIC/);
+  });
 });

@@ -51,7 +51,8 @@ export type Resource =
 
 /** What may be done to each kind of resource. */
 export interface Actions {
-  readonly payment: 'read' | 'refund';
+  /** confirm: a service confirms a payment completed (the order service, before it fulfils an order). */
+  readonly payment: 'read' | 'refund' | 'confirm';
   readonly 'group-payment': 'read' | 'contribute' | 'cancel';
   readonly escrow: 'read' | 'dispute';
   readonly ticket: 'sell';
@@ -73,6 +74,13 @@ const VENUE_SERVICES: Readonly<Record<Actions['venue'], readonly string[]>> = {
   manage: [],
   price: ['ticket-service'],
   register: ['venue-service'],
+};
+
+/** Services that may act on any payment, by action: the order service confirms that one completed. */
+const PAYMENT_SERVICES: Readonly<Record<Actions['payment'], readonly string[]>> = {
+  read: [],
+  refund: [],
+  confirm: ['order-service'],
 };
 
 /**
@@ -97,7 +105,11 @@ export const managesVenue = (principal: Principal, venueId: string): boolean =>
 export const venueOfAccount = (account: string): string | undefined => /^venue:([^:]+):/.exec(account)?.[1];
 
 const RULES: { readonly [K in Resource['kind']]: Rule<ResourceOf<K>> } = {
-  payment: (caller, _action, payment) => isAdmin(caller) || (payment.buyerId !== undefined && userInTenant(caller, payment.tenantId)?.userId === payment.buyerId),
+  payment: (caller, action, payment) => {
+    if (caller.kind === 'service') return PAYMENT_SERVICES[action].includes(caller.service);
+    if (action === 'confirm') return false;
+    return isAdmin(caller) || (payment.buyerId !== undefined && userInTenant(caller, payment.tenantId)?.userId === payment.buyerId);
+  },
   'group-payment': (caller, action, group) => {
     if (action !== 'contribute' && isAdmin(caller)) return true;
     const user = userInTenant(caller, group.tenantId);
@@ -135,7 +147,7 @@ export function may<R extends Resource>(caller: Caller, action: Actions[R['kind'
 }
 
 const REFUSALS: { readonly [K in Resource['kind']]: string } = {
-  payment: 'only the buyer or an admin may do this to a payment',
+  payment: 'only the buyer or an admin may do this to a payment (and only the order service may confirm one completed)',
   'group-payment': "only the organizer, the members (by their payment link) and admins may do this to a group payment",
   escrow: "only the escrow's buyer, its seller or an admin may do this",
   ticket: "only the ticket's owner may sell it",

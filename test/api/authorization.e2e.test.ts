@@ -60,6 +60,7 @@ const TABLE: Readonly<Record<string, Row>> = {
   'POST /api/v1/payments/process': user(() => '/api/v1/payments/process', EVERYONE, (f) => purchaseBody(f.venueId)),
   'POST /api/v1/payments/transaction/{transactionId}/refund': user((f) => `/api/v1/payments/transaction/${f.paymentId}/refund`, OWNER_OR_ADMIN, () => ({ amount: 1 })),
   'POST /api/v1/payments/calculate-fees': user(() => '/api/v1/payments/calculate-fees', EVERYONE, (f) => ({ venueId: f.venueId, amount: 10_000, ticketCount: 1 })),
+  'POST /internal/payment-complete': user(() => '/internal/payment-complete', NOBODY, (f) => ({ orderId: randomUUID(), paymentId: f.paymentId })),
   'POST /internal/calculate-tax': user(() => '/internal/calculate-tax', NOBODY, () => ({ amount: 100, venueAddress: { street: 'x', city: 'Nashville', state: 'TN', zip: '37203' } })),
   'PUT /api/v1/venues/{venueId}': venue((f) => `/api/v1/venues/${f.venueId}`, ADMIN_ONLY, () => ({
     name: 'Ryman Auditorium',

@@ -28,6 +28,15 @@ describe('the authorization rule', () => {
     }
   });
 
+  it('lets only the order service confirm a payment completed, and no service read or refund one', () => {
+    expect(may(service('order-service'), 'confirm', payment)).toBe(true);
+    for (const caller of [service('ticket-service'), service('notification-service'), owner, admin]) {
+      expect(may(caller, 'confirm', payment)).toBe(false);
+    }
+    expect(may(service('order-service'), 'read', payment)).toBe(false);
+    expect(may(service('order-service'), 'refund', payment)).toBe(false);
+  });
+
   it('refuses a payment whose buyer is unknown to everyone but admins', () => {
     expect(may(owner, 'read', { kind: 'payment', tenantId: 'tenant-a', buyerId: undefined })).toBe(false);
     expect(may(admin, 'read', { kind: 'payment', tenantId: 'tenant-a', buyerId: undefined })).toBe(true);

@@ -9,6 +9,8 @@ export const env = {
   databaseUrl: process.env.DATABASE_URL || undefined,
   redisUrl: process.env.REDIS_URL || undefined,
   eventStoreUrl: process.env.EVENTSTORE_URL || undefined,
+  rabbitmqUrl: process.env.RABBITMQ_URL || undefined,
+  kafkaBrokers: process.env.KAFKA_BROKERS || undefined,
 };
 
 /** An in-memory PGlite with every migration applied, loaded from the run's template. */

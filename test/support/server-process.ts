@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
 
 /** Where the test's own environment must not lead the child: it gets only the stores `env` names. */
-const STORES = ['DATABASE_URL', 'EVENTSTORE_URL', 'REDIS_URL', 'DATA_DIR', 'PGOPTIONS'];
+const STORES = ['DATABASE_URL', 'EVENTSTORE_URL', 'REDIS_URL', 'DATA_DIR', 'PGOPTIONS', 'NATS_URL', 'RABBITMQ_URL', 'KAFKA_BROKERS', 'SMTP_URL'];
 
 /** What the subscription log lines say (src/eventstore/subscription.ts), as this instance's state. */
 const BECAME_ACTIVE = 'subscription active';

@@ -5,7 +5,7 @@ import { paymentStreamId } from '../../events/payment.js';
 import { findPayment, refundsOf, type PaymentView } from '../../projections/payments/queries.js';
 import { PAYMENTS_PROJECTION } from '../../projections/payments/projection.js';
 import type { RefundRow } from '../../projections/payments/rows.js';
-import { asUser, authorize, type Principal, type Resource } from '../../domain/access.js';
+import { asUser, authorize, type Caller, type Resource } from '../../domain/access.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteApi, RouteModule } from '../route.js';
 import { uuid } from '../schemas.js';
@@ -83,13 +83,38 @@ export const paymentQueryRoutes: RouteModule = {
       response: z.object({ transaction, refunds: z.array(refund), nftStatus }),
       handler: async ({ params, query, principal }) => {
         await awaitReadModel(api.services, PAYMENTS_PROJECTION, query.position, api.config.READ_WAIT_MS);
-        const view = await projectedPayment(api, params.transactionId, principal);
-        authorize(asUser(principal), 'read', { kind: 'payment', tenantId: view.tenantId, buyerId: view.userId });
+        const view = await projectedPayment(api, params.transactionId, asUser(principal), 'read');
         const [refunds, nft] = await Promise.all([
           refundsOf(api.services.readSide.db, view.paymentId),
           api.services.nftStatus.nftStatusFor({ paymentId: view.paymentId, status: view.status }),
         ]);
         return { transaction: transactionJson(view), refunds: refunds.map(refundJson), nftStatus: nft };
+      },
+    });
+
+    api.route({
+      method: 'POST',
+      url: '/internal/payment-complete',
+      summary: "The order service confirms an order's payment completed (signed call; other services are refused)",
+      description:
+        'Seed 003 #16. A read-only confirmation, safe to repeat: Tessera records no order id (the order service keeps the ' +
+        "order's link to its payment); it answers the payment's transaction, as the transaction query does, once the payment " +
+        'has been captured (completed, and later partly or fully refunded or disputed: the transaction says which). ' +
+        '404 PAYMENT_NOT_FOUND, 409 PAYMENT_NOT_COMPLETED while it is pending or processing, and when it failed, was ' +
+        'cancelled or expired (`details.status`).',
+      tags: ['payments', 'internal'],
+      auth: 'internal',
+      idempotent: false,
+      body: z.object({ orderId: uuid, paymentId: uuid }),
+      response: z.object({ success: z.literal(true), orderId: z.string(), paymentId: z.string(), transaction }),
+      handler: async ({ body, service }) => {
+        const view = await projectedPayment(api, body.paymentId, { kind: 'service', service }, 'confirm');
+        if (!CAPTURED_STATUSES.has(view.status)) {
+          throw new TesseraError('PAYMENT_NOT_COMPLETED', `Payment ${body.paymentId} has not completed: it is ${view.status}`, {
+            expose: { paymentId: body.paymentId, status: view.status },
+          });
+        }
+        return { success: true as const, orderId: body.orderId, paymentId: body.paymentId, transaction: transactionJson(view) };
       },
     });
 
@@ -157,14 +182,17 @@ const notFound = (paymentId: string) => new TesseraError('PAYMENT_NOT_FOUND', `T
  * an existing payment is never answered 404; only a caller who may read it waits, so nobody else
  * can hold a request open on another's payment.
  */
-async function projectedPayment(api: RouteApi, paymentId: string, principal: Principal): Promise<PaymentView> {
+async function projectedPayment(api: RouteApi, paymentId: string, caller: Caller, action: 'read' | 'confirm'): Promise<PaymentView> {
   const { readSide } = api.services;
   const found = await findPayment(readSide.db, paymentId);
-  if (found) return found;
+  if (found) {
+    authorize(caller, action, { kind: 'payment', tenantId: found.tenantId, buyerId: found.userId });
+    return found;
+  }
   const stream = paymentStreamId(paymentId);
   const [first] = await api.storage.eventStore.readStream(stream, { maxCount: 1 });
   if (!first) throw notFound(paymentId);
-  authorize(asUser(principal), 'read', paymentOfStream(first));
+  authorize(caller, action, paymentOfStream(first));
   const [last] = await api.storage.eventStore.readStream(stream, { direction: 'backwards', maxCount: 1 });
   await awaitReadModel(api.services, PAYMENTS_PROJECTION, positionToString((last ?? first).position), api.config.READ_WAIT_MS);
   const caughtUp = await findPayment(readSide.db, paymentId);
@@ -173,6 +201,8 @@ async function projectedPayment(api: RouteApi, paymentId: string, principal: Pri
 }
 
 const REFUNDABLE_STATUSES = new Set(['completed', 'partially_refunded']);
+/** The statuses of a payment whose capture happened: it completed, whatever came after. */
+const CAPTURED_STATUSES = new Set(['completed', 'partially_refunded', 'refunded', 'disputed']);
 
 function transactionJson(view: PaymentView): z.output<typeof transaction> {
   return {

@@ -140,7 +140,8 @@ function suite(open: () => Promise<Target>): void {
     const again = await tessera('verify');
     expect(again.stdout).toMatch(/^OK {3}venue-volume /m);
     expect(again.code).toBe(0);
-  });
+    // Three commands, each a process opening the data folder: over 30 s when CI shares the machine.
+  }, 60_000);
 
   it('audit prints every event of a payment with the state after it, ending refunded', async () => {
     const run = await tessera('audit', `payment-${traffic.refunded}`, '--format', 'json');

@@ -66,7 +66,13 @@ import { createSqlTicketInventoryStore } from './gateways/ticket-inventory-sql.j
 import { ticketInventoryProcess } from './processmanagers/ticket-inventory.js';
 import type { BrokerPublisher } from './gateways/broker.js';
 import type { PublisherMetricSet } from './api/publisher-metrics.js';
-import { brokersFor, createPublishing } from './publishing.js';
+import { brokersFor, createPublishing, integrationOptions } from './publishing.js';
+import { webhookEndpointCommands, type WebhookEndpointCommands } from './commands/webhook-endpoints.js';
+import { createSqlWebhookStore } from './gateways/webhook-store.js';
+import { createHttpWebhookSender, type WebhookSender } from './gateways/webhook-sender.js';
+import { startWebhooks, type WebhookRuntime } from './processmanagers/webhooks.js';
+import { createWebhookMetrics, type WebhookMetricSet } from './api/webhook-metrics.js';
+import type { RetrySchedule } from './domain/webhooks.js';
 
 /**
  * The composition root: every adapter is picked here and nowhere else, and every command
@@ -100,7 +106,10 @@ export interface TesseraServices {
     readonly risk: RiskMetricSet;
     readonly publishing: PublisherMetricSet;
     readonly notificationsUnaddressed: Counter<'kind'>;
+    readonly webhooks: WebhookMetricSet;
   };
+  /** Webhooks out (issue 22): a tenant's endpoints, their secrets and their delivery log. */
+  readonly webhookEndpoints: WebhookEndpointCommands;
   /** Buyers' e-mail addresses for receipts (issue 22), from their tokens' `email` claim; not in any event. */
   readonly contacts: Pick<ContactAddresses, 'record'>;
   /** Waiting rooms (issue 21): queues, admission, access tokens; `PurchaseAccess` for purchases. */
@@ -136,6 +145,8 @@ export interface TesseraDependencies {
   readonly idleWaitMs?: number;
   /** Events out: the brokers to publish to (default: those the config names; none when unset). */
   readonly brokers?: readonly BrokerPublisher[];
+  /** Webhooks out: how deliveries are POSTed (default: HTTP with the config's address rules). */
+  readonly webhookSender?: WebhookSender;
 }
 
 export function composeTessera(deps: TesseraDependencies): Tessera {
@@ -184,6 +195,35 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const risk = config.FRAUD_CHECKS ? riskAssessorFor(config, storage, store, riskMetrics) : undefined;
   // Events out (issue 22): one checkpointed publisher per configured broker; none configured, none runs.
   const publishing = createPublishing({ config, store, brokers: deps.brokers ?? brokersFor(config), clock, logger, subscription });
+  // Webhooks out (issue 22): a fan-out subscription stores a delivery per endpoint and event; a sender delivers them.
+  const webhookStore = createSqlWebhookStore(sql);
+  const webhookSchedule: RetrySchedule = { initialMs: config.WEBHOOK_RETRY_INITIAL_MS, maxMs: config.WEBHOOK_RETRY_MAX_MS, windowMs: config.WEBHOOK_RETRY_WINDOW_MS };
+  const webhookMetrics = createWebhookMetrics(webhookStore);
+  let webhookRuntime: WebhookRuntime | undefined;
+  const webhookEndpoints = webhookEndpointCommands({
+    store: webhookStore,
+    urls: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+    schedule: webhookSchedule,
+    maxPerTenant: config.WEBHOOK_MAX_ENDPOINTS,
+    clock,
+    wake: () => webhookRuntime?.wake(),
+  });
+  const startWebhookRuntime = () =>
+    startWebhooks({
+      store,
+      webhooks: webhookStore,
+      sender: deps.webhookSender ?? createHttpWebhookSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS }),
+      integration: integrationOptions(config),
+      schedule: webhookSchedule,
+      pollMs: config.WEBHOOK_POLL_MS,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000,
+      clock,
+      logger,
+      metrics: webhookMetrics,
+      subscription,
+    });
   const runtime = createProcessManagerRuntime(
     { store, sql, retry, concurrency: config.PM_CONCURRENCY, deadlinePollMs: config.DEADLINE_POLL_MS, clock, logger, subscription },
     ({ deadlines, parking }) => {
@@ -291,7 +331,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     webhooks: { receive: (event) => webhooks.receive(event) },
     parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
     risk: riskCommands(store),
-    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics, notificationsUnaddressed },
+    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics, notificationsUnaddressed, webhooks: webhookMetrics },
+    webhookEndpoints,
     contacts,
     waitingRoom,
     waitingRoomMetrics,
@@ -337,6 +378,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       aggregates.setActive(true);
       runtime.start();
       publishing.start(runtime.parking);
+      webhookRuntime = startWebhookRuntime();
       projectors = [
         startSubscription(store, paymentMetricsProjector(store, paymentMetrics), projectorOptions),
         startSubscription(store, groupMetricsProjector(store, groupReminders), projectorOptions),
@@ -358,7 +400,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       clearInterval(riskPurge);
       clearInterval(inventorySweep);
       clearInterval(roomTimer);
-      await Promise.all([runtime.stop(), publishing.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
+      await Promise.all([runtime.stop(), publishing.stop(), webhookRuntime?.stop(), readSide.stop(), ...projectors.splice(0).map((projector) => projector.stop())]);
       await tail.stop();
       aggregates.setActive(false);
       smtp?.close();

@@ -230,6 +230,20 @@ export const configSchema = z.object({
   KAFKA_BROKERS: list('').pipe(z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be a comma list of host:port'))),
   KAFKA_TOPIC: z.string().trim().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('tessera.events'),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('tessera'),
+  // Webhooks out (issue 22): endpoints tenants register; one attempt's time limit; deliveries sent
+  // side by side; the retry schedule (the first wait, doubling to the longest, given up after the
+  // window: 3 days); how often the sender looks for due ones; how long delivered ones are kept.
+  // http:// endpoints and endpoints on private addresses are refused unless allowed (development).
+  WEBHOOK_TIMEOUT_MS: integer(10_000, 100, 60_000),
+  WEBHOOK_CONCURRENCY: integer(16, 1, 256),
+  WEBHOOK_RETRY_INITIAL_MS: integer(30_000, 1, 3_600_000),
+  WEBHOOK_RETRY_MAX_MS: integer(6 * 3_600_000, 1, 86_400_000),
+  WEBHOOK_RETRY_WINDOW_MS: integer(3 * 86_400_000, 1_000, 30 * 86_400_000),
+  WEBHOOK_POLL_MS: integer(1_000, 10, 60_000),
+  WEBHOOK_RETENTION_DAYS: integer(30, 1, 3_650),
+  WEBHOOK_MAX_ENDPOINTS: integer(16, 1, 1_000),
+  WEBHOOK_ALLOW_HTTP: boolean(false),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: boolean(false),
 }).superRefine((config, context) => {
   if (config.GATEWAY === 'stripe' && !config.STRIPE_SECRET_KEY) {
     context.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required when GATEWAY=stripe' });

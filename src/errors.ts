@@ -98,6 +98,11 @@ export const ERROR_STATUS = {
   QUEUE_TOKEN_REQUIRED: 403,
   INVALID_ACCESS_TOKEN: 403,
 
+  // Webhooks out (issue 22): a tenant's endpoints and their deliveries
+  WEBHOOK_ENDPOINT_NOT_FOUND: 404,
+  WEBHOOK_DELIVERY_NOT_FOUND: 404,
+  WEBHOOK_ENDPOINT_LIMIT_REACHED: 409,
+
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,
   PROJECTION_NOT_FOUND: 404,

@@ -17,6 +17,7 @@ import { reportRoutes } from './routes/reports.js';
 import { catalogueRoutes } from './routes/catalogue.js';
 import { waitingRoomRoutes } from './routes/waiting-room.js';
 import { integrationEventRoutes } from './routes/integration-events.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 
 /**
  * Every route module the app serves. A later issue adds its module here, and buildApp
@@ -41,6 +42,7 @@ export const routeModules: readonly RouteModule[] = [
   refundPolicyRoutes,
   waitingRoomRoutes,
   integrationEventRoutes,
+  webhookEndpointRoutes,
 ];
 
 /**

@@ -82,6 +82,34 @@ export function refundConfirmationMail(facts: RefundFacts): RenderedMail {
   );
 }
 
+export interface GroupReceiptFacts {
+  readonly groupId: string;
+  readonly memberName: string;
+  readonly ticketCount: number;
+  /** What this member's card was charged: their share. */
+  readonly amount: number;
+  /** The whole group purchase, every share together. */
+  readonly total: number;
+  readonly currency: string;
+  readonly completedAt: string;
+}
+
+/** A group member's receipt once every share was captured: their share and the whole purchase. */
+export function groupReceiptMail(facts: GroupReceiptFacts): RenderedMail {
+  const money = (cents: number) => formatMoney(cents, facts.currency);
+  return render(
+    `Your receipt for group purchase ${facts.groupId}`,
+    `Thank you, ${facts.memberName}. Every share of your group's purchase has been paid, and the tickets are yours. This is your receipt.`,
+    [
+      ['Group purchase', facts.groupId],
+      ['Date', facts.completedAt],
+      ['Your tickets', String(facts.ticketCount)],
+      ['Your share charged', money(facts.amount)],
+      ['Group total', money(facts.total)],
+    ],
+  );
+}
+
 export interface GroupLinkFacts {
   readonly amountDue: number;
   readonly currency: string;

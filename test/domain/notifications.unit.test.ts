@@ -3,6 +3,7 @@ import {
   escapeHtml,
   formatMoney,
   groupPaymentLinkMail,
+  groupReceiptMail,
   groupPaymentReminderMail,
   receiptMail,
   refundConfirmationMail,
@@ -67,5 +68,15 @@ describe('mail templates', () => {
     const reminder = groupPaymentReminderMail({ amountDue: 5_000, currency: 'USD', link });
     expect(reminder.subject).toBe('Reminder: your share of a group ticket purchase');
     expect(reminder.text).toContain(link);
+  });
+
+  it("gives a group member a receipt of their share and the group's total, their name escaped in the HTML", () => {
+    const mail = groupReceiptMail({ groupId: 'g-1', memberName: 'Ann <b>', ticketCount: 2, amount: 11_765, total: 23_530, currency: 'USD', completedAt: '2026-12-07T22:00:00.000Z' });
+    expect(mail.subject).toBe('Your receipt for group purchase g-1');
+    expect(mail.text).toContain('Your share charged: $117.65');
+    expect(mail.text).toContain('Group total: $235.30');
+    expect(mail.text).toContain('Your tickets: 2');
+    expect(mail.html).toContain('Ann &lt;b&gt;');
+    expect(mail.html).not.toContain('Ann <b>');
   });
 });

@@ -69,7 +69,7 @@ describe('notifications by SMTP', () => {
     expect(smtp.received.filter((mail) => mail.header('subject')?.includes(transaction.id))).toHaveLength(0);
   });
 
-  it('mails each group member their payment link', async () => {
+  it('mails each group member their payment link, and a receipt for their share once every share is paid', async () => {
     await ticketTypeAt(t, venueId, 5_000);
     const created = await t.app.inject({
       method: 'POST',
@@ -83,12 +83,32 @@ describe('notifications by SMTP', () => {
       },
     });
     expect(created.statusCode).toBe(201);
-    const { paymentLinks } = created.json<{ paymentLinks: { email: string; amount: number; link: string }[] }>();
+    const { groupPayment, paymentLinks } = created.json<{
+      groupPayment: { id: string; totalAmount: number };
+      paymentLinks: { memberId: string; email: string; amount: number; link: string }[];
+    }>();
     for (const link of paymentLinks) {
       const [mail, ...more] = await eventually(mailTo(link.email, 'Your share of a group ticket purchase'), { timeoutMs: 10_000 });
       expect(more).toHaveLength(0);
       expect(mail!.decoded).toContain(link.link);
       expect(mail!.decoded).toContain(formatMoney(link.amount, 'USD'));
+    }
+
+    for (const link of paymentLinks) {
+      const paid = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/group-payments/${groupPayment.id}/contribute/${link.memberId}`,
+        headers: { ...(await bearer({ sub: `payer-${link.memberId}` })), 'idempotency-key': randomUUID() },
+        payload: { paymentMethodId: 'pm_card_visa', token: new URL(link.link).searchParams.get('token') },
+      });
+      expect(paid.statusCode, paid.body).toBeLessThan(300);
+    }
+    for (const link of paymentLinks) {
+      const [receipt, ...more] = await eventually(mailTo(link.email, `Your receipt for group purchase ${groupPayment.id}`), { timeoutMs: 15_000 });
+      expect(more).toHaveLength(0);
+      expect(receipt!.decoded).toContain(`Your share charged: ${formatMoney(link.amount, 'USD')}`);
+      expect(receipt!.decoded).toContain(`Group total: ${formatMoney(groupPayment.totalAmount, 'USD')}`);
+      expect(receipt!.decoded).toContain('Your tickets: 1');
     }
   });
 });

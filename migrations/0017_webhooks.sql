@@ -42,6 +42,8 @@ CREATE TABLE tessera_webhook_deliveries (
   payload text NOT NULL,
   status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead', 'cancelled')),
   attempts integer NOT NULL DEFAULT 0,
+  -- Attempts since the delivery was made or last redelivered by hand: the backoff counts these.
+  window_attempts integer NOT NULL DEFAULT 0,
   next_attempt_at timestamptz NOT NULL,
   -- Retries stop once the next one would fall past this (created, or redelivered, + 3 days).
   give_up_at timestamptz NOT NULL,
@@ -56,6 +58,9 @@ CREATE TABLE tessera_webhook_deliveries (
 );
 CREATE INDEX tessera_webhook_deliveries_due ON tessera_webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX tessera_webhook_deliveries_log ON tessera_webhook_deliveries (tenant_id, created_at DESC, id DESC);
+-- Attempts in flight per endpoint (claimed, lease not past): the per-endpoint cap reads these.
+CREATE INDEX tessera_webhook_deliveries_in_flight ON tessera_webhook_deliveries (endpoint_id) WHERE status = 'pending' AND claim IS NOT NULL;
+CREATE INDEX tessera_webhook_deliveries_dead ON tessera_webhook_deliveries (give_up_at) WHERE status = 'dead';
 
 CREATE TABLE tessera_webhook_attempts (
   delivery_id uuid NOT NULL REFERENCES tessera_webhook_deliveries (id) ON DELETE CASCADE,

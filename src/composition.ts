@@ -212,11 +212,14 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     startWebhooks({
       store,
       webhooks: webhookStore,
-      sender: deps.webhookSender ?? createHttpWebhookSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS }),
+      sender:
+        deps.webhookSender ??
+        createHttpWebhookSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, allowHttp: config.WEBHOOK_ALLOW_HTTP }),
       integration: integrationOptions(config),
       schedule: webhookSchedule,
       pollMs: config.WEBHOOK_POLL_MS,
       concurrency: config.WEBHOOK_CONCURRENCY,
+      perEndpoint: config.WEBHOOK_CONCURRENCY_PER_ENDPOINT,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       retentionMs: config.WEBHOOK_RETENTION_DAYS * 86_400_000,
       clock,

@@ -236,6 +236,7 @@ export const configSchema = z.object({
   // http:// endpoints and endpoints on private addresses are refused unless allowed (development).
   WEBHOOK_TIMEOUT_MS: integer(10_000, 100, 60_000),
   WEBHOOK_CONCURRENCY: integer(16, 1, 256),
+  WEBHOOK_CONCURRENCY_PER_ENDPOINT: integer(4, 1, 256),
   WEBHOOK_RETRY_INITIAL_MS: integer(30_000, 1, 3_600_000),
   WEBHOOK_RETRY_MAX_MS: integer(6 * 3_600_000, 1, 86_400_000),
   WEBHOOK_RETRY_WINDOW_MS: integer(3 * 86_400_000, 1_000, 30 * 86_400_000),

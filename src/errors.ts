@@ -102,6 +102,8 @@ export const ERROR_STATUS = {
   WEBHOOK_ENDPOINT_NOT_FOUND: 404,
   WEBHOOK_DELIVERY_NOT_FOUND: 404,
   WEBHOOK_ENDPOINT_LIMIT_REACHED: 409,
+  // An attempt of the delivery is under way: redeliver once it has been recorded.
+  WEBHOOK_DELIVERY_IN_FLIGHT: 409,
 
   // Read side: ledger and projections
   ACCOUNT_NOT_FOUND: 404,

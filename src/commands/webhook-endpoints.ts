@@ -127,6 +127,11 @@ export function webhookEndpointCommands(deps: WebhookEndpointDeps): WebhookEndpo
       const now = deps.clock();
       const delivery = await deps.store.redeliver(principal.tenantId, id, now, new Date(now.getTime() + deps.schedule.windowMs));
       if (!delivery) throw deliveryNotFound(id);
+      if (delivery === 'in_flight') {
+        throw new TesseraError('WEBHOOK_DELIVERY_IN_FLIGHT', `an attempt of webhook delivery ${id} is under way; redeliver it once that attempt is recorded`, {
+          expose: { deliveryId: id },
+        });
+      }
       deps.wake?.();
       return delivery;
     },

@@ -89,10 +89,12 @@ export function endpointUrlProblem(url: string, rules: EndpointUrlRules): string
   if (parsed.protocol !== 'https:' && !(rules.allowHttp && parsed.protocol === 'http:')) return rules.allowHttp ? 'must be an https:// or http:// URL' : 'must be an https:// URL';
   if (parsed.username || parsed.password) return 'must not carry credentials (the signature proves the sender)';
   if (parsed.hash) return 'must not have a fragment';
-  const host = hostOf(parsed);
-  if (!rules.allowPrivateNetworks && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && isPrivateAddress(host)))) {
-    return 'must be on a public address';
-  }
+  const host = hostOf(parsed).replace(/\.$/, '');
+  if (rules.allowPrivateNetworks) return undefined;
+  if (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && isPrivateAddress(host))) return 'must be on a public address';
+  // Well-known ports below 1024 other than the web's belong to other services (mail, databases).
+  const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+  if (port < 1024 && port !== 443 && port !== 80) return 'must use port 443, 80 or one from 1024 up';
   return undefined;
 }
 
@@ -108,35 +110,42 @@ for (const [network, prefix] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
   privateRanges.addSubnet(network, prefix, 'ipv4');
 }
+// IPv6: only global unicast (2000::/3) is public, less the ranges inside it that are documentation
+// or carry an IPv4 address a relay would reach (6to4, Teredo, NAT64's local-use prefix).
+const publicIpv6 = new BlockList();
+publicIpv6.addSubnet('2000::', 3, 'ipv6');
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
+  ['2001::', 32],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['64:ff9b:1::', 48],
 ] as const) {
   privateRanges.addSubnet(network, prefix, 'ipv6');
 }
 
 /**
  * Whether an IP address is not on the public internet: loopback, private (RFC 1918, unique local),
- * link-local (cloud metadata at 169.254.169.254), carrier-grade NAT, multicast, reserved, and
- * IPv4-mapped IPv6 forms of those.
+ * link-local (cloud metadata at 169.254.169.254), carrier-grade NAT, documentation, multicast,
+ * reserved, IPv4-mapped IPv6 forms of those, and every IPv6 address outside global unicast.
  */
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
   if (family === 6) {
     const mapped = mappedIpv4(address);
-    return mapped ? privateRanges.check(mapped, 'ipv4') : privateRanges.check(address, 'ipv6');
+    if (mapped) return privateRanges.check(mapped, 'ipv4');
+    return !publicIpv6.check(address, 'ipv6') || privateRanges.check(address, 'ipv6');
   }
   return privateRanges.check(address, 'ipv4');
 }

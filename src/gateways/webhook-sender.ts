@@ -27,20 +27,26 @@ export interface WebhookResponse {
 }
 
 export interface WebhookSender {
-  /** Resolves with the endpoint's answer, whatever its status; rejects when there was none. */
-  send(request: WebhookRequest): Promise<WebhookResponse>;
+  /** Resolves with the endpoint's answer, whatever its status; rejects when there was none (or `signal` cut it off). */
+  send(request: WebhookRequest, signal?: AbortSignal): Promise<WebhookResponse>;
 }
 
 export interface HttpWebhookSenderOptions {
   readonly timeoutMs: number;
   readonly allowPrivateNetworks: boolean;
+  /** Plain http:// endpoints (an endpoint registered while they were allowed is refused once they are not). */
+  readonly allowHttp: boolean;
 }
 
 const MAX_EXCERPT = 1024;
 
+/**
+ * The endpoint's host is or resolves to an inside address. The message names neither: it goes to
+ * the delivery log a tenant's admin reads, and must not map the inside network for them.
+ */
 export class NonPublicAddressError extends Error {
-  constructor(host: string, address: string) {
-    super(`${host} resolves to ${address}, which is not a public address`);
+  constructor() {
+    super("the endpoint's address is not public: refused");
     this.name = 'NonPublicAddressError';
   }
 }
@@ -49,8 +55,7 @@ export function createHttpWebhookSender(options: HttpWebhookSenderOptions): Webh
   const guardedLookup = (hostname: string, lookupOptions: LookupOptions, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
-      const refused = addresses.find((entry) => isPrivateAddress(entry.address));
-      if (refused) return callback(new NonPublicAddressError(hostname, refused.address), []);
+      if (addresses.some((entry) => isPrivateAddress(entry.address))) return callback(new NonPublicAddressError(), []);
       if (lookupOptions.all) return callback(null, addresses);
       const first = addresses[0];
       if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
@@ -59,12 +64,20 @@ export function createHttpWebhookSender(options: HttpWebhookSenderOptions): Webh
   };
 
   return {
-    send(request) {
+    send(request, signal) {
       return new Promise<WebhookResponse>((resolve, reject) => {
         const url = new URL(request.url);
         const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+        if (url.protocol !== 'https:' && !(options.allowHttp && url.protocol === 'http:')) {
+          reject(new Error(`${url.protocol}// endpoints are not allowed`));
+          return;
+        }
         if (!options.allowPrivateNetworks && isIP(host) !== 0 && isPrivateAddress(host)) {
-          reject(new NonPublicAddressError(host, host));
+          reject(new NonPublicAddressError());
+          return;
+        }
+        if (signal?.aborted) {
+          reject(new Error('stopped'));
           return;
         }
         const client = url.protocol === 'https:' ? https : http;
@@ -100,6 +113,9 @@ export function createHttpWebhookSender(options: HttpWebhookSenderOptions): Webh
           },
         );
         const timer = setTimeout(() => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+        const abort = () => req.destroy(new Error('stopped'));
+        signal?.addEventListener('abort', abort, { once: true });
+        req.on('close', () => signal?.removeEventListener('abort', abort));
         req.on('error', (error) => {
           clearTimeout(timer);
           reject(error);

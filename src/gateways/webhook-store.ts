@@ -35,6 +35,8 @@ export interface Subscriber {
   readonly id: string;
   readonly tenantId: string;
   readonly eventTypes: readonly string[];
+  /** Only events recorded from then on are delivered to it: a new endpoint is not sent the past. */
+  readonly createdAt: Date;
 }
 
 export interface NewDelivery {
@@ -59,6 +61,8 @@ export interface ClaimedDelivery {
   readonly payload: string;
   /** Attempts made before this one. */
   readonly attempts: number;
+  /** Of those, the attempts since the delivery was made or redelivered: the backoff counts these. */
+  readonly windowAttempts: number;
   readonly giveUpAt: Date;
   /** The endpoint's secrets in force, newest first. */
   readonly secrets: readonly string[];
@@ -120,19 +124,32 @@ export interface WebhookStore {
    */
   rotateSecret(tenantId: string, id: string, secret: string, at: Date, previousExpiresAt: Date): Promise<WebhookEndpoint | undefined>;
   subscribersOf(tenantIds: readonly string[]): Promise<Subscriber[]>;
-  /** Inserts the deliveries not there yet (by endpoint and event); answers how many were new. */
+  /** Inserts the deliveries not there yet (by endpoint and event) of endpoints still enabled; answers how many were new. */
   enqueue(deliveries: readonly NewDelivery[]): Promise<number>;
-  /** Takes up to `limit` pending deliveries due at `now` of enabled endpoints, each held until `leaseUntil`. */
-  claimDue(now: Date, limit: number, leaseUntil: Date, claim: string): Promise<ClaimedDelivery[]>;
+  /**
+   * Takes up to `limit` pending deliveries due at `now` of enabled endpoints, each held until
+   * `leaseUntil`, never more than `perEndpoint` in flight for one endpoint (across instances).
+   */
+  claimDue(now: Date, limit: number, leaseUntil: Date, claim: string, perEndpoint: number): Promise<ClaimedDelivery[]>;
   /** Logs the attempt and moves the delivery on, if this worker still holds it (false otherwise). */
   recordAttempt(delivery: ClaimedDelivery, attempt: AttemptRecord, outcome: AttemptOutcome): Promise<boolean>;
   listDeliveries(tenantId: string, query: DeliveryQuery): Promise<DeliveryView[]>;
   findDelivery(tenantId: string, id: string): Promise<DeliveryWithLog | undefined>;
-  /** Makes the delivery due now again, with a new window (a dead or delivered one too); undefined when unknown or its endpoint is deleted. */
-  redeliver(tenantId: string, id: string, now: Date, giveUpAt: Date): Promise<DeliveryView | undefined>;
+  /**
+   * Makes the delivery due now again, with a new window and the backoff from its start (a dead or
+   * delivered one too). `in_flight` while an attempt of it is under way; undefined when unknown or
+   * its endpoint is deleted.
+   */
+  redeliver(tenantId: string, id: string, now: Date, giveUpAt: Date): Promise<DeliveryView | 'in_flight' | undefined>;
   /** Pending and dead deliveries, for the gauges. */
   counts(): Promise<{ readonly pending: number; readonly dead: number }>;
-  /** Forgets delivered and cancelled deliveries older than `before`; answers how many. */
+  /**
+   * Ends what no attempt will end: pending deliveries of deleted endpoints are cancelled, pending
+   * ones past their window that no attempt holds (a disabled endpoint's) are dead; expired
+   * secrets are forgotten.
+   */
+  sweep(now: Date): Promise<{ readonly cancelled: number; readonly dead: number }>;
+  /** Forgets deliveries delivered or cancelled before `before`, and dead ones given up before it; answers how many. */
   purge(before: Date): Promise<number>;
 }
 
@@ -294,11 +311,11 @@ export function createSqlWebhookStore(sql: SqlClient): WebhookStore {
 
     async subscribersOf(tenantIds) {
       if (tenantIds.length === 0) return [];
-      const { rows } = await sql.query<{ id: string; tenant_id: string; event_types: string[] }>(
-        `SELECT id, tenant_id, event_types FROM tessera_webhook_endpoints WHERE tenant_id = ANY($1::text[]) AND status = 'enabled'`,
+      const { rows } = await sql.query<{ id: string; tenant_id: string; event_types: string[]; created_at: Date }>(
+        `SELECT id, tenant_id, event_types, created_at FROM tessera_webhook_endpoints WHERE tenant_id = ANY($1::text[]) AND status = 'enabled'`,
         [tenantIds],
       );
-      return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, eventTypes: row.event_types }));
+      return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, eventTypes: row.event_types, createdAt: row.created_at }));
     },
 
     async enqueue(deliveries) {
@@ -309,25 +326,52 @@ export function createSqlWebhookStore(sql: SqlClient): WebhookStore {
          SELECT d.id, d.endpoint_id, d.tenant_id, d.event_id, d.event_type, d.payload, 'pending', d.created_at, d.give_up_at, d.created_at
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
            AS d (id, endpoint_id, tenant_id, event_id, event_type, payload, created_at, give_up_at)
+         JOIN tessera_webhook_endpoints e ON e.id = d.endpoint_id AND e.status = 'enabled'
          ON CONFLICT DO NOTHING`,
         [column('id'), column('endpointId'), column('tenantId'), column('eventId'), column('eventType'), column('payload'), column('createdAt'), column('giveUpAt')],
       );
       return result.rowCount;
     },
 
-    async claimDue(now, limit, leaseUntil, claim) {
-      const { rows } = await sql.query<{ id: string; endpoint_id: string; url: string; event_id: string; event_type: string; payload: string; attempts: number; give_up_at: Date }>(
-        `WITH due AS (
-           SELECT d.id FROM tessera_webhook_deliveries d JOIN tessera_webhook_endpoints e ON e.id = d.endpoint_id
-           WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.status = 'enabled'
-           ORDER BY d.next_attempt_at, d.created_at LIMIT $2
-           FOR UPDATE OF d SKIP LOCKED
+    async claimDue(now, limit, leaseUntil, claim, perEndpoint) {
+      // Candidates first (each endpoint's oldest due, up to what its cap leaves free), then the
+      // ones no other worker has locked meanwhile: one slow endpoint cannot take every slot.
+      const { rows } = await sql.query<{
+        id: string;
+        endpoint_id: string;
+        url: string;
+        event_id: string;
+        event_type: string;
+        payload: string;
+        attempts: number;
+        window_attempts: number;
+        give_up_at: Date;
+      }>(
+        `WITH in_flight AS (
+           SELECT endpoint_id, count(*) AS n FROM tessera_webhook_deliveries
+           WHERE status = 'pending' AND claim IS NOT NULL AND next_attempt_at > $1
+           GROUP BY endpoint_id
+         ), candidates AS (
+           SELECT ranked.id, ranked.next_attempt_at, ranked.created_at FROM (
+             SELECT d.id, d.next_attempt_at, d.created_at, COALESCE(f.n, 0) AS busy,
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.created_at) AS rn
+             FROM tessera_webhook_deliveries d
+             JOIN tessera_webhook_endpoints e ON e.id = d.endpoint_id AND e.status = 'enabled'
+             LEFT JOIN in_flight f ON f.endpoint_id = d.endpoint_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+           ) ranked
+           WHERE ranked.rn + ranked.busy <= $5
+           ORDER BY ranked.next_attempt_at, ranked.created_at LIMIT $2
+         ), due AS (
+           SELECT d.id FROM tessera_webhook_deliveries d
+           WHERE d.id IN (SELECT id FROM candidates) AND d.status = 'pending' AND d.next_attempt_at <= $1
+           FOR UPDATE SKIP LOCKED
          )
          UPDATE tessera_webhook_deliveries d SET next_attempt_at = $3, claim = $4
          FROM due, tessera_webhook_endpoints e
          WHERE d.id = due.id AND e.id = d.endpoint_id
-         RETURNING d.id, d.endpoint_id, e.url, d.event_id, d.event_type, d.payload, d.attempts, d.give_up_at`,
-        [now, limit, leaseUntil, claim],
+         RETURNING d.id, d.endpoint_id, e.url, d.event_id, d.event_type, d.payload, d.attempts, d.window_attempts, d.give_up_at`,
+        [now, limit, leaseUntil, claim, perEndpoint],
       );
       if (rows.length === 0) return [];
       const { rows: secrets } = await sql.query<{ endpoint_id: string; secret: string }>(
@@ -344,6 +388,7 @@ export function createSqlWebhookStore(sql: SqlClient): WebhookStore {
         eventType: row.event_type,
         payload: row.payload,
         attempts: row.attempts,
+        windowAttempts: row.window_attempts,
         giveUpAt: row.give_up_at,
         secrets: secrets.filter((s) => s.endpoint_id === row.endpoint_id).map((s) => s.secret),
       }));
@@ -353,7 +398,7 @@ export function createSqlWebhookStore(sql: SqlClient): WebhookStore {
       return sql.transaction(async (tx) => {
         const moved = await tx.query(
           `UPDATE tessera_webhook_deliveries SET
-             status = $3, attempts = attempts + 1, claim = NULL,
+             status = $3, attempts = attempts + 1, window_attempts = window_attempts + 1, claim = NULL,
              next_attempt_at = COALESCE($4, next_attempt_at),
              last_attempt_at = $5, last_status_code = $6, last_error = $7,
              delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END
@@ -413,14 +458,26 @@ export function createSqlWebhookStore(sql: SqlClient): WebhookStore {
     },
 
     async redeliver(tenantId, id, now, giveUpAt) {
-      const { rows } = await sql.query<DeliveryRow>(
-        `UPDATE tessera_webhook_deliveries d SET status = 'pending', next_attempt_at = $3, give_up_at = $4, claim = NULL
-         FROM tessera_webhook_endpoints e
-         WHERE d.id = $1 AND d.tenant_id = $2 AND e.id = d.endpoint_id AND e.status <> 'deleted'
-         RETURNING ${DELIVERY_COLUMN_NAMES.map((column) => `d.${column}`).join(', ')}`,
+      const { rows } = await sql.query<DeliveryRow & { in_flight: boolean }>(
+        `WITH target AS (
+           SELECT d.id, (d.status = 'pending' AND d.claim IS NOT NULL AND d.next_attempt_at > $3) AS in_flight
+           FROM tessera_webhook_deliveries d JOIN tessera_webhook_endpoints e ON e.id = d.endpoint_id AND e.status <> 'deleted'
+           WHERE d.id = $1 AND d.tenant_id = $2
+           FOR UPDATE OF d
+         ), moved AS (
+           UPDATE tessera_webhook_deliveries d SET status = 'pending', next_attempt_at = $3, give_up_at = $4, claim = NULL, window_attempts = 0
+           FROM target WHERE d.id = target.id AND NOT target.in_flight
+           RETURNING ${DELIVERY_COLUMN_NAMES.map((column) => `d.${column}`).join(', ')}
+         )
+         SELECT moved.*, false AS in_flight FROM moved
+         UNION ALL
+         SELECT ${DELIVERY_COLUMN_NAMES.map((column) => `d.${column}`).join(', ')}, true AS in_flight
+         FROM tessera_webhook_deliveries d JOIN target ON target.id = d.id WHERE target.in_flight`,
         [id, tenantId, now, giveUpAt],
       );
-      return rows[0] ? deliveryOf(rows[0]) : undefined;
+      const row = rows[0];
+      if (!row) return undefined;
+      return row.in_flight ? 'in_flight' : deliveryOf(row);
     },
 
     async counts() {
@@ -431,8 +488,31 @@ export function createSqlWebhookStore(sql: SqlClient): WebhookStore {
       return { pending: Number(rows[0]?.pending ?? 0), dead: Number(rows[0]?.dead ?? 0) };
     },
 
+    async sweep(now) {
+      return sql.transaction(async (tx) => {
+        const cancelled = await tx.query(
+          `UPDATE tessera_webhook_deliveries d SET status = 'cancelled', claim = NULL
+           FROM tessera_webhook_endpoints e
+           WHERE e.id = d.endpoint_id AND e.status = 'deleted' AND d.status = 'pending'`,
+        );
+        const dead = await tx.query(
+          `UPDATE tessera_webhook_deliveries SET status = 'dead', claim = NULL
+           WHERE status = 'pending' AND give_up_at < $1 AND (claim IS NULL OR next_attempt_at <= $1)`,
+          [now],
+        );
+        await tx.query('DELETE FROM tessera_webhook_secrets WHERE expires_at < $1', [now]);
+        return { cancelled: cancelled.rowCount, dead: dead.rowCount };
+      });
+    },
+
     async purge(before) {
-      const result = await sql.query(`DELETE FROM tessera_webhook_deliveries WHERE status IN ('delivered', 'cancelled') AND created_at < $1`, [before]);
+      const result = await sql.query(
+        `DELETE FROM tessera_webhook_deliveries
+         WHERE (status = 'delivered' AND COALESCE(delivered_at, created_at) < $1)
+            OR (status = 'cancelled' AND created_at < $1)
+            OR (status = 'dead' AND give_up_at < $1)`,
+        [before],
+      );
       return result.rowCount;
     },
   };

@@ -5,7 +5,7 @@ import { isPublishedSource, toCloudEvent, type IntegrationEventOptions } from '.
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import { checkpointAfter, startSubscription, type Subscription, type SubscriptionOptions } from '../eventstore/subscription.js';
 import type { WebhookSender } from '../gateways/webhook-sender.js';
-import type { AttemptOutcome, AttemptRecord, ClaimedDelivery, NewDelivery, WebhookStore } from '../gateways/webhook-store.js';
+import type { AttemptOutcome, AttemptRecord, ClaimedDelivery, NewDelivery, Subscriber, WebhookStore } from '../gateways/webhook-store.js';
 import type { Logger } from '../logger.js';
 import { describeError } from './runtime/retry.js';
 
@@ -40,6 +40,8 @@ export interface WebhookRuntimeOptions {
   readonly pollMs: number;
   /** Deliveries sent side by side. */
   readonly concurrency: number;
+  /** Attempts in flight to one endpoint at most (across instances), so a slow one cannot take every slot. */
+  readonly perEndpoint: number;
   /** The longest one attempt may take (the sender cuts it off there). */
   readonly timeoutMs: number;
   /** Delivered and cancelled deliveries are forgotten this long after they were created. */
@@ -63,7 +65,7 @@ export interface WebhookRuntime {
 /** The deliveries `events` make for `subscribers` (the endpoints that want each one's type). */
 export function deliveriesFor(
   events: readonly RecordedEvent[],
-  subscribers: readonly { readonly id: string; readonly tenantId: string; readonly eventTypes: readonly string[] }[],
+  subscribers: readonly Subscriber[],
   integration: IntegrationEventOptions,
   now: Date,
   windowMs: number,
@@ -75,6 +77,8 @@ export function deliveriesFor(
     const payload = JSON.stringify(cloudEvent);
     for (const subscriber of subscribers) {
       if (subscriber.tenantId !== cloudEvent.tenantid) continue;
+      // An endpoint hears of what happens after it was registered, never of the tenant's past.
+      if (event.recordedAt.getTime() < subscriber.createdAt.getTime()) continue;
       if (!subscriber.eventTypes.includes('*') && !subscriber.eventTypes.includes(cloudEvent.type)) continue;
       deliveries.push({
         id: derivedId(cloudEvent.id, `webhook:${subscriber.id}`),
@@ -107,7 +111,7 @@ export function startWebhooks(options: WebhookRuntimeOptions): WebhookRuntime {
   const { webhooks, sender } = options;
   const clock = options.clock ?? (() => new Date());
   const log = options.logger?.child({ component: 'webhooks' });
-  let stopped = false;
+  const stopping = new AbortController();
   let wakeUp: (() => void) | undefined;
   let woken = false;
   const wake = () => {
@@ -138,62 +142,85 @@ export function startWebhooks(options: WebhookRuntimeOptions): WebhookRuntime {
     let record: AttemptRecord;
     let ok = false;
     try {
-      const response = await sender.send({ url: delivery.url, headers: deliveryHeaders(delivery, attemptedAt), body: delivery.payload });
+      const response = await sender.send({ url: delivery.url, headers: deliveryHeaders(delivery, attemptedAt), body: delivery.payload }, stopping.signal);
       ok = response.statusCode >= 200 && response.statusCode < 300;
       record = {
         attemptedAt,
         statusCode: response.statusCode,
         error: ok ? null : `the endpoint answered ${response.statusCode}`,
-        responseExcerpt: response.excerpt,
+        responseExcerpt: storable(response.excerpt),
         durationMs: performance.now() - started,
       };
     } catch (error) {
-      record = { attemptedAt, statusCode: null, error: describeError(error), responseExcerpt: null, durationMs: performance.now() - started };
+      // Cut off by the stop: not the endpoint's failure. Its lease brings it back after the restart.
+      if (stopping.signal.aborted) return;
+      record = { attemptedAt, statusCode: null, error: storable(describeError(error)), responseExcerpt: null, durationMs: performance.now() - started };
     }
-    const attempts = delivery.attempts + 1;
-    const next = ok ? undefined : nextAttemptAt(attempts, clock(), delivery.giveUpAt, options.schedule);
+    const next = ok ? undefined : nextAttemptAt(delivery.windowAttempts + 1, clock(), delivery.giveUpAt, options.schedule);
     const outcome: AttemptOutcome = ok ? { status: 'delivered' } : next ? { status: 'pending', nextAttemptAt: next } : { status: 'dead' };
-    const recorded = await webhooks.recordAttempt(delivery, record, outcome);
-    if (!recorded) return; // Redelivered by hand, or its endpoint deleted, while this attempt ran.
+    let recorded: boolean;
+    try {
+      recorded = await webhooks.recordAttempt(delivery, record, outcome);
+    } catch (error) {
+      // What the endpoint answered could not be stored: the attempt still counts, so its window still ends.
+      log?.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt recorded without its details');
+      recorded = await webhooks.recordAttempt(delivery, { ...record, error: ok ? null : 'the attempt failed (its details could not be stored)', responseExcerpt: null }, outcome);
+    }
+    if (!recorded) return; // Its endpoint deleted, or its lease past and taken over, while this attempt ran.
     options.metrics?.attempted(outcome.status === 'pending' ? 'failed' : outcome.status, record.durationMs / 1000);
-    const facts = { deliveryId: delivery.id, endpointId: delivery.endpointId, eventId: delivery.eventId, attempt: attempts, statusCode: record.statusCode };
+    const facts = { deliveryId: delivery.id, endpointId: delivery.endpointId, eventId: delivery.eventId, attempt: delivery.attempts + 1, statusCode: record.statusCode };
     if (outcome.status === 'dead') log?.error({ ...facts, error: record.error }, 'webhook delivery dead-lettered: every retry failed; an admin can redeliver it');
     else if (outcome.status === 'pending') log?.warn({ ...facts, error: record.error, nextAttemptAt: outcome.nextAttemptAt.toISOString() }, 'webhook delivery failed; will retry');
   }
 
-  /** One round: claims what is due and sends it; answers how many were claimed. */
-  async function round(): Promise<number> {
+  // A pool: each slot freed is filled again at once, so one slow attempt holds one slot, not a round.
+  const inFlight = new Set<Promise<void>>();
+  async function fill(): Promise<void> {
+    const free = options.concurrency - inFlight.size;
+    if (free <= 0) return;
     const now = clock();
-    const claimed = await webhooks.claimDue(now, options.concurrency, new Date(now.getTime() + options.timeoutMs + LEASE_MARGIN_MS), randomUUID());
-    await Promise.all(
-      claimed.map((delivery) =>
-        attempt(delivery).catch((error: unknown) => log?.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded; its lease will bring it back')),
-      ),
-    );
-    return claimed.length;
+    const claimed = await webhooks.claimDue(now, free, new Date(now.getTime() + options.timeoutMs + LEASE_MARGIN_MS), randomUUID(), options.perEndpoint);
+    for (const delivery of claimed) {
+      const running: Promise<void> = attempt(delivery)
+        .catch((error: unknown) => log?.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded; its lease will bring it back'))
+        .finally(() => {
+          inFlight.delete(running);
+          wake();
+        });
+      inFlight.add(running);
+    }
+    // All it asked for: more may be due, once a slot frees.
+    if (claimed.length === free) woken = true;
   }
 
+  let lastSweep = 0;
   let lastPurge = 0;
-  async function purge() {
-    if (Date.now() - lastPurge < PURGE_EVERY_MS) return;
-    lastPurge = Date.now();
-    const purged = await webhooks.purge(new Date(clock().getTime() - options.retentionMs));
-    if (purged > 0) log?.info({ purged }, 'old delivered webhook deliveries forgotten');
+  async function housekeeping() {
+    const now = Date.now();
+    if (now - lastSweep >= SWEEP_EVERY_MS) {
+      lastSweep = now;
+      const swept = await webhooks.sweep(clock());
+      if (swept.dead > 0) log?.error({ dead: swept.dead }, 'webhook deliveries dead-lettered unsent: their endpoint stayed disabled past their window');
+      if (swept.cancelled > 0) log?.info({ cancelled: swept.cancelled }, 'webhook deliveries of deleted endpoints cancelled');
+    }
+    if (now - lastPurge >= PURGE_EVERY_MS) {
+      lastPurge = now;
+      const purged = await webhooks.purge(new Date(clock().getTime() - options.retentionMs));
+      if (purged > 0) log?.info({ purged }, 'old webhook deliveries forgotten');
+    }
   }
 
   const loop = (async () => {
-    while (!stopped) {
+    while (!stopping.signal.aborted) {
       woken = false;
-      let claimed = 0;
       try {
-        claimed = await round();
-        await purge();
+        await fill();
+        await housekeeping();
       } catch (error) {
         log?.warn({ err: error }, 'webhook sender: could not read due deliveries; will try again');
       }
-      if (stopped) break;
-      // A full round may have left more due: go again at once.
-      if (claimed >= options.concurrency || woken) continue;
+      if (stopping.signal.aborted) break;
+      if (woken && inFlight.size < options.concurrency) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.pollMs);
         wakeUp = () => {
@@ -209,14 +236,22 @@ export function startWebhooks(options: WebhookRuntimeOptions): WebhookRuntime {
     subscription,
     wake,
     async stop() {
-      stopped = true;
+      stopping.abort();
       wakeUp?.();
       await Promise.all([subscription.stop(), loop]);
+      await Promise.all(inFlight);
     },
   };
 }
 
+/**
+ * Text an endpoint chose, made storable: PostgreSQL text holds no NUL, and a lone surrogate is
+ * not UTF-8. An answer that could not be stored must not stop the attempt from counting.
+ */
+export const storable = (text: string): string =>
+  text.replaceAll('\u0000', '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+
 /** A claim outlives the longest attempt by this much before another worker may take it over. */
 const LEASE_MARGIN_MS = 30_000;
+const SWEEP_EVERY_MS = 60_000;
 const PURGE_EVERY_MS = 3_600_000;
-

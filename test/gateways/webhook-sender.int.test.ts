@@ -40,8 +40,8 @@ describe('the HTTP webhook sender', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const open = createHttpWebhookSender({ timeoutMs: 1_000, allowPrivateNetworks: true });
-  const strict = createHttpWebhookSender({ timeoutMs: 1_000, allowPrivateNetworks: false });
+  const open = createHttpWebhookSender({ timeoutMs: 1_000, allowPrivateNetworks: true, allowHttp: true });
+  const strict = createHttpWebhookSender({ timeoutMs: 1_000, allowPrivateNetworks: false, allowHttp: true });
 
   it('POSTs the body with the headers given and answers the status and the start of the answer', async () => {
     const answer = await open.send({ url: `${base}/echo`, headers: { 'content-type': 'application/json', 'tessera-signature': 't=1,v1=ab' }, body: '{"id":"e1"}' });
@@ -77,5 +77,27 @@ describe('the HTTP webhook sender', () => {
     await expect(strict.send({ url: `http://[::ffff:127.0.0.1]:${port}/ok`, headers: {}, body: '{}' })).rejects.toBeInstanceOf(NonPublicAddressError);
     expect(seen.slice(before)).toEqual([]);
     expect((await open.send({ url: `http://localhost:${port}/ok`, headers: {}, body: '{}' })).statusCode).toBe(204);
+  });
+
+  it('says only that the address is not public: the delivery log never maps the inside network', async () => {
+    const error = await strict.send({ url: `${base}/ok`, headers: {}, body: '{}' }).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(NonPublicAddressError);
+    expect((error as Error).message).not.toMatch(/127\.0\.0\.1|localhost/);
+  });
+
+  it('refuses an http:// endpoint once plain http is not allowed, even one registered while it was', async () => {
+    const httpsOnly = createHttpWebhookSender({ timeoutMs: 1_000, allowPrivateNetworks: true, allowHttp: false });
+    const before = seen.length;
+    await expect(httpsOnly.send({ url: `${base}/ok`, headers: {}, body: '{}' })).rejects.toThrow("http:// endpoints are not allowed");
+    expect(seen.slice(before)).toEqual([]);
+  });
+
+  it('cuts an attempt off when its signal is aborted (the sender stopping)', async () => {
+    const stop = new AbortController();
+    const pending = open.send({ url: `${base}/hang`, headers: {}, body: '{}' }, stop.signal);
+    setTimeout(() => stop.abort(), 50);
+    const started = Date.now();
+    await expect(pending).rejects.toThrow(/stopped/);
+    expect(Date.now() - started).toBeLessThan(900);
   });
 });

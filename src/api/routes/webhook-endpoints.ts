@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
 import type { DeliveryView, DeliveryWithLog, WebhookEndpoint } from '../../gateways/webhook-store.js';
 import type { RouteModule } from '../route.js';
-import { uuid } from '../schemas.js';
+import { isoDateTime, uuid } from '../schemas.js';
 
 const endpoint = z.object({
   id: z.string(),
@@ -90,7 +90,7 @@ const deliveryWithLogJson = (d: DeliveryWithLog): z.output<typeof deliveryWithLo
 const cursorOf = (d: DeliveryView): string => Buffer.from(JSON.stringify([d.createdAt.toISOString(), d.id])).toString('base64url');
 function parseCursor(cursor: string): { createdAt: Date; id: string } {
   try {
-    const [at, id] = z.tuple([z.iso.datetime(), z.uuid()]).parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    const [at, id] = z.tuple([isoDateTime('a date-time'), z.uuid()]).parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return { createdAt: new Date(at), id };
   } catch {
     throw new TesseraError('VALIDATION_ERROR', 'cursor is not one this API answered', { errors: [{ field: 'cursor', message: 'is not one this API answered' }] });
@@ -208,7 +208,12 @@ export const webhookEndpointRoutes: RouteModule = {
         'Two at most: a secret still rotating out from an earlier rotation stops at once. `expiresInSeconds: 0` ends the old one now.',
       idempotent: true,
       params: endpointId,
-      body: z.object({ expiresInSeconds: z.number().int().min(0).max(7 * 86_400).default(86_400) }).strict(),
+      // No body at all is the default: the old secret stays valid for a day.
+      body: z
+        .object({ expiresInSeconds: z.number().int().min(0).max(7 * 86_400).default(86_400) })
+        .strict()
+        .nullish()
+        .transform((body) => ({ expiresInSeconds: body?.expiresInSeconds ?? 86_400 })),
       response: withSecret,
       handler: async ({ params, body, principal }) => {
         const rotated = await commands.rotateSecret(principal, params.id, body.expiresInSeconds);

@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { closeRedis, connectRedis, deleteKeysUnder } from '../src/db/redis.js';
 import { migrate } from '../src/db/migrate.js';
 import type { SqlClient } from '../src/db/sql-client.js';
+import type { BrokerPublisher } from '../src/gateways/broker.js';
 import { createLogger } from '../src/logger.js';
 import { sqlEventStore, type Storage } from '../src/runtime.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -53,6 +54,8 @@ export interface ServerSettings {
   readonly redis?: { readonly url: string; readonly prefix: string };
   /** TRUST_PROXY: clients' addresses from x-forwarded-for (distinct buyers send their own). */
   readonly trustProxy?: boolean;
+  /** Events out: the brokers the server publishes to (none unless set: the config names none). */
+  readonly brokers?: readonly BrokerPublisher[];
 }
 
 export async function startTessera(databases: PurchaseDatabases, settings: ServerSettings): Promise<RunningServer> {
@@ -80,7 +83,10 @@ export async function startTessera(databases: PurchaseDatabases, settings: Serve
     ...(settings.redis ? { REDIS_URL: settings.redis.url, REDIS_KEY_PREFIX: settings.redis.prefix } : {}),
   });
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const server = await startServer(config, logger, { openStorage: () => countedStorage(databases, settings, logger) });
+  const server = await startServer(config, logger, {
+    openStorage: () => countedStorage(databases, settings, logger),
+    ...(settings.brokers ? { brokers: settings.brokers } : {}),
+  });
   // PUT is safe to repeat: later rounds find the venue as it is and write nothing.
   const put = async (path: string, body: unknown) => {
     const response = await fetch(`${server.url}${path}`, {

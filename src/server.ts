@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDependencies } from './api/app.js';
 import type { Config } from './config.js';
+import type { BrokerPublisher } from './gateways/broker.js';
 import type { Logger } from './logger.js';
 import { composeTessera, type Tessera } from './composition.js';
 import { edgeStores, openStorage, type Storage } from './runtime.js';
@@ -22,11 +23,13 @@ export interface StartOptions extends Pick<AppDependencies, 'extraRoutes' | 'ser
   readonly background?: boolean;
   /** Opens the storage the server runs on and closes on stop; by default from the config. */
   readonly openStorage?: () => Promise<Storage>;
+  /** Events out: the brokers to publish to; by default those the config names (bench:publish times its own). */
+  readonly brokers?: readonly BrokerPublisher[];
 }
 
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const storage = await (options.openStorage ?? (() => openStorage(config, logger)))();
-  const tessera = composeTessera({ config, logger, storage });
+  const tessera = composeTessera({ config, logger, storage, ...(options.brokers ? { brokers: options.brokers } : {}) });
   const app = buildApp({ config, logger, storage, tessera, edge: edgeStores(config, storage), extraRoutes: options.extraRoutes, services: options.services });
   let url: string;
   try {

@@ -10,7 +10,7 @@ import { eventually } from '../support/poll.js';
 
 /**
  * The publisher's guarantees, held to the same cases whatever broker runs under it (an in-memory
- * one, NATS JetStream): killed mid-stream and restarted, every event arrives at least once,
+ * one, NATS JetStream, RabbitMQ): killed mid-stream and restarted, every event arrives at least once,
  * repeats carry the same id, one aggregate's events arrive in order, none is skipped.
  */
 export interface BrokerHarness {

@@ -62,7 +62,7 @@ for (const backend of backends()) {
       expect(created).toBe(true);
       return id;
     };
-    const run = (sender: WebhookSender): WebhookRuntime =>
+    const run = (sender: WebhookSender, overrides: Partial<Parameters<typeof startWebhooks>[0]> = {}): WebhookRuntime =>
       startWebhooks({
         store: db.store,
         webhooks,
@@ -76,6 +76,7 @@ for (const backend of backends()) {
         timeoutMs: 1_000,
         retentionMs: 86_400_000,
         subscription: { idleWaitMs: 20, retryInitialMs: 5, retryMaxMs: 20, standbyRetryMs: 20, batchSize: 7 },
+        ...overrides,
       });
     const deliveryCount = async (endpointId: string) =>
       Number((await db.sql.query<{ n: string }>('SELECT count(*) AS n FROM tessera_webhook_deliveries WHERE endpoint_id = $1', [endpointId])).rows[0]!.n);
@@ -189,19 +190,7 @@ for (const backend of backends()) {
           return { statusCode: 200, excerpt: '' };
         },
       };
-      const runtime = startWebhooks({
-        store: db.store,
-        webhooks,
-        sender,
-        integration: DEFAULT_INTEGRATION_OPTIONS,
-        schedule,
-        pollMs: 20,
-        concurrency: 8,
-        perEndpoint: 2,
-        timeoutMs: 10_000,
-        retentionMs: 86_400_000,
-        subscription: { idleWaitMs: 20 },
-      });
+      const runtime = run(sender, { perEndpoint: 2, timeoutMs: 10_000 });
       await webhooks.enqueue(madeFor(events, slow, 'tenant-slow'));
       await webhooks.enqueue(madeFor(events, fast, 'tenant-fast'));
       runtime.wake();

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { balancesUnder } from '../../../src/projections/ledger/queries.js';
+import { accountBalance, balancesUnder } from '../../../src/projections/ledger/queries.js';
 import type { Tessera } from '../../../src/composition.js';
 import { projections } from '../../../src/projections/all.js';
-import { findPayment, refundsOf, taxCollectionsBetween } from '../../../src/projections/payments/queries.js';
+import { findPayment, recentStats, refundsOf, taxCollectionsBetween } from '../../../src/projections/payments/queries.js';
 import { type ReadSide } from '../../../src/projections/engine/read-side.js';
 import { backends, type Backend, tesseraOver } from '../../support/backends.js';
+import { appendFundedEscrow } from '../../support/escrow-purchase.js';
 import { appendCompletedGroup } from '../../support/group-purchase.js';
 import { lastPositionOf } from '../../support/payment-records.js';
 import { context, eventually, NASHVILLE, purchaseInput, testConfig, principal, registerPrices } from '../../support/payments.js';
@@ -19,6 +20,9 @@ for (const backend of backends()) {
     const venueId = randomUUID();
     const paymentIds: string[] = [];
     let groupStateTax = 0;
+    const groupId = randomUUID();
+    const escrowId = randomUUID();
+    let groupTotal = 0;
 
     beforeAll(async () => {
       db = await backend.open();
@@ -43,7 +47,7 @@ for (const backend of backends()) {
       });
       // A group purchase is a purchase too: its taxes are collected like a payment's.
       const group = await appendCompletedGroup(db.store, {
-        groupId: randomUUID(),
+        groupId,
         venueId,
         unitPrice: 5_000,
         members: [
@@ -53,10 +57,12 @@ for (const backend of backends()) {
       });
       const completed = group.events.find((e) => e.type === 'GroupPaymentCompleted')!;
       groupStateTax = completed.type === 'GroupPaymentCompleted' ? completed.data.quote.taxes.find((t) => t.kind === 'state')!.amount : 0;
+      groupTotal = completed.type === 'GroupPaymentCompleted' ? completed.data.amount : 0;
+      // A resale charge takes money into clearing too (held in escrow; disputed, so no process manager moves it on).
+      const escrow = await appendFundedEscrow(db.store, { escrowId, venueId, price: 15_000, then: 'disputed' });
       const last = await lastPositionOf(db.store, paymentIds);
       for (const projection of projections) {
-        expect(await readSide.waitFor(projection.name, last, 15_000)).toBe(true);
-        expect(await readSide.waitFor(projection.name, group.position, 15_000)).toBe(true);
+        for (const position of [last, group.position, escrow.position]) expect(await readSide.waitFor(projection.name, position, 15_000)).toBe(true);
       }
     });
     afterAll(async () => {
@@ -72,6 +78,26 @@ for (const backend of backends()) {
       }
       const refunds = await refundsOf(readSide.db, paymentIds[0]!);
       expect(refunds).toEqual([expect.objectContaining({ amount: 3_000, status: 'succeeded' })]);
+    });
+
+    it('holds the group purchase and the resale charge as their own kinds, not as transactions of the payments API', async () => {
+      const { rows } = await sql<{ kind: string; charge_id: string; status: string; captured: string }>`
+        SELECT kind, charge_id::text AS charge_id, status, captured::text AS captured FROM payment_charges ORDER BY kind`.execute(readSide.db);
+      expect(rows).toEqual([
+        { kind: 'group', charge_id: groupId, status: 'completed', captured: String(groupTotal) },
+        { kind: 'resale', charge_id: escrowId, status: 'disputed', captured: '15000' },
+      ]);
+      expect(await findPayment(readSide.db, groupId)).toBeNull();
+      expect(await findPayment(readSide.db, escrowId)).toBeNull();
+    });
+
+    it("agrees with the ledger: admin revenue is what card purchases, the group and the resale took into gateway:clearing", async () => {
+      const stats = await recentStats(readSide.db, new Date(0), new Date(Date.now() + 60_000));
+      const clearing = await accountBalance(readSide.db, 'gateway:clearing');
+      expect(stats.revenue_by_currency).toEqual({ USD: Number(clearing.balances.find((b) => b.currency === 'USD')!.debits) });
+      expect(stats.revenue_by_kind.group).toEqual({ USD: groupTotal });
+      expect(stats.revenue_by_kind.resale).toEqual({ USD: 15_000 });
+      expect(stats).toMatchObject({ total_payments: paymentIds.length + 2, successful: paymentIds.length + 1, failed: 1 });
     });
 
     it("agrees with the ledger: each tax's net collection is what its payable account owes", async () => {

@@ -16,7 +16,9 @@ import {
   type StatsDelta,
   type StoredSummary,
 } from './rows.js';
+import { revenueAgreesWithLedger } from './revenue-check.js';
 import { defineProjection } from '../engine/projection.js';
+import { ledger } from '../ledger/projection.js';
 
 /**
  * The payments read model (migrations/0005_read_models.sql, 0007_lean_payment_summaries.sql,
@@ -52,6 +54,7 @@ export const payments = defineProjection<object>({
     const stats = [...(await applyPurchases(events.filter(isPaymentRecord), trx)), ...(await applyCharges(events.filter(isChargeRecord), trx))];
     await addStats(trx, mergeStats(stats));
   },
+  check: async (db) => [await revenueAgreesWithLedger(db, { payments: PAYMENTS_PROJECTION, ledger: ledger.name })],
 });
 
 async function applyPurchases(paymentEvents: readonly PaymentRecordedEvent[], trx: Transaction<object>): Promise<StatsDelta[]> {

@@ -5,6 +5,7 @@ import { accountBalance, balancesUnder } from '../../../src/projections/ledger/q
 import type { Tessera } from '../../../src/composition.js';
 import { projections } from '../../../src/projections/all.js';
 import { findPayment, recentStats, refundsOf, taxCollectionsBetween } from '../../../src/projections/payments/queries.js';
+import { REVENUE_CHECK } from '../../../src/projections/payments/revenue-check.js';
 import { type ReadSide } from '../../../src/projections/engine/read-side.js';
 import { backends, type Backend, tesseraOver } from '../../support/backends.js';
 import { appendFundedEscrow } from '../../support/escrow-purchase.js';
@@ -111,19 +112,29 @@ for (const backend of backends()) {
       expect(report.totals.find((t) => t.kind === 'state')).toMatchObject({ collected: 2_100 + groupStateTax, transactions: 4 });
     });
 
-    it('rebuilds into exactly the rows it holds live (verify)', async () => {
+    it('rebuilds into exactly the rows it holds live (verify), its revenue agreeing with the ledger', async () => {
       const report = await readSide.verify();
       expect(report.projections.map((p) => p.name)).toEqual(projections.map(({ name }) => name));
       expect(report.ok, JSON.stringify(report.projections)).toBe(true);
+      const payments = report.projections.find((p) => p.name === 'payments')!;
+      expect(payments.checks.find((c) => c.name === REVENUE_CHECK)).toMatchObject({ ok: true, details: { comparison: 'equal' } });
       const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM payment_summaries`.execute(readSide.db);
       expect(Number(rows[0]!.n)).toBe(paymentIds.length);
     });
 
-    it('is caught by verify when a row is altered by hand', async () => {
+    it("is caught by verify when a row is altered by hand, revenue no longer agreeing with the ledger's clearing debits", async () => {
+      const before = (await recentStats(readSide.db, new Date(0), new Date(Date.now() + 60_000))).revenue_by_currency.USD!;
+      const captured = (await findPayment(readSide.db, paymentIds[3]!))!.captured;
       await sql`UPDATE payment_summaries SET captured = 1 WHERE payment_id = ${paymentIds[3]!}::uuid`.execute(readSide.db);
       const report = await readSide.verify();
       expect(report.ok).toBe(false);
       expect(report.projections.filter((p) => !p.ok).map((p) => p.name)).toEqual(['payments']);
+      const revenue = report.projections.find((p) => p.name === 'payments')!.checks.find((c) => c.name === REVENUE_CHECK);
+      expect(revenue).toEqual({
+        name: REVENUE_CHECK,
+        ok: false,
+        details: [{ currency: 'USD', adminRevenue: String(before - captured + 1), ledgerClearingDebits: String(before) }],
+      });
     });
   });
 }

@@ -6,7 +6,7 @@ import { SALE_KINDS } from '../../projections/payments/rows.js';
 import { TAX_COLLECTIONS_PROJECTION } from '../../projections/tax-collections.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
-import { isoDate, isoDateTime } from '../schemas.js';
+import { isoDate, isoDateTime, periodInOrder } from '../schemas.js';
 
 const count = z.number().int();
 const amount = z.number().int();
@@ -63,7 +63,7 @@ export const reportRoutes: RouteModule = {
           endDate: date,
           position: positionParam,
         })
-        .refine((q) => q.startDate <= q.endDate, { error: 'must not be before startDate', path: ['endDate'] })
+        .refine(...periodInOrder('startDate', 'endDate'))
         // Both ends count: 2026-01-01..2026-12-31 is 365 days, so the difference stays below MAX_PERIOD_DAYS.
         .refine((q) => Date.parse(q.endDate) - Date.parse(q.startDate) < MAX_PERIOD_DAYS * DAY_MS, {
           error: `a report spans at most ${MAX_PERIOD_DAYS} days`,

@@ -107,6 +107,8 @@ export interface TesseraServices {
     readonly publishing: PublisherMetricSet;
     readonly notificationsUnaddressed: Counter<'kind'>;
     readonly webhooks: WebhookMetricSet;
+    /** Stripe events acknowledged without acting on them (not one of Tessera's payments, a type it ignores), by reason. */
+    readonly stripeWebhooksIgnored: Counter<'reason'>;
   };
   /** Webhooks out (issue 22): a tenant's endpoints, their secrets and their delivery log. */
   readonly webhookEndpoints: WebhookEndpointCommands;
@@ -189,6 +191,12 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const rulesFor = resaleRules(config);
   const sourcePaymentOf = async (ticketId: string) => (await findTicket(readSide.db, ticketId))?.paymentId;
   let webhooks!: StripeWebhooks;
+  const stripeWebhooksIgnored = new Counter({
+    name: 'stripe_webhooks_ignored_total',
+    help: "Stripe events acknowledged without acting on them, by reason: unhandled_type, nothing_to_record, not_a_tessera_payment, unknown_payment_intent",
+    labelNames: ['reason'] as const,
+    registers: [],
+  });
 
   const inventory = ticketInventory({ store: createSqlTicketInventoryStore(sql), events: store, defaultLimits: config.PURCHASE_LIMITS, clock, logger });
   const riskMetrics = createRiskMetrics();
@@ -230,7 +238,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   const runtime = createProcessManagerRuntime(
     { store, sql, retry, concurrency: config.PM_CONCURRENCY, deadlinePollMs: config.DEADLINE_POLL_MS, clock, logger, subscription },
     ({ deadlines, parking }) => {
-      webhooks = stripeWebhooks({ sql, store, references, deadlines, parking, retry, clock });
+      webhooks = stripeWebhooks({ sql, store, references, deadlines, parking, retry, clock, ignored: stripeWebhooksIgnored, logger });
       const mintWorker = createMintWorker({
         sql,
         store,
@@ -334,7 +342,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
     webhooks: { receive: (event) => webhooks.receive(event) },
     parked: { listParked: (options) => runtime.listParked(options), retryParked: (id) => runtime.retryParked(id) },
     risk: riskCommands(store),
-    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics, notificationsUnaddressed, webhooks: webhookMetrics },
+    metrics: { payments: paymentMetrics, groupReminders, risk: riskMetrics, publishing: publishing.metrics, notificationsUnaddressed, webhooks: webhookMetrics, stripeWebhooksIgnored },
     webhookEndpoints,
     contacts,
     waitingRoom,

@@ -66,5 +66,23 @@ export const isoDateTime = (error: string) => z.iso.datetime({ offset: true, err
 /** An ISO-8601 calendar date, YYYY-MM-DD, in years MIN_YEAR..MAX_YEAR. */
 export const isoDate = (error: string) => z.iso.date({ error }).refine(yearInRange, yearRangeError);
 
+const instant = (value: string | Date): number => (typeof value === 'string' ? Date.parse(value) : value.getTime());
+
+/**
+ * The refinement every report's query takes so that its period is not inverted: the end (when
+ * both are given) may not come before the start, or the request is 422 VALIDATION_ERROR naming
+ * the end's field. Spread it into `.refine(...periodInOrder('startDate', 'endDate'))`.
+ */
+export function periodInOrder<Start extends string, End extends string>(
+  start: Start,
+  end: End,
+): [check: (query: { readonly [K in Start | End]?: string | Date | undefined }) => boolean, params: { error: string; path: PropertyKey[] }] {
+  const check = (query: { readonly [K in Start | End]?: string | Date | undefined }): boolean => {
+    const [from, to] = [query[start], query[end]];
+    return from === undefined || to === undefined || instant(from) <= instant(to);
+  };
+  return [check, { error: `must not be before ${start}`, path: [end] }];
+}
+
 /** Seed 003's `deviceFingerprint`: the buyer's device, for fraud screening. */
 export const deviceFingerprint = z.string().trim().min(1).max(256).describe("The buyer's device fingerprint (seed 003), for fraud screening");

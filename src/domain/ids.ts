@@ -11,6 +11,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (value: string): boolean => UUID.test(value);
 
+const NAME_BASED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/** A version 5 (name-based) UUID, the shape of every id uuidV5 derives (payment ids among them). */
+export const isNameBasedUuid = (value: string): boolean => NAME_BASED_UUID.test(value);
+
 /** Namespace and name bytes, hashed in one call: ids are derived by the hundred thousand in a replay. */
 let scratch = Buffer.allocUnsafe(256);
 const namespaces = new Map<string, Buffer>();

@@ -1,13 +1,25 @@
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { PaymentCommand } from '../aggregates/payment.js';
-import { uuidV5 } from '../domain/ids.js';
+import { isNameBasedUuid, uuidV5 } from '../domain/ids.js';
 import { TesseraError, type FieldError } from '../errors.js';
 
 /**
  * Stripe webhook events as Payment commands (pure). A target names our payment directly when
  * the Stripe object carries our metadata (intents and refunds we created), or else by the
  * PaymentIntent it belongs to, which the purchase process manager has indexed.
+ *
+ * Other products may share the Stripe account, and Tessera's own group shares and resale charges
+ * are PaymentIntents too, so an event is only taken for one of Tessera's payments when it says so
+ * (README "Stripe webhooks", which event is ours):
+ * - an intent's own metadata is authoritative: Tessera writes `paymentId` on every purchase's
+ *   intent when it creates it, before Stripe can send anything about it. An intent without one
+ *   is not a Tessera purchase, and is ignored at once;
+ * - a `paymentId` Tessera did not make (every payment id is a name-based UUID, uuidV5) is ignored;
+ * - a Tessera-shaped `paymentId` is ours even when its stream cannot be read yet: the process
+ *   manager retries it (held), and parks it if it never appears;
+ * - a refund or dispute that names only its PaymentIntent is ours when the intent is in the
+ *   gateway references (the process manager decides that, src/processmanagers/stripe-webhook.ts).
  */
 export interface WebhookTarget {
   readonly paymentId?: string;
@@ -15,9 +27,22 @@ export interface WebhookTarget {
   readonly command: PaymentCommand;
 }
 
+/**
+ * Why an event was acknowledged without acting on it, the `reason` label of
+ * stripe_webhooks_ignored_total: Tessera does not act on its type; it records nothing (a refund
+ * cancelled, a charge.refunded without its refunds); it names no Tessera payment (an intent
+ * without `metadata.paymentId`, or a `paymentId` Tessera did not make); it names only a
+ * PaymentIntent Tessera never indexed.
+ */
+export const IGNORED_REASONS = ['unhandled_type', 'nothing_to_record', 'not_a_tessera_payment', 'unknown_payment_intent'] as const;
+
+export type IgnoredReason = (typeof IGNORED_REASONS)[number];
+
 export type MappedStripeEvent =
   | { readonly kind: 'commands'; readonly targets: readonly WebhookTarget[] }
-  | { readonly kind: 'ignored'; readonly reason: string };
+  | { readonly kind: 'ignored'; readonly reason: IgnoredReason; readonly detail: string };
+
+export const ignored = (reason: IgnoredReason, detail: string): MappedStripeEvent => ({ kind: 'ignored', reason, detail });
 
 const GATEWAY = 'stripe';
 
@@ -34,19 +59,28 @@ const target = (metadata: Stripe.Metadata | null | undefined, reference: string 
 export const refundIdFor = (refund: Stripe.Refund): string => refund.metadata?.refundId ?? uuidV5(`stripe-refund:${refund.id}`);
 
 export function mapStripeEvent(event: Stripe.Event): MappedStripeEvent {
+  const mapped = commandsOf(event);
+  if (mapped.kind === 'ignored') return mapped;
+  if (mapped.targets.length === 0) return ignored('nothing_to_record', 'none of its refunds has an outcome to record');
+  const ours = mapped.targets.filter((t) => t.paymentId === undefined || isNameBasedUuid(t.paymentId));
+  if (ours.length > 0) return { kind: 'commands', targets: ours };
+  return ignored('not_a_tessera_payment', `metadata.paymentId ${JSON.stringify(mapped.targets[0]?.paymentId)} is not a Tessera payment id`);
+}
+
+function commandsOf(event: Stripe.Event): MappedStripeEvent {
   // Stripe has hundreds of event types; every one not listed here is ignored on purpose.
   // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check
   switch (event.type) {
     case 'payment_intent.succeeded': {
       const intent = event.data.object;
-      return commands(target(intent.metadata, intent.id, {
+      return ofIntent(intent, target(intent.metadata, intent.id, {
         type: 'RecordCapture',
         data: { amount: intent.amount_received, gateway: GATEWAY, gatewayReference: intent.id },
       }));
     }
     case 'payment_intent.amount_capturable_updated': {
       const intent = event.data.object;
-      return commands(target(intent.metadata, intent.id, {
+      return ofIntent(intent, target(intent.metadata, intent.id, {
         type: 'RecordAuthorization',
         data: { amount: intent.amount_capturable, gateway: GATEWAY, gatewayReference: intent.id },
       }));
@@ -54,7 +88,7 @@ export function mapStripeEvent(event: Stripe.Event): MappedStripeEvent {
     case 'payment_intent.payment_failed': {
       const intent = event.data.object;
       const error = intent.last_payment_error;
-      return commands(target(intent.metadata, intent.id, {
+      return ofIntent(intent, target(intent.metadata, intent.id, {
         type: 'RecordPaymentFailure',
         data: {
           reason: error?.message ?? 'payment failed',
@@ -67,13 +101,13 @@ export function mapStripeEvent(event: Stripe.Event): MappedStripeEvent {
     case 'charge.refunded': {
       const charge = event.data.object;
       const refunds = charge.refunds?.data ?? [];
-      if (refunds.length === 0) return { kind: 'ignored', reason: 'charge.refunded without its refunds; refund.* events carry them' };
+      if (refunds.length === 0) return ignored('nothing_to_record', 'charge.refunded without its refunds; refund.* events carry them');
       return { kind: 'commands', targets: refunds.flatMap((refund) => refundTargets(refund, charge.metadata)) };
     }
     case 'refund.created':
     case 'refund.updated': {
       const targets = refundTargets(event.data.object);
-      return targets.length > 0 ? { kind: 'commands', targets } : { kind: 'ignored', reason: `refund is ${event.data.object.status}` };
+      return targets.length > 0 ? { kind: 'commands', targets } : ignored('nothing_to_record', `refund is ${event.data.object.status}`);
     }
     case 'charge.dispute.created': {
       const dispute = event.data.object;
@@ -92,11 +126,24 @@ export function mapStripeEvent(event: Stripe.Event): MappedStripeEvent {
       }));
     }
     default:
-      return { kind: 'ignored', reason: `Tessera does not act on ${event.type}` };
+      return ignored('unhandled_type', `Tessera does not act on ${event.type}`);
   }
 }
 
 const commands = (one: WebhookTarget): MappedStripeEvent => ({ kind: 'commands', targets: [one] });
+
+/** An intent names its payment in its own metadata, or is not a Tessera purchase (see above). */
+function ofIntent(intent: Pick<Stripe.PaymentIntent, 'id' | 'metadata'>, one: WebhookTarget): MappedStripeEvent {
+  if (one.paymentId !== undefined) return commands(one);
+  return ignored('not_a_tessera_payment', `PaymentIntent ${intent.id} has no metadata.paymentId${madeFor(intent.metadata)}`);
+}
+
+/** Tessera's own intents that are not purchases: their process managers record their outcomes from the gateway's answers. */
+function madeFor(metadata: Stripe.Metadata | null | undefined): string {
+  if (metadata?.groupId) return `: a share of group payment ${metadata.groupId}`;
+  if (metadata?.escrowId) return `: the charge of resale escrow ${metadata.escrowId}`;
+  return '';
+}
 
 function refundTargets(refund: Stripe.Refund, fallbackMetadata?: Stripe.Metadata | null): WebhookTarget[] {
   const metadata = refund.metadata?.paymentId ? refund.metadata : fallbackMetadata;

@@ -143,6 +143,23 @@ function suite(open: () => Promise<Target>): void {
     // Three commands, each a process opening the data folder: over 30 s when CI shares the machine.
   }, 60_000);
 
+  it("verify exits 3 with both figures when admin revenue no longer equals the ledger's gateway:clearing debits; replay payments undoes it", async () => {
+    await withSql(target, (sql) => sql.query('UPDATE payment_summaries SET captured = captured - 100 WHERE payment_id = $1', [traffic.partlyRefunded]));
+    const run = await tessera('verify');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(/^FAIL payments \(version \d+\) at \d+\/\d+$/m);
+    expect(run.stdout).toContain("FAIL check: admin revenue equals the ledger's gateway:clearing debits in every currency");
+    const figures = /^ +\[\{"currency":"USD","adminRevenue":"(\d+)","ledgerClearingDebits":"(\d+)"\}\]$/m.exec(run.stdout);
+    expect(figures, run.stdout).not.toBeNull();
+    expect(Number(figures![2]) - Number(figures![1])).toBe(100);
+    expect(run.stdout).toMatch(/^OK {3}ledger /m);
+
+    expect((await tessera('replay', 'payments')).code).toBe(0);
+    const again = await tessera('verify');
+    expect(again.stdout).toContain("ok   check: admin revenue equals the ledger's gateway:clearing debits in every currency");
+    expect(again.code).toBe(0);
+  }, 60_000);
+
   it('audit prints every event of a payment with the state after it, ending refunded', async () => {
     const run = await tessera('audit', `payment-${traffic.refunded}`, '--format', 'json');
     expect(run.code).toBe(0);

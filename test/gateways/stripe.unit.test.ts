@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { TransientGatewayError } from '../../src/gateways/gateway.js';
+import { uuidV5 } from '../../src/domain/ids.js';
 import { checkStripeEvent, mapStripeEvent, refundIdFor, verifyStripeEvent } from '../../src/gateways/stripe-events.js';
 import { thrownBy } from '../support/payments.js';
 import { paymentResultFromError, paymentResultFromIntent, refundResultFromRefund } from '../../src/gateways/stripe.js';
@@ -43,31 +44,59 @@ describe('Stripe adapter: results', () => {
   });
 });
 
+/** A payment id as Tessera makes them: a name-based (version 5) UUID. */
+const P1 = uuidV5('payment-1');
+
 describe('Stripe webhooks as commands', () => {
   it('maps a succeeded intent to a capture of our payment', () => {
-    expect(mapStripeEvent(event('payment_intent.succeeded', { id: 'pi_1', amount_received: 1000, metadata: { paymentId: 'p1' } }))).toEqual({
+    expect(mapStripeEvent(event('payment_intent.succeeded', { id: 'pi_1', amount_received: 1000, metadata: { paymentId: P1 } }))).toEqual({
       kind: 'commands',
-      targets: [{ paymentId: 'p1', reference: 'pi_1', command: { type: 'RecordCapture', data: { amount: 1000, gateway: 'stripe', gatewayReference: 'pi_1' } } }],
+      targets: [{ paymentId: P1, reference: 'pi_1', command: { type: 'RecordCapture', data: { amount: 1000, gateway: 'stripe', gatewayReference: 'pi_1' } } }],
     });
   });
 
   it('maps a failed intent to a failure with the decline', () => {
-    const mapped = mapStripeEvent(event('payment_intent.payment_failed', { id: 'pi_1', metadata: {}, last_payment_error: { code: 'card_declined', decline_code: 'lost_card', message: 'declined' } }));
-    expect(mapped).toMatchObject({ kind: 'commands', targets: [{ reference: 'pi_1', command: { type: 'RecordPaymentFailure', data: { declineCode: 'lost_card' } } }] });
+    const mapped = mapStripeEvent(event('payment_intent.payment_failed', { id: 'pi_1', metadata: { paymentId: P1 }, last_payment_error: { code: 'card_declined', decline_code: 'lost_card', message: 'declined' } }));
+    expect(mapped).toMatchObject({ kind: 'commands', targets: [{ paymentId: P1, reference: 'pi_1', command: { type: 'RecordPaymentFailure', data: { declineCode: 'lost_card' } } }] });
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ["another product's, with no metadata", {}, /pi_1 has no metadata.paymentId$/],
+    ["another product's, with metadata of its own", { orderId: 'A-1' }, /pi_1 has no metadata.paymentId$/],
+    ["a share of one of Tessera's group payments", { groupId: 'g1', memberId: 'm1' }, /a share of group payment g1/],
+    ["the charge of one of Tessera's resale escrows", { escrowId: 'e1', listingId: 'l1' }, /the charge of resale escrow e1/],
+  ])('ignores an intent that names no Tessera payment: %s', (_case, metadata, detail) => {
+    for (const type of ['payment_intent.succeeded', 'payment_intent.amount_capturable_updated', 'payment_intent.payment_failed']) {
+      const mapped = mapStripeEvent(event(type, { id: 'pi_1', amount_received: 1000, amount_capturable: 1000, metadata }));
+      expect(mapped, type).toMatchObject({ kind: 'ignored', reason: 'not_a_tessera_payment', detail: expect.stringMatching(detail) as string });
+    }
+  });
+
+  it('ignores a paymentId Tessera did not make (every Tessera payment id is a name-based UUID)', () => {
+    for (const paymentId of ['order-42', '8c5f2e2a-4b5d-4c1e-9a7b-0f1e2d3c4b5a', 'p1']) {
+      expect(mapStripeEvent(event('payment_intent.succeeded', { id: 'pi_1', amount_received: 1000, metadata: { paymentId } }))).toMatchObject({
+        kind: 'ignored',
+        reason: 'not_a_tessera_payment',
+      });
+      expect(mapStripeEvent(event('refund.created', { id: 're_1', amount: 5, status: 'succeeded', payment_intent: 'pi_1', metadata: { paymentId } }))).toMatchObject({
+        kind: 'ignored',
+        reason: 'not_a_tessera_payment',
+      });
+    }
   });
 
   it('maps refunds, keeping our refund id or deriving one for refunds made in the dashboard', () => {
-    const ours = mapStripeEvent(event('refund.updated', { id: 're_1', amount: 500, status: 'succeeded', payment_intent: 'pi_1', metadata: { paymentId: 'p1', refundId: 'r1' } }));
-    expect(ours).toMatchObject({ kind: 'commands', targets: [{ paymentId: 'p1', command: { type: 'RecordGatewayRefund', data: { refundId: 'r1', amount: 500 } } }] });
+    const ours = mapStripeEvent(event('refund.updated', { id: 're_1', amount: 500, status: 'succeeded', payment_intent: 'pi_1', metadata: { paymentId: P1, refundId: 'r1' } }));
+    expect(ours).toMatchObject({ kind: 'commands', targets: [{ paymentId: P1, command: { type: 'RecordGatewayRefund', data: { refundId: 'r1', amount: 500 } } }] });
     const theirs = { id: 're_2', amount: 300, status: 'succeeded', payment_intent: 'pi_1', metadata: {} };
     expect(mapStripeEvent(event('refund.created', theirs))).toMatchObject({
       targets: [{ reference: 'pi_1', command: { data: { refundId: refundIdFor(theirs as unknown as Stripe.Refund) } } }],
     });
     const failed = mapStripeEvent(event('refund.updated', { id: 're_1', amount: 500, status: 'failed', failure_reason: 'lost_or_stolen_card', payment_intent: 'pi_1', metadata: { refundId: 'r1' } }));
     expect(failed).toMatchObject({ targets: [{ command: { type: 'RecordRefundFailure', data: { refundId: 'r1' } } }] });
-    const charge = mapStripeEvent(event('charge.refunded', { id: 'ch_1', metadata: { paymentId: 'p1' }, refunds: { data: [theirs] } }));
-    expect(charge).toMatchObject({ targets: [{ paymentId: 'p1', command: { type: 'RecordGatewayRefund' } }] });
-    expect(mapStripeEvent(event('charge.refunded', { id: 'ch_1', metadata: {} }))).toMatchObject({ kind: 'ignored' });
+    const charge = mapStripeEvent(event('charge.refunded', { id: 'ch_1', metadata: { paymentId: P1 }, refunds: { data: [theirs] } }));
+    expect(charge).toMatchObject({ targets: [{ paymentId: P1, command: { type: 'RecordGatewayRefund' } }] });
+    expect(mapStripeEvent(event('charge.refunded', { id: 'ch_1', metadata: {} }))).toMatchObject({ kind: 'ignored', reason: 'nothing_to_record' });
   });
 
   it('maps disputes by their PaymentIntent; an inquiry closed with a warning counts as won', () => {
@@ -83,7 +112,7 @@ describe('Stripe webhooks as commands', () => {
   });
 
   it('ignores event types it does not act on', () => {
-    expect(mapStripeEvent(event('customer.created', {}))).toMatchObject({ kind: 'ignored' });
+    expect(mapStripeEvent(event('customer.created', {}))).toMatchObject({ kind: 'ignored', reason: 'unhandled_type' });
   });
 
   it('verifies the Stripe-Signature header and refuses a tampered body', () => {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paymentIdFor } from '../../src/commands/payment.js';
 import { paymentStreamId } from '../../src/events/payment.js';
+import { sqlGatewayReferences } from '../../src/gateways/gateway-references.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import type { Tessera } from '../../src/composition.js';
 import { backends, type Backend, tesseraOver } from '../support/backends.js';
@@ -17,6 +19,7 @@ for (const backend of backends()) {
     let now = new Date();
     let paymentId: string;
     let total: number;
+    let venueId: string;
 
     beforeAll(async () => {
       db = await backend.open();
@@ -25,7 +28,7 @@ for (const backend of backends()) {
         gateway: createSandboxGateway(db.sql),
         clock: () => now,
       });
-      const venueId = randomUUID();
+      venueId = randomUUID();
       await payments.services.venues.saveProfile({ venueId, name: 'Ryman', address: NASHVILLE }, context());
       await registerPrices(payments.services.catalogue, purchaseInput(venueId));
       const outcome = await payments.services.payments.processPayment(
@@ -45,7 +48,15 @@ for (const backend of backends()) {
       await payments.runtime.deadlines.pollOnce();
     };
 
+    const ignoredCount = async (reason: string) =>
+      (await payments.services.metrics.stripeWebhooksIgnored.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+    const stored = async (stripeEventId: string) =>
+      (await db.sql.query<{ status: string; ignored_reason: string | null }>('SELECT status, ignored_reason FROM tessera_stripe_webhooks WHERE stripe_event_id = $1', [stripeEventId])).rows[0];
+
     it('holds a dashboard refund that arrives before the capture, then applies it once the capture is recorded', async () => {
+      // The purchase process manager indexes an intent as soon as the gateway names it, before any outcome.
+      await sqlGatewayReferences(db.sql).remember('stripe', 'pi_hook', paymentId);
       const refund = stripeEvent('refund.created', { id: 're_dash', amount: 1_000, status: 'succeeded', payment_intent: 'pi_hook', metadata: {} });
       expect(await payments.services.webhooks.receive(refund)).toMatchObject({ duplicate: false, status: 'held' });
 
@@ -90,7 +101,48 @@ for (const backend of backends()) {
     });
 
     it('ignores event types it does not act on', async () => {
-      expect(await payments.services.webhooks.receive(stripeEvent('customer.created', { id: 'cus_1' }))).toMatchObject({ status: 'ignored' });
+      expect(await payments.services.webhooks.receive(stripeEvent('customer.created', { id: 'cus_1' }))).toMatchObject({ status: 'ignored', ignoredReason: 'unhandled_type' });
+    });
+
+    it.each<[string, Record<string, string>]>([
+      ["another product's intent, with no metadata.paymentId", { orderId: 'A-1' }],
+      ["a paymentId Tessera did not make", { paymentId: randomUUID() }],
+      ["a share of one of Tessera's group payments", { groupId: randomUUID(), memberId: randomUUID() }],
+    ])('acknowledges %s as ignored at once: stored with its reason, counted, never retried or parked', async (_case, metadata) => {
+      const before = await ignoredCount('not_a_tessera_payment');
+      const foreign = stripeEvent('payment_intent.succeeded', { id: `pi_${randomUUID()}`, amount_received: 500, metadata });
+      expect(await payments.services.webhooks.receive(foreign)).toEqual({ stripeEventId: foreign.id, duplicate: false, status: 'ignored', ignoredReason: 'not_a_tessera_payment' });
+      expect(await stored(foreign.id)).toEqual({ status: 'ignored', ignored_reason: 'not_a_tessera_payment' });
+      expect(await ignoredCount('not_a_tessera_payment')).toBe(before + 1);
+      // Its retry deadline finds nothing to do, however often it fires.
+      for (let i = 0; i < 6; i++) await advance(60_000);
+      expect(await payments.services.parked.listParked()).not.toContainEqual(expect.objectContaining({ id: `webhook:stripe:${foreign.id}` }));
+      expect(await stored(foreign.id)).toMatchObject({ status: 'ignored' });
+      expect(await payments.services.webhooks.receive(foreign)).toMatchObject({ duplicate: true, status: 'ignored', ignoredReason: 'not_a_tessera_payment' });
+      expect(await ignoredCount('not_a_tessera_payment')).toBe(before + 1);
+    });
+
+    it('ignores a refund or dispute that names only a PaymentIntent Tessera never indexed', async () => {
+      for (const event of [
+        stripeEvent('refund.created', { id: `re_${randomUUID()}`, amount: 100, status: 'succeeded', payment_intent: 'pi_someone_else', metadata: {} }),
+        stripeEvent('charge.dispute.created', { id: `dp_${randomUUID()}`, amount: 100, reason: 'fraudulent', payment_intent: 'pi_someone_else', metadata: {} }),
+      ]) {
+        expect(await payments.services.webhooks.receive(event)).toMatchObject({ status: 'ignored', ignoredReason: 'unknown_payment_intent' });
+      }
+    });
+
+    it('holds an event for a payment id of Tessera whose stream is not readable yet, and applies it once the payment is recorded', async () => {
+      const commandId = randomUUID();
+      const early = paymentIdFor(commandId);
+      const capture = stripeEvent('payment_intent.succeeded', { id: `pi_${randomUUID()}`, amount_received: total, metadata: { paymentId: early } });
+      expect(await payments.services.webhooks.receive(capture)).toMatchObject({ status: 'held' });
+      expect(await stored(capture.id)).toEqual({ status: 'held', ignored_reason: null });
+
+      const recorded = await payments.services.payments.processPayment(purchaseInput(venueId), context({ now, commandId }), { waitMs: 0 });
+      expect(recorded.paymentId).toBe(early);
+      await advance(1_000);
+      expect(await stored(capture.id)).toMatchObject({ status: 'processed' });
+      expect((await payments.services.payments.getPayment(early)).status).toBe('completed');
     });
   });
 }

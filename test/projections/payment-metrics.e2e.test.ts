@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFundedEscrow } from '../support/escrow-purchase.js';
+import { appendCompletedGroup } from '../support/group-purchase.js';
 import { openTestStorage, testApp, type TestApp, type TestStorage } from '../support/app.js';
 import { completedPurchase, paymentState, purchase, refund, venueAt } from '../support/payments-http.js';
 import { eventually } from '../support/poll.js';
@@ -11,7 +14,7 @@ function sample(text: string, series: string): number {
 
 const scrape = async (t: TestApp) => (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
 
-const COMPLETED = 'payment_transactions_total{status="completed",method="card"}';
+const COMPLETED = 'payment_transactions_total{status="completed",method="card",kind="purchase"}';
 
 describe('payment metrics on /metrics', () => {
   let t: TestApp;
@@ -30,16 +33,41 @@ describe('payment metrics on /metrics', () => {
 
     const text = await eventually(async () => {
       const body = await scrape(t);
-      return sample(body, 'payment_refunds_total{status="failed"}') === 1 ? body : undefined;
+      return sample(body, 'payment_refunds_total{status="failed",kind="purchase"}') === 1 ? body : undefined;
     });
     expect(sample(text, COMPLETED)).toBe(2);
-    expect(sample(text, 'payment_transactions_total{status="failed",method="card"}')).toBe(1);
-    expect(sample(text, 'payment_refunds_total{status="requested"}')).toBe(1);
-    expect(sample(text, 'payment_amount_dollars_count')).toBe(2);
-    expect(sample(text, 'payment_amount_dollars_sum')).toBeCloseTo(235.3, 6);
-    expect(sample(text, 'payment_amount_dollars_bucket{le="250"}')).toBe(2);
+    expect(sample(text, 'payment_transactions_total{status="failed",method="card",kind="purchase"}')).toBe(1);
+    expect(sample(text, 'payment_refunds_total{status="requested",kind="purchase"}')).toBe(1);
+    expect(sample(text, 'payment_amount_dollars_count{kind="purchase"}')).toBe(2);
+    expect(sample(text, 'payment_amount_dollars_sum{kind="purchase"}')).toBeCloseTo(235.3, 6);
+    expect(sample(text, 'payment_amount_dollars_bucket{le="250",kind="purchase"}')).toBe(2);
     expect(sample(text, 'payment_processing_duration_seconds_count{method="card"}')).toBe(3);
     expect(sample(text, 'payment_active_transactions')).toBe(0);
+  });
+});
+
+describe('payment metrics of group purchases and resales', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp({ background: true });
+  });
+  afterAll(() => t.close());
+
+  it('counts a completed group purchase and a funded resale by their kind, with their captured amounts', async () => {
+    const venueId = await venueAt(t);
+    const group = await appendCompletedGroup(t.storage.eventStore, { groupId: randomUUID(), venueId, unitPrice: 5_000, members: [{ ticketCount: 1, payerId: 'payer-a' }, { ticketCount: 1, payerId: 'payer-b' }] });
+    await appendFundedEscrow(t.storage.eventStore, { escrowId: randomUUID(), venueId, price: 15_000, then: 'disputed' });
+    const completed = group.events.find((e) => e.type === 'GroupPaymentCompleted');
+    const groupDollars = completed?.type === 'GroupPaymentCompleted' ? completed.data.amount / 100 : 0;
+
+    const text = await eventually(async () => {
+      const body = await scrape(t);
+      return sample(body, 'payment_transactions_total{status="completed",method="card",kind="resale"}') === 1 ? body : undefined;
+    });
+    expect(sample(text, 'payment_transactions_total{status="completed",method="card",kind="group"}')).toBe(1);
+    expect(sample(text, 'payment_amount_dollars_sum{kind="group"}')).toBeCloseTo(groupDollars, 6);
+    expect(sample(text, 'payment_amount_dollars_sum{kind="resale"}')).toBeCloseTo(150, 6);
+    expect(sample(text, COMPLETED)).toBe(0);
   });
 });
 

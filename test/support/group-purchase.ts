@@ -53,16 +53,10 @@ function commandsOf(purchase: GroupPurchase, now: Date): GroupPaymentCommand[] {
   ];
 }
 
-/**
- * Appends a completed group purchase decided by the GroupPayment decider, in one append: with
- * process managers running, appends one command at a time would race the group's own (its hold
- * step reacts to each submitted share).
- */
-export async function appendCompletedGroup(store: EventStore, purchase: GroupPurchase): Promise<{ position: Position; events: GroupPaymentEvent[] }> {
-  const now = purchase.now ?? new Date();
+/** The events of a group purchase every member pays, as the GroupPayment decider decides them. */
+export function completedGroupEvents(purchase: GroupPurchase, now: Date = purchase.now ?? new Date()): GroupPaymentEvent[][] {
   let state = groupPaymentDecider.initialState();
-  const all: GroupPaymentEvent[] = [];
-  const data = [];
+  const decided: GroupPaymentEvent[][] = [];
   for (const command of commandsOf(purchase, now)) {
     const withShare =
       command.type === 'RecordContributionAuthorized' || command.type === 'RecordContributionCaptured'
@@ -70,9 +64,22 @@ export async function appendCompletedGroup(store: EventStore, purchase: GroupPur
         : command;
     const events = groupPaymentDecider.decide(withShare, state);
     state = events.reduce((s, e) => groupPaymentDecider.evolve(s, e), state);
-    data.push(...toEventData(events, { commandId: randomUUID(), now, actor: 'system:test', tenantId: 'tenant-1', correlationId: purchase.groupId }));
-    all.push(...events);
+    decided.push(events);
   }
+  return decided;
+}
+
+/**
+ * Appends a completed group purchase decided by the GroupPayment decider, in one append: with
+ * process managers running, appends one command at a time would race the group's own (its hold
+ * step reacts to each submitted share).
+ */
+export async function appendCompletedGroup(store: EventStore, purchase: GroupPurchase): Promise<{ position: Position; events: GroupPaymentEvent[] }> {
+  const now = purchase.now ?? new Date();
+  const decided = completedGroupEvents(purchase, now);
+  const data = decided.flatMap((events) =>
+    toEventData(events, { commandId: randomUUID(), now, actor: 'system:test', tenantId: 'tenant-1', correlationId: purchase.groupId }),
+  );
   const appended = await store.append(groupPaymentStreamId(purchase.groupId), data, { expected: 'no_stream' });
-  return { position: appended.position, events: all };
+  return { position: appended.position, events: decided.flat() };
 }

@@ -6,7 +6,7 @@ import { userCommandContext } from '../command-context.js';
 import { ledger } from '../../projections/ledger/projection.js';
 import { answeredPosition, awaitReadModel, positionAnswer, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
-import { deviceFingerprint, isoDate, isoDateTime, positiveCents, uuid } from '../schemas.js';
+import { deviceFingerprint, isoDate, isoDateTime, periodInOrder, positiveCents, uuid } from '../schemas.js';
 import { riskSignals, sessionData } from './payment-schemas.js';
 import { RISK_DECLINED } from '../../aggregates/payment.js';
 import { riskDeclinedError } from '../../commands/risk-declined.js';
@@ -202,11 +202,15 @@ export const marketplaceRoutes: RouteModule = {
       method: 'GET',
       url: '/api/v1/marketplace/venues/:venueId/royalties',
       summary: "A venue's resale royalties between two dates, from the ledger",
-      description: 'Venue managers of the venue and admins. `startDate` is inclusive, `endDate` exclusive; amounts in cents.',
+      description:
+        'Venue managers of the venue and admins. `startDate` is inclusive, `endDate` exclusive; amounts in cents. ' +
+        'An `endDate` before `startDate` is 422 VALIDATION_ERROR, as in the other reports.',
       tags: ['marketplace'],
       auth: { roles: ['venue_manager', 'admin'] },
       params: z.object({ venueId: uuid }),
-      query: z.object({ startDate: dateOrDateTime.optional(), endDate: dateOrDateTime.optional(), position: positionParam }),
+      query: z
+        .object({ startDate: dateOrDateTime.optional(), endDate: dateOrDateTime.optional(), position: positionParam })
+        .refine(...periodInOrder('startDate', 'endDate')),
       response: z.object({
         totalRoyalties: z.number().int(),
         transactionCount: z.number().int(),

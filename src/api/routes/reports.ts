@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { TesseraError } from '../../errors.js';
 import { paymentMetrics, recentStats, taxCollectionsBetween } from '../../projections/payments/queries.js';
 import { PAYMENTS_PROJECTION } from '../../projections/payments/projection.js';
+import { SALE_KINDS } from '../../projections/payments/rows.js';
 import { TAX_COLLECTIONS_PROJECTION } from '../../projections/tax-collections.js';
 import { awaitReadModel, positionParam } from '../read-your-writes.js';
 import type { RouteModule } from '../route.js';
-import { isoDate, isoDateTime } from '../schemas.js';
+import { isoDate, isoDateTime, periodInOrder } from '../schemas.js';
 
 const count = z.number().int();
 const amount = z.number().int();
@@ -62,7 +63,7 @@ export const reportRoutes: RouteModule = {
           endDate: date,
           position: positionParam,
         })
-        .refine((q) => q.startDate <= q.endDate, { error: 'must not be before startDate', path: ['endDate'] })
+        .refine(...periodInOrder('startDate', 'endDate'))
         // Both ends count: 2026-01-01..2026-12-31 is 365 days, so the difference stays below MAX_PERIOD_DAYS.
         .refine((q) => Date.parse(q.endDate) - Date.parse(q.startDate) < MAX_PERIOD_DAYS * DAY_MS, {
           error: `a report spans at most ${MAX_PERIOD_DAYS} days`,
@@ -95,7 +96,10 @@ export const reportRoutes: RouteModule = {
     api.route({
       method: 'GET',
       url: '/admin/stats',
-      summary: 'Payments requested in the last 24 hours by outcome, and their revenue (admins)',
+      summary: 'Sales requested in the last 24 hours by outcome, and their revenue (admins)',
+      description:
+        'Card purchases, group purchases and resale charges (each by its own status), so the revenue is what the ledger ' +
+        'took into gateway:clearing for them. `revenue_by_kind` splits it by kind of sale.',
       tags: ['admin'],
       auth: admin,
       query: z.object({ position: positionParam }),
@@ -107,9 +111,10 @@ export const reportRoutes: RouteModule = {
           pending: count,
           expired: count,
           cancelled: count,
-          total_revenue: amount.describe('Captured, in cents (USD), of the successful payments'),
+          total_revenue: amount.describe('Captured, in cents (USD), of the successful sales of every kind'),
           refunded: amount,
           revenue_by_currency: z.record(z.string(), amount),
+          revenue_by_kind: z.object({ purchase: z.record(z.string(), amount), group: z.record(z.string(), amount), resale: z.record(z.string(), amount) }),
         }),
         timestamp: z.string(),
       }),
@@ -125,10 +130,17 @@ export const reportRoutes: RouteModule = {
       method: 'GET',
       url: '/api/v1/payments/metrics',
       summary: 'Success rate, failure rate by reason, average processing time and revenue over a period (admins)',
-      description: 'Counts outcomes recorded in the whole hours that start in [from, to); the default period is the last 24 hours.',
+      description:
+        'Counts outcomes recorded in the whole hours that start in [from, to); the default period is the last 24 hours. ' +
+        'Every kind of sale counts (card purchases, group purchases, resale charges) unless `kind` names one.',
       tags: ['reports'],
       auth: admin,
-      query: z.object({ from: dateTime.optional(), to: dateTime.optional(), position: positionParam }),
+      query: z.object({
+        from: dateTime.optional(),
+        to: dateTime.optional(),
+        kind: z.enum(SALE_KINDS).optional().describe('purchase (a card purchase), group or resale; all when absent'),
+        position: positionParam,
+      }),
       response: z.object({
         from: z.string(),
         to: z.string(),
@@ -149,7 +161,7 @@ export const reportRoutes: RouteModule = {
             errors: [{ field: 'query.from', message: `must be before to, at most ${MAX_PERIOD_DAYS} days earlier` }],
           });
         }
-        const report = await paymentMetrics(db(), floorToHour(from), to);
+        const report = await paymentMetrics(db(), floorToHour(from), to, query.kind);
         return { ...report, failuresByReason: [...report.failuresByReason], revenue: [...report.revenue] };
       },
     });

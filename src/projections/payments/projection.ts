@@ -4,6 +4,7 @@ import { BinaryCopyWriter } from '../../db/binary-copy.js';
 import { copyInto } from '../../db/kysely.js';
 import type { RecordedEvent } from '../../eventstore/event-store.js';
 import { isPaymentEvent } from '../../events/payment.js';
+import { chargeColumns, chargeKey, chargeKeyOf, evolveCharge, isChargeRecord, type ChargeKind, type ChargeRecordedEvent, type ChargeRow } from './charges.js';
 import {
   evolveRefund,
   evolveSummary,
@@ -15,64 +16,94 @@ import {
   type StatsDelta,
   type StoredSummary,
 } from './rows.js';
+import { revenueAgreesWithLedger } from './revenue-check.js';
 import { defineProjection } from '../engine/projection.js';
+import { ledger } from '../ledger/projection.js';
 
 /**
- * The payments read model (migrations/0005_read_models.sql, 0007_lean_payment_summaries.sql): a row per
- * payment with its status and amounts, its refunds, and outcome counts per hour for /admin/stats
- * and the payment metrics. A batch loads the rows its events touch, folds the events in memory
- * (payment-rows.ts), then appends the rows it created with COPY and updates the ones it loaded:
- * replaying history, nearly every row is new, so a batch costs the server little more than
- * parsing its rows once.
+ * The payments read model (migrations/0005_read_models.sql, 0007_lean_payment_summaries.sql,
+ * 0018_reports_agree_with_ledger.sql): a row per card purchase with its status and amounts, its
+ * refunds, a row per group purchase and resale charge (payment_charges), and outcome counts per
+ * hour and kind for /admin/stats and the payment metrics. A batch loads the rows its events
+ * touch, folds the events in memory (rows.ts, charges.ts), then appends the purchases it created
+ * with COPY and updates the ones it loaded: replaying history, nearly every row is new, so a
+ * batch costs the server little more than parsing its rows once.
  */
 export const PAYMENTS_PROJECTION = 'payments';
 
-/** Bump it whenever the rows it writes change: the read model is then rebuilt beside the live one. */
-export const PAYMENTS_VERSION = 2;
+/**
+ * Bump it whenever the rows it writes change: the read model is then rebuilt beside the live one.
+ * 3: group purchases and resale charges (payment_charges, and `kind` in the hourly stats).
+ */
+export const PAYMENTS_VERSION = 3;
 
 export const payments = defineProjection<object>({
   name: PAYMENTS_PROJECTION,
   version: PAYMENTS_VERSION,
-  tables: ['payment_summaries', 'payment_refunds', 'payment_stats_hourly'],
-  // The handler looks rows up by payment_summaries_pkey and payment_refunds_pkey and upserts on
-  // the stats' primary key; the rest only serve queries.
+  tables: ['payment_summaries', 'payment_refunds', 'payment_stats_hourly', 'payment_charges'],
+  // The handler looks rows up by payment_summaries_pkey, payment_refunds_pkey and
+  // payment_charges_pkey and upserts on the stats' and charges' primary keys; the rest only serve queries.
   indexesBuiltAfterReplay: [
     'payment_summaries_created_at_idx',
     'payment_summaries_user_id_created_at_idx',
     'payment_summaries_venue_id_created_at_idx',
     'payment_refunds_payment_id_idx',
+    'payment_charges_created_at_idx',
   ],
   async handle(events, trx) {
-    const paymentEvents = events.filter(isPaymentRecord);
-    if (paymentEvents.length === 0) return;
-    const summaries = await loadSummaries(trx, distinct(paymentEvents.map((e) => e.data.paymentId)));
-    const refunds = await loadRefunds(trx, distinct(paymentEvents.flatMap(refundIdsToLoad)));
-    const known = { summaries: new Set(summaries.keys()), refunds: new Set(refunds.keys()) };
-    const touched = { summaries: new Set<string>(), refunds: new Set<string>() };
-    const stats: StatsDelta[] = [];
-    for (const event of paymentEvents) {
-      const change = evolveSummary(summaries.get(event.data.paymentId), event);
-      if (!change) continue;
-      summaries.set(event.data.paymentId, change.summary);
-      touched.summaries.add(event.data.paymentId);
-      stats.push(...change.stats);
-      if ('refundId' in event.data) {
-        const refund = evolveRefund(refunds.get(event.data.refundId), event);
-        if (refund) {
-          refunds.set(refund.refundId, refund);
-          touched.refunds.add(refund.refundId);
-        }
-      }
-    }
-    const [newSummaries, changedSummaries] = split(touched.summaries, known.summaries, summaries);
-    const [newRefunds, changedRefunds] = split(touched.refunds, known.refunds, refunds);
-    await copyInto(trx, 'payment_summaries', SUMMARY_COLUMNS, summaryRows(newSummaries));
-    await updateSummaries(trx, changedSummaries);
-    await copyInto(trx, 'payment_refunds', REFUND_COLUMNS, refundRows(newRefunds));
-    await updateRefunds(trx, changedRefunds);
+    const stats = [...(await applyPurchases(events.filter(isPaymentRecord), trx)), ...(await applyCharges(events.filter(isChargeRecord), trx))];
     await addStats(trx, mergeStats(stats));
   },
+  check: async (db) => [await revenueAgreesWithLedger(db, { payments: PAYMENTS_PROJECTION, ledger: ledger.name })],
 });
+
+async function applyPurchases(paymentEvents: readonly PaymentRecordedEvent[], trx: Transaction<object>): Promise<StatsDelta[]> {
+  if (paymentEvents.length === 0) return [];
+  const summaries = await loadSummaries(trx, distinct(paymentEvents.map((e) => e.data.paymentId)));
+  const refunds = await loadRefunds(trx, distinct(paymentEvents.flatMap(refundIdsToLoad)));
+  const known = { summaries: new Set(summaries.keys()), refunds: new Set(refunds.keys()) };
+  const touched = { summaries: new Set<string>(), refunds: new Set<string>() };
+  const stats: StatsDelta[] = [];
+  for (const event of paymentEvents) {
+    const change = evolveSummary(summaries.get(event.data.paymentId), event);
+    if (!change) continue;
+    summaries.set(event.data.paymentId, change.summary);
+    touched.summaries.add(event.data.paymentId);
+    stats.push(...change.stats);
+    if ('refundId' in event.data) {
+      const refund = evolveRefund(refunds.get(event.data.refundId), event);
+      if (refund) {
+        refunds.set(refund.refundId, refund);
+        touched.refunds.add(refund.refundId);
+      }
+    }
+  }
+  const [newSummaries, changedSummaries] = split(touched.summaries, known.summaries, summaries);
+  const [newRefunds, changedRefunds] = split(touched.refunds, known.refunds, refunds);
+  await copyInto(trx, 'payment_summaries', SUMMARY_COLUMNS, summaryRows(newSummaries));
+  await updateSummaries(trx, changedSummaries);
+  await copyInto(trx, 'payment_refunds', REFUND_COLUMNS, refundRows(newRefunds));
+  await updateRefunds(trx, changedRefunds);
+  return stats;
+}
+
+/** Group purchases and resale charges: far fewer than purchases, so one upsert writes new and changed rows alike. */
+async function applyCharges(chargeEvents: readonly ChargeRecordedEvent[], trx: Transaction<object>): Promise<StatsDelta[]> {
+  if (chargeEvents.length === 0) return [];
+  const rows = await loadCharges(trx, distinct(chargeEvents.map((e) => chargeKeyOf(e).chargeId)));
+  const touched = new Set<string>();
+  const stats: StatsDelta[] = [];
+  for (const event of chargeEvents) {
+    const key = chargeKey(chargeKeyOf(event));
+    const change = evolveCharge(rows.get(key), event);
+    if (!change) continue;
+    rows.set(key, change.row);
+    touched.add(key);
+    stats.push(...change.stats);
+  }
+  await upsertCharges(trx, [...touched].map((key) => rows.get(key)!));
+  return stats;
+}
 
 const isPaymentRecord = (event: RecordedEvent): event is PaymentRecordedEvent => event.streamId.startsWith('payment-') && isPaymentEvent(event);
 
@@ -353,6 +384,7 @@ async function addStats(trx: Transaction<object>, deltas: readonly StatsDelta[])
     method: d.method,
     outcome: d.outcome,
     reason: d.reason,
+    kind: d.kind,
     count: d.count,
     amount: d.amount,
     processing_ms: d.processingMs,
@@ -361,8 +393,62 @@ async function addStats(trx: Transaction<object>, deltas: readonly StatsDelta[])
   await sql`
     INSERT INTO payment_stats_hourly AS h
     SELECT * FROM json_populate_recordset(NULL::payment_stats_hourly, ${JSON.stringify(records)}::json)
-    ON CONFLICT (hour, currency, method, outcome, reason) DO UPDATE SET
+    ON CONFLICT (hour, currency, method, outcome, reason, kind) DO UPDATE SET
       count = h.count + excluded.count, amount = h.amount + excluded.amount,
       processing_ms = h.processing_ms + excluded.processing_ms,
       processing_count = h.processing_count + excluded.processing_count`.execute(trx);
+}
+
+interface StoredCharge {
+  kind: ChargeKind;
+  charge_id: string;
+  tenant_id: string;
+  user_id: string;
+  venue_id: string;
+  event_id: string;
+  status: string;
+  currency: string;
+  amount: string;
+  captured: string;
+  refunded: string;
+  created_at: Date;
+  updated_at: Date;
+  revision: string;
+}
+
+/** The charges of these ids (of either kind), by chargeKey. */
+async function loadCharges(trx: Transaction<object>, ids: readonly string[]): Promise<Map<string, ChargeRow>> {
+  const { rows } = await sql<StoredCharge>`
+    SELECT kind, charge_id::text AS charge_id, tenant_id, user_id, venue_id, event_id, status, currency, amount::text AS amount,
+           captured::text AS captured, refunded::text AS refunded, created_at, updated_at, revision::text AS revision
+      FROM payment_charges WHERE charge_id = ANY ((SELECT ${textArrayLiteral(ids)}::text::uuid[])::uuid[])`.execute(trx);
+  const charges = rows.map(
+    (row): ChargeRow => ({
+      kind: row.kind,
+      chargeId: row.charge_id,
+      tenantId: row.tenant_id,
+      userId: row.user_id,
+      venueId: row.venue_id,
+      eventId: row.event_id,
+      status: row.status,
+      currency: row.currency,
+      amount: Number(row.amount),
+      captured: Number(row.captured),
+      refunded: Number(row.refunded),
+      createdAt: row.created_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+      revision: Number(row.revision),
+    }),
+  );
+  return new Map(charges.map((row) => [chargeKey(row), row]));
+}
+
+async function upsertCharges(trx: Transaction<object>, rows: readonly ChargeRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    INSERT INTO payment_charges AS c
+    SELECT * FROM json_populate_recordset(NULL::payment_charges, ${JSON.stringify(rows.map(chargeColumns))}::json)
+    ON CONFLICT (kind, charge_id) DO UPDATE SET
+      status = excluded.status, captured = excluded.captured, refunded = excluded.refunded,
+      updated_at = excluded.updated_at, revision = excluded.revision`.execute(trx);
 }

@@ -1,7 +1,8 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
 import type { SeedFees } from '../../domain/purchase-quote.js';
 import { readRefunds, readSummary } from './projection.js';
-import type { PaymentSummary, RefundRow } from './rows.js';
+import type { PaymentSummary, RefundRow, SaleKind } from './rows.js';
+import { bucketOf, salesRevenue, salesTotals, type StatsBucket } from './sales.js';
 import { sumByKey } from '../engine/sum-by-key.js';
 import type { TaxMovement } from '../tax-collections.js';
 
@@ -32,7 +33,10 @@ function paymentView(summary: PaymentSummary): PaymentView {
 /** A payment's refunds, oldest first. */
 export const refundsOf = (db: QueryExecutorProvider, paymentId: string): Promise<RefundRow[]> => readRefunds(db, [paymentId]);
 
-/** Seed 003's `last24Hours` (GET /admin/stats), over the payments requested in [since, until). */
+/**
+ * Seed 003's `last24Hours` (GET /admin/stats), over the sales created in [since, until): card
+ * purchases, group purchases and resales, each counted once by its own status (sales.ts).
+ */
 export interface RecentStats {
   readonly total_payments: number;
   readonly successful: number;
@@ -40,42 +44,40 @@ export interface RecentStats {
   readonly pending: number;
   readonly expired: number;
   readonly cancelled: number;
-  /** Captured, in the platform currency (USD), of the successful payments. */
+  /** Captured, in the platform currency (USD), of the successful sales. */
   readonly total_revenue: number;
+  /** Refunds paid and chargebacks, in the platform currency, of those sales. */
   readonly refunded: number;
-  /** Captured per currency, when payments in other currencies exist. */
+  /** Captured per currency: over all time, what the ledger's `gateway:clearing` debits are. */
   readonly revenue_by_currency: Readonly<Record<string, number>>;
+  /** The same per kind of sale: purchase (a card purchase), group, resale. */
+  readonly revenue_by_kind: Readonly<Record<SaleKind, Readonly<Record<string, number>>>>;
 }
 
-/** Statuses that mean the money was taken (whatever happened to it afterwards). */
-const CAPTURED_STATUSES = ['completed', 'partially_refunded', 'refunded', 'disputed'];
-
 export async function recentStats(db: QueryExecutorProvider, since: Date, until: Date, platformCurrency = 'USD'): Promise<RecentStats> {
-  const { rows } = await sql<{ status: string; currency: string; n: string; captured: string; refunded: string }>`
-    SELECT status, currency, count(*)::text AS n, sum(captured)::text AS captured, sum(refunded + charged_back)::text AS refunded
-      FROM payment_summaries
-     WHERE created_at >= ${since.toISOString()}::timestamptz AND created_at < ${until.toISOString()}::timestamptz
-     GROUP BY status, currency`.execute(db);
-  const count = (statuses: readonly string[]) => rows.filter((r) => statuses.includes(r.status)).reduce((n, r) => n + Number(r.n), 0);
-  const revenue: Record<string, number> = {};
-  let refunded = 0;
-  for (const row of rows) {
-    if (!CAPTURED_STATUSES.includes(row.status)) continue;
-    revenue[row.currency] = (revenue[row.currency] ?? 0) + Number(row.captured);
-    if (row.currency === platformCurrency) refunded += Number(row.refunded);
-  }
+  const totals = await salesTotals(db, { since, until });
+  const count = (bucket: StatsBucket) => totals.filter((t) => bucketOf(t.kind, t.status) === bucket).reduce((n, t) => n + t.count, 0);
+  const revenue = perCurrency(salesRevenue(totals));
+  const revenueOfKind = (kind: SaleKind) => perCurrency(salesRevenue(totals.filter((t) => t.kind === kind)));
+  const refunded = totals
+    .filter((t) => t.currency === platformCurrency && bucketOf(t.kind, t.status) === 'successful')
+    .reduce((n, t) => n + Number(t.refunded), 0);
   return {
-    total_payments: rows.reduce((n, r) => n + Number(r.n), 0),
-    successful: count(CAPTURED_STATUSES),
-    failed: count(['failed']),
-    pending: count(['pending', 'processing']),
-    expired: count(['expired']),
-    cancelled: count(['cancelled']),
+    total_payments: totals.reduce((n, t) => n + t.count, 0),
+    successful: count('successful'),
+    failed: count('failed'),
+    pending: count('pending'),
+    expired: count('expired'),
+    cancelled: count('cancelled'),
     total_revenue: revenue[platformCurrency] ?? 0,
     refunded,
     revenue_by_currency: revenue,
+    revenue_by_kind: { purchase: revenueOfKind('purchase'), group: revenueOfKind('group'), resale: revenueOfKind('resale') },
   };
 }
+
+const perCurrency = (amounts: ReadonlyMap<string, bigint>): Record<string, number> =>
+  Object.fromEntries([...amounts].map(([currency, amount]) => [currency, Number(amount)]));
 
 /** Seed 001's payment metrics over the outcomes recorded in a period. */
 export interface PaymentMetricsReport {
@@ -102,13 +104,17 @@ interface StatsRow {
   processing_count: string;
 }
 
-/** Sums the hourly outcome counts of the hours that start in [from, to). */
-export async function paymentMetrics(db: QueryExecutorProvider, from: Date, to: Date): Promise<PaymentMetricsReport> {
+/**
+ * Sums the hourly outcome counts of the hours that start in [from, to): of every kind of sale
+ * (so its revenue is what the ledger took in), or of one.
+ */
+export async function paymentMetrics(db: QueryExecutorProvider, from: Date, to: Date, kind?: SaleKind): Promise<PaymentMetricsReport> {
+  const ofKind = kind === undefined ? sql`` : sql`AND kind = ${kind}`;
   const { rows } = await sql<StatsRow>`
     SELECT currency, outcome, reason, sum(count)::text AS count, sum(amount)::text AS amount,
            sum(processing_ms)::text AS processing_ms, sum(processing_count)::text AS processing_count
       FROM payment_stats_hourly
-     WHERE hour >= ${from.toISOString()}::timestamptz AND hour < ${to.toISOString()}::timestamptz
+     WHERE hour >= ${from.toISOString()}::timestamptz AND hour < ${to.toISOString()}::timestamptz ${ofKind}
      GROUP BY currency, outcome, reason ORDER BY currency, outcome, reason`.execute(db);
   const total = (outcome: string) => rows.filter((r) => r.outcome === outcome).reduce((n, r) => n + Number(r.count), 0);
   const outcomes = { completed: total('completed'), failed: total('failed'), expired: total('expired'), cancelled: total('cancelled') };

@@ -105,6 +105,15 @@ export interface RefundRow {
 
 export type Outcome = 'requested' | 'completed' | 'failed' | 'expired' | 'cancelled' | 'refunded' | 'charged_back';
 
+/**
+ * What took the buyer's money: a card purchase (a Payment), a group purchase (a GroupPayment's
+ * shares, captured together) or a resale (an Escrow's charge). Each books its capture to
+ * `gateway:clearing`, so revenue counts all three.
+ */
+export const SALE_KINDS = ['purchase', 'group', 'resale'] as const;
+
+export type SaleKind = (typeof SALE_KINDS)[number];
+
 /** One count toward payment_stats_hourly. */
 export interface StatsDelta {
   readonly hour: string;
@@ -112,6 +121,7 @@ export interface StatsDelta {
   readonly method: string;
   readonly outcome: Outcome;
   readonly reason: string;
+  readonly kind: SaleKind;
   readonly count: number;
   readonly amount: number;
   readonly processingMs: number;
@@ -244,6 +254,7 @@ function delta(event: PaymentRecordedEvent, row: PaymentSummary, outcome: Outcom
     method: row.paymentMethod,
     outcome,
     reason,
+    kind: 'purchase',
     count: 1,
     amount,
     processingMs: processingMs ?? 0,
@@ -372,9 +383,9 @@ export function summaryColumns(summary: PaymentSummary) {
   };
 }
 
-/** Adds up deltas of the same (hour, currency, method, outcome, reason), so one batch writes each key once. */
+/** Adds up deltas of the same (hour, currency, method, outcome, reason, kind), so one batch writes each key once. */
 export const mergeStats = (deltas: readonly StatsDelta[]): StatsDelta[] =>
-  sumByKey(deltas, (d) => [d.hour, d.currency, d.method, d.outcome, d.reason], ['count', 'amount', 'processingMs', 'processingCount']);
+  sumByKey(deltas, (d) => [d.hour, d.currency, d.method, d.outcome, d.reason, d.kind], ['count', 'amount', 'processingMs', 'processingCount']);
 
 /** The start of the UTC hour an ISO time falls in. */
 export function hourOf(iso: string): string {

@@ -123,6 +123,27 @@ describe('Resale through escrow: list, buy, transfer confirmed, released', () =>
     expect((await t.tessera.readSide.verify()).ok).toBe(true);
   });
 
+  it('refuses a royalty report whose period ends before it starts with 422 VALIDATION_ERROR, as the other reports do', async () => {
+    const venueId = await venueAt(t);
+    const manager = { authorization: `Bearer ${await signToken({ role: 'venue_manager', sub: 'manager-1', venues: [venueId] })}` };
+    const url = `/api/v1/marketplace/venues/${venueId}/royalties`;
+    for (const query of ['startDate=2026-03-01&endDate=2026-02-01', 'startDate=2026-03-01T12:00:00Z&endDate=2026-03-01T11:59:59Z']) {
+      const inverted = await t.app.inject({ method: 'GET', url: `${url}?${query}`, headers: manager });
+      expect(inverted.statusCode, query).toBe(422);
+      expect(inverted.json()).toEqual({
+        error: 'Validation failed',
+        code: 'VALIDATION_ERROR',
+        timestamp: expect.any(String) as string,
+        path: url,
+        errors: [{ field: 'query.endDate', message: 'must not be before startDate' }],
+      });
+    }
+    // One day's report, and a period open at either end, are answered.
+    for (const query of ['startDate=2026-03-01&endDate=2026-03-01', 'startDate=2026-03-01', 'endDate=2026-03-01']) {
+      expect((await t.app.inject({ method: 'GET', url: `${url}?${query}`, headers: manager })).statusCode, query).toBe(200);
+    }
+  });
+
   it('refuses a price above or below the caps with the allowed range, and writes nothing', async () => {
     const venueId = await venueAt(t);
     const ticketId = await ownedTicket(t, venueId);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqlGatewayReferences } from '../../../src/gateways/gateway-references.js';
 import { testApp, type TestApp } from '../../support/app.js';
-import { paymentState, purchase, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
+import { authAs, paymentState, purchase, sqlBackends, venueAt, type ProcessAnswer } from '../../support/payments-http.js';
 import { eventually } from '../../support/poll.js';
 import { writtenRows } from '../../support/written-rows.js';
 
@@ -77,6 +78,9 @@ describe.each(sqlBackends())('Stripe webhooks over HTTP (%s)', (backend) => {
 
   it('holds a refund delivered before the capture it refers to, then applies it once the capture arrives', async () => {
     const { paymentId, intent } = await awaitingCustomer();
+    // The refund names only the intent. With GATEWAY=stripe the purchase process manager indexed it
+    // under `stripe` when Stripe named it (asking for 3-D Secure); the sandbox indexes it under its own name.
+    await sqlGatewayReferences(t.storage.sql).remember('stripe', intent, paymentId);
     const early = await deliver(refunded(intent, 2_000));
     expect(early.statusCode).toBe(200);
     expect(early.json()).toMatchObject({ received: true, duplicate: false, status: 'held' });
@@ -121,7 +125,25 @@ describe.each(sqlBackends())('Stripe webhooks over HTTP (%s)', (backend) => {
   it('acknowledges event types it does not act on', async () => {
     const response = await deliver(stripeEvent('customer.created', { id: 'cus_1', object: 'customer' }));
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ status: 'ignored' });
+    expect(response.json()).toMatchObject({ status: 'ignored', reason: 'unhandled_type' });
+  });
+
+  it("acknowledges a signed event for a PaymentIntent that is not one of Tessera's payments: 200 ignored, stored, counted, never parked", async () => {
+    const foreign = stripeEvent('payment_intent.succeeded', { id: 'pi_other_product', object: 'payment_intent', amount_received: 2_500, metadata: { orderId: 'A-1' } });
+    const response = await deliver(foreign);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ received: true, eventId: foreign.id, duplicate: false, status: 'ignored', reason: 'not_a_tessera_payment' });
+    const row = await t.storage.sql.query<{ status: string; ignored_reason: string }>(
+      'SELECT status, ignored_reason FROM tessera_stripe_webhooks WHERE stripe_event_id = $1',
+      [foreign.id],
+    );
+    expect(row.rows).toEqual([{ status: 'ignored', ignored_reason: 'not_a_tessera_payment' }]);
+    // Its retry deadline comes due (50 ms) and finds nothing to do: nothing is parked for an operator.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const parked = await t.app.inject({ method: 'GET', url: '/admin/parked', headers: await authAs('admin') });
+    expect(parked.json<{ items: { id: string }[] }>().items.map((item) => item.id)).not.toContain(`webhook:stripe:${foreign.id}`);
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^stripe_webhooks_ignored_total\{reason="not_a_tessera_payment"\} 1$/m);
   });
 
   it('tells /info that webhooks are on and the gateway is not Stripe', async () => {

@@ -57,8 +57,8 @@ describe('the payments read model rows', () => {
   it('counts a request and a completion with its processing time, by hour, currency and method', () => {
     const { stats } = fold(record(paid));
     expect(mergeStats(stats)).toEqual([
-      { hour: '2026-01-01T12:00:00.000Z', currency: 'USD', method: 'card', outcome: 'requested', reason: '', count: 1, amount: TOTAL, processingMs: 0, processingCount: 0 },
-      { hour: '2026-01-01T12:00:00.000Z', currency: 'USD', method: 'card', outcome: 'completed', reason: '', count: 1, amount: TOTAL, processingMs: 180_000, processingCount: 1 },
+      { hour: '2026-01-01T12:00:00.000Z', currency: 'USD', method: 'card', outcome: 'requested', reason: '', kind: 'purchase', count: 1, amount: TOTAL, processingMs: 0, processingCount: 0 },
+      { hour: '2026-01-01T12:00:00.000Z', currency: 'USD', method: 'card', outcome: 'completed', reason: '', kind: 'purchase', count: 1, amount: TOTAL, processingMs: 180_000, processingCount: 1 },
     ]);
   });
 

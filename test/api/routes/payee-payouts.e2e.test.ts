@@ -7,7 +7,7 @@ import { accountBalance, trialBalance } from '../../../src/projections/ledger/qu
 import { mintStatusOf } from '../../../src/projections/mint-status.js';
 import { findTicket } from '../../../src/projections/tickets.js';
 import { signToken, testApp, TEST_TENANT, type TestApp } from '../../support/app.js';
-import { authAs, completedPurchase, ticketTypeAt, venueAt } from '../../support/payments-http.js';
+import { authAs, completedPurchase, sqlBackends, ticketTypeAt, venueAt } from '../../support/payments-http.js';
 import { NASHVILLE } from '../../support/payments.js';
 import { eventually } from '../../support/poll.js';
 
@@ -33,10 +33,10 @@ const ENV = {
 
 const sellerPayee: Payee = { kind: 'seller', id: userAccountId(TEST_TENANT, SELLER) };
 
-describe('Seller and royalty payouts: a resale pays out and its payable accounts return to zero', () => {
+describe.each(sqlBackends())('Seller and royalty payouts: a resale pays out and its payable accounts return to zero (%s)', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await testApp({ background: true, env: ENV });
+    t = await testApp({ backend, background: true, env: ENV });
   });
   afterAll(() => t.close());
 
@@ -170,6 +170,13 @@ describe('Seller and royalty payouts: a resale pays out and its payable accounts
 
     const artistUrl = `/api/v1/royalties/artist/${ARTIST}/payout`;
     expect((await setAccount(`/api/v1/royalties/artist/${ARTIST}/payout-account`, 'acct_artist', await managerOf(ARTIST_VENUE))).statusCode).toBe(403);
+    // A transfer the gateway refuses returns the amount, fee included, to what is owed.
+    expect((await setAccount(`/api/v1/royalties/artist/${ARTIST}/payout-account`, 'acct_sandbox_fails', await authAs('admin'))).statusCode).toBe(200);
+    expect((await payout(artistUrl, { amount: 15_000, instant: true }, await authAs('admin'))).statusCode).toBe(200);
+    const [refused] = await sent(artist);
+    expect(refused).toMatchObject({ status: 'failed', destination: 'acct_sandbox_fails' });
+    expect(await payableOf(artist)).toBe(15_000);
+    await eventually(async () => ((await balance(`royalty:artist:${ARTIST}`)) === -15_000n && (await balance(`royalty:artist:${ARTIST}:paid_out`)) === 0n ? true : undefined));
     expect((await setAccount(`/api/v1/royalties/artist/${ARTIST}/payout-account`, 'acct_artist', await authAs('admin'))).statusCode).toBe(200);
     expect((await payout(artistUrl, { amount: 15_000 }, await managerOf(ARTIST_VENUE))).statusCode).toBe(403);
     expect((await payout(artistUrl, { amount: 15_001 }, await authAs('admin'))).json()).toMatchObject({ code: 'INSUFFICIENT_FUNDS', details: { payable: 15_000 } });
@@ -183,7 +190,7 @@ describe('Seller and royalty payouts: a resale pays out and its payable accounts
     expect(venuePaid.statusCode, venuePaid.body).toBe(200);
     expect(venuePaid.json()).toMatchObject({ destination: 'acct_venue_1' });
 
-    await sent(artist);
+    await eventually(async () => (Object.values((await t.tessera.services.payees.account(artist)).payouts).some((p) => p.status === 'sent') ? true : undefined));
     await sent(venue);
     await eventually(async () =>
       (await balance(`royalty:artist:${ARTIST}`)) === 0n &&
@@ -196,7 +203,12 @@ describe('Seller and royalty payouts: a resale pays out and its payable accounts
     expect(statement.statusCode, statement.body).toBe(200);
     expect(statement.json()).toMatchObject({
       closingBalance: 0,
-      entries: [{ entryType: 'escrow_released', amount: 15_000 }, { entryType: 'payout_requested', amount: -15_000, fee: 150 }],
+      entries: [
+        { entryType: 'escrow_released', amount: 15_000 },
+        { entryType: 'payout_requested', amount: -15_000, fee: 150 },
+        { entryType: 'payout_reversed', amount: 15_000, fee: -150 },
+        { entryType: 'payout_requested', amount: -15_000, fee: 150 },
+      ],
     });
     expect((await t.app.inject({ method: 'GET', url: `/api/v1/royalties/venue/${ARTIST_VENUE}/statement`, headers: await managerOf(ARTIST_VENUE) })).statusCode).toBe(200);
     expect((await trialBalance(t.tessera.readSide.db)).balanced).toBe(true);

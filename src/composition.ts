@@ -10,6 +10,7 @@ import { groupPaymentCommands, type GroupPaymentCommands } from './commands/grou
 import { listingCommands, type ListingCommands } from './commands/listing.js';
 import { paymentCommands, type PaymentCommands } from './commands/payment.js';
 import { setRefundPolicy } from './commands/refund-policy.js';
+import { payeeAccountCommands, type PayeeAccountCommands } from './commands/payee-account.js';
 import { venueAccountCommands, type VenueAccountCommands } from './commands/venue-account.js';
 import { venueProfileCommands, type VenueProfileCommands } from './commands/venue.js';
 import type { Config } from './config.js';
@@ -53,10 +54,14 @@ import {
   VENUE_RESERVE_RELEASE,
   VENUE_SETTLEMENT,
 } from './processmanagers/venue-account.js';
+import { payeeCreditProcess, payeePayoutProcess } from './processmanagers/payee-account.js';
 import { projections } from './projections/all.js';
 import { createReadSide, readSideSettings, type ReadSide } from './projections/engine/read-side.js';
 import { groupMetricsProjector } from './projections/group-metrics.js';
 import { royaltyReport, type RoyaltyReport } from './projections/ledger/queries.js';
+import { payeePaidOutAccount, payeePayableAccount } from './projections/ledger/rules/payee-account.js';
+import { payeeStatement, type PayeeStatement } from './projections/ledger/statements.js';
+import type { Payee } from './events/payee-account.js';
 import { createPaymentMetrics, paymentMetricsProjector, type PaymentMetrics } from './projections/payment-metrics.js';
 import { findTicket } from './projections/tickets.js';
 import { sqlVenueVolume } from './projections/venue-volume.js';
@@ -88,6 +93,13 @@ export interface TesseraServices {
       setRefundPolicy: (policy: RefundPolicySet['data'], context: Parameters<typeof setRefundPolicy>[2]) => ReturnType<typeof setRefundPolicy>;
     };
   readonly groups: GroupPaymentCommands;
+  /** Resale sellers' and royalty holders' payouts and statements (issue 23). */
+  readonly payees: PayeeAccountCommands & {
+    statement(
+      payee: Payee,
+      options: { currency: string; startDate: Date; endDate: Date; limit: number; after?: string },
+    ): Promise<PayeeStatement>;
+  };
   readonly resale: ListingCommands &
     EscrowCommands & {
       royaltyReport(venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport>;
@@ -261,6 +273,8 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
           minting: mintingProcess({ store, sql, clock, priorityFor: (venueId): MintPriority => config.MINT_VENUE_PRIORITY[venueId] ?? 'standard' }),
           'venue-settlement': settlementProcess({ store, deadlines, settings: settlement, clock }),
           'venue-payout': payoutProcess({ store, gateway: payoutGateway, clock }),
+          'payee-credit': payeeCreditProcess({ store, clock }),
+          'payee-payout': payeePayoutProcess({ store, gateway: payoutGateway, clock }),
           notifications: notificationsProcess({ store, mailer, contacts, unaddressed: notificationsUnaddressed, logger }),
         },
         deadlineHandlers: {
@@ -321,6 +335,11 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
       ...venueProfileCommands(store, { payoutAccountHoldMs: config.PAYOUT_ACCOUNT_CHANGE_HOLD_MS }),
       ...venueAccountCommands(store),
       setRefundPolicy: (policy, context) => setRefundPolicy(store, policy, context),
+    },
+    payees: {
+      ...payeeAccountCommands(store, { payoutAccountHoldMs: config.PAYOUT_ACCOUNT_CHANGE_HOLD_MS }),
+      statement: (payee, options) =>
+        payeeStatement(readSide.db, { payable: payeePayableAccount(payee), paidOut: payeePaidOutAccount(payee) }, options),
     },
     groups: groupPaymentCommands({
       store,

@@ -71,6 +71,8 @@ export const ERROR_STATUS = {
   PAYOUT_LIMIT_EXCEEDED: 422,
   // The venue's payout account changed recently: payouts wait until details.holdUntil (issue 17).
   PAYOUT_ON_HOLD: 409,
+  // A seller or royalty holder asked for a payout with no payout account registered (issue 23).
+  PAYOUT_ACCOUNT_REQUIRED: 409,
   REFUND_POLICY_EXCEEDED: 400,
   TICKET_RESOLD: 409,
   TICKET_IN_RESALE: 409,

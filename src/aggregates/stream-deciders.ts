@@ -3,6 +3,7 @@ import type { Decider, DomainEvent } from './decider.js';
 import { escrowDecider } from './escrow.js';
 import { groupPaymentDecider } from './group-payment.js';
 import { listingDecider } from './listing.js';
+import { payeeAccountDecider } from './payee-account.js';
 import { paymentDecider } from './payment.js';
 import { refundPolicyDecider } from './refund-policy.js';
 import { venueAccountDecider } from './venue-account.js';
@@ -20,6 +21,7 @@ const byPrefix: readonly (readonly [prefix: string, aggregate: string, decider: 
     ['payment-', 'Payment', paymentDecider],
     ['venue-', 'VenueProfile', venueDecider],
     ['venue-account-', 'VenueAccount', venueAccountDecider],
+    ['payee-account-', 'PayeeAccount', payeeAccountDecider],
     ['group-payment-', 'GroupPayment', groupPaymentDecider],
     ['listing-', 'Listing', listingDecider],
     ['escrow-', 'Escrow', escrowDecider],

@@ -1,4 +1,5 @@
 import { percentOf } from '../domain/money.js';
+import { payoutTerms, refuseWhileHeld } from '../domain/payouts.js';
 import { TesseraError } from '../errors.js';
 import {
   isVenueAccountEvent,
@@ -21,9 +22,6 @@ import type { Decider } from './decider.js';
  * that failed, is at most the daily limit. Both hold under concurrency because every payout is
  * decided against the stream revision it read.
  */
-export const PAYOUT_MINIMUM = 10_000;
-export const PAYOUT_DAILY_LIMIT = 5_000_000;
-export const INSTANT_PAYOUT_FEE_BPS = 100;
 
 export interface PayoutRecord {
   readonly payoutId: string;
@@ -239,28 +237,14 @@ export function decideVenueAccount(command: VenueAccountCommand, state: VenueAcc
 function requestPayout(data: Extract<VenueAccountCommand, { type: 'RequestPayout' }>['data'], state: VenueAccountState): VenuePayoutRequested[] {
   const { venueId, payoutId, currency, amount, instant, requestedBy, now, destination, payoutsHeldUntil } = data;
   if (state.payouts[payoutId]) return [];
-  if (payoutsHeldUntil !== undefined && Date.parse(now) < Date.parse(payoutsHeldUntil)) {
-    throw new TesseraError('PAYOUT_ON_HOLD', `the venue's payout account changed recently: payouts are held until ${payoutsHeldUntil}`, {
-      expose: { holdUntil: payoutsHeldUntil },
-    });
-  }
-  if (!Number.isSafeInteger(amount) || amount < PAYOUT_MINIMUM) {
-    throw new TesseraError('PAYOUT_BELOW_MINIMUM', `a payout must be at least ${PAYOUT_MINIMUM} cents`, { expose: { minimum: PAYOUT_MINIMUM } });
-  }
-  const payable = balanceOf(state, currency).available;
-  if (amount > payable) {
-    throw new TesseraError('INSUFFICIENT_FUNDS', `payout of ${amount} exceeds the ${payable} payable`, { expose: { payable } });
-  }
-  const day = now.slice(0, 10);
-  const today = state.dailyPayouts[dayKey(currency, day)] ?? 0;
-  if (today + amount > PAYOUT_DAILY_LIMIT) {
-    const remaining = PAYOUT_DAILY_LIMIT - today;
-    throw new TesseraError('PAYOUT_LIMIT_EXCEEDED', `payouts are limited to ${PAYOUT_DAILY_LIMIT} cents a day; ${remaining} remain today`, {
-      expose: { dailyLimit: PAYOUT_DAILY_LIMIT, remainingToday: remaining },
-    });
-  }
-  const feeBps = instant ? INSTANT_PAYOUT_FEE_BPS : 0;
-  const fee = percentOf(amount, feeBps);
+  refuseWhileHeld(now, payoutsHeldUntil, "the venue's");
+  const terms = payoutTerms({
+    amount,
+    instant,
+    payable: balanceOf(state, currency).available,
+    paidOnDay: (day) => state.dailyPayouts[dayKey(currency, day)] ?? 0,
+    now,
+  });
   return [
     {
       type: 'VenuePayoutRequested',
@@ -269,13 +253,13 @@ function requestPayout(data: Extract<VenueAccountCommand, { type: 'RequestPayout
         payoutId,
         currency,
         amount,
-        type: instant ? 'instant' : 'standard',
-        feeBps,
-        fee,
-        net: amount - fee,
-        day,
+        type: terms.type,
+        feeBps: terms.feeBps,
+        fee: terms.fee,
+        net: terms.net,
+        day: terms.day,
         requestedBy,
-        estimatedArrival: instant ? '30 minutes' : '1-2 business days',
+        estimatedArrival: terms.estimatedArrival,
         destination: destination ?? null,
       },
     },

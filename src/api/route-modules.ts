@@ -9,6 +9,7 @@ import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { systemRoutes } from './routes/system.js';
 import { groupPaymentRoutes } from './routes/group-payments.js';
 import { venuePayoutRoutes } from './routes/venue-payouts.js';
+import { payeePayoutRoutes } from './routes/payee-payouts.js';
 import { refundPolicyRoutes } from './routes/refund-policies.js';
 import { venueProfileRoutes } from './routes/venue-profiles.js';
 import { paymentQueryRoutes } from './routes/payment-queries.js';
@@ -39,6 +40,7 @@ export const routeModules: readonly RouteModule[] = [
   marketplaceRoutes,
   groupPaymentRoutes,
   venuePayoutRoutes,
+  payeePayoutRoutes,
   refundPolicyRoutes,
   waitingRoomRoutes,
   integrationEventRoutes,

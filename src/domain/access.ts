@@ -47,7 +47,12 @@ export type Resource =
   | { readonly kind: 'ticket'; readonly tenantId: string | undefined; readonly ownerId: string }
   | { readonly kind: 'listing'; readonly tenantId: string | undefined }
   | { readonly kind: 'venue'; readonly venueId: string }
-  | { readonly kind: 'ledger-account'; readonly account: string };
+  | { readonly kind: 'ledger-account'; readonly account: string }
+  /**
+   * What the platform owes a resale seller (`seller`: the user, in the caller's tenant: their
+   * ledger account is derived from both) or a royalty holder (`artist`, `venue`).
+   */
+  | { readonly kind: 'payee'; readonly payee: 'seller' | 'artist' | 'venue'; readonly id: string };
 
 /** What may be done to each kind of resource. */
 export interface Actions {
@@ -63,6 +68,8 @@ export interface Actions {
    */
   readonly venue: 'read' | 'manage' | 'price' | 'register';
   readonly 'ledger-account': 'read';
+  /** read: the statement; payout: pay out what is owed; register: set the payout account. */
+  readonly payee: 'read' | 'payout' | 'register';
 }
 
 type Rule<R extends Resource> = (caller: Caller, action: Actions[R['kind']], resource: R) => boolean;
@@ -139,6 +146,24 @@ const RULES: { readonly [K in Resource['kind']]: Rule<ResourceOf<K>> } = {
     const venue = venueOfAccount(account);
     return venue !== undefined && managesVenue(user, venue);
   },
+  payee: (caller, action, { payee, id }) => {
+    const user = userOf(caller);
+    if (!user) return false;
+    switch (payee) {
+      // Only the seller moves their own money; an admin may read their statement.
+      case 'seller':
+        return user.userId === id || (action === 'read' && user.role === 'admin');
+      // A venue's royalties go to the venue's payout account, which its profile names.
+      case 'venue':
+        return action !== 'register' && managesVenue(user, id);
+      case 'artist':
+        return user.role === 'admin';
+      default: {
+        const unhandled: never = payee;
+        throw new Error(`unknown payee ${String(unhandled)}`);
+      }
+    }
+  },
 };
 
 /** Whether `caller` may take `action` on `resource`. */
@@ -154,6 +179,7 @@ const REFUSALS: { readonly [K in Resource['kind']]: string } = {
   listing: "only users of the listing's tenant may buy it",
   venue: 'No access to this venue',
   'ledger-account': 'No access to this account',
+  payee: "only the seller (their own balance), a venue's managers (its royalties) and admins may do this",
 };
 
 /** `may`, or FORBIDDEN saying who may. */

@@ -3,6 +3,7 @@ import { ESCROW_EVENT_VERSIONS } from './escrow.js';
 import { GROUP_PAYMENT_EVENT_VERSIONS } from './group-payment.js';
 import { LISTING_EVENT_VERSIONS } from './listing.js';
 import { MINTING_EVENT_VERSIONS } from './minting.js';
+import { PAYEE_ACCOUNT_EVENT_VERSIONS } from './payee-account.js';
 import { PAYMENT_EVENT_VERSIONS } from './payment.js';
 import { REFUND_POLICY_EVENT_VERSIONS } from './refund-policy.js';
 import { RISK_POLICY_EVENT_VERSIONS } from './risk-policy.js';
@@ -21,6 +22,7 @@ export const EVENT_VERSIONS_BY_CONCEPT = {
   'group-payment': GROUP_PAYMENT_EVENT_VERSIONS,
   listing: LISTING_EVENT_VERSIONS,
   minting: MINTING_EVENT_VERSIONS,
+  'payee-account': PAYEE_ACCOUNT_EVENT_VERSIONS,
   payment: PAYMENT_EVENT_VERSIONS,
   'refund-policy': REFUND_POLICY_EVENT_VERSIONS,
   'risk-policy': RISK_POLICY_EVENT_VERSIONS,

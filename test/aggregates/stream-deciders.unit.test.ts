@@ -13,8 +13,8 @@ describe('the aggregate a stream belongs to', () => {
 
   it("names each aggregate's decider by its stream prefix, and none for other streams", () => {
     expect(
-      ['payment-1', 'group-payment-1', 'listing-1', 'escrow-1', 'refund-policy-venue-1'].map((s) => aggregateOfStream(s)?.aggregate),
-    ).toEqual(['Payment', 'GroupPayment', 'Listing', 'Escrow', 'RefundPolicy']);
+      ['payment-1', 'group-payment-1', 'listing-1', 'escrow-1', 'refund-policy-venue-1', 'payee-account-seller-1'].map((s) => aggregateOfStream(s)?.aggregate),
+    ).toEqual(['Payment', 'GroupPayment', 'Listing', 'Escrow', 'RefundPolicy', 'PayeeAccount']);
     expect(aggregateOfStream('escrow-1')!.decider).toBe(escrowDecider);
     expect(aggregateOfStream('tally-1')).toBeUndefined();
   });

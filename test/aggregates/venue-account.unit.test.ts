@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PAYOUT_DAILY_LIMIT, venueAccountDecider, type VenueAccountCommand } from '../../src/aggregates/venue-account.js';
+import { venueAccountDecider, type VenueAccountCommand } from '../../src/aggregates/venue-account.js';
+import { PAYOUT_DAILY_LIMIT } from '../../src/domain/payouts.js';
 import { DeciderSpecification } from '../support/decider.js';
 
 const { given } = DeciderSpecification.for(venueAccountDecider);

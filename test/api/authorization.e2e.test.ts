@@ -141,6 +141,15 @@ const TABLE: Readonly<Record<string, Row>> = {
   'GET /api/v1/group-payments/{groupId}/status': user((f) => `/api/v1/group-payments/${f.group.id}/status`, OWNER_OR_ADMIN),
   'POST /api/v1/group-payments/{groupId}/cancel': user((f) => `/api/v1/group-payments/${f.cancellableGroupId}/cancel`, OWNER_OR_ADMIN, () => ({ reason: 'plans changed' })),
   'POST /api/v1/venues/{venueId}/payout': venue((f) => `/api/v1/venues/${f.venueId}/payout`, VENUE_STAFF, () => ({ amount: 10_000 })),
+  // A seller acts on their own balance only: `sellerId` must be the token's `sub`. The same `sub` in another
+  // tenant gets through to that tenant's seller, another person with a ledger account of their own.
+  'PUT /api/v1/sellers/{sellerId}/payout-account': user(() => `/api/v1/sellers/${OWNER}/payout-account`, ['owner', 'otherTenant'], () => ({ payoutAccount: 'acct_table' })),
+  'POST /api/v1/sellers/{sellerId}/payout': user(() => `/api/v1/sellers/${OWNER}/payout`, ['owner', 'otherTenant'], () => ({ amount: 10_000 })),
+  'GET /api/v1/sellers/{sellerId}/statement': user(() => `/api/v1/sellers/${OWNER}/statement`, ['owner', 'otherTenant', 'admin']),
+  // An artist's royalties are the platform's to pay (admins); a venue's, its managers' and admins'.
+  'PUT /api/v1/royalties/artist/{holderId}/payout-account': user(() => '/api/v1/royalties/artist/artist-table/payout-account', ADMIN_ONLY, () => ({ payoutAccount: 'acct_table' })),
+  'POST /api/v1/royalties/{party}/{holderId}/payout': venue((f) => `/api/v1/royalties/venue/${f.venueId}/payout`, VENUE_STAFF, () => ({ amount: 10_000 })),
+  'GET /api/v1/royalties/{party}/{holderId}/statement': venue((f) => `/api/v1/royalties/venue/${f.venueId}/statement`, VENUE_STAFF),
   'PUT /api/v1/venues/{venueId}/refund-policy': venue((f) => `/api/v1/venues/${f.venueId}/refund-policy`, VENUE_STAFF, () => ({ tiers: [{ hoursBefore: 0, refundBps: 10_000 }] })),
   'PUT /api/v1/events/{eventId}/refund-policy': venue(() => `/api/v1/events/${EVENT_ID}/refund-policy`, VENUE_STAFF, (f) => ({
     venueId: f.venueId,

@@ -104,3 +104,36 @@ describe('the authorization rule', () => {
     expect(() => authorize(owner, 'refund', payment)).not.toThrow();
   });
 });
+
+describe('the authorization rule for payees (issue 23)', () => {
+  const seller: Resource = { kind: 'payee', payee: 'seller', id: 'u-1' };
+  const artist: Resource = { kind: 'payee', payee: 'artist', id: 'artist-7' };
+  const venueRoyalties: Resource = { kind: 'payee', payee: 'venue', id: 'v-1' };
+
+  it('lets only the seller move their own proceeds, and admins read their statement', () => {
+    for (const action of ['payout', 'register'] as const) {
+      expect(may(owner, action, seller)).toBe(true);
+      expect(may(otherUser, action, seller)).toBe(false);
+      expect(may(admin, action, seller)).toBe(false);
+      expect(may(manager, action, seller)).toBe(false);
+      expect(may(service('venue-service'), action, seller)).toBe(false);
+    }
+    expect(may(admin, 'read', seller)).toBe(true);
+    expect(may(otherUser, 'read', seller)).toBe(false);
+  });
+
+  it("leaves an artist's royalties to admins, and a venue's to its managers and admins, whose profile names the account", () => {
+    for (const action of ['read', 'payout', 'register'] as const) {
+      expect(may(admin, action, artist)).toBe(true);
+      expect(may(manager, action, artist)).toBe(false);
+      expect(may(owner, action, artist)).toBe(false);
+    }
+    for (const action of ['read', 'payout'] as const) {
+      expect(may(manager, action, venueRoyalties)).toBe(true);
+      expect(may(admin, action, venueRoyalties)).toBe(true);
+      expect(may(otherManager, action, venueRoyalties)).toBe(false);
+    }
+    expect(may(admin, 'register', venueRoyalties)).toBe(false);
+    expect(() => authorize(otherUser, 'payout', seller)).toThrow(/only the seller/);
+  });
+});

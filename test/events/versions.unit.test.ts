@@ -3,6 +3,7 @@ import { CATALOGUE_EVENT_TYPES } from '../../src/events/catalogue.js';
 import { ESCROW_EVENT_TYPES } from '../../src/events/escrow.js';
 import { GROUP_PAYMENT_EVENT_TYPES } from '../../src/events/group-payment.js';
 import { LISTING_EVENT_TYPES } from '../../src/events/listing.js';
+import { PAYEE_ACCOUNT_EVENT_TYPES } from '../../src/events/payee-account.js';
 import { PAYMENT_EVENT_TYPES } from '../../src/events/payment.js';
 import { RISK_POLICY_EVENT_TYPES } from '../../src/events/risk-policy.js';
 import { VENUE_ACCOUNT_EVENT_TYPES } from '../../src/events/venue-account.js';
@@ -15,6 +16,7 @@ const WRITTEN_TYPES = [
   ...ESCROW_EVENT_TYPES,
   ...GROUP_PAYMENT_EVENT_TYPES,
   ...LISTING_EVENT_TYPES,
+  ...PAYEE_ACCOUNT_EVENT_TYPES,
   ...PAYMENT_EVENT_TYPES,
   ...RISK_POLICY_EVENT_TYPES,
   ...VENUE_ACCOUNT_EVENT_TYPES,

@@ -48,9 +48,19 @@ export const CHART_OF_ACCOUNTS: readonly AccountShape[] = [
   { path: 'escrow:<id>', class: 'liability', description: 'A resale buyer\'s money held in escrow until it is released or refunded.' },
   { path: 'seller:<id>:payable', class: 'liability', description: 'Owed to a resale seller once escrow is released.' },
   {
+    path: 'seller:<id>:paid_out',
+    class: 'liability',
+    description: 'Payouts the seller asked for that the gateway has not yet settled (money in transit).',
+  },
+  {
     path: 'royalty:<party>:<id>',
     class: 'liability',
     description: 'Resale royalties owed to a party (`venue`, `artist`, `platform`) and its id.',
+  },
+  {
+    path: 'royalty:<party>:<id>:paid_out',
+    class: 'liability',
+    description: 'Royalty payouts the holder asked for that the gateway has not yet settled (money in transit).',
   },
   { path: 'customer:<id>:refunds', class: 'liability', description: 'Refunds owed to a customer until the gateway has paid them back.' },
 ];

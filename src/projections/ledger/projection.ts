@@ -5,8 +5,10 @@ import { ledgerProjection } from './ledger-projection.js';
 import { paymentPostingRules } from './rules/payment.js';
 import { resalePostingRules } from './rules/escrow.js';
 import type { GroupPaymentEvent } from '../../events/group-payment.js';
+import type { PayeeAccountEvent } from '../../events/payee-account.js';
 import type { VenueAccountEvent } from '../../events/venue-account.js';
 import { groupPaymentPostingRules } from './rules/group-payment.js';
+import { payeeAccountPostingRules } from './rules/payee-account.js';
 import { venueAccountPostingRules } from './rules/venue-account.js';
 
 /**
@@ -15,7 +17,7 @@ import { venueAccountPostingRules } from './rules/venue-account.js';
  */
 export const LEDGER_VERSION = 3;
 
-export const ledger = ledgerProjection<PaymentEvent | EscrowEvent | MintingEvent | GroupPaymentEvent | VenueAccountEvent>(
-  { ...paymentPostingRules, ...resalePostingRules, ...groupPaymentPostingRules, ...venueAccountPostingRules },
+export const ledger = ledgerProjection<PaymentEvent | EscrowEvent | MintingEvent | GroupPaymentEvent | VenueAccountEvent | PayeeAccountEvent>(
+  { ...paymentPostingRules, ...resalePostingRules, ...groupPaymentPostingRules, ...venueAccountPostingRules, ...payeeAccountPostingRules },
   { version: LEDGER_VERSION },
 );

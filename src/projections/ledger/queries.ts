@@ -173,6 +173,10 @@ export interface AccountEntriesOptions {
   readonly order?: 'desc' | 'asc';
   /** Only entries that occurred at or before this time (an account's statement as of then). */
   readonly asOf?: Date;
+  /** Only entries that occurred at or after this time (a statement's period, with `before`). */
+  readonly since?: Date;
+  /** Only entries that occurred before this time. */
+  readonly before?: Date;
 }
 
 /** The entries that posted to an account, a page at a time (keyset pagination on occurredAt and entry id). */
@@ -186,10 +190,12 @@ export async function accountEntries(db: QueryExecutorProvider, account: string,
       : sql`AND (occurred_at, entry_id) > (${after.occurredAt}::timestamptz, ${after.entryId}::uuid)`
     : sql``;
   const until = options.asOf ? sql`AND occurred_at <= ${options.asOf.toISOString()}::timestamptz` : sql``;
+  const since = options.since ? sql`AND occurred_at >= ${options.since.toISOString()}::timestamptz` : sql``;
+  const before = options.before ? sql`AND occurred_at < ${options.before.toISOString()}::timestamptz` : sql``;
   const direction = sql.raw(desc ? 'DESC' : 'ASC');
   const { rows } = await sql<{ entry_id: string; occurred_at: string }>`
     SELECT entry_id::text AS entry_id, occurred_at::text AS occurred_at FROM ledger_postings
-     WHERE account = ${account} ${keyset} ${until}
+     WHERE account = ${account} ${keyset} ${until} ${since} ${before}
      GROUP BY entry_id, occurred_at ORDER BY occurred_at ${direction}, entry_id ${direction} LIMIT ${limit + 1}`.execute(db);
   const page = rows.slice(0, limit);
   const entries = await entriesById(db, page.map((r) => r.entry_id));

@@ -105,7 +105,9 @@ describe('the chart of accounts', () => {
       ['tax:US-TN:payable', 'liability', 'credit'],
       ['escrow:listing-1', 'liability', 'credit'],
       ['seller:u_2:payable', 'liability', 'credit'],
+      ['seller:u_2:paid_out', 'liability', 'credit'],
       ['royalty:artist:a.9', 'liability', 'credit'],
+      ['royalty:artist:a.9:paid_out', 'liability', 'credit'],
       ['customer:c-1:refunds', 'liability', 'credit'],
       ['gateway:fees', 'expense', 'debit'],
     ];

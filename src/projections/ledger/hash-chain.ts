@@ -97,15 +97,22 @@ export const entryHash = (entry: ChainedEntry): string => hash('sha256', canonic
 /**
  * RFC 8785 serialization of a parsed JSON value: object keys sorted by UTF-16 code units, no
  * whitespace, numbers and strings as JSON.stringify writes them (which is what the RFC specifies).
+ * Built by concatenation: it runs for every entry booked.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const json = JSON.stringify(value) as string | undefined;
-    if (json === undefined) throw new TypeError(`not a JSON value: ${String(value)}`);
-    return json;
+  if (typeof value === 'string' || typeof value === 'number') return JSON.stringify(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value === null) return 'null';
+  if (typeof value !== 'object') throw new TypeError(`not a JSON value: a ${typeof value}`);
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+  out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i === 0 ? '' : ','}${JSON.stringify(keys[i])}:${canonicalJson(record[keys[i]!])}`;
+  return `${out}}`;
 }

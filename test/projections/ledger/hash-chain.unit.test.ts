@@ -92,6 +92,8 @@ describe('the journal hash chain', () => {
     const reordered = { ...sale, metadata: { fees: { fixed: 30, bps: 790 }, tenantId: 'tenant-1', actor: 'system:purchase' } };
     expect(entryHash(reordered)).toBe(entryHash(sale));
     expect(canonicalJson({ b: [1, { d: null, c: 'x' }], a: true, é: 0.5, Z: -1 })).toBe('{"Z":-1,"a":true,"b":[1,{"c":"x","d":null}],"é":0.5}');
+    // RFC 8785: keys as strings ("10" before "9", whatever order JavaScript keeps them in), numbers as ECMAScript writes them.
+    expect(canonicalJson(JSON.parse('{"9":1,"10":2,"b":[1e21,-0,0.1,1E-7],"a\\u0000":"\\u2028\\""}'))).toBe('{"10":2,"9":1,"a\\u0000":"\u2028\\"","b":[1e+21,0,0.1,1e-7]}');
   });
 
   it('cannot be made to collide by moving a separator from one field into the next', () => {

@@ -160,6 +160,32 @@ function suite(open: () => Promise<Target>): void {
     expect(again.code).toBe(0);
   }, 60_000);
 
+  it('verify exits 3 and names the journal entry whose amount was edited by hand and the entry after a deleted one; replay ledger undoes both', async () => {
+    const [edited, deleted, after] = await withSql(target, async (sql) => {
+      const { rows } = await sql.query<{ entry_id: string; source_event_id: string }>(
+        'SELECT entry_id::text AS entry_id, source_event_id::text AS source_event_id FROM ledger_entries ORDER BY chain_seq LIMIT 3 OFFSET 1',
+      );
+      await sql.query('UPDATE ledger_postings SET amount = amount + 1 WHERE entry_id = $1 AND posting_index = 0', [rows[0]!.entry_id]);
+      await sql.query('DELETE FROM ledger_postings WHERE entry_id = $1', [rows[1]!.entry_id]);
+      await sql.query('DELETE FROM ledger_entries WHERE entry_id = $1', [rows[1]!.entry_id]);
+      return rows;
+    });
+    const run = await tessera('verify');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('FAIL check: every entry matches its hash and follows the one before it');
+    const named = (entry: { entry_id: string; source_event_id: string }) => `"entryId":"${entry.entry_id}","sourceEventId":"${entry.source_event_id}"`;
+    expect(run.stdout).toContain(`{"seq":2,${named(edited!)},`);
+    expect(run.stdout).toContain('"problem":"its content (its columns or its postings) does not match its hash"}');
+    expect(run.stdout).toContain(`{"seq":4,${named(after!)},`);
+    expect(run.stdout).toContain('"problem":"chain_seq 3 missing before it; its prev_hash is not the hash of the entry before it');
+    expect(run.stdout).toMatch(new RegExp(`missing \\(rebuilt, not live\\) .*"entry_id":"${deleted!.entry_id}"`));
+
+    expect((await tessera('replay', 'ledger')).code).toBe(0);
+    const again = await tessera('verify');
+    expect(again.stdout).toMatch(/^OK {3}ledger /m);
+    expect(again.code).toBe(0);
+  }, 60_000);
+
   it('audit prints every event of a payment with the state after it, ending refunded', async () => {
     const run = await tessera('audit', `payment-${traffic.refunded}`, '--format', 'json');
     expect(run.code).toBe(0);

@@ -37,8 +37,8 @@ const hangingAfterWrites = (projection: Projection): Projection => {
   const hang = hangAtBatch();
   return {
     ...projection,
-    async handle(events, trx) {
-      await projection.handle(events, trx);
+    async handle(events, trx, batch) {
+      await projection.handle(events, trx, batch);
       await hang();
     },
   };

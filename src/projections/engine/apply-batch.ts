@@ -15,6 +15,16 @@ export interface ProjectionStep {
   readonly next: Position;
 }
 
+/** Which tables applyStepsIn writes. */
+export interface StepTarget {
+  /** The scratch copies and their checkpoints instead of the live tables. */
+  readonly scratch?: ScratchSchema;
+  /** Point the transaction back at the live tables once the steps are applied (a longer transaction of the caller's). */
+  readonly restore?: boolean;
+  /** The handlers' BatchContext.tables; by default the scratch schema, or else the transaction itself (nothing is remembered). */
+  readonly tables?: object;
+}
+
 /**
  * Applies the steps in `trx` and moves each projection's checkpoint with compare-and-set in the
  * same transaction, so rows and checkpoint commit together or not at all (effectively exactly
@@ -23,20 +33,25 @@ export interface ProjectionStep {
  * redirection lasts until the transaction ends, or until the steps are applied when `trx` is a
  * longer transaction of the caller's (`restore`).
  */
-export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema, restore = false): Promise<void> {
+export async function applyStepsIn(trx: Transaction<object>, steps: readonly ProjectionStep[], target: StepTarget = {}): Promise<void> {
+  const { scratch, restore = false } = target;
+  const tables = target.tables ?? scratch ?? trx;
   const previousPath = scratch ? await prepareScratch(trx, scratch) : undefined;
   await holdCheckpoints(trx, steps, !scratch);
   const checkpoints = sqlCheckpointStore(sqlExecutorOf(trx));
   for (const { projection, events, previous, next } of steps) {
-    if (events.length > 0) await projection.handle(events, trx);
+    if (events.length > 0) await projection.handle(events, trx, { previous, next, tables });
     await checkpoints.store(subscriptionName(projection.name), next, previous);
   }
   if (restore && previousPath !== undefined) await sql`SELECT set_config('search_path', ${previousPath}, true)`.execute(trx);
 }
 
-/** applyStepsIn, in a transaction of its own. */
+/**
+ * applyStepsIn, in a transaction of its own: to the scratch copies, or else to the live tables,
+ * which the handlers know by `db` (one read side's).
+ */
 export function applySteps(db: Kysely<object>, steps: readonly ProjectionStep[], scratch?: ScratchSchema): Promise<void> {
-  return db.transaction().execute((trx) => applyStepsIn(trx, steps, scratch));
+  return db.transaction().execute((trx) => applyStepsIn(trx, steps, scratch ? { scratch } : { tables: db }));
 }
 
 /**

@@ -1,5 +1,26 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { RecordedEvent } from '../../eventstore/event-store.js';
+import type { Position, RecordedEvent } from '../../eventstore/event-store.js';
+
+/**
+ * Where a batch goes, for a handler that carries something from one batch to the next (the
+ * ledger carries the last hash of its journal's chain).
+ */
+export interface BatchContext {
+  /**
+   * The checkpoint the batch follows (null: none yet). The batch commits only if its tables are
+   * still at this checkpoint, and tables at one checkpoint hold the same rows wherever they were
+   * built (a projection is a pure function of the events).
+   */
+  readonly previous: Position | null;
+  /** The checkpoint the batch moves to when it commits. */
+  readonly next: Position;
+  /**
+   * The same object for every batch this process writes to the same tables (one read side's
+   * live tables, one rebuild's or verify's copies) and another for other tables: a key (for a
+   * WeakMap) to what the handler remembers of them.
+   */
+  readonly tables: object;
+}
 
 /**
  * A projection turns events into read-model rows. The engine hands it batches of events in
@@ -20,9 +41,12 @@ export interface ProjectionDefinition<DB> {
   readonly tables: readonly string[];
   /**
    * Applies a batch in `trx` (write it with multi-row statements; ignore events it does not
-   * handle). Throwing rolls the whole batch back; the engine retries it with backoff.
+   * handle). Throwing rolls the whole batch back; the engine retries it with backoff. What it
+   * remembers for the next batch it keys by `batch.tables` and trusts only when the next batch's
+   * `previous` is this one's `next`: a batch that throws or fails to commit is followed by one
+   * from the older checkpoint.
    */
-  handle(events: readonly RecordedEvent[], trx: Transaction<DB>): Promise<void>;
+  handle(events: readonly RecordedEvent[], trx: Transaction<DB>, batch: BatchContext): Promise<void>;
   /** Invariants `verify` also checks on the live tables (e.g. the ledger's trial balance). */
   readonly check?: (db: Kysely<DB>) => Promise<readonly CheckResult[]>;
   /**
@@ -46,7 +70,7 @@ export interface Projection {
   readonly name: string;
   readonly version: number;
   readonly tables: readonly string[];
-  handle(events: readonly RecordedEvent[], trx: Transaction<object>): Promise<void>;
+  handle(events: readonly RecordedEvent[], trx: Transaction<object>, batch: BatchContext): Promise<void>;
   readonly check?: (db: Kysely<object>) => Promise<readonly CheckResult[]>;
   readonly indexesBuiltAfterReplay: readonly string[];
 }
@@ -70,7 +94,7 @@ export function defineProjection<DB>(definition: ProjectionDefinition<DB>): Proj
     tables: [...tables],
     indexesBuiltAfterReplay: [...(definition.indexesBuiltAfterReplay ?? [])],
     // The engine runs every projection on one untyped Kysely; each sees its own table types.
-    handle: (events, trx) => definition.handle(events, trx as unknown as Transaction<DB>),
+    handle: (events, trx, batch) => definition.handle(events, trx as unknown as Transaction<DB>, batch),
     ...(check ? { check: (db: Kysely<object>) => check(db as unknown as Kysely<DB>) } : {}),
   };
 }

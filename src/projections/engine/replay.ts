@@ -60,7 +60,7 @@ export async function replayIntoScratch(
       if (!page) break;
       const steps = mine.flatMap((target) => stepFor(target, page.events));
       if (steps.length > 0) {
-        if (within) await applyStepsIn(within, steps, scratch, true);
+        if (within) await applyStepsIn(within, steps, { scratch, restore: true });
         else await applySteps(db, steps, scratch);
         for (const step of steps) mine.find((t) => t.projection === step.projection)!.position = step.next;
         if (isAnalyzePage(index)) await analyzeCopies(within ?? db, scratch, steps);

@@ -1,6 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import type { RecordedEvent } from '../../eventstore/event-store.js';
-import { defineProjection, type CheckResult, type Projection } from '../engine/projection.js';
+import { comparePositions, type Position, type RecordedEvent } from '../../eventstore/event-store.js';
+import { defineProjection, type BatchContext, type CheckResult, type Projection } from '../engine/projection.js';
+import { chainCheck } from './chain-check.js';
+import type { ChainTip } from './hash-chain.js';
 import type { JournalEntry, Posting } from './journal.js';
 import { postEntries } from './post-entries.js';
 import type { LedgerTables } from './tables.js';
@@ -43,12 +45,27 @@ export const LEDGER_TABLES = ['ledger_entries', 'ledger_postings', 'ledger_balan
  * one statement. Zero-amount legs are dropped (a 0% tax line books nothing) and an entry whose
  * every leg is zero books nothing; any other malformed or unbalanced entry throws
  * UnbalancedEntryError, which rolls the batch back and stops the projection until it is fixed.
+ *
+ * The entries join the journal's hash chain in the order they are booked: by the event's
+ * position, then its entries in order, which a rebuild repeats. The chain's last hash is kept
+ * in memory from one batch to the next, per tables (live, or a rebuild's copies), so a batch
+ * looks nothing up; it is read from the table only when the batch does not follow the one this
+ * process last wrote there (at start, after another process ran the ledger, after a failure).
+ * One batch at a time writes a ledger's tables: the projection's lock and checkpoint
+ * compare-and-set see to it (apply-batch.ts).
  */
 export function ledgerProjection<Events extends { readonly type: string; readonly data: unknown }>(
   rules: PostingRules<Events>,
   options: LedgerProjectionOptions,
 ): Projection {
   const ruleFor = (type: string) => (rules as Readonly<Record<string, PostingRule | undefined>>)[type];
+  const tips = new WeakMap<object, { readonly after: Position; readonly tip: ChainTip }>();
+  /** The tip remembered for the tables, if it is theirs as of the checkpoint the batch follows. */
+  const knownTip = ({ previous, tables }: BatchContext): ChainTip | undefined => {
+    const known = tips.get(tables);
+    tips.delete(tables);
+    return known && previous && comparePositions(known.after, previous) === 0 ? known.tip : undefined;
+  };
   return defineProjection<LedgerTables>({
     name: options.name ?? 'ledger',
     version: options.version,
@@ -58,15 +75,19 @@ export function ledgerProjection<Events extends { readonly type: string; readonl
     indexesBuiltAfterReplay: [
       'ledger_entries_pkey',
       'ledger_entries_stream_id_stream_revision_idx',
+      // Only finds the chain's tip when it is not known: a replay looks once, in the empty copy.
+      'ledger_entries_chain_seq_idx',
       'ledger_postings_pkey',
       'ledger_postings_account_occurred_at_entry_id_idx',
     ],
-    async handle(events, trx) {
+    async handle(events, trx, batch) {
       const entries = events.flatMap((event) => {
         const rule = ruleFor(event.type);
         return rule ? entriesFor(event, rule(event)) : [];
       });
-      if (entries.length > 0) await postEntries(trx, entries);
+      let tip = knownTip(batch);
+      if (entries.length > 0) tip = (await postEntries(trx, entries, tip)).tip;
+      if (tip) tips.set(batch.tables, { after: batch.next, tip });
     },
     check: ledgerChecks,
   });
@@ -129,5 +150,6 @@ export async function ledgerChecks(db: Kysely<LedgerTables>): Promise<CheckResul
     { name: 'every entry balances in every currency', ok: unbalanced.rows.length === 0, details: unbalanced.rows },
     { name: 'every entry has postings and every posting an entry', ok: orphans.rows.length === 0, details: orphans.rows },
     { name: 'account balances equal the sum of their postings', ok: drift.rows.length === 0, details: drift.rows },
+    await chainCheck(db),
   ];
 }

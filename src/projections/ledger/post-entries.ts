@@ -4,6 +4,7 @@ import { BinaryCopyWriter, uuidBytes } from '../../db/binary-copy.js';
 import { sqlErrorInfo } from '../../db/sql-client.js';
 import { copyInto, type QueryRunner } from '../../db/kysely.js';
 import { LedgerConflictError } from './errors.js';
+import { EMPTY_CHAIN, entryHash, GENESIS_HASH, type ChainTip } from './hash-chain.js';
 import { addUnits, checkEntry, journalEntryId, type JournalEntry } from './journal.js';
 
 export interface PostResult {
@@ -11,6 +12,8 @@ export interface PostResult {
   readonly booked: number;
   /** Entries whose id was already booked, with the same postings (a replay or retry). */
   readonly alreadyBooked: number;
+  /** The journal's last entry now: what the next entry booked chains to. */
+  readonly tip: ChainTip;
 }
 
 /**
@@ -30,11 +33,17 @@ export interface PostResult {
  * A rebuild's copy of ledger_entries gets its primary key only once it is full
  * (ledgerProjection's indexesBuiltAfterReplay): there, nothing is looked up, and an id booked
  * twice would fail the key's build at the end, loudly, rather than go unnoticed.
+ *
+ * Each entry written joins the hash chain in the order given, after `tip` (the journal's last
+ * entry, which the projection remembers between batches), or after the last entry the table
+ * holds when `tip` is not given. The caller must be the journal's only writer meanwhile: the
+ * projection's checkpoint lock sees to it.
  */
-export async function postEntries(db: QueryExecutorProvider & QueryRunner, entries: readonly JournalEntry[]): Promise<PostResult> {
+export async function postEntries(db: QueryExecutorProvider & QueryRunner, entries: readonly JournalEntry[], tip?: ChainTip): Promise<PostResult> {
   const unique = distinctEntries(entries.map((entry) => ({ ...entry, entryId: journalEntryId(entry.sourceEventId, entry.entryIndex), occurred: checkEntry(entry) })));
-  if (unique.length === 0) return { booked: 0, alreadyBooked: 0 };
-  const rows = copyRowsOf(unique);
+  const after = tip ?? (await readChainTip(db));
+  if (unique.length === 0) return { booked: 0, alreadyBooked: 0, tip: after };
+  const rows = copyRowsOf(unique, after);
   await sql`SAVEPOINT ledger_post_entries`.execute(db);
   try {
     await copyInto(db, 'ledger_entries', ENTRY_COLUMNS, rows.entryRows);
@@ -42,25 +51,38 @@ export async function postEntries(db: QueryExecutorProvider & QueryRunner, entri
     const { code, constraint } = sqlErrorInfo(error);
     if (code !== UNIQUE_VIOLATION || constraint !== 'ledger_entries_pkey') throw error;
     await sql`ROLLBACK TO SAVEPOINT ledger_post_entries`.execute(db);
-    return postSomeBooked(db, unique);
+    return postSomeBooked(db, unique, after);
   }
   await appendPostings(db, rows);
-  return { booked: unique.length, alreadyBooked: 0 };
+  return { booked: unique.length, alreadyBooked: 0, tip: rows.tip };
+}
+
+/**
+ * The journal's last entry in chain order (EMPTY_CHAIN when it has none): one lookup of the
+ * chain_seq index, made when the projection does not know it (at start, after a takeover or a
+ * failed batch).
+ */
+export async function readChainTip(db: QueryExecutorProvider): Promise<ChainTip> {
+  const { rows } = await sql<{ seq: string; hash: string | null }>`
+    SELECT chain_seq::text AS seq, hash FROM ledger_entries WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1`.execute(db);
+  const last = rows[0];
+  if (!last) return EMPTY_CHAIN;
+  // A hash removed by hand: verify names that entry; the ledger goes on rather than stop.
+  return { seq: Number(last.seq), hash: last.hash ?? GENESIS_HASH };
 }
 
 const UNIQUE_VIOLATION = '23505';
 
 /** postEntries where some of the entries are booked already: those are compared, the rest booked. */
-async function postSomeBooked(db: QueryExecutorProvider & QueryRunner, unique: readonly IdentifiedEntry[]): Promise<PostResult> {
+async function postSomeBooked(db: QueryExecutorProvider & QueryRunner, unique: readonly IdentifiedEntry[], tip: ChainTip): Promise<PostResult> {
   const booked = await alreadyBooked(db, unique);
   const fresh = unique.filter((entry) => !booked.has(entry.entryId));
   await assertBookedAlike(db, unique.filter((entry) => booked.has(entry.entryId)));
-  if (fresh.length > 0) {
-    const rows = copyRowsOf(fresh);
-    await copyInto(db, 'ledger_entries', ENTRY_COLUMNS, rows.entryRows);
-    await appendPostings(db, rows);
-  }
-  return { booked: fresh.length, alreadyBooked: unique.length - fresh.length };
+  if (fresh.length === 0) return { booked: 0, alreadyBooked: unique.length, tip };
+  const rows = copyRowsOf(fresh, tip);
+  await copyInto(db, 'ledger_entries', ENTRY_COLUMNS, rows.entryRows);
+  await appendPostings(db, rows);
+  return { booked: fresh.length, alreadyBooked: unique.length - fresh.length, tip: rows.tip };
 }
 
 async function appendPostings(db: QueryExecutorProvider & QueryRunner, rows: ReturnType<typeof copyRowsOf>): Promise<void> {
@@ -106,6 +128,9 @@ const ENTRY_COLUMNS = [
   'recorded_at',
   'description',
   'metadata',
+  'chain_seq',
+  'prev_hash',
+  'hash',
 ] as const;
 const POSTING_COLUMNS = ['entry_id', 'posting_index', 'account', 'currency', 'amount', 'occurred_at'] as const;
 
@@ -119,14 +144,39 @@ interface BalanceChange {
   postings: number;
 }
 
-/** The entries and postings as binary COPY rows, and what they add to each balance. */
-function copyRowsOf(entries: readonly IdentifiedEntry[]) {
-  const entryRows = new BinaryCopyWriter(entries.length * 700);
+/**
+ * The entries and postings as binary COPY rows, the entries chained after `tip` in the order
+ * given; what they add to each balance; and the chain's new tip.
+ */
+function copyRowsOf(entries: readonly IdentifiedEntry[], tip: ChainTip) {
+  const entryRows = new BinaryCopyWriter(entries.length * 900);
   const postingRows = new BinaryCopyWriter(entries.length * 5 * 120);
   const balances = new Map<string, Map<string, BalanceChange>>();
   const id = new Uint8Array(16);
+  let { seq, hash: prevHash } = tip;
   for (const e of entries) {
     const occurred = e.occurred;
+    const recorded = e.recordedAt.getTime() * 1000;
+    const metadata = JSON.stringify(e.metadata);
+    seq += 1;
+    const hash = entryHash({
+      seq,
+      prevHash,
+      entryId: e.entryId,
+      sourceEventId: e.sourceEventId,
+      entryIndex: e.entryIndex,
+      streamId: e.streamId,
+      streamRevision: e.streamRevision,
+      commitPos: e.position.commit,
+      preparePos: e.position.prepare,
+      entryType: e.entryType,
+      occurredAt: occurred,
+      recordedAt: recorded,
+      description: e.description,
+      // Sealed as jsonb keeps it, which is what it reads back as: the JSON's values, keys in any order.
+      metadata: JSON.parse(metadata) as unknown,
+      postings: e.postings.map((p, postingIndex) => ({ postingIndex, account: p.account, currency: p.currency, amount: p.amount, occurredAt: occurred })),
+    });
     uuidBytes(e.entryId, id);
     entryRows
       .row(ENTRY_COLUMNS.length)
@@ -139,9 +189,13 @@ function copyRowsOf(entries: readonly IdentifiedEntry[]) {
       .int8(e.position.prepare)
       .text(e.entryType)
       .timestamptzMicros(occurred)
-      .timestamptzMicros(e.recordedAt.getTime() * 1000)
+      .timestamptzMicros(recorded)
       .text(e.description)
-      .jsonb(JSON.stringify(e.metadata));
+      .jsonb(metadata)
+      .int8(seq)
+      .text(prevHash)
+      .text(hash);
+    prevHash = hash;
     for (let index = 0; index < e.postings.length; index++) {
       const { account, currency, amount } = e.postings[index]!;
       postingRows.row(POSTING_COLUMNS.length).uuidFromBytes(id).int4(index).text(account).text(currency).int8(amount).timestamptzMicros(occurred);
@@ -155,7 +209,12 @@ function copyRowsOf(entries: readonly IdentifiedEntry[]) {
       change.postings += 1;
     }
   }
-  return { entryRows, postingRows, balances: [...balances.values()].flatMap((byCurrency) => [...byCurrency.values()]) };
+  return {
+    entryRows,
+    postingRows,
+    balances: [...balances.values()].flatMap((byCurrency) => [...byCurrency.values()]),
+    tip: { seq, hash: prevHash },
+  };
 }
 
 /** Adds the changes to the running balances, opening the accounts first posted to now. */

@@ -14,8 +14,10 @@ import { venueAccountPostingRules } from './rules/venue-account.js';
 /**
  * Tessera's ledger: every area's posting rules in one projection. Bump the version whenever a
  * rule books differently; the ledger is then rebuilt beside the live one and swapped in.
+ * Version 4 chains the journal's entries by hash: its rebuild gives the entries booked before
+ * it their hashes.
  */
-export const LEDGER_VERSION = 3;
+export const LEDGER_VERSION = 4;
 
 export const ledger = ledgerProjection<PaymentEvent | EscrowEvent | MintingEvent | GroupPaymentEvent | VenueAccountEvent | PayeeAccountEvent>(
   { ...paymentPostingRules, ...resalePostingRules, ...groupPaymentPostingRules, ...venueAccountPostingRules, ...payeeAccountPostingRules },

@@ -1,7 +1,7 @@
 import type { ColumnType } from 'kysely';
 import type { Int8, Timestamp } from '../../db/kysely.js';
 
-/** Kysely's view of the ledger's tables (migrations/0004_ledger.sql). */
+/** Kysely's view of the ledger's tables (migrations/0004_ledger.sql, 0020_ledger_hash_chain.sql). */
 export interface LedgerTables {
   ledger_entries: {
     entry_id: string;
@@ -16,6 +16,10 @@ export interface LedgerTables {
     recorded_at: Timestamp;
     description: string;
     metadata: ColumnType<Record<string, unknown>, string, string>;
+    /** The hash chain (migrations/0020_ledger_hash_chain.sql); NULL only in a ledger booked before version 4. */
+    chain_seq: Int8 | null;
+    prev_hash: string | null;
+    hash: string | null;
   };
   ledger_postings: {
     entry_id: string;

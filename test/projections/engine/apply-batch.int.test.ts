@@ -24,8 +24,8 @@ onEveryDialect('a projection batch and its checkpoint', (open) => {
     const slow = testLedger();
     const ledger: Projection = {
       ...slow,
-      handle: async (events, trx) => {
-        await slow.handle(events, trx);
+      handle: async (events, trx, batch) => {
+        await slow.handle(events, trx, batch);
         await new Promise((resolve) => setTimeout(resolve, 150));
       },
     };

@@ -345,7 +345,7 @@ onEveryDialect('the read side runs projections', (open) => {
   it('lets one rebuild or verify at a time work on a projection, across processes', async () => {
     await appendTallies(db, 40, 2, 1);
     // Each page takes a while, so the rebuild is still going when the others ask.
-    const slow: Projection = { ...tallyProjection(), handle: async (events, trx) => (await sleep(20), tallyProjection().handle(events, trx)) };
+    const slow: Projection = { ...tallyProjection(), handle: async (events, trx, batch) => (await sleep(20), tallyProjection().handle(events, trx, batch)) };
     const here = db.readSide({ projections: [slow], rebuildBatchSize: 5 });
     const there = db.readSide({ projections: [tallyProjection()] }, db.peer());
     let started!: () => void;
@@ -397,9 +397,9 @@ onEveryDialect('the read side runs projections', (open) => {
     let widestLead = 0;
     const counting = (name: 'slow' | 'quick', projection: Projection): Projection => ({
       ...projection,
-      handle: async (events, trx) => {
+      handle: async (events, trx, batch) => {
         if (name === 'slow') await new Promise((resolve) => setTimeout(resolve, 15));
-        await projection.handle(events, trx);
+        await projection.handle(events, trx, batch);
         applied[name]++;
         widestLead = Math.max(widestLead, applied.quick - applied.slow);
       },

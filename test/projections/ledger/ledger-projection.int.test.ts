@@ -137,8 +137,10 @@ onEveryDialect('the ledger', (open) => {
       postings: [debit('gateway:clearing', 'JPY', amount), credit('platform:fees', 'JPY', amount)],
     });
     const post = (entries: JournalEntry[]) => readSide.db.transaction().execute((trx) => postEntries(trx, entries));
-    expect(await post([entry(500), entry(500)])).toEqual({ booked: 1, alreadyBooked: 0 });
-    expect(await post([entry(500)])).toEqual({ booked: 0, alreadyBooked: 1 });
+    const first = await post([entry(500), entry(500)]);
+    expect(first).toEqual({ booked: 1, alreadyBooked: 0, tip: { seq: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/) as string } });
+    // Booked already: the chain does not move.
+    expect(await post([entry(500)])).toEqual({ booked: 0, alreadyBooked: 1, tip: first.tip });
     expect((await accountBalance(readSide.db, 'platform:fees')).balances[0]!.balance).toBe(-500n);
     await expect(post([entry(501)])).rejects.toBeInstanceOf(LedgerConflictError);
     await expect(post([entry(500), entry(501)])).rejects.toBeInstanceOf(LedgerConflictError);
@@ -198,6 +200,7 @@ onEveryDialect('the ledger', (open) => {
       ['every entry balances in every currency', true],
       ['every entry has postings and every posting an entry', true],
       ['account balances equal the sum of their postings', true],
+      ['every entry matches its hash and follows the one before it', true],
       ['applies every event after its checkpoint, up to the head', true],
     ]);
 

@@ -205,7 +205,7 @@ export function composeTessera(deps: TesseraDependencies): Tessera {
   let webhooks!: StripeWebhooks;
   const stripeWebhooksIgnored = new Counter({
     name: 'stripe_webhooks_ignored_total',
-    help: "Stripe events acknowledged without acting on them, by reason: unhandled_type, nothing_to_record, not_a_tessera_payment, unknown_payment_intent",
+    help: "Stripe events acknowledged without acting on them, by reason: unhandled_type, nothing_to_record, not_a_tessera_payment, recorded_by_tessera",
     labelNames: ['reason'] as const,
     registers: [],
   });

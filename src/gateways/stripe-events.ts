@@ -25,16 +25,21 @@ export interface WebhookTarget {
   readonly paymentId?: string;
   readonly reference?: string;
   readonly command: PaymentCommand;
+  /**
+   * A refund Tessera itself made of a group share or a resale charge (its metadata names the
+   * group or the escrow): that process manager recorded it from the gateway's answer.
+   */
+  readonly madeByTessera?: true;
 }
 
 /**
  * Why an event was acknowledged without acting on it, the `reason` label of
  * stripe_webhooks_ignored_total: Tessera does not act on its type; it records nothing (a refund
  * cancelled, a charge.refunded without its refunds); it names no Tessera payment (an intent
- * without `metadata.paymentId`, or a `paymentId` Tessera did not make); it names only a
- * PaymentIntent Tessera never indexed.
+ * without `metadata.paymentId`, or a `paymentId` Tessera did not make); it is a refund Tessera made
+ * of a group share or a resale charge, already recorded by that process manager.
  */
-export const IGNORED_REASONS = ['unhandled_type', 'nothing_to_record', 'not_a_tessera_payment', 'unknown_payment_intent'] as const;
+export const IGNORED_REASONS = ['unhandled_type', 'nothing_to_record', 'not_a_tessera_payment', 'recorded_by_tessera'] as const;
 
 export type IgnoredReason = (typeof IGNORED_REASONS)[number];
 
@@ -148,29 +153,36 @@ function madeFor(metadata: Stripe.Metadata | null | undefined): string {
 function refundTargets(refund: Stripe.Refund, fallbackMetadata?: Stripe.Metadata | null): WebhookTarget[] {
   const metadata = refund.metadata?.paymentId ? refund.metadata : fallbackMetadata;
   const reference = idOf(refund.payment_intent);
+  const ours = refund.metadata?.escrowId || refund.metadata?.groupId ? { madeByTessera: true as const } : {};
   switch (refund.status) {
     case 'succeeded':
     case 'pending':
       return [
-        target(metadata, reference, {
-          type: 'RecordGatewayRefund',
-          data: {
-            refundId: refundIdFor(refund),
-            amount: refund.amount,
-            gateway: GATEWAY,
-            gatewayReference: refund.id,
-            reason: refund.reason ?? 'refunded at the gateway',
-          },
-        }),
+        {
+          ...target(metadata, reference, {
+            type: 'RecordGatewayRefund',
+            data: {
+              refundId: refundIdFor(refund),
+              amount: refund.amount,
+              gateway: GATEWAY,
+              gatewayReference: refund.id,
+              reason: refund.reason ?? 'refunded at the gateway',
+            },
+          }),
+          ...ours,
+        },
       ];
     case 'failed':
       // Only a refund we asked for can fail for us; one never recorded has nothing to undo.
       if (!refund.metadata?.refundId) return [];
       return [
-        target(metadata, reference, {
-          type: 'RecordRefundFailure',
-          data: { refundId: refund.metadata.refundId, reason: refund.failure_reason ?? 'refund failed', code: refund.failure_reason ?? 'refund_failed' },
-        }),
+        {
+          ...target(metadata, reference, {
+            type: 'RecordRefundFailure',
+            data: { refundId: refund.metadata.refundId, reason: refund.failure_reason ?? 'refund failed', code: refund.failure_reason ?? 'refund_failed' },
+          }),
+          ...ours,
+        },
       ];
     case 'canceled':
     case 'requires_action':

@@ -85,11 +85,17 @@ export function stripeWebhooks(deps: StripeWebhookDeps): StripeWebhooks {
     if (mapped.kind === 'ignored') return { status: 'ignored', reason: mapped.reason, detail: mapped.detail };
     const resolved = await Promise.all(mapped.targets.map(async (target) => ({ target, paymentId: await resolvePayment(target) })));
     const ours = resolved.filter((r): r is { target: WebhookTarget; paymentId: string } => r.paymentId !== undefined);
-    // A refund or dispute names only its intent; Tessera indexes each of its intents as soon as the
-    // gateway names it, before any outcome, so one it never indexed is another product's.
+    // A refund or dispute names only its intent. A refund Tessera made of a group share or a resale
+    // charge says so in its metadata and is already recorded. Anything else naming an intent Tessera
+    // never indexed is money leaving that Tessera cannot attribute: a chargeback or a dashboard
+    // refund on a group share or a resale charge (those intents are not indexed), one on a purchase
+    // racing its index, or another product's. Held, then parked for an operator; never dropped.
     if (ours.length === 0) {
       const intents = resolved.map((r) => r.target.reference ?? '(none)').join(', ');
-      return { status: 'ignored', reason: 'unknown_payment_intent', detail: `names only PaymentIntent ${intents}, which is not one of Tessera's payments` };
+      if (mapped.targets.every((target) => target.madeByTessera)) {
+        return { status: 'ignored', reason: 'recorded_by_tessera', detail: `a refund Tessera made of PaymentIntent ${intents} (a group share or a resale charge), recorded by its process manager` };
+      }
+      throw new TesseraError('PAYMENT_NOT_FOUND', `names only PaymentIntent ${intents}, which Tessera has not indexed: held for an operator if it stays unknown`, { retryable: true });
     }
     for (const { target, paymentId } of ours) {
       const n = mapped.targets.indexOf(target);

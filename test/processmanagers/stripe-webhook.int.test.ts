@@ -6,6 +6,7 @@ import { paymentStreamId } from '../../src/events/payment.js';
 import { sqlGatewayReferences } from '../../src/gateways/gateway-references.js';
 import { createSandboxGateway } from '../../src/gateways/sandbox.js';
 import type { Tessera } from '../../src/composition.js';
+import { STRIPE_WEBHOOK_RETRY } from '../../src/processmanagers/stripe-webhook.js';
 import { backends, type Backend, tesseraOver } from '../support/backends.js';
 import { context, NASHVILLE, purchaseInput, testConfig, registerPrices } from '../support/payments.js';
 
@@ -122,12 +123,25 @@ for (const backend of backends()) {
       expect(await ignoredCount('not_a_tessera_payment')).toBe(before + 1);
     });
 
-    it('ignores a refund or dispute that names only a PaymentIntent Tessera never indexed', async () => {
+    it('holds a refund or dispute that names only a PaymentIntent Tessera never indexed, then parks it for an operator: money leaving is never dropped', async () => {
       for (const event of [
-        stripeEvent('refund.created', { id: `re_${randomUUID()}`, amount: 100, status: 'succeeded', payment_intent: 'pi_someone_else', metadata: {} }),
-        stripeEvent('charge.dispute.created', { id: `dp_${randomUUID()}`, amount: 100, reason: 'fraudulent', payment_intent: 'pi_someone_else', metadata: {} }),
+        stripeEvent('refund.created', { id: `re_${randomUUID()}`, amount: 100, status: 'succeeded', payment_intent: `pi_${randomUUID()}`, metadata: {} }),
+        stripeEvent('charge.dispute.created', { id: `dp_${randomUUID()}`, amount: 100, reason: 'fraudulent', payment_intent: `pi_${randomUUID()}`, metadata: {} }),
       ]) {
-        expect(await payments.services.webhooks.receive(event)).toMatchObject({ status: 'ignored', ignoredReason: 'unknown_payment_intent' });
+        expect(await payments.services.webhooks.receive(event)).toMatchObject({ status: 'held' });
+        for (let i = 0; i < 8; i++) await advance(60_000);
+        // The retry deadline gave up: parked for an operator, visible in /admin/parked, its event still held.
+        expect(await stored(event.id)).toMatchObject({ status: 'held' });
+        expect(await payments.services.parked.listParked()).toContainEqual(expect.objectContaining({ id: `deadline:${STRIPE_WEBHOOK_RETRY}:${event.id}` }));
+      }
+    });
+
+    it("acknowledges a refund Tessera made of a resale charge or a group share as recorded_by_tessera: its process manager recorded it", async () => {
+      for (const metadata of [{ escrowId: randomUUID() }, { groupId: randomUUID(), memberId: randomUUID() }]) {
+        const before = await ignoredCount('recorded_by_tessera');
+        const refund = stripeEvent('refund.created', { id: `re_${randomUUID()}`, amount: 100, status: 'succeeded', payment_intent: `pi_${randomUUID()}`, metadata });
+        expect(await payments.services.webhooks.receive(refund)).toMatchObject({ status: 'ignored', ignoredReason: 'recorded_by_tessera' });
+        expect(await ignoredCount('recorded_by_tessera')).toBe(before + 1);
       }
     });
 

@@ -334,7 +334,8 @@ const divideHalfUp = (total: number, count: number): number => (count === 0 ? 0 
 /**
  * The venue's resale royalties from the ledger: the credits to `royalty:venue:<id>` booked by
  * escrow releases in [startDate, endDate), by event. Tessera keeps no event names, so
- * `eventName` is null.
+ * `eventName` is null. Only releases count: a royalty payout the gateway refused credits the
+ * account back too, and that is money returned, not a royalty earned.
  */
 export async function royaltyReport(db: QueryExecutorProvider, venueId: string, range: { startDate?: Date; endDate?: Date }): Promise<RoyaltyReport> {
   const from = range.startDate ? sql`AND p.occurred_at >= ${range.startDate}` : sql``;
@@ -342,7 +343,7 @@ export async function royaltyReport(db: QueryExecutorProvider, venueId: string, 
   const { rows } = await sql<{ event_id: string; royalties: string; transactions: number }>`
     SELECT e.metadata->>'eventId' AS event_id, (-sum(p.amount))::text AS royalties, count(*)::int AS transactions
       FROM ledger_postings p JOIN ledger_entries e ON e.entry_id = p.entry_id
-     WHERE p.account = ${venueRoyaltyAccount(venueId)} AND p.amount < 0 ${from} ${to}
+     WHERE p.account = ${venueRoyaltyAccount(venueId)} AND p.amount < 0 AND e.entry_type = 'escrow_released' ${from} ${to}
      GROUP BY 1 ORDER BY sum(p.amount), 1`.execute(db);
   const byEvent = rows.map((row) => ({ eventId: row.event_id, eventName: null, royalties: Number(row.royalties), transactions: row.transactions }));
   const totalRoyalties = byEvent.reduce((sum, e) => sum + e.royalties, 0);

@@ -186,6 +186,18 @@ describe.each(sqlBackends())('Seller and royalty payouts: a resale pays out and 
 
     const venueUrl = `/api/v1/royalties/venue/${ARTIST_VENUE}/payout`;
     expect((await payout(venueUrl, { amount: 15_000 }, await managerOf(randomUUID()))).statusCode).toBe(403);
+    // A venue royalty payout the gateway refuses returns the money; the royalty report counts
+    // only what releases earned, not what came back.
+    const payTo = async (payoutAccount: string) =>
+      t.app.inject({ method: 'PUT', url: `/api/v1/venues/${ARTIST_VENUE}`, headers: await authAs('admin'), payload: { name: 'Ryman Auditorium', address: NASHVILLE, payoutAccount } });
+    expect((await payTo('acct_sandbox_fails')).statusCode).toBeLessThan(300);
+    expect((await payout(venueUrl, { amount: 15_000 }, await managerOf(ARTIST_VENUE))).statusCode).toBe(200);
+    expect((await sent(venue))[0]).toMatchObject({ status: 'failed' });
+    await eventually(async () => ((await balance(`royalty:venue:${ARTIST_VENUE}`)) === -15_000n && (await balance(`royalty:venue:${ARTIST_VENUE}:paid_out`)) === 0n ? true : undefined));
+    const report = await t.app.inject({ method: 'GET', url: `/api/v1/marketplace/venues/${ARTIST_VENUE}/royalties`, headers: await managerOf(ARTIST_VENUE) });
+    expect(report.statusCode, report.body).toBe(200);
+    expect(report.json()).toMatchObject({ totalRoyalties: 15_000, transactionCount: 1 });
+    expect((await payTo('acct_venue_1')).statusCode).toBeLessThan(300);
     const venuePaid = await payout(venueUrl, { amount: 15_000 }, await managerOf(ARTIST_VENUE));
     expect(venuePaid.statusCode, venuePaid.body).toBe(200);
     expect(venuePaid.json()).toMatchObject({ destination: 'acct_venue_1' });

@@ -1,4 +1,4 @@
-import { payoutTerms, refuseWhileHeld } from '../domain/payouts.js';
+import { bookPayoutFailed, bookPayoutRequested, bookPayoutSent, paidOnDay, payoutAwaiting, payoutTerms, refuseWhileHeld, type PayoutRecord } from '../domain/payouts.js';
 import { TesseraError } from '../errors.js';
 import {
   isPayeeAccountEvent,
@@ -7,7 +7,6 @@ import {
   type PayeeKind,
   type PayeePayoutRequested,
 } from '../events/payee-account.js';
-import type { PayoutType } from '../domain/payouts.js';
 import type { Decider } from './decider.js';
 
 /**
@@ -20,17 +19,8 @@ import type { Decider } from './decider.js';
  * the daily limit. Both hold under concurrency because every payout is decided against the
  * stream revision it read.
  */
-export interface PayeePayoutRecord {
-  readonly payoutId: string;
-  readonly currency: string;
-  readonly amount: number;
-  readonly fee: number;
-  readonly net: number;
-  readonly type: PayoutType;
-  readonly day: string;
+export interface PayeePayoutRecord extends PayoutRecord {
   readonly destination: string;
-  readonly status: 'requested' | 'sent' | 'failed';
-  readonly gatewayReference?: string;
 }
 
 export interface PayeeBalance {
@@ -85,7 +75,6 @@ export const initialPayeeAccountState = (): PayeeAccountState => ({ credits: {},
 
 export const payeeBalanceOf = (state: PayeeAccountState, currency: string): PayeeBalance => state.balances[currency] ?? EMPTY;
 
-const dayKey = (currency: string, day: string) => `${currency}:${day}`;
 
 const payeeOf = (data: { kind: PayeeKind; payeeId: string }): Payee => ({ kind: data.kind, id: data.payeeId });
 
@@ -104,28 +93,18 @@ export function evolvePayeeAccount(state: PayeeAccountState, event: PayeeAccount
       return { ...state, payee: payeeOf(event.data), payoutAccount: event.data.payoutAccount, holdUntil: event.data.holdUntil };
     case 'PayeePayoutRequested': {
       const { payoutId, currency, amount, fee, net, type, day, destination } = event.data;
-      const key = dayKey(currency, day);
       const next = adjust(state, payeeOf(event.data), currency, (b) => ({ ...b, payable: b.payable - amount, inTransit: b.inTransit + net }));
-      return {
-        ...next,
-        dailyPayouts: { ...state.dailyPayouts, [key]: (state.dailyPayouts[key] ?? 0) + amount },
-        payouts: { ...state.payouts, [payoutId]: { payoutId, currency, amount, fee, net, type, day, destination, status: 'requested' } },
-      };
+      return { ...next, ...bookPayoutRequested(state, { payoutId, currency, amount, fee, net, type, day, destination, status: 'requested' }) };
     }
     case 'PayeePayoutSent': {
       const payout = state.payouts[event.data.payoutId]!;
       const next = adjust(state, payeeOf(event.data), payout.currency, (b) => ({ ...b, inTransit: b.inTransit - payout.net, paidOut: b.paidOut + payout.net }));
-      return { ...next, payouts: { ...state.payouts, [payout.payoutId]: { ...payout, status: 'sent', gatewayReference: event.data.gatewayReference } } };
+      return { ...next, ...bookPayoutSent(state, payout, event.data.gatewayReference) };
     }
     case 'PayeePayoutFailed': {
       const payout = state.payouts[event.data.payoutId]!;
-      const key = dayKey(payout.currency, payout.day);
       const next = adjust(state, payeeOf(event.data), payout.currency, (b) => ({ ...b, payable: b.payable + payout.amount, inTransit: b.inTransit - payout.net }));
-      return {
-        ...next,
-        dailyPayouts: { ...state.dailyPayouts, [key]: (state.dailyPayouts[key] ?? 0) - payout.amount },
-        payouts: { ...state.payouts, [payout.payoutId]: { ...payout, status: 'failed' } },
-      };
+      return { ...next, ...bookPayoutFailed(state, payout) };
     }
     default: {
       const unhandled: never = event;
@@ -157,9 +136,8 @@ export function decidePayeeAccount(command: PayeeAccountCommand, state: PayeeAcc
     case 'RequestPayout':
       return requestPayout(command.data, state);
     case 'RecordPayoutSent': {
-      const payout = requirePayout(state, command.data.payoutId);
-      if (payout.status === 'sent') return [];
-      if (payout.status !== 'requested') throw invalid(`payout ${payout.payoutId} is ${payout.status}`);
+      const payout = payoutAwaiting(state, command.data.payoutId, 'sent');
+      if (!payout) return [];
       const { kind, id } = state.payee!;
       return [
         {
@@ -169,9 +147,8 @@ export function decidePayeeAccount(command: PayeeAccountCommand, state: PayeeAcc
       ];
     }
     case 'RecordPayoutFailed': {
-      const payout = requirePayout(state, command.data.payoutId);
-      if (payout.status === 'failed') return [];
-      if (payout.status !== 'requested') throw invalid(`payout ${payout.payoutId} is ${payout.status}`);
+      const payout = payoutAwaiting(state, command.data.payoutId, 'failed');
+      if (!payout) return [];
       const { kind, id } = state.payee!;
       const { payoutId, currency, amount, fee, net } = payout;
       return [{ type: 'PayeePayoutFailed', data: { kind, payeeId: id, payoutId, currency, amount, fee, net, code: command.data.code, reason: command.data.reason } }];
@@ -194,19 +171,11 @@ function requestPayout(data: Extract<PayeeAccountCommand, { type: 'RequestPayout
     amount,
     instant,
     payable: payeeBalanceOf(state, currency).payable,
-    paidOnDay: (day) => state.dailyPayouts[dayKey(currency, day)] ?? 0,
+    paidOnDay: paidOnDay(state, currency),
     now,
   });
   return [{ type: 'PayeePayoutRequested', data: { kind: payee.kind, payeeId: payee.id, payoutId, currency, amount, ...terms, requestedBy, destination } }];
 }
-
-function requirePayout(state: PayeeAccountState, payoutId: string): PayeePayoutRecord {
-  const payout = state.payouts[payoutId];
-  if (!payout) throw invalid(`no payout ${payoutId}`);
-  return payout;
-}
-
-const invalid = (message: string) => new TesseraError('INVALID_STATE_TRANSITION', message);
 
 export const payeeAccountDecider: Decider<PayeeAccountState, PayeeAccountCommand, PayeeAccountEvent> = {
   initialState: initialPayeeAccountState,

@@ -1,9 +1,8 @@
 import { percentOf } from '../domain/money.js';
-import { payoutTerms, refuseWhileHeld } from '../domain/payouts.js';
+import { bookPayoutFailed, bookPayoutRequested, bookPayoutSent, paidOnDay, payoutAwaiting, payoutTerms, refuseWhileHeld, type PayoutRecord } from '../domain/payouts.js';
 import { TesseraError } from '../errors.js';
 import {
   isVenueAccountEvent,
-  type PayoutType,
   type SaleSource,
   type VenueAccountEvent,
   type VenuePayoutRequested,
@@ -23,17 +22,7 @@ import type { Decider } from './decider.js';
  * decided against the stream revision it read.
  */
 
-export interface PayoutRecord {
-  readonly payoutId: string;
-  readonly currency: string;
-  readonly amount: number;
-  readonly fee: number;
-  readonly net: number;
-  readonly type: PayoutType;
-  readonly day: string;
-  readonly status: 'requested' | 'sent' | 'failed';
-  readonly gatewayReference?: string;
-}
+export type { PayoutRecord };
 
 export interface CurrencyBalance {
   readonly available: number;
@@ -116,7 +105,6 @@ const takenBeforeSettlement = (sale: SaleRecord): number =>
 
 export const balanceOf = (state: VenueAccountState, currency: string): CurrencyBalance => state.balances[currency] ?? EMPTY;
 
-const dayKey = (currency: string, day: string) => `${currency}:${day}`;
 
 function adjust(state: VenueAccountState, venueId: string, currency: string, change: (b: CurrencyBalance) => CurrencyBalance): VenueAccountState {
   return { ...state, venueId, balances: { ...state.balances, [currency]: change(balanceOf(state, currency)) } };
@@ -153,28 +141,18 @@ export function evolveVenueAccount(state: VenueAccountState, event: VenueAccount
     }
     case 'VenuePayoutRequested': {
       const { venueId, payoutId, currency, amount, fee, net, type, day } = event.data;
-      const key = dayKey(currency, day);
       const next = adjust(state, venueId, currency, (b) => ({ ...b, available: b.available - amount, inTransit: b.inTransit + net }));
-      return {
-        ...next,
-        dailyPayouts: { ...state.dailyPayouts, [key]: (state.dailyPayouts[key] ?? 0) + amount },
-        payouts: { ...state.payouts, [payoutId]: { payoutId, currency, amount, fee, net, type, day, status: 'requested' } },
-      };
+      return { ...next, ...bookPayoutRequested(state, { payoutId, currency, amount, fee, net, type, day, status: 'requested' }) };
     }
     case 'VenuePayoutSent': {
       const payout = state.payouts[event.data.payoutId]!;
       const next = adjust(state, event.data.venueId, payout.currency, (b) => ({ ...b, inTransit: b.inTransit - payout.net, paidOut: b.paidOut + payout.net }));
-      return { ...next, payouts: { ...state.payouts, [payout.payoutId]: { ...payout, status: 'sent', gatewayReference: event.data.gatewayReference } } };
+      return { ...next, ...bookPayoutSent(state, payout, event.data.gatewayReference) };
     }
     case 'VenuePayoutFailed': {
       const payout = state.payouts[event.data.payoutId]!;
-      const key = dayKey(payout.currency, payout.day);
       const next = adjust(state, event.data.venueId, payout.currency, (b) => ({ ...b, available: b.available + payout.amount, inTransit: b.inTransit - payout.net }));
-      return {
-        ...next,
-        dailyPayouts: { ...state.dailyPayouts, [key]: (state.dailyPayouts[key] ?? 0) - payout.amount },
-        payouts: { ...state.payouts, [payout.payoutId]: { ...payout, status: 'failed' } },
-      };
+      return { ...next, ...bookPayoutFailed(state, payout) };
     }
     default: {
       const unhandled: never = event;
@@ -215,15 +193,13 @@ export function decideVenueAccount(command: VenueAccountCommand, state: VenueAcc
     case 'RequestPayout':
       return requestPayout(command.data, state);
     case 'RecordPayoutSent': {
-      const payout = requirePayout(state, command.data.payoutId);
-      if (payout.status === 'sent') return [];
-      if (payout.status !== 'requested') throw invalid(`payout ${payout.payoutId} is ${payout.status}`);
+      const payout = payoutAwaiting(state, command.data.payoutId, 'sent');
+      if (!payout) return [];
       return [{ type: 'VenuePayoutSent', data: { venueId: state.venueId!, payoutId: payout.payoutId, currency: payout.currency, net: payout.net, gateway: command.data.gateway, gatewayReference: command.data.gatewayReference } }];
     }
     case 'RecordPayoutFailed': {
-      const payout = requirePayout(state, command.data.payoutId);
-      if (payout.status === 'failed') return [];
-      if (payout.status !== 'requested') throw invalid(`payout ${payout.payoutId} is ${payout.status}`);
+      const payout = payoutAwaiting(state, command.data.payoutId, 'failed');
+      if (!payout) return [];
       const { payoutId, currency, amount, fee, net } = payout;
       return [{ type: 'VenuePayoutFailed', data: { venueId: state.venueId!, payoutId, currency, amount, fee, net, code: command.data.code, reason: command.data.reason } }];
     }
@@ -242,7 +218,7 @@ function requestPayout(data: Extract<VenueAccountCommand, { type: 'RequestPayout
     amount,
     instant,
     payable: balanceOf(state, currency).available,
-    paidOnDay: (day) => state.dailyPayouts[dayKey(currency, day)] ?? 0,
+    paidOnDay: paidOnDay(state, currency),
     now,
   });
   return [
@@ -265,14 +241,6 @@ function requestPayout(data: Extract<VenueAccountCommand, { type: 'RequestPayout
     },
   ];
 }
-
-function requirePayout(state: VenueAccountState, payoutId: string): PayoutRecord {
-  const payout = state.payouts[payoutId];
-  if (!payout) throw invalid(`no payout ${payoutId}`);
-  return payout;
-}
-
-const invalid = (message: string) => new TesseraError('INVALID_STATE_TRANSITION', message);
 
 export const venueAccountDecider: Decider<VenueAccountState, VenueAccountCommand, VenueAccountEvent> = {
   initialState: initialVenueAccountState,

@@ -60,3 +60,67 @@ export function refuseWhileHeld(now: string, heldUntil: string | undefined, whos
     });
   }
 }
+
+/** One payout as an account's state keeps it, whoever the payee. */
+export interface PayoutRecord {
+  readonly payoutId: string;
+  readonly currency: string;
+  readonly amount: number;
+  readonly fee: number;
+  readonly net: number;
+  readonly type: PayoutType;
+  readonly day: string;
+  readonly status: 'requested' | 'sent' | 'failed';
+  readonly gatewayReference?: string;
+}
+
+/**
+ * An account's payouts and what each UTC day's count against the daily limit (per currency): the
+ * part of a venue's and a payee's state the payout rules read, kept by the same steps for both.
+ */
+export interface PayoutBook<P extends PayoutRecord> {
+  readonly dailyPayouts: Readonly<Record<string, number>>;
+  readonly payouts: Readonly<Record<string, P>>;
+}
+
+const dayKey = (currency: string, day: string) => `${currency}:${day}`;
+
+/** What was paid out in `currency` on a day, for payoutTerms' daily limit. */
+export const paidOnDay =
+  <P extends PayoutRecord>(book: PayoutBook<P>, currency: string) =>
+  (day: string): number =>
+    book.dailyPayouts[dayKey(currency, day)] ?? 0;
+
+/** A payout requested: it counts against its day from now on. */
+export function bookPayoutRequested<P extends PayoutRecord>(book: PayoutBook<P>, payout: P): PayoutBook<P> {
+  const key = dayKey(payout.currency, payout.day);
+  return {
+    dailyPayouts: { ...book.dailyPayouts, [key]: (book.dailyPayouts[key] ?? 0) + payout.amount },
+    payouts: { ...book.payouts, [payout.payoutId]: payout },
+  };
+}
+
+export function bookPayoutSent<P extends PayoutRecord>(book: PayoutBook<P>, payout: P, gatewayReference: string): PayoutBook<P> {
+  return { dailyPayouts: book.dailyPayouts, payouts: { ...book.payouts, [payout.payoutId]: { ...payout, status: 'sent', gatewayReference } } };
+}
+
+/** A payout the gateway refused: it no longer counts against its day. */
+export function bookPayoutFailed<P extends PayoutRecord>(book: PayoutBook<P>, payout: P): PayoutBook<P> {
+  const key = dayKey(payout.currency, payout.day);
+  return {
+    dailyPayouts: { ...book.dailyPayouts, [key]: (book.dailyPayouts[key] ?? 0) - payout.amount },
+    payouts: { ...book.payouts, [payout.payoutId]: { ...payout, status: 'failed' } },
+  };
+}
+
+/**
+ * The payout an outcome is recorded for, or undefined when it already has that outcome (a
+ * repeat: nothing to record). INVALID_STATE_TRANSITION when it is unknown or ended otherwise.
+ */
+export function payoutAwaiting<P extends PayoutRecord>(book: PayoutBook<P>, payoutId: string, outcome: 'sent' | 'failed'): P | undefined {
+  const payout = book.payouts[payoutId];
+  if (!payout) throw new TesseraError('INVALID_STATE_TRANSITION', `no payout ${payoutId}`);
+  if (payout.status === outcome) return undefined;
+  if (payout.status !== 'requested') throw new TesseraError('INVALID_STATE_TRANSITION', `payout ${payout.payoutId} is ${payout.status}`);
+  return payout;
+}
